@@ -1,0 +1,51 @@
+# Thin wrappers over cmake/ctest. Every target installs what it needs first.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DALBEMU_WERROR=ON
+endif
+
+DEB_PACKAGES := build-essential cmake ninja-build pkg-config curl openssl ca-certificates \
+	libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev \
+	libre2-dev libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+BENCH_PACKAGES := wrk nginx-light haproxy
+LINT_PACKAGES := clang-format clang-tidy
+
+.PHONY: deps deps-bench deps-lint configure build run test bench format lint clean certs
+
+deps:
+	@./scripts/install-deps.sh $(DEB_PACKAGES)
+
+deps-bench: deps
+	@./scripts/install-deps.sh $(BENCH_PACKAGES)
+
+deps-lint:
+	@./scripts/install-deps.sh $(LINT_PACKAGES)
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+certs: deps
+	@./certs/generate.sh
+
+run: build certs
+	./$(BUILD_DIR)/albemu serve
+
+test: build certs
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps-bench build
+	./$(BUILD_DIR)/albemu_bench
+
+format: deps-lint
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+lint: deps-lint configure
+	git ls-files '*.cc' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+
+clean:
+	rm -rf $(BUILD_DIR)

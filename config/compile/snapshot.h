@@ -1,0 +1,88 @@
+#pragma once
+// The immutable, compiled form of a config that workers serve from. Built on the main
+// thread; shared with workers as shared_ptr<const ConfigSnapshot>; a request pins one.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/load/config_error.h"
+#include "config/load/loader.h"
+#include "config/model/resources.h"
+#include "proxy/core/serverless_resolver.h"
+#include "proxy/core/url_map.h"
+
+namespace albemu::core {
+class RateLimiter;
+}  // namespace albemu::core
+
+namespace albemu::config {
+
+/// One listener to bind: a forwarding rule and what its target proxy serves.
+struct ListenerPlan {
+  std::string forwarding_rule;
+  std::string ip_address;  // from IPAddress; "0.0.0.0" if the rule leaves it empty
+  uint16_t port = 0;       // from portRange
+  bool https = false;
+  std::string target_proxy;
+  std::string url_map;
+  std::chrono::seconds keepalive_timeout{610};  // httpKeepAliveTimeoutSec, unset = 610
+  std::vector<const model::SslCertificate*> certificates;  // https only, in proxy order
+  const model::SslPolicy* ssl_policy = nullptr;             // null: COMPATIBLE, TLS 1.0
+  std::string network;  // short name, for log labels
+};
+
+/// A URL-map test that did not pass, in the shape of GCP's UrlMapsValidateResponse.
+struct UrlMapTestFailure {
+  std::string host;
+  std::string path;
+  std::vector<model::UrlMapTestHeader> headers;
+  std::string expected_service;
+  std::string actual_service;
+  std::string expected_output_url;
+  std::string actual_output_url;
+  int expected_redirect_response_code = 0;
+  int actual_redirect_response_code = 0;
+  std::string message;  // why it failed, readable
+};
+
+struct UrlMapValidation {
+  std::string url_map;
+  std::string file;
+  bool load_succeeded = false;
+  ConfigErrors load_errors;
+  bool test_passed = false;
+  std::vector<UrlMapTestFailure> test_failures;
+};
+
+struct ConfigSnapshot {
+  uint64_t generation = 0;
+  model::Config config;
+  std::map<std::string, std::shared_ptr<const core::CompiledUrlMap>, std::less<>> url_maps;
+  std::shared_ptr<const core::ServerlessResolver> resolver;
+  std::vector<ListenerPlan> listeners;
+  /// Cloud Armor policies of the backend services; shared by all workers (thread-safe).
+  std::shared_ptr<core::RateLimiter> rate_limiter;
+
+  const core::CompiledUrlMap* find_url_map(std::string_view name) const;
+  const ListenerPlan* find_listener(std::string_view forwarding_rule) const;
+};
+
+struct SnapshotResult {
+  std::shared_ptr<const ConfigSnapshot> snapshot;  // null if errors is not empty
+  ConfigErrors errors;                             // load, compile and URL-map test errors
+  std::vector<UrlMapValidation> validations;       // one per URL map, even on failure
+};
+
+/// Compiles a loaded config: URL maps, serverless resolver, listener plan, and runs every URL
+/// map's tests (a failing test is an error, as GCP rejects such an update).
+SnapshotResult build_snapshot(const LoadResult& loaded, uint64_t generation);
+
+/// Loads (from files, or the embedded demo config when `paths` is empty) and builds.
+SnapshotResult load_snapshot(const std::vector<std::string>& paths, uint64_t generation);
+
+}  // namespace albemu::config

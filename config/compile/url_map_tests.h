@@ -1,0 +1,14 @@
+#pragma once
+
+#include <vector>
+
+#include "config/compile/snapshot.h"
+
+namespace albemu::config {
+
+/// Runs a URL map's `tests` against its compiled table, as `gcloud compute url-maps validate`
+/// does. `behind_http_proxy` decides the scheme of expected URLs for httpsRedirect checks.
+std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
+                                                 const core::CompiledUrlMap& compiled);
+
+}  // namespace albemu::config

@@ -1,0 +1,226 @@
+// cloudRunServices, networkEndpointGroups and backendServices.
+
+#include "config/load/field_rules.h"
+#include "config/load/resource_parsers.h"
+
+namespace albemu::config {
+
+namespace {
+
+void check_name_field(const YamlCursor& field, const std::optional<std::string>& value) {
+  if (!value) return;
+  std::string problem = check_resource_name(*value);
+  if (!problem.empty()) field.error(problem);
+}
+
+// A stand-in endpoint: `http://host:port` (or https) naming a local container or process.
+void check_endpoint_url(const YamlCursor& field, const std::string& url) {
+  const bool http = url.rfind("http://", 0) == 0;
+  const bool https = url.rfind("https://", 0) == 0;
+  if (!http && !https) {
+    field.error("'" + url + "' must be an http:// or https:// URL");
+    return;
+  }
+  std::string_view rest = std::string_view(url).substr(http ? 7 : 8);
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
+    field.error("'" + url + "' has no host");
+  }
+}
+
+std::vector<std::string> read_endpoint_urls(const YamlCursor& field) {
+  std::vector<std::string> urls;
+  if (!field.present()) return urls;
+  if (field.node().IsScalar()) {
+    urls.push_back(field.node().Scalar());
+    check_endpoint_url(field, urls.back());
+    return urls;
+  }
+  for (const YamlCursor& item : field.items()) {
+    std::optional<std::string> url = item.as_string();
+    if (!url) continue;
+    check_endpoint_url(item, *url);
+    urls.push_back(*url);
+  }
+  return urls;
+}
+
+}  // namespace
+
+model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
+                                               const ResourceDefaults& defaults) {
+  FieldReader reader(resource);
+  model::CloudRunService service;
+  service.origin.file = resource.context().file;
+  ResourceHeader header = read_resource_header(reader, defaults);
+  service.name = header.name;
+  service.project = header.project;
+  service.region = header.region;
+  service.ingress =
+      reader.optional_enum("ingress", {"all", "internal", "internal-and-cloud-load-balancing"})
+          .value_or("all");
+  YamlCursor url = reader.take("url");
+  YamlCursor urls = reader.take("urls");
+  if (url.present() && urls.present()) resource.error("only one of url and urls may be set");
+  if (std::optional<std::string> single = url.as_string()) {
+    check_endpoint_url(url, *single);
+    service.urls.push_back(*single);
+  }
+  if (urls.present() && urls.node().IsScalar()) {
+    urls.error("expected a list of URLs");
+  } else {
+    for (std::string& endpoint : read_endpoint_urls(urls))
+      service.urls.push_back(std::move(endpoint));
+  }
+  YamlCursor tags = reader.take("tags");
+  if (tags.present()) {
+    if (!tags.node().IsMap()) {
+      tags.error("expected a mapping of tag -> url or list of urls");
+    } else {
+      for (const auto& entry : tags.node()) {
+        std::string tag = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+        YamlCursor tag_field = tags.field(tag);
+        if (!is_valid_resource_name(tag)) {
+          tag_field.error("tag '" + tag +
+                          "' must be 1-63 characters matching [a-z]([-a-z0-9]*[a-z0-9])?");
+        }
+        service.tags[tag] = read_endpoint_urls(tag_field);
+      }
+    }
+  }
+  return service;
+}
+
+model::NetworkEndpointGroup parse_network_endpoint_group(const YamlCursor& resource,
+                                                         const ResourceDefaults& defaults) {
+  FieldReader reader(resource);
+  model::NetworkEndpointGroup group;
+  group.origin.file = resource.context().file;
+  ResourceHeader header = read_resource_header(reader, defaults);
+  group.name = header.name;
+  group.description = header.description;
+  group.project = header.project;
+  group.region = header.region;
+
+  // The type (SERVERLESS only) and the cloudRun target's completeness are checked by
+  // validate_config; an omitted type means the only one albemu has.
+  group.network_endpoint_type =
+      reader.optional_string("networkEndpointType").value_or("SERVERLESS");
+  constexpr std::string_view kCloudRunOnly =
+      "regional internal Application Load Balancers accept only Cloud Run serverless NEGs";
+  reader.reject("appEngine", kCloudRunOnly);
+  reader.reject("cloudFunction", kCloudRunOnly);
+  reader.reject("serverlessDeployment", kCloudRunOnly);
+  reader.ignore({"network", "subnetwork", "defaultPort", "annotations"});
+
+  YamlCursor cloud_run = reader.take("cloudRun");
+  if (!cloud_run.present()) return group;
+  FieldReader run_reader(cloud_run);
+  model::CloudRunTarget target;
+  YamlCursor service = run_reader.take("service");
+  target.service = service.as_string();
+  check_name_field(service, target.service);
+  YamlCursor tag = run_reader.take("tag");
+  target.tag = tag.as_string();
+  check_name_field(tag, target.tag);
+  YamlCursor url_mask = run_reader.take("urlMask");
+  target.url_mask = url_mask.as_string();
+  if (target.url_mask && target.url_mask->empty()) url_mask.error("must not be empty");
+  group.cloud_run = std::move(target);
+  return group;
+}
+
+model::BackendService parse_backend_service(const YamlCursor& resource,
+                                            const ResourceDefaults& defaults) {
+  FieldReader reader(resource);
+  model::BackendService service;
+  service.origin.file = resource.context().file;
+  ResourceHeader header = read_resource_header(reader, defaults);
+  service.name = header.name;
+  service.description = header.description;
+  service.project = header.project;
+  service.region = header.region;
+
+  YamlCursor scheme = reader.take("loadBalancingScheme");
+  service.load_balancing_scheme = scheme.as_string().value_or("INTERNAL_MANAGED");
+  if (service.load_balancing_scheme != "INTERNAL_MANAGED") {
+    scheme.error("loadBalancingScheme '" + service.load_balancing_scheme +
+                 "' is not supported; albemu emulates INTERNAL_MANAGED only");
+  }
+  service.protocol =
+      reader.optional_enum("protocol", {"HTTP", "HTTPS", "HTTP2", "H2C"}).value_or("HTTP");
+
+  for (const YamlCursor& item : reader.items("backends")) {
+    FieldReader backend_reader(item);
+    model::Backend backend;
+    backend.group = complete_reference(backend_reader.required_reference("group"), header);
+    backend.balancing_mode = backend_reader.string("balancingMode");
+    backend.capacity_scaler = backend_reader.optional_double("capacityScaler", 0, 1);
+    backend.description = backend_reader.string("description");
+    // Serverless NEGs have no capacity; GCP accepts these and they have no effect.
+    backend_reader.ignore({"maxUtilization", "maxRate", "maxRatePerInstance", "maxRatePerEndpoint",
+                           "maxConnections", "maxConnectionsPerInstance",
+                           "maxConnectionsPerEndpoint", "failover", "preference"});
+    service.backends.push_back(std::move(backend));
+  }
+  if (auto ref = reader.optional_reference("securityPolicy")) {
+    service.security_policy = complete_reference(*ref, header);
+  }
+  YamlCursor log_config = reader.take("logConfig");
+  if (log_config.present()) {
+    FieldReader log_reader(log_config);
+    model::BackendLogConfig config;
+    config.enable = log_reader.flag("enable");
+    config.sample_rate = log_reader.optional_double("sampleRate", 0, 1);
+    log_reader.ignore({"optionalMode", "optionalFields"});
+    service.log_config = config;
+  }
+
+  // What GCP refuses for a backend service with a serverless NEG, and albemu has no other
+  // kind of backend.
+  reader.reject("timeoutSec",
+                "Timeout sec is not supported for a backend service with Serverless network "
+                "endpoint groups");
+  constexpr std::string_view kNoHealthChecks =
+      "health checks are not supported for a backend service with Serverless network endpoint "
+      "groups";
+  reader.reject("healthChecks", kNoHealthChecks);
+  YamlCursor affinity = reader.take("sessionAffinity");
+  // NONE is the default that exports write; any other affinity is refused.
+  if (affinity.present() && affinity.as_string().value_or("") != "NONE") {
+    affinity.error(
+        "sessionAffinity is not supported for a backend service with Serverless "
+        "network endpoint groups");
+  }
+  reader.reject("localityLbPolicy",
+                "localityLbPolicy is not supported for a backend service with Serverless "
+                "network endpoint groups");
+  reader.reject("localityLbPolicies",
+                "localityLbPolicies is not supported for a backend service with Serverless "
+                "network endpoint groups");
+  reader.reject("consistentHash",
+                "consistentHash is not supported for a backend service with Serverless "
+                "network endpoint groups");
+  reader.reject("outlierDetection",
+                "outlierDetection is not supported on regional internal Application Load "
+                "Balancer backend services");
+  reader.reject("customRequestHeaders",
+                "customRequestHeaders on a backend service are only supported by global load "
+                "balancers; use the URL map's headerAction");
+  reader.reject("customResponseHeaders",
+                "customResponseHeaders on a backend service are only supported by global load "
+                "balancers; use the URL map's headerAction");
+  reader.reject("cdnPolicy", "Cloud CDN is not supported by internal Application Load Balancers");
+  // Exports write `iap: {enabled: false}`; only an enabled IAP changes behaviour.
+  YamlCursor iap = reader.take("iap");
+  if (iap.present()) {
+    YamlCursor enabled = iap.field("enabled");
+    if (!iap.node().IsMap() || !enabled.present() || enabled.as_bool().value_or(true)) {
+      iap.error("IAP is not supported by albemu");
+    }
+  }
+  reader.ignore({"connectionDraining", "portName", "enableCDN", "affinityCookieTtlSec",
+                 "compressionMode", "network", "ipAddressSelectionPolicy", "port"});
+  return service;
+}
+
+}  // namespace albemu::config

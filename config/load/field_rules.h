@@ -1,0 +1,52 @@
+#pragma once
+// GCP's syntax rules for single field values (spec sections 1 and 9). Each check returns an
+// empty string when the value is valid, else the message to report at the field's path.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace albemu::config {
+
+/// RFC1035 resource name: `[a-z]([-a-z0-9]*[a-z0-9])?`, 1-63 characters.
+bool is_valid_resource_name(std::string_view name);
+std::string check_resource_name(std::string_view name);
+
+/// A `hostRules[].hosts` entry: hostname, optional `:port`, `*` only first and followed by
+/// `-` or `.` (or alone).
+std::string check_host_pattern(std::string_view host);
+
+/// A `pathRules[].paths` entry: starts with `/`, `*` only at the end right after `/`, no `?`/`#`.
+std::string check_path_rule_path(std::string_view path);
+
+/// A `pathTemplateMatch`: `/` segments of literals, `*`, `**`, `{var}`, `{var=*}`, `{var=**}`;
+/// at most 5 operators; `**` last. Fills `variables` with the captured names.
+std::string check_path_template(std::string_view path_template,
+                                std::vector<std::string>* variables);
+
+/// A `pathTemplateRewrite`: literals and `{var}` where every var is in `captured`.
+std::string check_path_template_rewrite(std::string_view rewrite,
+                                        const std::vector<std::string>& captured);
+
+/// A header name in a header action (add or remove).
+std::string check_custom_header_name(std::string_view name);
+
+/// `{variable}` tokens in a header value must be ones albemu knows (spec 1.7).
+std::string check_header_value_variables(std::string_view value);
+
+/// The variables a custom header value may hold, without braces.
+const std::vector<std::string_view>& header_value_variables();
+
+/// Compiles the pattern with RE2; returns RE2's error text when it does not compile.
+std::string check_regex(std::string_view pattern);
+
+/// An IPv4/IPv6 address or CIDR range (`10.0.0.0/24`, `::1/128`, `10.1.2.3`).
+std::string check_ip_range(std::string_view range);
+
+/// RFC 7230 token (header field names).
+bool is_http_token(std::string_view text);
+
+/// Lower-cases ASCII.
+std::string ascii_lower(std::string_view text);
+
+}  // namespace albemu::config

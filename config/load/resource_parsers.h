@@ -1,0 +1,67 @@
+#pragma once
+// One parser per resource kind: YAML (through a YamlCursor whose path is already the
+// resource's, e.g. `urlMaps[lb-map]`) -> model struct, with field-level validation. Errors go
+// to the cursor's context; the returned struct holds whatever could be read.
+
+#include <string>
+#include <string_view>
+
+#include "config/load/yaml_cursor.h"
+#include "config/model/resources.h"
+
+namespace albemu::config {
+
+/// Project and region a resource gets when it does not name its own; references with no
+/// project/region are completed with the referring resource's.
+struct ResourceDefaults {
+  std::string project;
+  std::string region;
+};
+
+model::Network parse_network(const YamlCursor& resource, const ResourceDefaults& defaults);
+model::Subnetwork parse_subnetwork(const YamlCursor& resource, const ResourceDefaults& defaults);
+model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
+                                               const ResourceDefaults& defaults);
+model::NetworkEndpointGroup parse_network_endpoint_group(const YamlCursor& resource,
+                                                         const ResourceDefaults& defaults);
+model::BackendService parse_backend_service(const YamlCursor& resource,
+                                            const ResourceDefaults& defaults);
+model::SecurityPolicy parse_security_policy(const YamlCursor& resource,
+                                            const ResourceDefaults& defaults);
+model::UrlMap parse_url_map(const YamlCursor& resource, const ResourceDefaults& defaults);
+model::SslCertificate parse_ssl_certificate(const YamlCursor& resource,
+                                            const ResourceDefaults& defaults);
+model::SslPolicy parse_ssl_policy(const YamlCursor& resource, const ResourceDefaults& defaults);
+model::TargetHttpProxy parse_target_http_proxy(const YamlCursor& resource,
+                                               const ResourceDefaults& defaults);
+model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
+                                                 const ResourceDefaults& defaults);
+model::ForwardingRule parse_forwarding_rule(const YamlCursor& resource,
+                                            const ResourceDefaults& defaults);
+
+// ---------------------------------------------------------------- shared by the parsers
+
+/// The fields every resource has: name (checked), description, project, region (a URL is
+/// reduced to its last segment), and the output-only fields exports carry (ignored).
+struct ResourceHeader {
+  std::string name;
+  std::string description;
+  std::string project;
+  std::string region;
+};
+ResourceHeader read_resource_header(FieldReader& reader, const ResourceDefaults& defaults,
+                                    bool regional = true);
+
+/// Fills an omitted project/region of `ref` from the referring resource (region only for
+/// regional collections).
+model::ResourceRef complete_reference(model::ResourceRef ref, const ResourceHeader& owner,
+                                      bool global = false);
+
+/// Records an error when `value` is outside [min, max] characters.
+void check_length(const YamlCursor& field, const std::string& value, size_t min, size_t max);
+
+/// Reads `key` as an optional string and checks its length.
+std::optional<std::string> optional_bounded_string(FieldReader& reader, std::string_view key,
+                                                   size_t min, size_t max);
+
+}  // namespace albemu::config

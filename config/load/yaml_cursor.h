@@ -1,0 +1,129 @@
+#pragma once
+// Walking a yaml-cpp tree while keeping the field path of every node, so each parser reads
+// like the resource it parses and every error names `urlMaps[lb-map].hostRules[0].hosts[1]`.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/load/config_error.h"
+#include "config/model/resources.h"
+
+namespace albemu::config {
+
+/// What every cursor of one file shares: the file name (for messages), the directory that
+/// relative `certificateFile` paths resolve against, and the error list being filled.
+struct LoadContext {
+  std::string file;
+  std::string base_dir;
+  ConfigErrors* errors = nullptr;
+};
+
+/// A YAML node together with its field path. Cheap to copy; conversions record an error at
+/// the node's path and return nullopt when the value has the wrong type or range.
+class YamlCursor {
+ public:
+  YamlCursor(const YAML::Node& node, std::string path, const LoadContext* context);
+
+  const YAML::Node& node() const { return node_; }
+  const std::string& path() const { return path_; }
+  const LoadContext& context() const { return *context_; }
+
+  /// Present and not `null`.
+  bool present() const;
+  /// The key was written (its value may be `null`).
+  bool exists() const { return exists_; }
+
+  /// The cursor of `key` (which may be absent) below this mapping node.
+  YamlCursor field(std::string_view key) const;
+  /// The same node under another path (e.g. `urlMaps[lb-map]` for a list item).
+  YamlCursor renamed(std::string path) const;
+
+  /// Records an error at this node's path (or at `path().suffix` when `suffix` is given).
+  void error(std::string message) const;
+
+  std::optional<std::string> as_string() const;
+  std::optional<bool> as_bool() const;
+  /// int64 written as a number or as a quoted string (gcloud exports int64 as strings).
+  std::optional<int64_t> as_int64(int64_t min, int64_t max) const;
+  std::optional<double> as_double(double min, double max) const;
+  /// protobuf Duration `{seconds, nanos}`.
+  std::optional<model::Duration> as_duration() const;
+  /// Parses the text as a resource reference; records an error if it is not one.
+  std::optional<model::ResourceRef> as_reference() const;
+  /// A list of strings (a null or absent node is an empty list).
+  std::vector<std::string> as_string_list() const;
+  /// The items of a sequence, each with `path[i]` (a null or absent node is an empty list).
+  std::vector<YamlCursor> items() const;
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const LoadContext* context_;
+  bool exists_ = true;
+};
+
+/// Reads the fields of one mapping node. Every field read is remembered; finish() reports the
+/// rest as unknown fields, so a typo never silently changes routing.
+class FieldReader {
+ public:
+  /// Records an error if the node is present but not a mapping (the reader then yields nothing).
+  explicit FieldReader(YamlCursor object);
+  ~FieldReader();
+  FieldReader(const FieldReader&) = delete;
+  FieldReader& operator=(const FieldReader&) = delete;
+
+  const YamlCursor& cursor() const { return object_; }
+  bool valid() const { return valid_; }
+
+  /// Marks `key` as known and returns its cursor (absent keys give a non-present cursor).
+  YamlCursor take(std::string_view key);
+  /// Whether `key` is present (not null); does not mark it.
+  bool has(std::string_view key) const;
+
+  std::optional<std::string> optional_string(std::string_view key);
+  /// The string, or "" when absent.
+  std::string string(std::string_view key);
+  /// The string; records "is required" when absent or empty.
+  std::string required_string(std::string_view key);
+  /// The string, which must be one of `allowed` when present.
+  std::optional<std::string> optional_enum(std::string_view key,
+                                           std::initializer_list<std::string_view> allowed);
+  std::optional<bool> optional_bool(std::string_view key);
+  bool flag(std::string_view key) { return optional_bool(key).value_or(false); }
+  std::optional<int64_t> optional_int64(std::string_view key, int64_t min, int64_t max);
+  std::optional<double> optional_double(std::string_view key, double min, double max);
+  std::optional<model::Duration> optional_duration(std::string_view key);
+  std::optional<model::ResourceRef> optional_reference(std::string_view key);
+  model::ResourceRef required_reference(std::string_view key);
+  std::vector<std::string> string_list(std::string_view key);
+  std::vector<YamlCursor> items(std::string_view key);
+
+  /// Accepts and drops fields albemu does not use (output-only or without effect here).
+  void ignore(std::initializer_list<std::string_view> keys);
+  void ignore(const std::vector<std::string_view>& keys);
+  /// A field albemu refuses (unsupported for INTERNAL_MANAGED or serverless): an error at its
+  /// path when present.
+  void reject(std::string_view key, std::string_view message);
+
+  /// Reports every field not taken, ignored or rejected as unknown. Called by the destructor
+  /// if not called before.
+  void finish();
+
+ private:
+  YamlCursor object_;
+  bool valid_ = false;
+  bool finished_ = false;
+  std::set<std::string, std::less<>> known_;
+};
+
+/// `prefix[name]` when the item has a usable `name`, else `prefix[index]`.
+std::string item_path(std::string_view prefix, const YAML::Node& item, size_t index);
+
+}  // namespace albemu::config

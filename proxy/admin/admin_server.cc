@@ -1,0 +1,277 @@
+#include "proxy/admin/admin_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "proxy/admin/config_json.h"
+#include "proxy/core/explain.h"
+
+namespace albemu::admin {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// application/x-www-form-urlencoded decoding ('+' is a space); bad escapes are kept as is.
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t equals = pair.find('=');
+    out.emplace_back(url_decode(pair.substr(0, equals)), equals == std::string_view::npos
+                                                             ? std::string{}
+                                                             : url_decode(pair.substr(equals + 1)));
+  }
+  return out;
+}
+
+struct Answer {
+  http::status status = http::status::ok;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+Answer json_answer(http::status status, const boost::json::value& value) {
+  return {status, "application/json", boost::json::serialize(value) + "\n"};
+}
+
+Answer text_answer(http::status status, std::string body) {
+  if (!body.empty() && body.back() != '\n') body += '\n';
+  return {status, "text/plain; charset=utf-8", std::move(body)};
+}
+
+Answer handle(const AdminHooks& hooks, http::verb method, std::string_view target) {
+  const std::size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+  const bool get = method == http::verb::get || method == http::verb::head;
+
+  if (path == "/healthz" && get) return text_answer(http::status::ok, "ok");
+  if (path == "/ready" && get) {
+    const auto snapshot = hooks.snapshot();
+    if (!snapshot) return text_answer(http::status::service_unavailable, "no config is serving");
+    const std::string error = hooks.last_reload_error();
+    if (!error.empty()) {
+      return text_answer(http::status::service_unavailable,
+                         "the last config reload failed; generation " +
+                             std::to_string(snapshot->generation) + " keeps serving:\n" + error);
+    }
+    return text_answer(http::status::ok, "ready");
+  }
+  if (path == "/metrics" && get) {
+    return {http::status::ok, "text/plain; version=0.0.4; charset=utf-8", hooks.metrics_text()};
+  }
+  if (path == "/config" && get) {
+    const auto snapshot = hooks.snapshot();
+    boost::json::object out = snapshot ? config_to_json(snapshot->config) : boost::json::object{};
+    out["generation"] = snapshot ? snapshot->generation : 0;
+    const std::string error = hooks.last_reload_error();
+    out["lastReloadError"] =
+        error.empty() ? boost::json::value(nullptr) : boost::json::value(error);
+    return json_answer(http::status::ok, out);
+  }
+  if (path == "/reload") {
+    if (method != http::verb::post)
+      return text_answer(http::status::method_not_allowed, "use POST");
+    const std::string error = hooks.reload();
+    const auto snapshot = hooks.snapshot();
+    boost::json::object out{{"generation", snapshot ? snapshot->generation : 0}};
+    if (!error.empty()) {
+      out["error"] = error;
+      return json_answer(http::status::internal_server_error, out);
+    }
+    return json_answer(http::status::ok, out);
+  }
+  if (path == "/route" && get) {
+    const auto snapshot = hooks.snapshot();
+    if (!snapshot) return text_answer(http::status::service_unavailable, "no config is serving");
+    core::ExplainRequest request;
+    for (const auto& [name, value] : parse_query(query)) {
+      if (name == "url") {
+        request.url = value;
+      } else if (name == "method") {
+        request.method = value;
+      } else if (name == "forwardingRule" || name == "forwarding_rule") {
+        request.forwarding_rule = value;
+      } else if (name == "header") {
+        const std::size_t colon = value.find(':');
+        if (colon == std::string::npos) {
+          return text_answer(http::status::bad_request, "header must be 'Name: value': " + value);
+        }
+        std::string header_value = value.substr(colon + 1);
+        header_value.erase(0, header_value.find_first_not_of(" \t"));
+        request.headers.emplace_back(value.substr(0, colon), std::move(header_value));
+      }
+    }
+    if (request.url.empty()) return text_answer(http::status::bad_request, "missing url=");
+    const boost::json::object explanation = core::explain_route(*snapshot, request);
+    const bool usage_error =
+        explanation.at("error").is_string() && explanation.at("status").is_null();
+    return json_answer(usage_error ? http::status::bad_request : http::status::ok, explanation);
+  }
+  return text_answer(http::status::not_found,
+                     "not found; try /healthz /ready /metrics /config /route?url=... POST /reload");
+}
+
+/// One admin connection: requests are small and answered synchronously on the io_context.
+class AdminSession : public std::enable_shared_from_this<AdminSession> {
+ public:
+  AdminSession(tcp::socket socket, std::shared_ptr<const AdminHooks> hooks)
+      : stream_(std::move(socket)), hooks_(std::move(hooks)) {}
+
+  void start() { do_read(); }
+
+ private:
+  void do_read() {
+    request_ = {};
+    stream_.expires_after(std::chrono::seconds(60));
+    http::async_read(
+        stream_, buffer_, request_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    if (ec) {
+      error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    Answer answer = handle(*hooks_, request_.method(), request_.target());
+    auto response =
+        std::make_shared<http::response<http::string_body>>(answer.status, request_.version());
+    response->set(http::field::server, "albemu-admin");
+    response->set(http::field::content_type, answer.content_type);
+    response->set(http::field::cache_control, "no-store");
+    response->keep_alive(request_.keep_alive());
+    response->body() = std::move(answer.body);
+    response->prepare_payload();
+    if (request_.method() == http::verb::head) response->body().clear();
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response](error_code ec, std::size_t) {
+                        if (ec || !response->keep_alive()) {
+                          error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                          return;
+                        }
+                        self->do_read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  std::shared_ptr<const AdminHooks> hooks_;
+};
+
+}  // namespace
+
+class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
+ public:
+  AdminServerImpl(asio::io_context& io_context, AdminHooks hooks)
+      : acceptor_(io_context), hooks_(std::make_shared<const AdminHooks>(std::move(hooks))) {}
+
+  error_code open(const std::string& host_port) {
+    const std::size_t colon = host_port.rfind(':');
+    if (colon == std::string::npos) return asio::error::invalid_argument;
+    std::string host = host_port.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    unsigned port = 0;
+    try {
+      std::size_t used = 0;
+      port = static_cast<unsigned>(std::stoul(host_port.substr(colon + 1), &used));
+      if (used != host_port.size() - colon - 1 || port > 65535)
+        return asio::error::invalid_argument;
+    } catch (const std::exception&) {
+      return asio::error::invalid_argument;
+    }
+    error_code ec;
+    const auto address = asio::ip::make_address(host.empty() ? "127.0.0.1" : host, ec);
+    if (ec) return ec;
+    const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      error_code ignored;
+      acceptor_.close(ignored);
+      return ec;
+    }
+    const auto local = acceptor_.local_endpoint(ec);
+    const std::string ip = local.address().to_string();
+    address_ = (local.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(local.port());
+    return ec;
+  }
+
+  void do_accept() {
+    acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
+      if (ec) return;  // closed
+      std::make_shared<AdminSession>(std::move(socket), self->hooks_)->start();
+      self->do_accept();
+    });
+  }
+
+  void close() {
+    error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+  const std::string& address() const { return address_; }
+
+ private:
+  tcp::acceptor acceptor_;
+  std::shared_ptr<const AdminHooks> hooks_;
+  std::string address_;
+};
+
+AdminServer::AdminServer(asio::io_context& io_context, AdminHooks hooks)
+    : impl_(std::make_shared<AdminServerImpl>(io_context, std::move(hooks))) {}
+
+AdminServer::~AdminServer() { stop(); }
+
+error_code AdminServer::start(const std::string& host_port) {
+  if (const auto ec = impl_->open(host_port)) return ec;
+  impl_->do_accept();
+  return {};
+}
+
+void AdminServer::stop() { impl_->close(); }
+
+std::string AdminServer::address() const { return impl_->address(); }
+
+}  // namespace albemu::admin

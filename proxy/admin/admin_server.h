@@ -1,0 +1,58 @@
+#pragma once
+// The admin HTTP endpoint of `albemu serve` (default 127.0.0.1:9901):
+//   GET  /healthz   200 "ok" while the process runs
+//   GET  /ready     200 "ready" when a config is serving and the last reload succeeded;
+//                   503 with the reload error otherwise (the old config keeps serving)
+//   GET  /metrics   Prometheus text
+//   GET  /config    the loaded resources as JSON, plus "generation" and "lastReloadError"
+//   POST /reload    reloads the config now; 200 with {"generation":N} or 500 with the errors
+//   GET  /route?url=URL[&method=M][&header=Name:%20value]...[&forwardingRule=NAME]
+//                   core::explain_route's JSON for that request
+// Runs on the caller's io_context; the hooks are called on that io_context's thread.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/compile/snapshot.h"
+
+namespace albemu::admin {
+
+/// What the endpoint reads from, and the one thing it can do (reload).
+struct AdminHooks {
+  /// The snapshot being served; never null once the server is serving.
+  std::function<std::shared_ptr<const config::ConfigSnapshot>()> snapshot;
+  /// Empty when the last reload (or the initial load) succeeded.
+  std::function<std::string()> last_reload_error;
+  std::function<std::string()> metrics_text;
+  /// Reloads synchronously; returns the error text, empty on success.
+  std::function<std::string()> reload;
+};
+
+class AdminServerImpl;
+
+class AdminServer {
+ public:
+  AdminServer(boost::asio::io_context& io_context, AdminHooks hooks);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  /// Binds `host_port` ("127.0.0.1:9901", "[::1]:0"; port 0 picks a free port) and starts
+  /// accepting. Returns the error (bad address, bind failure), if any.
+  boost::system::error_code start(const std::string& host_port);
+
+  /// Closes the listener; open admin connections end after their current request.
+  void stop();
+
+  /// "ip:port" bound.
+  std::string address() const;
+
+ private:
+  std::shared_ptr<AdminServerImpl> impl_;
+};
+
+}  // namespace albemu::admin

@@ -1,0 +1,23 @@
+#pragma once
+// The `albemu` subcommands. Each takes the arguments after the command name, prints to
+// stdout/stderr and returns the process exit code. Main thread only.
+
+#include <string>
+#include <vector>
+
+namespace albemu::cli {
+
+/// `albemu serve [-c PATH]... [--admin HOST:PORT] [--workers N] [--access-log PATH|-]
+///               [--ephemeral-ports] [--ready-file PATH]`
+int run_serve(const std::vector<std::string>& args);
+
+/// `albemu validate -c PATH... [--format text|json]`
+int run_validate(const std::vector<std::string>& args);
+
+/// `albemu route -c PATH... --url URL [-X METHOD] [-H 'Name: value']... [--forwarding-rule NAME]`
+int run_route(const std::vector<std::string>& args);
+
+/// `albemu standin [--port P] [--host H] [--service NAME] [--revision R] [--tag T]`
+int run_standin(const std::vector<std::string>& args);
+
+}  // namespace albemu::cli

@@ -1,0 +1,127 @@
+#include "proxy/cli/config_watcher.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace albemu::cli {
+
+namespace fs = std::filesystem;
+using boost::system::error_code;
+
+namespace {
+
+constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                             IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(path, ec);
+  return (ec ? fs::path(path) : absolute).lexically_normal().string();
+}
+
+}  // namespace
+
+ConfigWatcher::ConfigWatcher(boost::asio::io_context& io_context, std::vector<std::string> paths,
+                             std::chrono::milliseconds debounce, std::function<void()> on_change)
+    : paths_(std::move(paths)),
+      debounce_(debounce),
+      on_change_(std::move(on_change)),
+      descriptor_(io_context),
+      timer_(io_context),
+      buffer_(64 * 1024) {}
+
+ConfigWatcher::~ConfigWatcher() { stop(); }
+
+error_code ConfigWatcher::start() {
+  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return {errno, boost::system::system_category()};
+  descriptor_.assign(fd);
+  for (const std::string& path : paths_) {
+    const std::string absolute = absolute_path(path);
+    std::error_code ec;
+    if (fs::is_directory(absolute, ec)) {
+      watched_trees_.insert(absolute);
+      add_watch(absolute);
+      for (auto it = fs::recursive_directory_iterator(absolute, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_directory(ec)) add_watch(it->path().string());
+      }
+      // The parent too, so replacing the whole directory (a bind mount re-created) is seen.
+      add_watch(fs::path(absolute).parent_path().string());
+    } else if (fs::exists(absolute, ec)) {
+      watched_files_.insert(absolute);
+      add_watch(fs::path(absolute).parent_path().string());
+    } else {
+      return {ENOENT, boost::system::system_category()};
+    }
+  }
+  do_read();
+  return {};
+}
+
+void ConfigWatcher::add_watch(const std::string& directory) {
+  for (const auto& [watch, watched] : watched_directories_) {
+    if (watched == directory) return;
+  }
+  const int watch = inotify_add_watch(descriptor_.native_handle(), directory.c_str(), kEvents);
+  if (watch >= 0) watched_directories_[watch] = directory;
+}
+
+void ConfigWatcher::stop() {
+  stopped_ = true;
+  timer_.cancel();
+  error_code ignored;
+  descriptor_.close(ignored);
+}
+
+void ConfigWatcher::do_read() {
+  descriptor_.async_read_some(boost::asio::buffer(buffer_),
+                              [this](error_code ec, std::size_t bytes) {
+                                if (ec || stopped_) return;  // closed by stop()
+                                on_events(bytes);
+                                do_read();
+                              });
+}
+
+bool ConfigWatcher::is_relevant(int watch, const std::string& name) const {
+  const auto found = watched_directories_.find(watch);
+  if (found == watched_directories_.end()) return false;
+  const std::string changed =
+      name.empty() ? found->second : (fs::path(found->second) / name).string();
+  if (watched_files_.contains(changed) || watched_trees_.contains(changed)) return true;
+  // Anything below a watched directory counts: the loader reads every *.yaml in it.
+  for (const std::string& tree : watched_trees_) {
+    if (changed.size() > tree.size() && changed.starts_with(tree) && changed[tree.size()] == '/')
+      return true;
+  }
+  return false;
+}
+
+void ConfigWatcher::on_events(std::size_t bytes) {
+  bool relevant = false;
+  std::size_t offset = 0;
+  while (offset + sizeof(inotify_event) <= bytes) {
+    const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
+    const std::string name = event->len > 0 ? std::string(event->name) : std::string();
+    if (is_relevant(event->wd, name)) {
+      relevant = true;
+      // A directory created inside a watched tree may hold config files too.
+      if ((event->mask & IN_ISDIR) != 0 && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
+        add_watch((fs::path(watched_directories_[event->wd]) / name).string());
+      }
+    }
+    offset += sizeof(inotify_event) + event->len;
+  }
+  if (!relevant) return;
+  // Editors write in several steps; reload once they are done.
+  timer_.expires_after(debounce_);
+  timer_.async_wait([this](error_code ec) {
+    if (ec || stopped_) return;
+    on_change_();
+  });
+}
+
+}  // namespace albemu::cli

@@ -1,0 +1,55 @@
+#pragma once
+// Watches config files and directories for changes (inotify) and calls back once the changes
+// settle. Watches the parent directory of each file, so editors that save by renaming a new
+// file over the old one, and files replaced inside a bind-mounted directory, are seen.
+// Runs on the caller's io_context; the callback runs on its thread.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace albemu::cli {
+
+class ConfigWatcher {
+ public:
+  /// `paths`: config files or directories (directories are watched with their subdirectories).
+  /// `on_change` runs once `debounce` has passed without a further change.
+  ConfigWatcher(boost::asio::io_context& io_context, std::vector<std::string> paths,
+                std::chrono::milliseconds debounce, std::function<void()> on_change);
+  ~ConfigWatcher();
+  ConfigWatcher(const ConfigWatcher&) = delete;
+  ConfigWatcher& operator=(const ConfigWatcher&) = delete;
+
+  /// Sets up the watches and starts reading events. Returns the error (no inotify, a path
+  /// that does not exist), if any.
+  boost::system::error_code start();
+
+  /// Stops watching; a pending callback is cancelled.
+  void stop();
+
+ private:
+  void add_watch(const std::string& directory);
+  void do_read();
+  void on_events(std::size_t bytes);
+  bool is_relevant(int watch, const std::string& name) const;
+
+  std::vector<std::string> paths_;
+  std::chrono::milliseconds debounce_;
+  std::function<void()> on_change_;
+  boost::asio::posix::stream_descriptor descriptor_;
+  boost::asio::steady_timer timer_;
+  std::map<int, std::string> watched_directories_;  // inotify watch -> directory
+  std::set<std::string> watched_files_;             // absolute paths of -c files
+  std::set<std::string> watched_trees_;             // absolute paths of -c directories
+  std::vector<char> buffer_;
+  bool stopped_ = false;
+};
+
+}  // namespace albemu::cli

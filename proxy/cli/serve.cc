@@ -1,0 +1,298 @@
+// `albemu serve`: loads the config (or the embedded demo), binds a listener per forwarding rule,
+// serves until SIGTERM/SIGINT, and reloads on file changes, SIGHUP and POST /reload.
+//
+// The main thread runs one io_context for signals, the config watcher and the admin endpoint;
+// the data plane runs its own worker threads. Reloads therefore never race each other.
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "config/compile/snapshot.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/cli/commands.h"
+#include "proxy/cli/config_watcher.h"
+#include "proxy/log/access_log.h"
+#include "proxy/log/metrics.h"
+#include "proxy/net/data_plane.h"
+
+namespace albemu::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr std::chrono::seconds kDrainGrace{10};
+constexpr std::chrono::milliseconds kWatchDebounce{200};
+
+/// Writes `text` to `path` so readers never see a partial file: a temporary file, then rename.
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
+  const std::string temporary = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      error = "cannot write " + temporary;
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    error = "cannot rename " + temporary + " to " + path + ": " + ec.message();
+    std::filesystem::remove(temporary, ec);
+    return false;
+  }
+  return true;
+}
+
+/// The serving state, touched only on the main thread.
+class Server {
+ public:
+  Server(std::vector<std::string> paths, net::DataPlane& data_plane, log::Metrics& metrics)
+      : paths_(std::move(paths)), data_plane_(data_plane), metrics_(metrics) {}
+
+  /// The initial load; prints the errors and returns false if the config does not load.
+  bool load_initial() {
+    config::SnapshotResult result = config::load_snapshot(paths_, 1);
+    if (!result.snapshot) {
+      std::cerr << "albemu serve: the config does not load:\n"
+                << config::format_errors(result.errors);
+      return false;
+    }
+    current_ = std::move(result.snapshot);
+    return true;
+  }
+
+  /// Binds the initial listeners; prints the rule and address of a bind failure.
+  bool apply_initial() {
+    const config::ConfigErrors errors = data_plane_.apply(current_);
+    if (!errors.empty()) {
+      std::cerr << "albemu serve: cannot bind listeners:\n" << config::format_errors(errors);
+      return false;
+    }
+    metrics_.set_config_generation(current_->generation);
+    return true;
+  }
+
+  /// Loads and builds generation+1 and applies it; keeps the old snapshot on any failure.
+  /// Returns the error text (empty on success).
+  std::string reload(std::string_view reason) {
+    const uint64_t generation = current_->generation + 1;
+    config::SnapshotResult result = config::load_snapshot(paths_, generation);
+    std::string error;
+    if (!result.snapshot) {
+      error = config::format_errors(result.errors);
+    } else if (const auto bind_errors = data_plane_.apply(result.snapshot); !bind_errors.empty()) {
+      error = config::format_errors(bind_errors);
+    }
+    metrics_.config_reload(error.empty());
+    if (!error.empty()) {
+      last_reload_error_ = error;
+      std::cerr << "albemu serve: reload (" << reason << ") failed; generation "
+                << current_->generation << " keeps serving:\n"
+                << error << (error.ends_with('\n') ? "" : "\n");
+      return error;
+    }
+    current_ = std::move(result.snapshot);
+    last_reload_error_.clear();
+    metrics_.set_config_generation(current_->generation);
+    std::cerr << "albemu serve: reloaded (" << reason << "), generation " << current_->generation
+              << "\n";
+    if (on_reloaded) on_reloaded();
+    return {};
+  }
+
+  std::shared_ptr<const config::ConfigSnapshot> snapshot() const { return current_; }
+  const std::string& last_reload_error() const { return last_reload_error_; }
+
+  std::function<void()> on_reloaded;  // after a successful reload (listeners may have moved)
+
+ private:
+  std::vector<std::string> paths_;
+  net::DataPlane& data_plane_;
+  log::Metrics& metrics_;
+  std::shared_ptr<const config::ConfigSnapshot> current_;
+  std::string last_reload_error_;
+};
+
+std::string ready_file_text(const std::map<std::string, std::string>& bound,
+                            const std::string& admin) {
+  boost::json::object rules;
+  for (const auto& [rule, address] : bound) rules[rule] = address;
+  return boost::json::serialize(
+             boost::json::object{{"forwardingRules", std::move(rules)}, {"admin", admin}}) +
+         "\n";
+}
+
+/// Startup banner: listeners and, for the embedded demo, commands that show URL-mask routing.
+void print_banner(const std::map<std::string, std::string>& bound, const std::string& admin,
+                  bool demo) {
+  std::cout << "albemu serving\n";
+  for (const auto& [rule, address] : bound)
+    std::cout << "  forwarding rule " << rule << " on " << address << "\n";
+  std::cout << "  admin on http://" << admin
+            << " (/healthz /ready /metrics /config /route POST /reload)\n";
+  if (demo && !bound.empty()) {
+    const std::string& address = bound.begin()->second;
+    std::cout << "\nembedded demo config: try\n"
+              << "  curl http://" << address
+              << "/login/web              # URL mask /<service> -> login\n"
+              << "  curl http://" << address
+              << "/cart/items?id=7        # URL mask /<service> -> cart\n"
+              << "  curl -H 'Host: catalog.example.com' http://" << address
+              << "/anything   # URL mask <service>.example.com -> catalog\n"
+              << "  albemu route --url 'http://" << address
+              << "/login/web'   # why it went there\n";
+  }
+  std::cout << std::flush;
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args) {
+  po::options_description options("albemu serve options");
+  options.add_options()("help,h", "show this help")(
+      "config,c", po::value<std::vector<std::string>>()->composing(),
+      "config file or directory (repeatable; without any: the embedded demo config)")(
+      "admin", po::value<std::string>()->default_value("127.0.0.1:9901"),
+      "admin endpoint HOST:PORT (port 0: any free port)")(
+      "workers", po::value<unsigned>(), "worker threads (default: hardware threads)")(
+      "access-log", po::value<std::string>(), "access log file, or - for stdout (default: none)")(
+      "ephemeral-ports", "bind every forwarding rule to a free port instead of its portRange")(
+      "ready-file", po::value<std::string>(),
+      "once every listener is bound, write "
+      "{\"forwardingRules\":{name:\"ip:port\"},\"admin\":\"ip:port\"} here");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& error) {
+    std::cerr << "albemu serve: " << error.what() << "\n" << options;
+    return 2;
+  }
+  if (vm.count("help") != 0) {
+    std::cout << "usage: albemu serve [-c PATH]... [--admin HOST:PORT] [--workers N] "
+                 "[--access-log PATH|-] [--ephemeral-ports] [--ready-file PATH]\n"
+              << options;
+    return 0;
+  }
+  const auto paths = vm.count("config") != 0 ? vm["config"].as<std::vector<std::string>>()
+                                             : std::vector<std::string>{};
+  unsigned workers =
+      vm.count("workers") != 0 ? vm["workers"].as<unsigned>() : std::thread::hardware_concurrency();
+  if (workers == 0) workers = 1;
+
+  // SIGHUP/SIGTERM/SIGINT must not kill the process before the signal_set owns them.
+  boost::asio::io_context io_context(1);
+  boost::asio::signal_set stop_signals(io_context, SIGINT, SIGTERM);
+  boost::asio::signal_set reload_signals(io_context, SIGHUP);
+
+  std::unique_ptr<log::AccessLog> access_log;
+  if (vm.count("access-log") != 0) {
+    std::string error;
+    access_log = log::AccessLog::open(vm["access-log"].as<std::string>(), error);
+    if (!access_log) {
+      std::cerr << "albemu serve: " << error << "\n";
+      return 1;
+    }
+  }
+  log::Metrics metrics(workers);
+  net::DataPlaneOptions plane_options;
+  plane_options.workers = workers;
+  plane_options.ephemeral_ports = vm.count("ephemeral-ports") != 0;
+  plane_options.access_log = access_log.get();
+  plane_options.metrics = &metrics;
+  net::DataPlane data_plane(plane_options);
+  Server server(paths, data_plane, metrics);
+
+  // Nothing is bound before the config loads.
+  if (!server.load_initial()) return 1;
+  data_plane.start();
+  if (!server.apply_initial()) {
+    data_plane.drain_and_stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+
+  admin::AdminHooks hooks;
+  hooks.snapshot = [&server] { return server.snapshot(); };
+  hooks.last_reload_error = [&server] { return server.last_reload_error(); };
+  hooks.metrics_text = [&metrics] { return metrics.render_prometheus(); };
+  hooks.reload = [&server] { return server.reload("POST /reload"); };
+  admin::AdminServer admin_server(io_context, std::move(hooks));
+  const std::string admin_address = vm["admin"].as<std::string>();
+  if (const auto ec = admin_server.start(admin_address)) {
+    std::cerr << "albemu serve: cannot listen on admin address " << admin_address << ": "
+              << ec.message() << "\n";
+    data_plane.drain_and_stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+
+  const std::string ready_file =
+      vm.count("ready-file") != 0 ? vm["ready-file"].as<std::string>() : "";
+  const auto write_ready_file = [&] {
+    if (ready_file.empty()) return true;
+    std::string error;
+    if (!write_file_atomically(
+            ready_file, ready_file_text(data_plane.bound_addresses(), admin_server.address()),
+            error)) {
+      std::cerr << "albemu serve: " << error << "\n";
+      return false;
+    }
+    return true;
+  };
+  if (!write_ready_file()) {
+    data_plane.drain_and_stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+  server.on_reloaded = [&] { write_ready_file(); };
+  print_banner(data_plane.bound_addresses(), admin_server.address(), paths.empty());
+
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (!paths.empty()) {
+    watcher = std::make_unique<ConfigWatcher>(io_context, paths, kWatchDebounce,
+                                              [&server] { server.reload("config changed"); });
+    if (const auto ec = watcher->start()) {
+      // Reloads still work through SIGHUP and POST /reload.
+      std::cerr << "albemu serve: not watching the config files: " << ec.message() << "\n";
+      watcher.reset();
+    }
+  }
+
+  std::function<void()> wait_for_sighup = [&] {
+    reload_signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      server.reload("SIGHUP");
+      wait_for_sighup();
+    });
+  };
+  wait_for_sighup();
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    std::cerr << "albemu serve: " << (signal == SIGTERM ? "SIGTERM" : "SIGINT") << ", draining\n";
+    admin_server.stop();
+    if (watcher) watcher->stop();
+    reload_signals.cancel();
+    io_context.stop();
+  });
+
+  io_context.run();
+  data_plane.drain_and_stop(kDrainGrace);
+  if (!ready_file.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(ready_file, ignored);
+  }
+  return 0;
+}
+
+}  // namespace albemu::cli

@@ -1,0 +1,91 @@
+#include "proxy/core/header_action.h"
+
+#include <algorithm>
+
+namespace albemu::core {
+namespace {
+
+char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return to_lower(x) == to_lower(y);
+         });
+}
+
+std::vector<HeaderAddition> compile_additions(const std::vector<model::HeaderToAdd>& additions) {
+  std::vector<HeaderAddition> out;
+  out.reserve(additions.size());
+  for (const model::HeaderToAdd& addition : additions) {
+    HeaderAddition compiled;
+    compiled.name = addition.header_name;
+    compiled.value = addition.header_value;
+    compiled.has_variable = has_header_variable(addition.header_value);
+    compiled.replace = addition.replace.value_or(!compiled.has_variable);
+    out.push_back(std::move(compiled));
+  }
+  return out;
+}
+
+// Folds one level into the running result. Each level is applied as Envoy does: its
+// removals first, then its additions in order. The merged result keeps that meaning:
+// removals apply to the incoming headers, then the additions in list order.
+void fold(const std::vector<HeaderAddition>& additions, const std::vector<std::string>& removals,
+          std::vector<HeaderAddition>& merged_additions,
+          std::vector<std::string>& merged_removals) {
+  auto drop_additions_named = [&](std::string_view name) {
+    std::erase_if(merged_additions,
+                  [&](const HeaderAddition& earlier) { return iequals(earlier.name, name); });
+  };
+  for (const std::string& name : removals) {
+    drop_additions_named(name);
+    const bool known = std::any_of(merged_removals.begin(), merged_removals.end(),
+                                   [&](const std::string& other) { return iequals(other, name); });
+    if (!known) merged_removals.push_back(name);
+  }
+  for (const HeaderAddition& addition : additions) {
+    if (addition.replace) drop_additions_named(addition.name);
+    merged_additions.push_back(addition);
+  }
+}
+
+}  // namespace
+
+bool has_header_variable(std::string_view value) {
+  size_t open = value.find('{');
+  while (open != std::string_view::npos) {
+    const size_t close = value.find('}', open + 1);
+    if (close == std::string_view::npos) return false;
+    const std::string_view name = value.substr(open + 1, close - open - 1);
+    const bool is_name = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (is_name) return true;
+    open = value.find('{', open + 1);
+  }
+  return false;
+}
+
+CompiledHeaderAction compile_header_action(const model::HttpHeaderAction& action) {
+  CompiledHeaderAction compiled;
+  compiled.request_headers_to_add = compile_additions(action.request_headers_to_add);
+  compiled.request_headers_to_remove = action.request_headers_to_remove;
+  compiled.response_headers_to_add = compile_additions(action.response_headers_to_add);
+  compiled.response_headers_to_remove = action.response_headers_to_remove;
+  return compiled;
+}
+
+MergedHeaderActions merge_header_actions(const RouteDecision& decision) {
+  MergedHeaderActions merged;
+  // Most specific level first, so with replace=true an outer level's value wins.
+  for (const CompiledHeaderAction* level : decision.header_actions) {
+    if (level == nullptr) continue;
+    fold(level->request_headers_to_add, level->request_headers_to_remove,
+         merged.request_headers_to_add, merged.request_headers_to_remove);
+    fold(level->response_headers_to_add, level->response_headers_to_remove,
+         merged.response_headers_to_add, merged.response_headers_to_remove);
+  }
+  return merged;
+}
+
+}  // namespace albemu::core

@@ -1,0 +1,10 @@
+#pragma once
+
+#include <string_view>
+
+namespace albemu {
+
+/// The text of config/examples/demo.yaml, compiled into the binary.
+std::string_view embedded_demo_config();
+
+}  // namespace albemu

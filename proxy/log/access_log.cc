@@ -1,0 +1,181 @@
+#include "proxy/log/access_log.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace albemu::log {
+namespace {
+
+constexpr std::string_view kLogEntryType =
+    "type.googleapis.com/google.cloud.loadbalancing.type.LoadBalancerLogEntry";
+
+/// RFC 3339 UTC with microseconds, as Cloud Logging writes timestamps.
+std::string format_timestamp(std::chrono::system_clock::time_point time) {
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
+  auto seconds = static_cast<std::time_t>(micros / 1'000'000);
+  auto fraction = micros % 1'000'000;
+  if (fraction < 0) {  // before 1970: keep the fraction positive
+    fraction += 1'000'000;
+    --seconds;
+  }
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[40];
+  const auto n = std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                               tm.tm_sec, static_cast<int>(fraction));
+  return std::string(buffer, static_cast<std::size_t>(n));
+}
+
+/// protobuf Duration JSON: seconds with 0, 3 or 6 fractional digits and an "s" suffix.
+std::string format_latency(std::chrono::microseconds latency) {
+  const auto micros = latency.count() < 0 ? 0 : latency.count();
+  const auto seconds = micros / 1'000'000;
+  const auto fraction = micros % 1'000'000;
+  char buffer[40];
+  int n = 0;
+  if (fraction == 0) {
+    n = std::snprintf(buffer, sizeof buffer, "%llds", static_cast<long long>(seconds));
+  } else if (fraction % 1000 == 0) {
+    n = std::snprintf(buffer, sizeof buffer, "%lld.%03llds", static_cast<long long>(seconds),
+                      static_cast<long long>(fraction / 1000));
+  } else {
+    n = std::snprintf(buffer, sizeof buffer, "%lld.%06llds", static_cast<long long>(seconds),
+                      static_cast<long long>(fraction));
+  }
+  return std::string(buffer, static_cast<std::size_t>(n));
+}
+
+void put_if_set(boost::json::object& object, std::string_view key, const std::string& value) {
+  if (!value.empty()) object[key] = value;
+}
+
+boost::json::object make_http_request(const AccessLogEntry& entry) {
+  boost::json::object http;
+  http["requestMethod"] = entry.method;
+  http["requestUrl"] = entry.request_url;
+  // int64 fields are strings in protobuf JSON.
+  http["requestSize"] = std::to_string(entry.request_size);
+  http["status"] = entry.status;
+  http["responseSize"] = std::to_string(entry.response_size);
+  put_if_set(http, "userAgent", entry.user_agent);
+  put_if_set(http, "remoteIp", entry.remote_ip);
+  put_if_set(http, "serverIp", entry.server_ip);
+  put_if_set(http, "referer", entry.referer);
+  http["latency"] = format_latency(entry.latency);
+  http["protocol"] = entry.protocol;
+  return http;
+}
+
+boost::json::object make_resource(const AccessLogEntry& entry) {
+  const bool has_backend_service = !entry.backend_service.empty();
+  const bool has_neg = !entry.network_endpoint_group.empty();
+  boost::json::object labels;
+  labels["project_id"] = entry.project;
+  labels["network_name"] = entry.network;
+  labels["region"] = entry.region;
+  labels["url_map_name"] = entry.url_map;
+  labels["forwarding_rule_name"] = entry.forwarding_rule;
+  labels["target_proxy_name"] = entry.target_proxy;
+  labels["matched_url_path_rule"] =
+      entry.matched_url_path_rule.empty() ? std::string("UNMATCHED") : entry.matched_url_path_rule;
+  labels["backend_target_name"] = entry.backend_service;
+  labels["backend_target_type"] = has_backend_service ? "BACKEND_SERVICE" : "UNKNOWN";
+  labels["backend_name"] = entry.network_endpoint_group;
+  labels["backend_type"] = has_neg ? "NETWORK_ENDPOINT_GROUP" : "UNKNOWN";
+  labels["backend_scope"] = has_neg ? entry.region : std::string();
+  labels["backend_scope_type"] = has_neg ? "REGION" : "UNKNOWN";
+
+  boost::json::object resource;
+  resource["type"] = "internal_http_lb_rule";
+  resource["labels"] = std::move(labels);
+  return resource;
+}
+
+boost::json::object make_json_payload(const AccessLogEntry& entry) {
+  boost::json::object payload;
+  payload["@type"] = kLogEntryType;
+  put_if_set(payload, "proxyStatus", entry.proxy_status);
+  put_if_set(payload, "statusDetails", entry.status_details);
+  payload["backendTargetProjectNumber"] = "projects/" + entry.project;
+  if (entry.enforced_security_policy) {
+    const auto& policy = *entry.enforced_security_policy;
+    boost::json::object enforced;
+    enforced["name"] = policy.name;
+    enforced["priority"] = policy.priority;
+    enforced["configuredAction"] = policy.configured_action;
+    enforced["outcome"] = policy.outcome;
+    if (!policy.rate_limit_key.empty() || !policy.rate_limit_outcome.empty()) {
+      boost::json::object rate_limit;
+      rate_limit["key"] = policy.rate_limit_key;
+      rate_limit["outcome"] = policy.rate_limit_outcome;
+      enforced["rateLimitAction"] = std::move(rate_limit);
+    }
+    payload["enforcedSecurityPolicy"] = std::move(enforced);
+  }
+  if (entry.tls) {
+    boost::json::object tls;
+    put_if_set(tls, "protocol", entry.tls->protocol);
+    put_if_set(tls, "cipherSuite", entry.tls->cipher_suite);
+    put_if_set(tls, "sni", entry.tls->sni);
+    payload["tls"] = std::move(tls);
+  }
+  if (!entry.cloud_run_service.empty() || !entry.tag.empty()) {
+    boost::json::object extras;
+    put_if_set(extras, "cloudRunService", entry.cloud_run_service);
+    put_if_set(extras, "tag", entry.tag);
+    payload["albemu"] = std::move(extras);
+  }
+  return payload;
+}
+
+}  // namespace
+
+std::string format_access_log_entry(const AccessLogEntry& entry) {
+  boost::json::object root;
+  root["httpRequest"] = make_http_request(entry);
+  root["resource"] = make_resource(entry);
+  root["jsonPayload"] = make_json_payload(entry);
+  // LB-generated errors are WARNING; a backend's own 5xx (no proxyStatus) stays INFO.
+  const bool lb_generated_error = !entry.proxy_status.empty() && entry.status >= 500;
+  root["severity"] = lb_generated_error ? "WARNING" : "INFO";
+  root["timestamp"] = format_timestamp(entry.timestamp);
+  root["logName"] = "projects/" + entry.project + "/logs/loadbalancing.googleapis.com%2Frequests";
+  return boost::json::serialize(root);
+}
+
+std::unique_ptr<AccessLog> AccessLog::open(const std::string& path_or_dash, std::string& error) {
+  if (path_or_dash == "-") return std::unique_ptr<AccessLog>(new AccessLog(stdout, false));
+  std::FILE* file = std::fopen(path_or_dash.c_str(), "a");
+  if (file == nullptr) {
+    error = "cannot open access log " + path_or_dash + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  return std::unique_ptr<AccessLog>(new AccessLog(file, true));
+}
+
+AccessLog::AccessLog(std::FILE* file, bool owned) : file_(file), owned_(owned) {}
+
+AccessLog::~AccessLog() {
+  if (owned_) {
+    std::fclose(file_);
+  } else {
+    std::fflush(file_);
+  }
+}
+
+void AccessLog::write(const AccessLogEntry& entry) { write_line(format_access_log_entry(entry)); }
+
+void AccessLog::write_line(std::string line) {
+  line.push_back('\n');
+  std::lock_guard lock(mutex_);
+  std::fwrite(line.data(), 1, line.size(), file_);
+  std::fflush(file_);
+}
+
+}  // namespace albemu::log

@@ -1,0 +1,100 @@
+#pragma once
+// One Cloud Logging LogEntry JSON line per request, written at the request's end.
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace albemu::log {
+
+/// The Cloud Armor rule that decided a request (`jsonPayload.enforcedSecurityPolicy`).
+struct EnforcedSecurityPolicy {
+  std::string name;
+  int64_t priority = 0;
+  std::string configured_action;   // "allow", "deny(429)", "throttle"
+  std::string outcome;             // "ACCEPT" | "DENY"
+  std::string rate_limit_key;      // empty: no rateLimitAction in the log
+  std::string rate_limit_outcome;  // "RATE_LIMIT_THRESHOLD_CONFORM" | "RATE_LIMIT_THRESHOLD_EXCEED"
+};
+
+/// TLS facts of the client connection, logged under `jsonPayload.tls` when set.
+struct TlsLogInfo {
+  std::string protocol;      // "TLSv1.3"
+  std::string cipher_suite;  // "TLS_AES_128_GCM_SHA256"
+  std::string sni;           // may be empty
+};
+
+/// Everything one access-log line says about a request. Strings empty mean "not known".
+struct AccessLogEntry {
+  std::chrono::system_clock::time_point timestamp;  // when the request started
+
+  // resource.labels
+  std::string project;
+  std::string region;
+  std::string network;
+  std::string forwarding_rule;
+  std::string target_proxy;
+  std::string url_map;
+  std::string matched_url_path_rule = "UNMATCHED";
+  std::string backend_service;         // backend_target_name; empty: UNKNOWN type
+  std::string network_endpoint_group;  // backend_name; empty: UNKNOWN type
+
+  // albemu extras (jsonPayload.albemu)
+  std::string cloud_run_service;
+  std::string tag;
+
+  // httpRequest
+  std::string method;
+  std::string request_url;  // absolute: scheme://host/path?query
+  uint64_t request_size = 0;
+  int status = 0;  // 0: no response was sent
+  uint64_t response_size = 0;
+  std::string user_agent;
+  std::string referer;
+  std::string remote_ip;  // client IP (no port)
+  std::string server_ip;  // backend address, may be "host:port"
+  std::chrono::microseconds latency{0};
+  std::string protocol = "HTTP/1.1";
+
+  // jsonPayload
+  std::string proxy_status;    // RFC 9209 text; empty on success
+  std::string status_details;  // "response_sent_by_backend", "failed_to_pick_backend", ...
+  std::optional<EnforcedSecurityPolicy> enforced_security_policy;
+  std::optional<TlsLogInfo> tls;
+};
+
+/// Formats `entry` as one LogEntry JSON object, without a trailing newline. Pure; any thread.
+/// Severity is WARNING for LB-generated 5xx (proxy_status set and status >= 500), else INFO.
+std::string format_access_log_entry(const AccessLogEntry& entry);
+
+/// An append-only sink of access-log lines (a file, or stdout for "-"). Thread-safe.
+class AccessLog {
+ public:
+  /// Opens `path_or_dash` for appending ("-" is stdout). On failure returns null and sets
+  /// `error` to a readable message naming the path.
+  static std::unique_ptr<AccessLog> open(const std::string& path_or_dash, std::string& error);
+
+  ~AccessLog();
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
+  /// Any worker thread. Formats on the calling thread, then appends the line and flushes under
+  /// a short lock, so lines from different workers never interleave.
+  void write(const AccessLogEntry& entry);
+
+  /// Appends an already formatted line (a newline is added). Same locking as write().
+  void write_line(std::string line);
+
+ private:
+  AccessLog(std::FILE* file, bool owned);
+
+  std::mutex mutex_;
+  std::FILE* file_;
+  bool owned_;
+};
+
+}  // namespace albemu::log

@@ -1,0 +1,57 @@
+#pragma once
+// The worker threads, their listeners and everything on the request path.
+// Owned by the `serve` command on the main thread.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/compile/snapshot.h"
+
+namespace albemu::log {
+class AccessLog;
+class Metrics;
+}  // namespace albemu::log
+
+namespace albemu::net {
+
+struct DataPlaneOptions {
+  unsigned workers = 1;
+  bool ephemeral_ports = false;  // bind port 0 instead of each rule's port
+  log::AccessLog* access_log = nullptr;  // may be null: no access log
+  log::Metrics* metrics = nullptr;       // must outlive the DataPlane
+  /// A client that started a request must finish its head within this time (else 408).
+  std::chrono::milliseconds request_header_timeout{std::chrono::seconds(60)};
+};
+
+class DataPlaneImpl;
+
+class DataPlane {
+ public:
+  explicit DataPlane(DataPlaneOptions options);
+  ~DataPlane();
+
+  /// Starts the worker threads. Call once, before apply().
+  void start();
+
+  /// Main thread. Makes `snapshot` current: binds listeners for new forwarding rules (one
+  /// SO_REUSEPORT socket per worker), closes those of removed rules, rebinds changed ones, and
+  /// posts the snapshot to every worker. In-flight requests finish on the snapshot they pinned.
+  /// On a bind failure returns errors naming the rule and address, and changes nothing.
+  config::ConfigErrors apply(std::shared_ptr<const config::ConfigSnapshot> snapshot);
+
+  /// Forwarding rule name -> "ip:port" actually bound.
+  std::map<std::string, std::string> bound_addresses() const;
+
+  /// Stops accepting, lets in-flight exchanges finish for at most `grace`, then stops workers.
+  void drain_and_stop(std::chrono::milliseconds grace);
+
+  std::size_t active_connections() const;
+
+ private:
+  std::unique_ptr<DataPlaneImpl> impl_;
+};
+
+}  // namespace albemu::net

@@ -1,0 +1,549 @@
+#include "proxy/net/downstream_session.h"
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "proxy/core/rate_limiter.h"
+#include "proxy/core/url_map.h"
+#include "proxy/log/metrics.h"
+#include "proxy/net/exchange.h"
+#include "proxy/net/tls_context.h"
+#include "proxy/net/upstream_exchange.h"
+
+namespace albemu::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
+constexpr std::chrono::seconds kShutdownTimeout{2};
+constexpr std::chrono::seconds kDefaultKeepalive{610};
+/// A local answer sent before the request body was read keeps the connection only if the body
+/// left is at most this big (it is read and dropped); otherwise the connection closes.
+constexpr std::uint64_t kDiscardBodyLimit = 64 * 1024;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+/// One client connection: reads requests, runs their phases, writes responses, in order.
+template <class Stream>
+class DownstreamSession final : public SessionBase,
+                                public ExchangeHost,
+                                public std::enable_shared_from_this<DownstreamSession<Stream>> {
+ public:
+  DownstreamSession(Worker& worker, Stream stream, ConnectionInfo info,
+                    std::shared_ptr<ServerTls> tls)
+      : worker_(worker),
+        stream_(std::move(stream)),
+        info_(std::move(info)),
+        tls_(std::move(tls)),
+        buffer_(kHeaderLimitBytes + 4096),
+        fault_timer_(worker.io_context()) {
+    worker_.connections.fetch_add(1, std::memory_order_relaxed);
+    if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
+    worker_.add_session(*this);
+  }
+
+  ~DownstreamSession() override {
+    if (in_request_) end_request();
+    worker_.connections.fetch_sub(1, std::memory_order_relaxed);
+    if (auto* metrics = worker_.metrics()) metrics->connection_closed(worker_.index());
+  }
+
+  void start() {
+    if constexpr (kIsTls<Stream>) {
+      lowest().expires_after(kTlsHandshakeTimeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                self->on_handshake(ec);
+                              });
+    } else {
+      do_read_request();
+    }
+  }
+
+  void on_drain() override {
+    draining_ = true;
+    if (!in_request_) force_close();
+  }
+
+  void force_close() override {
+    closed_ = true;
+    lowest().close();
+    fault_timer_.cancel();
+    if (exchange_) exchange_->cancel();
+  }
+
+  // ---- ExchangeHost: what the upstream exchange needs from the client side
+  Worker& worker() override { return worker_; }
+  RequestContext& context() override { return ctx_; }
+  const ConnectionInfo& connection() override { return info_; }
+  http::request_parser<http::buffer_body>& request_parser() override { return *parser_; }
+  char* chunk() override { return chunk_buffer(); }
+
+  void read_request_body(BodyHandler handler) override {
+    lowest().expires_after(keepalive());
+    http::async_read_some(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this(), handler = std::move(handler)](
+                         beast::error_code ec, std::size_t) mutable {
+                       if (ec == http::error::need_buffer) ec = {};
+                       handler(ec);
+                     });
+  }
+
+  void send_continue(BodyHandler handler) override {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    lowest().expires_after(keepalive());
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = this->shared_from_this(), handler = std::move(handler)](
+                          beast::error_code ec, std::size_t) mutable { handler(ec); });
+  }
+
+  void write_response_header(http::response_serializer<http::buffer_body>& serializer,
+                             SizeHandler handler) override {
+    lowest().expires_after(keepalive());
+    http::async_write_header(stream_, serializer,
+                             [self = this->shared_from_this(), handler = std::move(handler)](
+                                 beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
+  }
+
+  void write_response_body(http::response_serializer<http::buffer_body>& serializer,
+                           SizeHandler handler) override {
+    lowest().expires_after(keepalive());
+    http::async_write(stream_, serializer,
+                      [self = this->shared_from_this(), handler = std::move(handler)](
+                          beast::error_code ec, std::size_t n) mutable {
+                        if (ec == http::error::need_buffer) ec = {};
+                        handler(ec, n);
+                      });
+  }
+
+  void read_tunnel(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline,
+                   SizeHandler handler) override {
+    lowest().expires_at(deadline);
+    stream_.async_read_some(asio::buffer(data, size),
+                            [self = this->shared_from_this(), handler = std::move(handler)](
+                                beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
+  }
+
+  void write_tunnel(const char* data, std::size_t size,
+                    std::chrono::steady_clock::time_point deadline,
+                    SizeHandler handler) override {
+    lowest().expires_at(deadline);
+    asio::async_write(stream_, asio::buffer(data, size),
+                      [self = this->shared_from_this(), handler = std::move(handler)](
+                          beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
+  }
+
+  beast::flat_buffer& client_buffer() override { return buffer_; }
+
+  void exchange_done(bool keep_alive) override {
+    exchange_.reset();
+    finish_request(keep_alive);
+  }
+
+  void send_local_response(LocalResponse&& response) override {
+    exchange_.reset();
+    local_ = std::move(response);
+    send_local();
+  }
+
+  void exchange_aborted() override {
+    exchange_.reset();
+    abort_request();
+  }
+
+  void close_client() override { force_close(); }
+
+  void send_error(core::ProxyError error, int configured_status) override {
+    exchange_.reset();
+    local_ = {};
+    make_error_response(local_, ctx_, error, configured_status);
+    send_local();
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  char* chunk_buffer() {
+    if (!chunk_) chunk_ = std::make_unique<char[]>(kBodyChunkSize);
+    return chunk_.get();
+  }
+
+  std::chrono::steady_clock::duration keepalive() const {
+    const auto& generation = worker_.generation();
+    if (generation && generation->snapshot) {
+      if (const auto* plan = generation->snapshot->find_listener(info_.forwarding_rule))
+        return plan->keepalive_timeout;
+    }
+    return kDefaultKeepalive;
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) return force_close();
+    SSL* ssl = stream_.native_handle();
+    if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info_.sni = sni;
+    info_.tls_version = SSL_get_version(ssl);
+    if (const char* cipher = SSL_get_cipher_name(ssl)) info_.tls_cipher = cipher;
+    info_.variables.tls_sni_hostname = info_.sni;
+    info_.variables.tls_version = info_.tls_version;
+    info_.variables.tls_cipher_suite = info_.tls_cipher;
+    do_read_request();
+  }
+
+  // ---- reading a request head
+
+  /// Waits for the first byte of the next request under the idle (keepalive) timeout; an idle
+  /// connection that times out is closed without a response.
+  void do_read_request() {
+    if (closed_) return;
+    if (draining_) return force_close();
+    if (buffer_.size() > 0) return do_read_header();
+    lowest().expires_after(keepalive());
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec,
+                                                              std::size_t n) {
+                              self->on_idle_read(ec, n);
+                            });
+  }
+
+  void on_idle_read(beast::error_code ec, std::size_t n) {
+    if (ec) return force_close();
+    buffer_.commit(n);
+    do_read_header();
+  }
+
+  void do_read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
+    parser_->body_limit(boost::none);
+    lowest().expires_after(worker_.request_header_timeout());
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec,
+                                                              std::size_t n) {
+                              self->on_read_header(ec, n);
+                            });
+  }
+
+  void on_read_header(beast::error_code ec, std::size_t header_bytes) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return force_close();
+    }
+    if (ec) {
+      core::ProxyError error = core::ProxyError::kMalformedRequest;
+      if (ec == http::error::header_limit) error = core::ProxyError::kRequestHeaderTooLarge;
+      if (ec == beast::error::timeout) error = core::ProxyError::kRequestHeaderTimeout;
+      if (ec.category() != beast::error_code(http::error::header_limit).category() &&
+          ec != beast::error::timeout) {
+        return force_close();  // a socket error: nobody to answer
+      }
+      return reject_request(error);
+    }
+    if (count_fields(parser_->get()) > kMaxHeaderCount) {
+      return reject_request(core::ProxyError::kRequestHeaderTooLarge);
+    }
+    begin_request();
+    ctx_.log.request_size = header_bytes;
+    on_request_head();
+  }
+
+  /// Answers a request whose head could not be read, then closes.
+  void reject_request(core::ProxyError error) {
+    begin_request();
+    ctx_.client_keep_alive = false;
+    local_ = {};
+    make_error_response(local_, ctx_, error);
+    ctx_.client_keep_alive = false;
+    send_local();
+  }
+
+  void begin_request() {
+    in_request_ = true;
+    worker_.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
+    ctx_.reset();
+    ctx_.start = std::chrono::steady_clock::now();
+    ctx_.generation = worker_.generation();
+    if (ctx_.generation && ctx_.generation->snapshot) {
+      ctx_.listener = ctx_.generation->snapshot->find_listener(info_.forwarding_rule);
+      if (ctx_.listener) ctx_.url_map = ctx_.generation->snapshot->find_url_map(ctx_.listener->url_map);
+    }
+    const auto& request = parser_->get();
+    version_ = request.version();
+    begin_log(ctx_, info_, request, request.method_string(), request.target(), version_);
+  }
+
+  // ---- request phases
+
+  void on_request_head() {
+    auto& request = parser_->get();
+    ctx_.client_keep_alive = request.keep_alive();
+    ctx_.is_head = request.method() == http::verb::head;
+    if (auto it = request.find(http::field::expect); it != request.end()) {
+      ctx_.expect_continue = beast::iequals(it->value(), "100-continue");
+    }
+    if (!ctx_.url_map) {
+      // The forwarding rule was removed by a reload while this connection was open.
+      ctx_.client_keep_alive = false;
+      return send_error(core::ProxyError::kFailedToPickBackend, 0);
+    }
+    route();
+  }
+
+  void route() {
+    auto& request = parser_->get();
+    collect_header_views(request, ctx_.header_views);
+    core::RouteRequest view;
+    view.method = request.method_string();
+    view.scheme = info_.https ? "https" : "http";
+    if (auto it = request.find(http::field::host); it != request.end()) view.host = it->value();
+    view.target = request.target();
+    view.listener_port = ctx_.listener->port;
+    view.headers = ctx_.header_views;
+    const uint32_t draw = static_cast<uint32_t>(worker_.rng()());
+    ctx_.decision = ctx_.url_map->route(view, draw);
+    ctx_.routed = true;
+
+    if (ctx_.decision.action == core::RouteAction::kRedirect) {
+      local_ = {};
+      local_.result(static_cast<unsigned>(ctx_.decision.status));
+      local_.set(http::field::location, ctx_.decision.location);
+      route_log(ctx_);
+      return send_local();
+    }
+    const auto* policy = ctx_.decision.policy;
+    if (policy && policy->cors) {
+      if (core::cors_preflight_response(*policy->cors, view.method, ctx_.header_views,
+                                        ctx_.cors_headers)) {
+        local_ = {};
+        local_.result(http::status::ok);
+        route_log(ctx_);
+        return send_local();
+      }
+      core::cors_response_headers(*policy->cors, ctx_.header_views, ctx_.cors_headers);
+    }
+    resolve_backend(view.host, request.target());
+  }
+
+  void resolve_backend(std::string_view host, std::string_view target) {
+    const auto& snapshot = *ctx_.generation->snapshot;
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (snapshot.resolver) {
+      ctx_.target = snapshot.resolver->resolve(ctx_.decision.backend_service, host, path);
+    }
+    route_log(ctx_);
+    if (!ctx_.target) return send_error(core::ProxyError::kFailedToPickBackend, 0);
+
+    if (snapshot.rate_limiter && snapshot.rate_limiter->has_policy(ctx_.decision.backend_service)) {
+      core::RateLimitKeyInputs inputs{info_.client_ip, ctx_.header_views, path, info_.sni};
+      const auto verdict = snapshot.rate_limiter->check(ctx_.decision.backend_service, inputs,
+                                                        std::chrono::steady_clock::now());
+      if (verdict.policy_applied) {
+        ctx_.log.enforced_security_policy = log::EnforcedSecurityPolicy{
+            verdict.policy_name,       verdict.rule_priority, verdict.configured_action,
+            verdict.outcome,           verdict.rate_limit_key, verdict.rate_limit_outcome};
+      }
+      if (!verdict.allowed) {
+        return send_error(core::ProxyError::kDeniedBySecurityPolicy, verdict.deny_status);
+      }
+    }
+    apply_fault_injection();
+  }
+
+  void apply_fault_injection() {
+    const auto* policy = ctx_.decision.policy;
+    if (policy && policy->fault_injection && policy->fault_injection->delay) {
+      const auto& delay = *policy->fault_injection->delay;
+      if (draw_percentage() < delay.percentage) {
+        fault_timer_.expires_after(std::chrono::seconds(delay.fixed_delay.seconds) +
+                                   std::chrono::nanoseconds(delay.fixed_delay.nanos));
+        fault_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+          if (ec || self->closed_) return;
+          self->after_fault_delay();
+        });
+        return;
+      }
+    }
+    after_fault_delay();
+  }
+
+  void after_fault_delay() {
+    const auto* policy = ctx_.decision.policy;
+    if (policy && policy->fault_injection && policy->fault_injection->abort) {
+      const auto& abort = *policy->fault_injection->abort;
+      if (draw_percentage() < abort.percentage) {
+        return send_error(core::ProxyError::kFaultAbort, static_cast<int>(abort.http_status));
+      }
+    }
+    exchange_ = std::make_shared<UpstreamExchange>(*this, this->shared_from_this());
+    exchange_->start();
+  }
+
+  double draw_percentage() {
+    return std::uniform_real_distribution<double>(0.0, 100.0)(worker_.rng());
+  }
+
+  // ---- answers albemu writes itself
+
+  /// Writes `local_` (after the response transforms) and then finishes the request.
+  void send_local() {
+    local_.version(version_);
+    transform_response(local_, ctx_.routed ? &ctx_.decision : nullptr, &info_.variables);
+    for (const auto& header : ctx_.cors_headers) local_.set(header.name, header.value);
+    // A body the client is still sending must be read before the next request can be; a
+    // large or announced one (100-continue) is not worth reading: close instead.
+    bool body_left = parser_ && parser_->is_header_done() && !parser_->is_done();
+    if (body_left && (ctx_.expect_continue || !parser_->content_length() ||
+                      *parser_->content_length() > kDiscardBodyLimit)) {
+      ctx_.client_keep_alive = false;
+      body_left = false;
+    }
+    const bool keep_alive = ctx_.client_keep_alive && !draining_;
+    local_.keep_alive(keep_alive);
+    local_.prepare_payload();
+    ctx_.log.status = static_cast<int>(local_.result_int());
+    lowest().expires_after(keepalive());
+    http::async_write(stream_, local_,
+                      [self = this->shared_from_this(), keep_alive, body_left](
+                          beast::error_code ec, std::size_t n) {
+                        self->ctx_.log.response_size += n;
+                        if (ec) return self->abort_request();
+                        if (body_left) return self->discard_body(keep_alive);
+                        self->finish_request(keep_alive);
+                      });
+  }
+
+  /// Reads and drops the rest of a small request body so the connection can be reused.
+  void discard_body(bool keep_alive) {
+    if (parser_->is_done()) return finish_request(keep_alive);
+    auto& body = parser_->get().body();
+    body.data = chunk_buffer();
+    body.size = kBodyChunkSize;
+    read_request_body([self = this->shared_from_this(), keep_alive](beast::error_code ec) {
+      if (ec) return self->abort_request();
+      self->ctx_.log.request_size += kBodyChunkSize - self->parser_->get().body().size;
+      self->discard_body(keep_alive);
+    });
+  }
+
+  void finish_request(bool keep_alive) {
+    end_request();
+    if (!keep_alive || draining_ || closed_) return do_close();
+    do_read_request();
+  }
+
+  /// The client went away (or a write failed) mid-exchange.
+  void abort_request() {
+    if (ctx_.log.status == 0) {
+      const auto& info = core::error_info(core::ProxyError::kClientDisconnectedBeforeResponse);
+      ctx_.log.proxy_status.assign(info.proxy_status);
+      ctx_.log.status_details.assign(info.details);
+    }
+    end_request();
+    force_close();
+  }
+
+  void end_request() {
+    if (!in_request_) return;
+    in_request_ = false;
+    finish_log(worker_, ctx_);
+    worker_.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // ---- closing
+
+  void do_close() {
+    if (closed_) return;
+    closed_ = true;
+    if constexpr (kIsTls<Stream>) {
+      lowest().expires_after(kShutdownTimeout);
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        self->lowest().close();
+      });
+    } else {
+      // Half-close, then read what the client still sends until it closes too: closing with
+      // unread data would reset the connection and could destroy the response in flight.
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      linger_read();
+    }
+  }
+
+  void linger_read() {
+    lowest().expires_after(kShutdownTimeout);
+    lowest().async_read_some(asio::buffer(linger_),
+                             [self = this->shared_from_this()](beast::error_code ec,
+                                                               std::size_t) {
+                               if (ec) return self->lowest().close();
+                               self->linger_read();
+                             });
+  }
+
+  Worker& worker_;
+  Stream stream_;
+  ConnectionInfo info_;
+  std::shared_ptr<ServerTls> tls_;  // keeps the SNI callback's object alive
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  std::unique_ptr<char[]> chunk_;
+  std::array<char, 1024> linger_;
+  RequestContext ctx_;
+  LocalResponse local_;
+  asio::steady_timer fault_timer_;
+  std::shared_ptr<UpstreamExchange> exchange_;
+  unsigned version_ = 11;
+  bool in_request_ = false;
+  bool draining_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+void start_session(Worker& worker, const std::string& forwarding_rule, bool https,
+                   tcp::socket socket) {
+  ConnectionInfo info;
+  info.forwarding_rule = forwarding_rule;
+  info.https = https;
+  beast::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) return;
+  info.client_ip = remote.address().to_string();
+  auto local = socket.local_endpoint(ec);
+  if (ec) return;
+  info.local_ip = local.address().to_string();
+  socket.set_option(tcp::no_delay(true), ec);
+  if (!https) {
+    auto session = std::make_shared<DownstreamSession<PlainStream>>(
+        worker, PlainStream(std::move(socket)), std::move(info), nullptr);
+    session->start();
+    return;
+  }
+  const auto& generation = worker.generation();
+  if (!generation) return;
+  auto it = generation->tls.find(forwarding_rule);
+  if (it == generation->tls.end()) return;
+  auto tls = it->second;
+  auto session = std::make_shared<DownstreamSession<TlsStream>>(
+      worker, TlsStream(std::move(socket), tls->context()), std::move(info), tls);
+  session->start();
+}
+
+}  // namespace albemu::net

@@ -1,0 +1,162 @@
+#include "proxy/net/exchange.h"
+
+#include <boost/beast/http/field.hpp>
+
+#include "proxy/core/url_map.h"
+#include "proxy/log/metrics.h"
+#include "proxy/standin/echo.h"
+
+namespace albemu::net {
+
+namespace http = boost::beast::http;
+
+void RequestContext::reset() {
+  generation.reset();
+  listener = nullptr;
+  url_map = nullptr;
+  decision = core::RouteDecision{};
+  routed = false;
+  target.reset();
+  header_views.clear();
+  cors_headers.clear();
+  log = log::AccessLogEntry{};
+  attempts = 0;
+  client_keep_alive = true;
+  expect_continue = false;
+  is_head = false;
+  websocket = false;
+}
+
+void collect_header_views(const http::fields& fields, std::vector<core::HeaderView>& views) {
+  views.clear();
+  for (const auto& field : fields) views.push_back({field.name_string(), field.value()});
+}
+
+std::size_t count_fields(const http::fields& fields) {
+  std::size_t n = 0;
+  for (auto it = fields.begin(); it != fields.end(); ++it) ++n;
+  return n;
+}
+
+bool retriable_status(uint32_t retry_on, int status) {
+  if ((retry_on & core::kRetryOn5xx) && status >= 500) return true;
+  if ((retry_on & core::kRetryOnGatewayError) && (status == 502 || status == 503 || status == 504))
+    return true;
+  if ((retry_on & core::kRetryOnRetriable4xx) && status == 409) return true;
+  if ((retry_on & core::kRetryOnUnavailable) && status == 503) return true;
+  if ((retry_on & core::kRetryOnInternal) && status == 500) return true;
+  if ((retry_on & core::kRetryOnResourceExhausted) && status == 429) return true;
+  return false;
+}
+
+bool retriable_connect_failure(uint32_t retry_on) {
+  return (retry_on & (core::kRetryOn5xx | core::kRetryOnGatewayError |
+                      core::kRetryOnConnectFailure | core::kRetryOnRefusedStream)) != 0;
+}
+
+bool retriable_reset(uint32_t retry_on) {
+  return (retry_on & (core::kRetryOn5xx | core::kRetryOnGatewayError)) != 0;
+}
+
+bool retriable_timeout(uint32_t retry_on) {
+  return (retry_on & (core::kRetryOn5xx | core::kRetryOnGatewayError |
+                      core::kRetryOnDeadlineExceeded)) != 0;
+}
+
+void begin_log(RequestContext& context, const ConnectionInfo& connection,
+               const http::fields& fields, std::string_view method, std::string_view target,
+               unsigned version) {
+  auto& entry = context.log;
+  entry.timestamp = std::chrono::system_clock::now();
+  entry.forwarding_rule = connection.forwarding_rule;
+  entry.method.assign(method);
+  std::string_view host;
+  if (auto it = fields.find(http::field::host); it != fields.end()) host = it->value();
+  entry.request_url.reserve(16 + host.size() + target.size());
+  entry.request_url.assign(connection.https ? "https://" : "http://");
+  entry.request_url.append(host);
+  entry.request_url.append(target);
+  if (auto it = fields.find(http::field::user_agent); it != fields.end())
+    entry.user_agent.assign(it->value());
+  if (auto it = fields.find(http::field::referer); it != fields.end())
+    entry.referer.assign(it->value());
+  entry.remote_ip = connection.client_ip;
+  entry.protocol = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  if (connection.https) {
+    entry.tls = log::TlsLogInfo{connection.tls_version, connection.tls_cipher, connection.sni};
+  }
+  if (context.generation && context.generation->snapshot) {
+    const auto& snapshot = *context.generation->snapshot;
+    entry.project = snapshot.config.project;
+    entry.region = snapshot.config.region;
+  }
+  if (context.listener) {
+    entry.network = context.listener->network;
+    entry.target_proxy = context.listener->target_proxy;
+    entry.url_map = context.listener->url_map;
+  }
+}
+
+void route_log(RequestContext& context) {
+  auto& entry = context.log;
+  if (context.url_map && !context.url_map->region.empty()) entry.region = context.url_map->region;
+  if (!context.routed) return;
+  const auto& decision = context.decision;
+  if (!decision.matched_rule.empty()) entry.matched_url_path_rule.assign(decision.matched_rule);
+  entry.backend_service.assign(decision.backend_service);
+  if (context.target) {
+    entry.network_endpoint_group.assign(context.target->network_endpoint_group);
+    entry.cloud_run_service.assign(context.target->cloud_run_service);
+    entry.tag.assign(context.target->tag);
+  }
+}
+
+void finish_log(Worker& worker, RequestContext& context) {
+  context.log.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - context.start);
+  if (auto* access_log = worker.access_log()) access_log->write(context.log);
+  if (auto* metrics = worker.metrics()) {
+    metrics->record_request(worker.index(), context.log.forwarding_rule, context.log.url_map,
+                            context.log.backend_service, context.log.status,
+                            context.log.latency);
+  }
+}
+
+void make_error_response(LocalResponse& response, RequestContext& context,
+                         core::ProxyError error, int configured_status) {
+  const auto& info = core::error_info(error);
+  const int status = core::error_status(error, configured_status);
+  response.result(static_cast<unsigned>(status));
+  if (error == core::ProxyError::kDeniedBySecurityPolicy) {
+    response.body().assign(core::security_policy_deny_body(status));
+  } else {
+    response.body().assign(info.body);
+  }
+  if (!response.body().empty()) response.set(http::field::content_type, info.content_type);
+  context.log.proxy_status.assign(info.proxy_status);
+  context.log.status_details.assign(info.details);
+  if (info.close_connection) context.client_keep_alive = false;
+}
+
+void make_standin_response(LocalResponse& response, RequestContext& context,
+                           std::string_view method, std::string_view target,
+                           const http::fields& upstream_fields, std::size_t body_length) {
+  standin::Identity identity;
+  if (context.target) {
+    identity.service.assign(context.target->cloud_run_service);
+    identity.revision = identity.service + "-00001-std";
+    identity.tag.assign(context.target->tag);
+  }
+  standin::EchoRequest echo;
+  echo.method = method;
+  echo.target = target;
+  for (const auto& field : upstream_fields) echo.headers.emplace_back(field.name_string(), field.value());
+  echo.body_length = body_length;
+  response.result(http::status::ok);
+  response.body() = standin::echo_json(identity, echo);
+  response.set(http::field::content_type, "application/json");
+  context.log.status_details = "response_sent_by_backend";
+  context.log.server_ip = "built-in stand-in";
+}
+
+}  // namespace albemu::net

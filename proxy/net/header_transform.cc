@@ -1,0 +1,203 @@
+#include "proxy/net/header_transform.h"
+
+#include <array>
+#include <boost/algorithm/string/predicate.hpp>
+
+#include "proxy/core/url_map.h"
+
+namespace albemu::net {
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kVia = "1.1 google";
+constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
+
+// RFC 7230 6.1 plus the legacy names proxies strip; `Trailers` is how GCP's table spells it.
+constexpr std::array<http::field, 8> kHopByHop = {
+    http::field::connection,          http::field::keep_alive, http::field::proxy_authenticate,
+    http::field::proxy_authorization, http::field::te,         http::field::trailer,
+    http::field::transfer_encoding,   http::field::upgrade,
+};
+constexpr std::array<std::string_view, 2> kHopByHopExtra = {"Trailers", "Proxy-Connection"};
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+/// Calls `fn` for each comma-separated, trimmed, non-empty token of every `name` field.
+template <typename Fn>
+void for_each_token(const http::fields& fields, http::field name, Fn&& fn) {
+  const auto [begin, end] = fields.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    std::string_view rest = it->value();
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view token = trim(rest.substr(0, comma));
+      if (!token.empty()) fn(token);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+}
+
+/// All values of `name` joined with `separator` (the combined value RFC 9110 defines).
+template <typename Name>
+std::string joined_values(const http::fields& fields, Name name, std::string_view separator) {
+  std::string out;
+  const auto [begin, end] = fields.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    if (!out.empty()) out += separator;
+    out += it->value();
+  }
+  return out;
+}
+
+/// Removes hop-by-hop fields and those nominated by Connection. On a WebSocket upgrade the
+/// exchange needs `Connection: upgrade` and `Upgrade` end to end, so those two survive.
+void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+  std::string upgrade;
+  if (keep_upgrade) upgrade = joined_values(fields, http::field::upgrade, ", ");
+
+  // Copy the nominated names first: erasing Connection invalidates views into it.
+  std::string nominated;
+  for_each_token(fields, http::field::connection, [&](std::string_view token) {
+    nominated += token;
+    nominated += ',';
+  });
+  std::string_view rest = nominated;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    // Host is rewritten separately and must never be dropped by a hostile Connection value.
+    if (!boost::algorithm::iequals(name, "host")) fields.erase(name);
+    rest = rest.substr(comma + 1);
+  }
+  for (http::field name : kHopByHop) fields.erase(name);
+  for (std::string_view name : kHopByHopExtra) fields.erase(name);
+
+  if (keep_upgrade) {
+    fields.set(http::field::connection, "upgrade");
+    fields.set(http::field::upgrade, upgrade);
+  }
+}
+
+void append_via(http::fields& fields) {
+  std::string via = joined_values(fields, http::field::via, ", ");
+  if (!via.empty()) via += ", ";
+  via += kVia;
+  fields.set(http::field::via, via);
+}
+
+void apply_additions(http::fields& fields, const std::vector<core::HeaderAddition>& additions,
+                     const VariableContext* variables) {
+  for (const core::HeaderAddition& addition : additions) {
+    std::string expanded;
+    std::string_view value = addition.value;
+    if (addition.has_variable) {
+      expanded = expand_header_variables(addition.value, variables);
+      value = expanded;
+    }
+    if (addition.replace) {
+      fields.set(addition.name, value);
+    } else {
+      fields.insert(addition.name, value);
+    }
+  }
+}
+
+/// The URL map's header actions, most specific level first (GCP's order); each level removes
+/// before it adds, so a level can replace what an inner level added.
+template <bool kRequest>
+void apply_header_actions(http::fields& fields, const core::RouteDecision& decision,
+                          const VariableContext* variables) {
+  for (const core::CompiledHeaderAction* action : decision.header_actions) {
+    if (action == nullptr) continue;
+    const auto& removals =
+        kRequest ? action->request_headers_to_remove : action->response_headers_to_remove;
+    for (const std::string& name : removals) fields.erase(name);
+    apply_additions(fields,
+                    kRequest ? action->request_headers_to_add : action->response_headers_to_add,
+                    variables);
+  }
+}
+
+std::string_view variable_value(std::string_view name, const VariableContext* variables,
+                                std::string& scratch) {
+  if (name == "client_cert_present" || name == "client_cert_chain_verified") return "false";
+  if (variables == nullptr) return {};
+  if (name == "tls_sni_hostname") return variables->tls_sni_hostname;
+  if (name == "tls_version") return variables->tls_version;
+  if (name == "tls_cipher_suite") return variables->tls_cipher_suite;
+  if (name == "client_rtt_msec") {
+    if (variables->client_rtt_msec < 0) return {};
+    scratch = std::to_string(variables->client_rtt_msec);
+    return scratch;
+  }
+  return {};  // client_cert_* without mTLS, and anything unknown
+}
+
+}  // namespace
+
+bool is_websocket_upgrade(const http::fields& fields) {
+  bool connection_upgrade = false;
+  for_each_token(fields, http::field::connection, [&](std::string_view token) {
+    if (boost::algorithm::iequals(token, "upgrade")) connection_upgrade = true;
+  });
+  if (!connection_upgrade) return false;
+  bool websocket = false;
+  for_each_token(fields, http::field::upgrade, [&](std::string_view token) {
+    if (boost::algorithm::iequals(token, "websocket")) websocket = true;
+  });
+  return websocket;
+}
+
+void transform_upstream_request(http::fields& fields, const core::RouteDecision& decision,
+                                const UpstreamRequestContext& context) {
+  remove_hop_by_hop(fields, is_websocket_upgrade(fields));
+
+  // GCP: X-Forwarded-For: [<supplied-value>,]<client-ip>,<load-balancer-ip>
+  std::string forwarded_for = joined_values(fields, kXForwardedFor, ",");
+  if (!context.client_ip.empty()) {
+    if (!forwarded_for.empty()) forwarded_for += ',';
+    forwarded_for += context.client_ip;
+  }
+  if (!context.load_balancer_ip.empty()) {
+    if (!forwarded_for.empty()) forwarded_for += ',';
+    forwarded_for += context.load_balancer_ip;
+  }
+  if (!forwarded_for.empty()) fields.set(kXForwardedFor, forwarded_for);
+  fields.set("X-Forwarded-Proto", context.https ? "https" : "http");
+  append_via(fields);
+  if (!decision.upstream_host.empty()) fields.set(http::field::host, decision.upstream_host);
+
+  apply_header_actions<true>(fields, decision, context.variables);
+}
+
+void transform_response(http::fields& fields, const core::RouteDecision* decision,
+                        const VariableContext* variables, bool websocket_upgrade) {
+  remove_hop_by_hop(fields, websocket_upgrade && is_websocket_upgrade(fields));
+  append_via(fields);
+  if (decision != nullptr) apply_header_actions<false>(fields, *decision, variables);
+}
+
+std::string expand_header_variables(std::string_view value, const VariableContext* variables) {
+  std::string out;
+  out.reserve(value.size());
+  std::string scratch;
+  while (!value.empty()) {
+    const auto open = value.find('{');
+    const auto close = open == std::string_view::npos ? open : value.find('}', open);
+    if (close == std::string_view::npos) {
+      out += value;
+      break;
+    }
+    out += value.substr(0, open);
+    out += variable_value(value.substr(open + 1, close - open - 1), variables, scratch);
+    value.remove_prefix(close + 1);
+  }
+  return out;
+}
+
+}  // namespace albemu::net

@@ -1,0 +1,56 @@
+#pragma once
+// The one place where albemu changes headers between client and backend (spec sections 0, 1.6,
+// 1.7 and 7): hop-by-hop removal, X-Forwarded-For/-Proto, Via, Host, and the URL map's header
+// actions. Called on the worker thread of the exchange.
+
+#include <boost/beast/http/fields.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/core/route_decision.h"
+
+namespace albemu::net {
+
+/// Values for `{variable}` tokens in header actions. Unknown or unset variables expand to "".
+struct VariableContext {
+  std::string_view tls_sni_hostname;
+  std::string_view tls_version;       // "TLSv1.3"
+  std::string_view tls_cipher_suite;  // "TLS_AES_128_GCM_SHA256"
+  int64_t client_rtt_msec = -1;       // < 0: unknown (expands to "")
+  // client_cert_*: albemu has no mTLS, so they expand to "" (client_cert_present: "false").
+};
+
+/// What the upstream request transform needs to know about the downstream side.
+struct UpstreamRequestContext {
+  std::string_view client_ip;                  // peer IP, no port
+  std::string_view load_balancer_ip;           // the forwarding rule's IP (as bound)
+  bool https = false;                          // client used TLS
+  const VariableContext* variables = nullptr;  // null: all variables empty
+};
+
+/// A request is a WebSocket upgrade: `Connection` lists "upgrade" and `Upgrade` names
+/// "websocket" (case-insensitive).
+bool is_websocket_upgrade(const boost::beast::http::fields& fields);
+
+/// Rewrites a client request's headers in place for the backend: removes hop-by-hop headers
+/// (and those named in Connection) unless it is a WebSocket upgrade, where Connection: upgrade
+/// and Upgrade are kept; appends `<client-ip>,<lb-ip>` to X-Forwarded-For; sets
+/// X-Forwarded-Proto; appends `1.1 google` to Via; sets Host to `decision.upstream_host` (when
+/// non-empty); then applies the decision's request header actions, most specific first, each
+/// level removing then adding (replace=true replaces, false appends a field).
+void transform_upstream_request(boost::beast::http::fields& fields,
+                                const core::RouteDecision& decision,
+                                const UpstreamRequestContext& context);
+
+/// Rewrites a backend response's headers in place for the client: removes hop-by-hop headers
+/// (keeping Connection/Upgrade on a 101 WebSocket answer when `websocket_upgrade`), appends
+/// `1.1 google` to Via, then applies the decision's response header actions. `decision` may
+/// be null (LB-generated answers before routing): only Via is added.
+void transform_response(boost::beast::http::fields& fields, const core::RouteDecision* decision,
+                        const VariableContext* variables, bool websocket_upgrade = false);
+
+/// Expands `{name}` tokens in `value` (as in a header action). Unknown names expand to "".
+std::string expand_header_variables(std::string_view value, const VariableContext* variables);
+
+}  // namespace albemu::net

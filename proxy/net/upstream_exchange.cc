@@ -1,0 +1,481 @@
+#include "proxy/net/upstream_exchange.h"
+
+#include <algorithm>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "proxy/core/url_map.h"
+
+namespace albemu::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// Backend response heads may be larger than what clients may send.
+constexpr std::uint32_t kResponseHeaderLimit = 96 * 1024;
+
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == beast::error_code(http::error::header_limit).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+}  // namespace
+
+UpstreamExchange::UpstreamExchange(ExchangeHost& host, std::shared_ptr<void> host_keepalive)
+    : host_(host), host_keepalive_(std::move(host_keepalive)), ctx_(host.context()) {}
+
+UpstreamExchange::~UpstreamExchange() = default;
+
+void UpstreamExchange::cancel() {
+  cancelled_ = true;
+  if (upstream_) upstream_->close();
+}
+
+void UpstreamExchange::start() {
+  const auto* policy = ctx_.decision.policy;
+  ctx_.deadline = ctx_.start + (policy ? policy->timeout : std::chrono::minutes(60));
+  prepare_upstream_request();
+  const auto* endpoints = ctx_.target->endpoints;
+  if (!endpoints || endpoints->empty()) return serve_standin();
+
+  const auto index = host_.worker().next_round_robin(endpoints) % endpoints->size();
+  if (!parse_endpoint_url((*endpoints)[index], endpoint_)) {
+    return host_.send_error(core::ProxyError::kFailedToConnectToBackend, 0);
+  }
+  auto& parser = host_.request_parser();
+  replayable_ = parser.is_done();
+  if (!replayable_ && policy && policy->retry && parser.content_length() &&
+      *parser.content_length() <= kRetryBodyLimit) {
+    buffered_body_.emplace();
+    buffered_body_->reserve(*parser.content_length());
+    replayable_ = true;
+    return maybe_continue([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->host_.exchange_aborted();
+      self->buffer_body_for_retry();
+    });
+  }
+  do_attempt();
+}
+
+/// The upstream request head: the client's, with the route's target and the header rules.
+void UpstreamExchange::prepare_upstream_request() {
+  const auto& client = host_.request_parser().get();
+  request_.base() = client.base();
+  request_.version(11);
+  if (!ctx_.decision.upstream_target.empty()) request_.target(ctx_.decision.upstream_target);
+  ctx_.websocket = is_websocket_upgrade(client);
+  // albemu answers 100-continue itself (before reading the body), so the backend never sees
+  // the expectation.
+  request_.erase(http::field::expect);
+  const auto& connection = host_.connection();
+  UpstreamRequestContext context{connection.client_ip, connection.local_ip, connection.https,
+                                 &connection.variables};
+  transform_upstream_request(request_, ctx_.decision, context);
+  auto& parser = host_.request_parser();
+  if (parser.chunked()) {
+    request_.chunked(true);
+  } else if (parser.content_length()) {
+    request_.content_length(*parser.content_length());
+  }
+}
+
+void UpstreamExchange::maybe_continue(ExchangeHost::BodyHandler next) {
+  if (ctx_.expect_continue && !continue_sent_ && !host_.request_parser().is_done()) {
+    continue_sent_ = true;
+    return host_.send_continue(std::move(next));
+  }
+  next({});
+}
+
+// ---- the built-in stand-in: consume and count the body, answer with the echo
+
+void UpstreamExchange::serve_standin() {
+  maybe_continue([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return self->host_.exchange_aborted();
+    self->read_standin_body();
+  });
+}
+
+void UpstreamExchange::read_standin_body() {
+  auto& parser = host_.request_parser();
+  if (parser.is_done()) {
+    LocalResponse response;
+    make_standin_response(response, ctx_, request_.method_string(), request_.target(),
+                          request_.base(), standin_body_length_);
+    return host_.send_local_response(std::move(response));
+  }
+  parser.get().body().data = host_.chunk();
+  parser.get().body().size = kBodyChunkSize;
+  host_.read_request_body([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return self->host_.exchange_aborted();
+    const auto n = kBodyChunkSize - self->host_.request_parser().get().body().size;
+    self->standin_body_length_ += n;
+    self->ctx_.log.request_size += n;
+    self->read_standin_body();
+  });
+}
+
+// ---- attempts
+
+void UpstreamExchange::buffer_body_for_retry() {
+  auto& parser = host_.request_parser();
+  if (parser.is_done()) return do_attempt();
+  parser.get().body().data = host_.chunk();
+  parser.get().body().size = kBodyChunkSize;
+  host_.read_request_body([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return self->host_.exchange_aborted();
+    const auto n = kBodyChunkSize - self->host_.request_parser().get().body().size;
+    self->buffered_body_->append(self->host_.chunk(), n);
+    self->ctx_.log.request_size += n;
+    self->buffer_body_for_retry();
+  });
+}
+
+void UpstreamExchange::do_attempt() {
+  ++ctx_.attempts;
+  attempt_deadline_ = ctx_.deadline;
+  const auto* policy = ctx_.decision.policy;
+  if (policy && policy->retry && policy->retry->per_try_timeout) {
+    attempt_deadline_ = std::min(attempt_deadline_, Clock::now() + *policy->retry->per_try_timeout);
+  }
+  request_sent_ = false;
+  host_.worker().pool().acquire(
+      endpoint_, attempt_deadline_,
+      [self = shared_from_this()](beast::error_code ec, UpstreamConnection connection) {
+        self->on_connect(ec, std::move(connection));
+      });
+}
+
+void UpstreamExchange::on_connect(beast::error_code ec, UpstreamConnection connection) {
+  if (cancelled_) return host_.exchange_aborted();
+  const uint32_t retry_on = ctx_.decision.policy && ctx_.decision.policy->retry
+                                ? ctx_.decision.policy->retry->retry_on
+                                : 0;
+  if (ec == beast::error::timeout) {
+    return attempt_failed(core::ProxyError::kBackendTimeout, retriable_timeout(retry_on));
+  }
+  if (ec) {
+    return attempt_failed(core::ProxyError::kFailedToConnectToBackend,
+                          retriable_connect_failure(retry_on));
+  }
+  upstream_ = std::move(connection.stream);
+  upstream_reused_ = connection.reused;
+  upstream_buffer_.clear();
+  ctx_.log.server_ip = endpoint_.key;
+  write_request_head();
+}
+
+void UpstreamExchange::write_request_head() {
+  request_serializer_.emplace(request_);
+  request_.body().data = nullptr;
+  request_.body().size = 0;
+  request_.body().more = !host_.request_parser().is_done() ||
+                         (buffered_body_ && !buffered_body_->empty());
+  upstream_->expires_at(attempt_deadline_);
+  http::async_write_header(
+      *upstream_, *request_serializer_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (self->cancelled_) return self->host_.exchange_aborted();
+        if (ec) {
+          // A pooled connection the backend closed meanwhile: nothing was consumed yet, so
+          // this does not count as an attempt.
+          if (self->upstream_reused_) {
+            --self->ctx_.attempts;
+            self->upstream_.reset();
+            return self->do_attempt();
+          }
+          return self->attempt_failed(core::ProxyError::kBackendConnectionClosedBeforeDataSent,
+                                      false);
+        }
+        if (self->buffered_body_) {
+          auto& body = self->request_.body();
+          body.data = self->buffered_body_->data();
+          body.size = self->buffered_body_->size();
+          body.more = false;
+        }
+        self->relay_request_body();
+      });
+}
+
+/// Client body → backend, one piece at a time: the next read starts after the write ends.
+void UpstreamExchange::relay_request_body() {
+  auto& parser = host_.request_parser();
+  if (buffered_body_ || parser.is_done()) {
+    if (!buffered_body_) request_.body() = {nullptr, 0, false};
+    upstream_->expires_at(attempt_deadline_);
+    return http::async_write(*upstream_, *request_serializer_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec == http::error::need_buffer) ec = {};
+                               self->request_sent_ = !ec;
+                               self->read_response_head();
+                             });
+  }
+  maybe_continue([self = shared_from_this()](beast::error_code ec) {
+    if (ec) return self->host_.exchange_aborted();
+    auto& parser = self->host_.request_parser();
+    parser.get().body().data = self->host_.chunk();
+    parser.get().body().size = kBodyChunkSize;
+    self->host_.read_request_body([self](beast::error_code ec) {
+      if (ec) return self->host_.exchange_aborted();
+      auto& parser = self->host_.request_parser();
+      const auto n = kBodyChunkSize - parser.get().body().size;
+      self->ctx_.log.request_size += n;
+      const bool last = parser.is_done();
+      self->request_.body() = {self->host_.chunk(), n, !last};
+      self->upstream_->expires_at(self->attempt_deadline_);
+      http::async_write(*self->upstream_, *self->request_serializer_,
+                        [self, last](beast::error_code ec, std::size_t) {
+                          if (ec == http::error::need_buffer) ec = {};
+                          if (ec) {
+                            // The backend may have answered early; read what it said.
+                            self->request_body_unread_ = !last;
+                            return self->read_response_head();
+                          }
+                          if (last) {
+                            self->request_sent_ = true;
+                            return self->read_response_head();
+                          }
+                          self->relay_request_body();
+                        });
+    });
+  });
+}
+
+void UpstreamExchange::read_response_head() {
+  if (cancelled_) return host_.exchange_aborted();
+  response_parser_.emplace();
+  response_parser_->header_limit(kResponseHeaderLimit);
+  response_parser_->body_limit(boost::none);
+  if (ctx_.is_head) response_parser_->skip(true);
+  upstream_->expires_at(attempt_deadline_);
+  http::async_read_header(*upstream_, upstream_buffer_, *response_parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_response_head(ec);
+                          });
+}
+
+void UpstreamExchange::on_response_head(beast::error_code ec) {
+  if (cancelled_) return host_.exchange_aborted();
+  const auto* retry = ctx_.decision.policy ? &ctx_.decision.policy->retry : nullptr;
+  const uint32_t retry_on = retry && *retry ? (*retry)->retry_on : 0;
+  if (ec == beast::error::timeout) {
+    return attempt_failed(core::ProxyError::kBackendTimeout, retriable_timeout(retry_on));
+  }
+  if (ec && is_parse_error(ec)) {
+    return attempt_failed(core::ProxyError::kBackendMalformedResponse, false);
+  }
+  if (ec) {
+    if (upstream_reused_ && replayable_ && upstream_buffer_.size() == 0) {
+      --ctx_.attempts;
+      upstream_.reset();
+      return do_attempt();
+    }
+    return attempt_failed(core::ProxyError::kBackendConnectionClosedBeforeDataSent,
+                          retriable_reset(retry_on));
+  }
+  const int status = static_cast<int>(response_parser_->get().result_int());
+  if (status == 100) return read_response_head();  // an interim answer; the final one follows
+  if (status == 101 && ctx_.websocket) return start_tunnel();
+  if (retry_on && retriable_status(retry_on, status) && replayable_ &&
+      ctx_.attempts <= (*retry)->num_retries && Clock::now() < ctx_.deadline) {
+    upstream_.reset();  // the unread answer makes the connection useless
+    return do_attempt();
+  }
+  start_response();
+}
+
+void UpstreamExchange::attempt_failed(core::ProxyError error, bool retriable) {
+  upstream_.reset();
+  const auto* policy = ctx_.decision.policy;
+  if (retriable && replayable_ && policy && policy->retry &&
+      ctx_.attempts <= policy->retry->num_retries && Clock::now() < ctx_.deadline) {
+    return do_attempt();
+  }
+  if (error == core::ProxyError::kBackendTimeout && Clock::now() < ctx_.deadline) {
+    // A per-try timeout without retries left still reports the route's timeout.
+    error = core::ProxyError::kBackendTimeout;
+  }
+  host_.send_error(error, 0);
+}
+
+// ---- the response
+
+void UpstreamExchange::start_response() {
+  const auto& upstream_response = response_parser_->get();
+  response_.base() = upstream_response.base();
+  const auto& client = host_.request_parser().get();
+  response_.version(client.version());
+  transform_response(response_, &ctx_.decision, &host_.connection().variables, false);
+  for (const auto& header : ctx_.cors_headers) response_.set(header.name, header.value);
+
+  const int status = static_cast<int>(response_.result_int());
+  const bool no_body = ctx_.is_head || status / 100 == 1 || status == 204 || status == 304;
+  keep_alive_ = ctx_.client_keep_alive && !request_body_unread_ && host_.request_parser().is_done();
+  if (!no_body) {
+    if (response_parser_->content_length()) {
+      response_.content_length(*response_parser_->content_length());
+    } else if (client.version() == 11) {
+      response_.chunked(true);
+    } else {
+      keep_alive_ = false;  // an HTTP/1.0 client learns the end by the close
+    }
+  }
+  response_.keep_alive(keep_alive_);
+  ctx_.log.status = status;
+  ctx_.log.status_details = "response_sent_by_backend";
+
+  response_.body() = {nullptr, 0, !response_parser_->is_done()};
+  response_serializer_.emplace(response_);
+  host_.write_response_header(*response_serializer_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                if (ec) return self->host_.exchange_aborted();
+                                self->ctx_.log.response_size += n;
+                                self->relay_response_body();
+                              });
+}
+
+/// Backend body → client, one piece at a time.
+void UpstreamExchange::relay_response_body() {
+  if (cancelled_) return host_.exchange_aborted();
+  if (response_parser_->is_done()) {
+    response_.body() = {nullptr, 0, false};
+    return host_.write_response_body(
+        *response_serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) return self->host_.exchange_aborted();
+          self->ctx_.log.response_size += n;
+          self->finish(self->keep_alive_);
+        });
+  }
+  auto& body = response_parser_->get().body();
+  body.data = host_.chunk();
+  body.size = kBodyChunkSize;
+  upstream_->expires_at(ctx_.deadline);
+  // read_some: whatever arrived is passed on at once, not held until the piece is full.
+  http::async_read_some(
+      *upstream_, upstream_buffer_, *response_parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec == http::error::need_buffer) ec = {};
+        if (self->cancelled_) return self->host_.exchange_aborted();
+        if (ec) {
+          return self->response_cut_short(ec == beast::error::timeout
+                                              ? core::ProxyError::kBackendTimeout
+                                              : core::ProxyError::kBackendConnectionClosedBeforeDataSent);
+        }
+        const auto n = kBodyChunkSize - self->response_parser_->get().body().size;
+        const bool last = self->response_parser_->is_done();
+        self->response_.body() = {self->host_.chunk(), n, !last};
+        self->host_.write_response_body(
+            *self->response_serializer_, [self, last](beast::error_code ec, std::size_t n) {
+              if (ec) return self->host_.exchange_aborted();
+              self->ctx_.log.response_size += n;
+              if (last) return self->finish(self->keep_alive_);
+              self->relay_response_body();
+            });
+      });
+}
+
+void UpstreamExchange::finish(bool keep_alive) {
+  if (upstream_ && request_sent_ && response_parser_->keep_alive() &&
+      upstream_buffer_.size() == 0 && !cancelled_) {
+    host_.worker().pool().release(endpoint_, std::move(upstream_));
+  }
+  upstream_.reset();
+  host_.exchange_done(keep_alive);
+}
+
+/// The backend failed after part of the response reached the client: the only honest signal
+/// left is closing the client connection.
+void UpstreamExchange::response_cut_short(core::ProxyError error) {
+  upstream_.reset();
+  ctx_.log.status_details = error == core::ProxyError::kBackendTimeout
+                                ? "backend_timeout"
+                                : "backend_connection_closed_after_partial_response_sent";
+  ctx_.log.proxy_status = core::error_info(error).proxy_status;
+  host_.exchange_aborted();
+}
+
+// ---- WebSocket: after the backend's 101, bytes flow both ways untouched
+
+void UpstreamExchange::start_tunnel() {
+  response_.base() = response_parser_->get().base();
+  transform_response(response_, &ctx_.decision, &host_.connection().variables, true);
+  response_.body() = {nullptr, 0, false};
+  ctx_.log.status = 101;
+  ctx_.log.status_details = "response_sent_by_backend";
+  // The WebSocket lives at most as long as the route timeout allows (60 min serverless).
+  response_serializer_.emplace(response_);
+  host_.write_response_header(*response_serializer_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                if (ec) return self->host_.exchange_aborted();
+                                self->ctx_.log.response_size += n;
+                                self->tunnel_buffer_ = std::make_unique<char[]>(kBodyChunkSize);
+                                self->tunnel_client_to_backend();
+                                self->tunnel_backend_to_client();
+                              });
+}
+
+void UpstreamExchange::tunnel_client_to_backend() {
+  if (tunnel_closing_) return;
+  auto& pending = host_.client_buffer();
+  if (pending.size() > 0) {
+    upstream_->expires_at(ctx_.deadline);
+    return asio::async_write(*upstream_, pending.data(),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                               if (ec) return self->end_tunnel();
+                               self->host_.client_buffer().consume(n);
+                               self->tunnel_client_to_backend();
+                             });
+  }
+  host_.read_tunnel(host_.chunk(), kBodyChunkSize, ctx_.deadline,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                      if (ec || self->tunnel_closing_) return self->end_tunnel();
+                      self->ctx_.log.request_size += n;
+                      self->upstream_->expires_at(self->ctx_.deadline);
+                      asio::async_write(*self->upstream_, asio::buffer(self->host_.chunk(), n),
+                                        [self](beast::error_code ec, std::size_t) {
+                                          if (ec) return self->end_tunnel();
+                                          self->tunnel_client_to_backend();
+                                        });
+                    });
+}
+
+void UpstreamExchange::tunnel_backend_to_client() {
+  if (tunnel_closing_) return;
+  if (upstream_buffer_.size() > 0) {
+    const auto data = upstream_buffer_.data();
+    return host_.write_tunnel(static_cast<const char*>(data.data()), data.size(), ctx_.deadline,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                if (ec) return self->end_tunnel();
+                                self->upstream_buffer_.consume(n);
+                                self->tunnel_backend_to_client();
+                              });
+  }
+  upstream_->expires_at(ctx_.deadline);
+  upstream_->async_read_some(
+      asio::buffer(tunnel_buffer_.get(), kBodyChunkSize),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        if (ec || self->tunnel_closing_) return self->end_tunnel();
+        self->ctx_.log.response_size += n;
+        self->host_.write_tunnel(self->tunnel_buffer_.get(), n, self->ctx_.deadline,
+                                 [self](beast::error_code ec, std::size_t) {
+                                   if (ec) return self->end_tunnel();
+                                   self->tunnel_backend_to_client();
+                                 });
+      });
+}
+
+void UpstreamExchange::end_tunnel() {
+  if (tunnel_closing_) return;
+  tunnel_closing_ = true;
+  if (upstream_) upstream_->close();
+  host_.close_client();
+  host_.exchange_done(false);
+}
+
+}  // namespace albemu::net

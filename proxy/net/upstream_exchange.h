@@ -1,0 +1,140 @@
+#pragma once
+// One request forwarded to a backend (or answered by the built-in stand-in): connect through
+// the worker's pool, send the transformed head, stream the body in bounded chunks, read the
+// response head, transform it, stream the response body back, retry when the route says so,
+// and tunnel bytes after a WebSocket 101. Not a template: the client side is reached through
+// ExchangeHost, implemented by the downstream session for plain and TLS streams alike.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include "proxy/core/proxy_error.h"
+#include "proxy/net/exchange.h"
+
+namespace albemu::net {
+
+/// Bodies are relayed in pieces of at most this size; the next piece is read only after the
+/// previous one was written (backpressure both ways).
+inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
+
+/// The client side of an exchange. All calls and handlers run on the worker thread.
+class ExchangeHost {
+ public:
+  using BodyHandler = std::function<void(boost::beast::error_code)>;
+  using SizeHandler = std::function<void(boost::beast::error_code, std::size_t)>;
+
+  virtual Worker& worker() = 0;
+  virtual RequestContext& context() = 0;
+  virtual const ConnectionInfo& connection() = 0;
+  virtual boost::beast::http::request_parser<boost::beast::http::buffer_body>&
+  request_parser() = 0;
+  /// A kBodyChunkSize scratch buffer owned by the connection.
+  virtual char* chunk() = 0;
+  virtual boost::beast::flat_buffer& client_buffer() = 0;
+
+  /// Reads the next piece of the request body into the parser's buffer_body.
+  virtual void read_request_body(BodyHandler handler) = 0;
+  virtual void send_continue(BodyHandler handler) = 0;
+  virtual void write_response_header(
+      boost::beast::http::response_serializer<boost::beast::http::buffer_body>& serializer,
+      SizeHandler handler) = 0;
+  virtual void write_response_body(
+      boost::beast::http::response_serializer<boost::beast::http::buffer_body>& serializer,
+      SizeHandler handler) = 0;
+  virtual void read_tunnel(char* data, std::size_t size,
+                           std::chrono::steady_clock::time_point deadline,
+                           SizeHandler handler) = 0;
+  virtual void write_tunnel(const char* data, std::size_t size,
+                            std::chrono::steady_clock::time_point deadline,
+                            SizeHandler handler) = 0;
+
+  /// The exchange ended; the response was written completely.
+  virtual void exchange_done(bool keep_alive) = 0;
+  /// The exchange failed before any response byte was written: answer `error`.
+  virtual void send_error(core::ProxyError error, int configured_status) = 0;
+  /// The built-in stand-in answered: write `response` (response transforms still apply).
+  virtual void send_local_response(LocalResponse&& response) = 0;
+  /// The client side failed, or a response was cut short: close the connection.
+  virtual void exchange_aborted() = 0;
+  /// Closes the client connection now (a tunnel ended).
+  virtual void close_client() = 0;
+
+ protected:
+  ~ExchangeHost() = default;
+};
+
+class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
+ public:
+  /// `host_keepalive` keeps the client session alive as long as the exchange runs.
+  UpstreamExchange(ExchangeHost& host, std::shared_ptr<void> host_keepalive);
+  ~UpstreamExchange();
+
+  /// Starts after routing, resolving and policies have run (ctx.target is set).
+  void start();
+  /// Worker thread. Closes the upstream connection; pending steps end with errors.
+  void cancel();
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::buffer_body>;
+  using Response = boost::beast::http::response<boost::beast::http::buffer_body>;
+
+  void prepare_upstream_request();
+  void serve_standin();
+  void read_standin_body();
+  void maybe_continue(ExchangeHost::BodyHandler next);
+  void buffer_body_for_retry();
+  void do_attempt();
+  void on_connect(boost::beast::error_code ec, UpstreamConnection connection);
+  void write_request_head();
+  void relay_request_body();
+  void read_response_head();
+  void on_response_head(boost::beast::error_code ec);
+  void attempt_failed(core::ProxyError error, bool retriable);
+  void start_response();
+  void relay_response_body();
+  void finish(bool keep_alive);
+  void response_cut_short(core::ProxyError error);
+  void start_tunnel();
+  void tunnel_client_to_backend();
+  void tunnel_backend_to_client();
+  void end_tunnel();
+
+  ExchangeHost& host_;
+  std::shared_ptr<void> host_keepalive_;
+  RequestContext& ctx_;
+  Request request_;
+  std::optional<boost::beast::http::request_serializer<boost::beast::http::buffer_body>>
+      request_serializer_;
+  std::unique_ptr<boost::beast::tcp_stream> upstream_;
+  bool upstream_reused_ = false;
+  boost::beast::flat_buffer upstream_buffer_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>>
+      response_parser_;
+  Response response_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::buffer_body>>
+      response_serializer_;
+  std::optional<std::string> buffered_body_;  // set when retries are possible
+  Endpoint endpoint_;
+  bool replayable_ = false;  // the request can be sent again (no body, or buffered)
+  bool continue_sent_ = false;
+  bool keep_alive_ = false;  // the client connection survives this exchange
+  bool request_sent_ = false;
+  bool request_body_unread_ = false;  // client body not fully read (write failed)
+  std::size_t standin_body_length_ = 0;
+  std::chrono::steady_clock::time_point attempt_deadline_;
+  std::unique_ptr<char[]> tunnel_buffer_;
+  bool tunnel_closing_ = false;
+  bool cancelled_ = false;
+};
+
+}  // namespace albemu::net

@@ -1,0 +1,78 @@
+#pragma once
+// Per-worker pool of keepalive connections to backends, keyed by endpoint ("host:port").
+// Lives on one worker thread: no locks. Idle connections are dropped after 600 s (spec
+// section 0: backend keepalive) or as soon as the backend has closed them.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+namespace albemu::net {
+
+/// A backend address parsed from a Cloud Run stand-in URL ("http://login:8080").
+struct Endpoint {
+  std::string host;
+  std::string port = "80";
+  std::string key;  // "host:port", the pool key and the log's serverIp
+};
+
+/// Parses `http://host[:port][/...]`; returns false for other schemes or an empty host.
+bool parse_endpoint_url(std::string_view url, Endpoint& out);
+
+/// A connection checked out of the pool. `reused` tells the exchange that the backend may have
+/// closed it while idle, so a failure before any response byte may be retried once.
+struct UpstreamConnection {
+  std::unique_ptr<boost::beast::tcp_stream> stream;
+  bool reused = false;
+};
+
+class UpstreamPool {
+ public:
+  using ConnectHandler =
+      std::function<void(boost::system::error_code, UpstreamConnection connection)>;
+
+  static constexpr std::chrono::seconds kIdleTimeout{600};
+
+  explicit UpstreamPool(boost::asio::io_context& io_context);
+  ~UpstreamPool();
+
+  /// Worker thread. Hands out an idle connection to `endpoint` if a live one exists, otherwise
+  /// resolves the name asynchronously and connects before `deadline`. The handler always runs
+  /// from the io_context (never inline).
+  void acquire(const Endpoint& endpoint, std::chrono::steady_clock::time_point deadline,
+               ConnectHandler handler);
+
+  /// Worker thread. Returns a connection whose last exchange ended cleanly (response fully
+  /// read, keep-alive) for reuse.
+  void release(const Endpoint& endpoint, std::unique_ptr<boost::beast::tcp_stream> stream);
+
+  /// Closes every idle connection (drain/stop).
+  void close_all();
+
+  std::size_t idle_count() const;
+
+ private:
+  struct Idle {
+    std::unique_ptr<boost::beast::tcp_stream> stream;
+    std::chrono::steady_clock::time_point since;
+  };
+  void arm_sweep();
+
+  boost::asio::io_context& io_context_;
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::steady_timer sweep_timer_;
+  bool sweep_armed_ = false;
+  std::unordered_map<std::string, std::vector<Idle>> idle_;
+};
+
+}  // namespace albemu::net

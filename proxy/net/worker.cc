@@ -1,0 +1,56 @@
+#include "proxy/net/worker.h"
+
+#include "proxy/net/listener.h"
+
+namespace albemu::net {
+
+Worker::Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics,
+               std::chrono::milliseconds request_header_timeout)
+    : index_(index),
+      access_log_(access_log),
+      metrics_(metrics),
+      request_header_timeout_(request_header_timeout),
+      io_context_(std::make_unique<boost::asio::io_context>(1)),
+      pool_(std::make_unique<UpstreamPool>(*io_context_)),
+      rng_(std::random_device{}() + index) {}
+
+Worker::~Worker() {
+  join();
+  // Order matters: sockets and the pool go before the io_context, whose destruction then
+  // destroys pending handlers and with them the sessions they keep alive (sessions unlink
+  // themselves from sessions_, which is still alive).
+  listeners_.clear();
+  pool_.reset();
+  io_context_.reset();
+}
+
+void Worker::start() {
+  work_.emplace(io_context_->get_executor());
+  thread_ = std::thread([this] { io_context_->run(); });
+}
+
+void Worker::join() {
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::begin_drain() {
+  draining_ = true;
+  for (auto& [rule, listener] : listeners_) listener->close();
+  listeners_.clear();
+  // on_drain may close a session, which unlinks it: iterate over a snapshot of the list.
+  std::vector<SessionBase*> sessions;
+  for (auto& session : sessions_) sessions.push_back(&session);
+  for (auto* session : sessions) session->on_drain();
+}
+
+void Worker::close_everything() {
+  std::vector<SessionBase*> sessions;
+  for (auto& session : sessions_) sessions.push_back(&session);
+  for (auto* session : sessions) session->force_close();
+  for (auto& [rule, listener] : listeners_) listener->close();
+  listeners_.clear();
+  pool_->close_all();
+}
+
+}  // namespace albemu::net

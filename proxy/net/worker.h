@@ -1,0 +1,115 @@
+#pragma once
+// One worker thread: its io_context, the config generation it serves, its upstream pool, its
+// random numbers and the sessions it owns. Everything here is touched only from the worker's
+// own thread, except the atomics and what the main thread does before start / after join.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include "config/compile/snapshot.h"
+#include "proxy/net/upstream_pool.h"
+
+namespace albemu::log {
+class AccessLog;
+class Metrics;
+}  // namespace albemu::log
+
+namespace albemu::net {
+
+class ServerTls;
+class Listener;
+
+/// What a worker serves from: a snapshot and the TLS contexts of its HTTPS listeners. Posted
+/// by the main thread as one immutable object, swapped by the worker, pinned per request.
+struct Generation {
+  std::shared_ptr<const config::ConfigSnapshot> snapshot;
+  std::map<std::string, std::shared_ptr<ServerTls>, std::less<>> tls;  // by forwarding rule
+  /// forwarding rule -> the IP actually bound (the load balancer IP in X-Forwarded-For).
+  std::map<std::string, std::string, std::less<>> bound_ips;
+};
+
+/// A live downstream connection, linked into its worker so drain/stop can reach it.
+class SessionBase : public boost::intrusive::list_base_hook<
+                        boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+ public:
+  virtual ~SessionBase() = default;
+  /// Worker thread. Draining: close now if idle, else after the current response.
+  virtual void on_drain() = 0;
+  /// Worker thread. Closes the connection immediately.
+  virtual void force_close() = 0;
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics,
+         std::chrono::milliseconds request_header_timeout);
+  ~Worker();
+
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  /// Main thread, after everything was posted: lets the loop end and joins it.
+  void join();
+
+  boost::asio::io_context& io_context() { return *io_context_; }
+  unsigned index() const { return index_; }
+
+  // ---- worker thread only
+  const std::shared_ptr<const Generation>& generation() const { return generation_; }
+  void set_generation(std::shared_ptr<const Generation> generation) {
+    generation_ = std::move(generation);
+  }
+  UpstreamPool& pool() { return *pool_; }
+  std::mt19937& rng() { return rng_; }
+  uint32_t next_round_robin(const void* endpoints) { return round_robin_[endpoints]++; }
+  void add_session(SessionBase& session) { sessions_.push_back(session); }
+  bool draining() const { return draining_; }
+  /// Stops accepting on this worker and asks every session to close once idle.
+  void begin_drain();
+  /// Closes every session and pooled connection.
+  void close_everything();
+  std::map<std::string, std::shared_ptr<Listener>, std::less<>>& listeners() {
+    return listeners_;
+  }
+
+  log::AccessLog* access_log() const { return access_log_; }
+  log::Metrics* metrics() const { return metrics_; }
+  std::chrono::milliseconds request_header_timeout() const { return request_header_timeout_; }
+
+  // ---- any thread
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> requests_in_flight{0};
+
+ private:
+  using SessionList =
+      boost::intrusive::list<SessionBase, boost::intrusive::constant_time_size<false>>;
+
+  unsigned index_;
+  log::AccessLog* access_log_;
+  log::Metrics* metrics_;
+  std::chrono::milliseconds request_header_timeout_;
+  std::unique_ptr<boost::asio::io_context> io_context_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::shared_ptr<const Generation> generation_;
+  std::unique_ptr<UpstreamPool> pool_;
+  std::mt19937 rng_;
+  std::unordered_map<const void*, uint32_t> round_robin_;
+  std::map<std::string, std::shared_ptr<Listener>, std::less<>> listeners_;
+  SessionList sessions_;
+  bool draining_ = false;
+};
+
+}  // namespace albemu::net

@@ -1,0 +1,72 @@
+#include "proxy/core/header_action.h"
+
+#include <gtest/gtest.h>
+
+namespace albemu::core {
+namespace {
+
+model::HeaderToAdd header(std::string name, std::string value, std::optional<bool> replace = {}) {
+  return model::HeaderToAdd{std::move(name), std::move(value), replace};
+}
+
+TEST(HeaderActionTest, RecognisesVariables) {
+  EXPECT_TRUE(has_header_variable("{client_cert_present}"));
+  EXPECT_TRUE(has_header_variable("cert={client_cert_sha256_fingerprint};x"));
+  EXPECT_FALSE(has_header_variable("plain"));
+  EXPECT_FALSE(has_header_variable("{}"));
+  EXPECT_FALSE(has_header_variable("{not a name}"));
+  EXPECT_FALSE(has_header_variable("{unclosed"));
+}
+
+TEST(HeaderActionTest, ReplaceDefaultDependsOnVariables) {
+  model::HttpHeaderAction action;
+  action.request_headers_to_add = {header("a", "1"), header("b", "{tls_version}"),
+                                   header("c", "1", false), header("d", "{tls_version}", true)};
+  const CompiledHeaderAction compiled = compile_header_action(action);
+  ASSERT_EQ(compiled.request_headers_to_add.size(), 4u);
+  EXPECT_TRUE(compiled.request_headers_to_add[0].replace);
+  EXPECT_FALSE(compiled.request_headers_to_add[1].replace);
+  EXPECT_FALSE(compiled.request_headers_to_add[2].replace);
+  EXPECT_TRUE(compiled.request_headers_to_add[3].replace);
+}
+
+TEST(HeaderActionTest, OuterRemovalCancelsInnerAdditions) {
+  model::HttpHeaderAction inner;
+  inner.request_headers_to_add = {header("X-Debug", "1"), header("x-keep", "k")};
+  model::HttpHeaderAction outer;
+  outer.request_headers_to_remove = {"x-debug"};
+  const CompiledHeaderAction inner_compiled = compile_header_action(inner);
+  const CompiledHeaderAction outer_compiled = compile_header_action(outer);
+  RouteDecision decision;
+  decision.header_actions[1] = &inner_compiled;
+  decision.header_actions[3] = &outer_compiled;
+  const MergedHeaderActions merged = merge_header_actions(decision);
+  ASSERT_EQ(merged.request_headers_to_add.size(), 1u);
+  EXPECT_EQ(merged.request_headers_to_add[0].name, "x-keep");
+  EXPECT_EQ(merged.request_headers_to_remove, std::vector<std::string>{"x-debug"});
+}
+
+TEST(HeaderActionTest, InnerRemovalThenOuterAppendKeepsTheAppend) {
+  model::HttpHeaderAction inner;
+  inner.request_headers_to_remove = {"x-tag"};
+  model::HttpHeaderAction outer;
+  outer.request_headers_to_add = {header("x-tag", "outer", false)};
+  const CompiledHeaderAction inner_compiled = compile_header_action(inner);
+  const CompiledHeaderAction outer_compiled = compile_header_action(outer);
+  RouteDecision decision;
+  decision.header_actions[0] = &inner_compiled;
+  decision.header_actions[2] = &outer_compiled;
+  const MergedHeaderActions merged = merge_header_actions(decision);
+  EXPECT_EQ(merged.request_headers_to_remove, std::vector<std::string>{"x-tag"});
+  ASSERT_EQ(merged.request_headers_to_add.size(), 1u);
+  EXPECT_EQ(merged.request_headers_to_add[0].value, "outer");
+}
+
+TEST(HeaderActionTest, EmptyDecisionMergesToNothing) {
+  const MergedHeaderActions merged = merge_header_actions(RouteDecision{});
+  EXPECT_TRUE(merged.request_headers_to_add.empty());
+  EXPECT_TRUE(merged.response_headers_to_remove.empty());
+}
+
+}  // namespace
+}  // namespace albemu::core

@@ -1,0 +1,282 @@
+// `albemu serve` run as a process: ready file, URL-mask routing through the bound listener,
+// the admin endpoint, hot reload (file edit, SIGHUP, POST /reload), a broken reload keeping
+// the old config, and a clean exit on SIGTERM.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "tests/integration/support/cli_process.h"
+
+namespace albemu::cli_testing {
+namespace {
+
+/// A serve process and the addresses its ready file reports.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::vector<std::string>& config_args) {
+    std::vector<std::string> argv{
+        albemu_binary(), "serve", "--ephemeral-ports", "--admin",  "127.0.0.1:0",
+        "--workers",     "2",     "--ready-file",      ready_file_};
+    argv.insert(argv.end(), config_args.begin(), config_args.end());
+    process_ = std::make_unique<BackgroundProcess>(argv);
+  }
+
+  /// Waits for the ready file; false if the process exits or the deadline passes first.
+  bool wait_ready() {
+    const bool ready = poll_until([&] {
+      if (!std::filesystem::exists(ready_file_)) return false;
+      ready_ = boost::json::parse(read_file(ready_file_)).as_object();
+      return true;
+    });
+    return ready;
+  }
+
+  std::string listener(const std::string& rule) const {
+    return std::string(ready_.at("forwardingRules").at(rule).as_string());
+  }
+  std::string admin() const { return std::string(ready_.at("admin").as_string()); }
+
+  boost::json::object config() const {
+    const auto result = http_request(admin(), "GET", "/config");
+    return boost::json::parse(result.body).as_object();
+  }
+  int64_t generation() const { return config().at("generation").to_number<int64_t>(); }
+
+  BackgroundProcess& process() { return *process_; }
+
+ private:
+  TempDir dir_;
+  std::string ready_file_ = dir_.file("ready.json");
+  std::unique_ptr<BackgroundProcess> process_;
+  boost::json::object ready_;
+};
+
+std::string reload_config(const std::vector<std::string>& services);
+
+std::string service_of(const HttpResult& result) {
+  return std::string(boost::json::parse(result.body).at("service").as_string());
+}
+
+TEST(CliServe, EmbeddedDemoRoutesByUrlMaskAndAnswersAdminEndpoints) {
+  ServeProcess serve({});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  const std::string address = serve.listener("demo-http");
+
+  // The three requests the startup banner suggests.
+  const auto login = http_request(address, "GET", "/login/web");
+  ASSERT_EQ(login.status, 200) << login.error << login.body;
+  EXPECT_EQ(service_of(login), "login");
+  const auto cart = http_request(address, "GET", "/cart/items?id=7");
+  EXPECT_EQ(service_of(cart), "cart");
+  const auto catalog = http_request(address, "GET", "/anything", {{"Host", "catalog.example.com"}});
+  EXPECT_EQ(service_of(catalog), "catalog");
+  const auto missing = http_request(address, "GET", "/nosuch/web");
+  EXPECT_EQ(missing.status, 503);
+  EXPECT_EQ(missing.body, "no healthy upstream");
+  EXPECT_NE(serve.process().out().find("curl http://" + address + "/login/web"), std::string::npos)
+      << serve.process().out();
+
+  const std::string admin = serve.admin();
+  const auto healthz = http_request(admin, "GET", "/healthz");
+  EXPECT_EQ(healthz.status, 200);
+  EXPECT_EQ(healthz.body, "ok\n");
+  EXPECT_EQ(http_request(admin, "GET", "/ready").status, 200);
+  const auto metrics = http_request(admin, "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("albemu_requests_total"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("albemu_config_generation 1"), std::string::npos) << metrics.body;
+  const auto config = serve.config();
+  EXPECT_EQ(config.at("generation").to_number<int>(), 1);
+  EXPECT_TRUE(config.at("lastReloadError").is_null());
+  EXPECT_EQ(config.at("urlMaps").at(0).at("name"), "demo-map");
+  EXPECT_EQ(config.at("forwardingRules").at(0).at("portRange"), "8080");
+
+  const auto route =
+      http_request(admin, "GET", "/route?url=http%3A%2F%2F127.0.0.1%3A8080%2Fcart%2Fx&method=GET");
+  ASSERT_EQ(route.status, 200) << route.body;
+  const auto explanation = boost::json::parse(route.body);
+  EXPECT_EQ(explanation.at("forwardingRule"), "demo-http");
+  EXPECT_EQ(explanation.at("cloudRunService"), "cart");
+  const auto by_host =
+      http_request(admin, "GET", "/route?url=http://x/y&header=Host:%20catalog.example.com");
+  EXPECT_EQ(boost::json::parse(by_host.body).at("cloudRunService"), "catalog");
+  EXPECT_EQ(http_request(admin, "GET", "/nothing").status, 404);
+
+  serve.process().signal(SIGTERM);
+  EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0) << serve.process().err();
+}
+
+TEST(CliServe, CurlReachesTheDemoAndTheAccessLogRecordsIt) {
+  TempDir dir;
+  const std::string log_file = dir.file("access.log");
+  ServeProcess serve({"--access-log", log_file});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  const auto result = run({"/usr/bin/curl", "-s", "-H", "Host: login.example.com",
+                           "http://" + serve.listener("demo-http") + "/web"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(boost::json::parse(result.out).at("service"), "login");
+  ASSERT_TRUE(poll_until([&] { return read_file(log_file).find("\n") != std::string::npos; }));
+  const auto entry =
+      boost::json::parse(read_file(log_file).substr(0, read_file(log_file).find('\n')));
+  EXPECT_EQ(entry.at("httpRequest").at("status").to_number<int>(), 200);
+}
+
+TEST(CliServe, BusyListenerPortNamesTheRuleAndAddress) {
+  // Hold a port, then ask serve (without --ephemeral-ports) to bind a rule to it.
+  boost::asio::io_context io_context;
+  boost::asio::ip::tcp::acceptor holder(io_context,
+                                        {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const std::string port = std::to_string(holder.local_endpoint().port());
+  TempDir dir;
+  std::string config = reload_config({"login"});
+  config.replace(config.find("\"8080\""), 6, "\"" + port + "\"");
+  write_file(dir.file("lb.yaml"), config);
+  BackgroundProcess serve({albemu_binary(), "serve", "-c", dir.file("lb.yaml"), "--admin",
+                           "127.0.0.1:0", "--ready-file", dir.file("ready.json")});
+  const auto code = serve.wait_exit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(serve.err().find("rule"), std::string::npos) << serve.err();
+  EXPECT_NE(serve.err().find("127.0.0.1:" + port), std::string::npos) << serve.err();
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ready.json")));
+}
+
+std::string reload_config(const std::vector<std::string>& services) {
+  std::string yaml = "project: p\nregion: us-central1\ncloudRunServices:\n";
+  for (const auto& service : services) yaml += "  - name: " + service + "\n";
+  yaml += R"yaml(networkEndpointGroups:
+  - name: neg
+    networkEndpointType: SERVERLESS
+    cloudRun:
+      urlMask: /<service>
+backendServices:
+  - name: bs
+    loadBalancingScheme: INTERNAL_MANAGED
+    backends: [{group: neg}]
+urlMaps:
+  - name: map
+    defaultService: bs
+targetHttpProxies:
+  - name: proxy
+    urlMap: map
+forwardingRules:
+  - name: rule
+    loadBalancingScheme: INTERNAL_MANAGED
+    IPAddress: 127.0.0.1
+    portRange: "8080"
+    target: proxy
+)yaml";
+  return yaml;
+}
+
+TEST(CliServe, HotReloadOnFileEditAndBrokenReloadKeepsTheOldConfig) {
+  TempDir dir;
+  const std::string config_file = dir.file("lb.yaml");
+  write_file(config_file, reload_config({"login"}));
+  ServeProcess serve({"-c", config_file});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  const std::string address = serve.listener("rule");
+  EXPECT_EQ(http_request(address, "GET", "/orders/1").status, 503);
+
+  // An edit in place is picked up.
+  write_file(config_file, reload_config({"login", "orders"}));
+  ASSERT_TRUE(poll_until([&] { return serve.generation() == 2; })) << serve.process().err();
+  const auto orders = http_request(address, "GET", "/orders/1");
+  ASSERT_EQ(orders.status, 200) << orders.body;
+  EXPECT_EQ(service_of(orders), "orders");
+
+  // A save by rename (as editors do) is picked up too.
+  write_file(dir.file("lb.yaml.new"), reload_config({"login", "orders", "cart"}));
+  std::filesystem::rename(dir.file("lb.yaml.new"), config_file);
+  ASSERT_TRUE(poll_until([&] { return serve.generation() == 3; })) << serve.process().err();
+  EXPECT_EQ(service_of(http_request(address, "GET", "/cart/1")), "cart");
+
+  // A broken edit: the old config keeps serving, /ready and /config report the error.
+  write_file(config_file, reload_config({"login"}) + "urlMaps2: []\n");
+  ASSERT_TRUE(poll_until([&] {
+    return http_request(serve.admin(), "GET", "/ready").status == 503;
+  })) << serve.process().err();
+  const auto config = serve.config();
+  EXPECT_EQ(config.at("generation").to_number<int>(), 3);
+  ASSERT_TRUE(config.at("lastReloadError").is_string());
+  EXPECT_NE(config.at("lastReloadError").as_string().find("urlMaps2"), boost::json::string::npos);
+  EXPECT_NE(http_request(serve.admin(), "GET", "/ready").body.find("urlMaps2"), std::string::npos);
+  EXPECT_EQ(service_of(http_request(address, "GET", "/cart/1")), "cart");
+
+  // Fixing the file makes it ready again.
+  write_file(config_file, reload_config({"login"}));
+  ASSERT_TRUE(
+      poll_until([&] { return http_request(serve.admin(), "GET", "/ready").status == 200; }));
+  EXPECT_EQ(serve.generation(), 4);
+  EXPECT_EQ(http_request(address, "GET", "/cart/1").status, 503);
+
+  serve.process().signal(SIGTERM);
+  EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
+}
+
+TEST(CliServe, WatchesADirectoryForNewFiles) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("conf"));
+  write_file(dir.file("conf/lb.yaml"), reload_config({"login"}));
+  ServeProcess serve({"-c", dir.file("conf")});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  EXPECT_EQ(http_request(serve.listener("rule"), "GET", "/orders/1").status, 503);
+
+  write_file(dir.file("conf/orders.yaml"),
+             "project: p\nregion: us-central1\ncloudRunServices:\n  - name: orders\n");
+  ASSERT_TRUE(poll_until([&] { return serve.generation() == 2; })) << serve.process().err();
+  EXPECT_EQ(service_of(http_request(serve.listener("rule"), "GET", "/orders/1")), "orders");
+
+  // Removing the file takes the service away again.
+  std::filesystem::remove(dir.file("conf/orders.yaml"));
+  ASSERT_TRUE(poll_until([&] { return serve.generation() == 3; })) << serve.process().err();
+  EXPECT_EQ(http_request(serve.listener("rule"), "GET", "/orders/1").status, 503);
+}
+
+TEST(CliServe, SighupAndPostReloadLoadANewGeneration) {
+  TempDir dir;
+  write_file(dir.file("lb.yaml"), reload_config({"login"}));
+  ServeProcess serve({"-c", dir.file("lb.yaml")});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  serve.process().signal(SIGHUP);
+  ASSERT_TRUE(poll_until([&] { return serve.generation() == 2; }));
+  const auto reload = http_request(serve.admin(), "POST", "/reload");
+  EXPECT_EQ(reload.status, 200) << reload.body;
+  EXPECT_EQ(boost::json::parse(reload.body).at("generation").to_number<int>(), 3);
+  EXPECT_EQ(http_request(serve.admin(), "GET", "/reload").status, 405);
+  serve.process().signal(SIGINT);
+  EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
+}
+
+TEST(CliServe, BrokenConfigExitsBeforeBinding) {
+  TempDir dir;
+  write_file(
+      dir.file("lb.yaml"),
+      reload_config({"login"}) + "  - name: rule2\n    portRange: \"8080\"\n    target: nope\n");
+  BackgroundProcess serve({albemu_binary(), "serve", "-c", dir.file("lb.yaml"), "--ephemeral-ports",
+                           "--admin", "127.0.0.1:0", "--ready-file", dir.file("ready.json")});
+  const auto code = serve.wait_exit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(serve.err().find("forwardingRules[rule2]"), std::string::npos) << serve.err();
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ready.json")));
+}
+
+TEST(CliServe, BusyAdminPortFailsToStart) {
+  ServeProcess first({});
+  ASSERT_TRUE(first.wait_ready());
+  TempDir dir;
+  BackgroundProcess second({albemu_binary(), "serve", "--ephemeral-ports", "--admin", first.admin(),
+                            "--ready-file", dir.file("ready.json")});
+  const auto code = second.wait_exit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(second.err().find(first.admin()), std::string::npos) << second.err();
+}
+
+}  // namespace
+}  // namespace albemu::cli_testing

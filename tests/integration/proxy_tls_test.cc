@@ -1,0 +1,102 @@
+// HTTPS listeners: curl over TLS with SNI, the certificate chosen by SNI (checked with
+// openssl s_client), and X-Forwarded-Proto https at the backend.
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/support/proxy_harness.h"
+#include "tests/proxy/tls_test_support.h"
+
+namespace albemu::testing {
+namespace {
+
+std::string indent(const std::string& text, const std::string& prefix) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += prefix + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+class ProxyTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto a = generate_self_signed("a.example.com", {"a.example.com"});
+    const auto b = generate_self_signed("b.example.com", {"b.example.com"});
+    std::string certificates = "sslCertificates:\n";
+    for (const auto& [name, cert] : {std::pair{"cert-a", a}, std::pair{"cert-b", b}}) {
+      certificates += std::string("  - name: ") + name + "\n    certificate: |\n" +
+                      indent(cert.certificate_pem, "      ") + "    privateKey: |\n" +
+                      indent(cert.private_key_pem, "      ");
+    }
+    const std::string yaml = R"(
+project: it-project
+region: us-central1
+cloudRunServices:
+  - name: app
+networkEndpointGroups:
+  - name: app-neg
+    networkEndpointType: SERVERLESS
+    cloudRun:
+      service: app
+backendServices:
+  - name: app-bs
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP
+    backends:
+      - group: app-neg
+urlMaps:
+  - name: test-map
+    defaultService: app-bs
+targetHttpsProxies:
+  - name: https-proxy
+    urlMap: test-map
+    sslCertificates: [cert-a, cert-b]
+forwardingRules:
+  - name: https-rule
+    loadBalancingScheme: INTERNAL_MANAGED
+    IPAddress: 127.0.0.1
+    IPProtocol: TCP
+    portRange: "443"
+    target: regions/us-central1/targetHttpsProxies/https-proxy
+)" + certificates;
+    ASSERT_EQ(proxy_.apply_yaml(yaml), "");
+    port_ = std::to_string(proxy_.port("https-rule"));
+    ASSERT_NE(port_, "0");
+  }
+
+  std::string served_subject(const std::string& servername) {
+    std::string sni = servername.empty() ? "-noservername" : "-servername " + servername;
+    return run_command("openssl s_client -connect 127.0.0.1:" + port_ + " " + sni +
+                       " </dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null");
+  }
+
+  ProxyHarness proxy_;
+  std::string port_;
+};
+
+TEST_F(ProxyTlsTest, CurlOverTlsReachesTheStandIn) {
+  auto result = run_curl({"-k", "--resolve", "b.example.com:" + port_ + ":127.0.0.1",
+                          "https://b.example.com:" + port_ + "/hello"});
+  EXPECT_EQ(result.status, 200);
+  EXPECT_NE(result.body.find("\"service\":\"app\""), std::string::npos) << result.body;
+  EXPECT_NE(result.body.find("\"x-forwarded-proto\":[\"https\"]"), std::string::npos)
+      << result.body;
+  auto lines = proxy_.wait_for_log_lines(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("b.example.com"), std::string::npos) << lines[0];
+}
+
+TEST_F(ProxyTlsTest, SniPicksTheCertificate) {
+  EXPECT_NE(served_subject("b.example.com").find("b.example.com"), std::string::npos);
+  EXPECT_NE(served_subject("a.example.com").find("a.example.com"), std::string::npos);
+  // No SNI, or an unknown name: the first certificate.
+  EXPECT_NE(served_subject("").find("a.example.com"), std::string::npos);
+  EXPECT_NE(served_subject("other.example.org").find("a.example.com"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace albemu::testing

@@ -1,0 +1,175 @@
+#include "tests/integration/support/test_backend.h"
+
+#include <chrono>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace albemu::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+TestBackend::TestBackend(std::string name) : name_(std::move(name)), acceptor_(io_context_) {
+  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();
+  accept_thread_ = std::thread([this] { accept_loop(); });
+}
+
+TestBackend::~TestBackend() {
+  stopping_ = true;
+  boost::system::error_code ignored;
+  {
+    // A blocking accept() does not return when the socket is closed: wake it with a connection.
+    tcp::socket waker(io_context_);
+    waker.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ignored);
+    if (accept_thread_.joinable()) accept_thread_.join();
+  }
+  acceptor_.close(ignored);
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& socket : sockets_) socket->shutdown(tcp::socket::shutdown_both, ignored);
+  }
+  for (auto& thread : threads_) thread.join();
+}
+
+int TestBackend::requests_for(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  auto it = per_path_.find(path);
+  return it == per_path_.end() ? 0 : it->second;
+}
+
+std::string TestBackend::last_request() const {
+  std::lock_guard lock(mutex_);
+  return last_request_;
+}
+
+void TestBackend::accept_loop() {
+  while (!stopping_) {
+    auto socket = std::make_shared<tcp::socket>(io_context_);
+    boost::system::error_code ec;
+    acceptor_.accept(*socket, ec);
+    if (ec) {
+      if (stopping_) return;
+      continue;
+    }
+    ++connections_;
+    std::lock_guard lock(mutex_);
+    sockets_.push_back(socket);
+    threads_.emplace_back([this, socket] { serve(socket); });
+  }
+}
+
+void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  std::vector<char> chunk(64 * 1024);
+  for (;;) {
+    http::request_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    http::read_header(*socket, buffer, parser, ec);
+    if (ec) return;
+    auto& request = parser.get();
+    std::string target(request.target());
+    std::string path = target.substr(0, target.find('?'));
+    ++requests_;
+
+    if (beast::websocket::is_upgrade(request)) {
+      http::request<http::empty_body> upgrade(request.base());
+      beast::websocket::stream<tcp::socket&> ws(*socket);
+      ws.accept(upgrade, ec);
+      if (ec) return;
+      beast::flat_buffer message;
+      for (;;) {
+        ws.read(message, ec);
+        if (ec) return;
+        ws.text(ws.got_text());
+        ws.write(message.data(), ec);
+        if (ec) return;
+        message.clear();
+      }
+    }
+
+    std::size_t body_bytes = 0;
+    while (!parser.is_done()) {
+      request.body().data = chunk.data();
+      request.body().size = chunk.size();
+      http::read(*socket, buffer, parser, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return;
+      body_bytes += chunk.size() - request.body().size;
+    }
+
+    std::string head = std::string(request.method_string()) + " " + target + "\n";
+    for (const auto& field : request) {
+      head += std::string(field.name_string()) + ": " + std::string(field.value()) + "\n";
+    }
+    head += "body-bytes: " + std::to_string(body_bytes) + "\n";
+    {
+      std::lock_guard lock(mutex_);
+      ++per_path_[path];
+      last_request_ = head;
+    }
+
+    http::response<http::string_body> response(http::status::ok, 11);
+    response.set("x-backend-name", name_);
+    response.keep_alive(request.keep_alive());
+    // The behaviour keyword may follow a service prefix ("/login/slow/100").
+    auto keyword_at = [&](std::string_view keyword) { return path.find(keyword); };
+    if (keyword_at("/reset") != std::string::npos) {
+      socket->set_option(asio::socket_base::linger(true, 0), ec);
+      socket->close(ec);
+      return;
+    }
+    if (keyword_at("/partial") != std::string::npos) {
+      std::string text =
+          "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
+      asio::write(*socket, asio::buffer(text), ec);
+      socket->close(ec);
+      return;
+    }
+    if (auto at = keyword_at("/slow/"); at != std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(path.substr(at + 6))));
+    }
+    if (auto at = keyword_at("/status/"); at != std::string::npos) {
+      response.result(static_cast<unsigned>(std::stoi(path.substr(at + 8))));
+    }
+    if (auto at = keyword_at("/bytes/"); at != std::string::npos) {
+      std::size_t total = std::stoull(path.substr(at + 7));
+      http::response<http::buffer_body> streamed(http::status::ok, 11);
+      streamed.set("x-backend-name", name_);
+      streamed.chunked(true);
+      streamed.keep_alive(request.keep_alive());
+      http::response_serializer<http::buffer_body> serializer(streamed);
+      http::write_header(*socket, serializer, ec);
+      if (ec) return;
+      std::fill(chunk.begin(), chunk.end(), 'x');
+      while (total > 0) {
+        std::size_t n = std::min(total, chunk.size());
+        total -= n;
+        streamed.body() = {chunk.data(), n, true};
+        http::write(*socket, serializer, ec);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) return;
+      }
+      streamed.body() = {nullptr, 0, false};
+      http::write(*socket, serializer, ec);
+      if (ec) return;
+      if (!request.keep_alive()) return;
+      continue;
+    }
+    response.body() = head;
+    response.prepare_payload();
+    http::write(*socket, response, ec);
+    if (ec || !request.keep_alive()) return;
+  }
+}
+
+}  // namespace albemu::testing

@@ -1,0 +1,63 @@
+#pragma once
+// A small real HTTP backend for integration tests, on its own threads (one per connection,
+// blocking I/O: simple and good enough for tests). What it does depends on the path:
+// Keywords may follow a service prefix ("/login/slow/100").
+//   /status/N        answers status N
+//   /slow/MS         answers after MS milliseconds
+//   /reset           closes the connection (RST) without answering
+//   /partial         announces 1000 bytes, sends 10, closes
+//   /bytes/N         answers N bytes ('x'), chunked, written in 64 KiB pieces
+//   anything else    200 with "METHOD TARGET\n" and one "name: value" line per header;
+//                    the request body is read and counted ("body-bytes: N" line)
+//   Upgrade: websocket  accepts and echoes every message
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace albemu::testing {
+
+class TestBackend {
+ public:
+  explicit TestBackend(std::string name = "backend");
+  ~TestBackend();
+
+  uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  /// Requests whose head was read, in total and per path (without query).
+  int requests() const { return requests_.load(); }
+  int requests_for(const std::string& path) const;
+  /// The head of the last request received (as the default path answers it).
+  std::string last_request() const;
+  /// Connections accepted so far.
+  int connections() const { return connections_.load(); }
+
+ private:
+  void accept_loop();
+  void serve(std::shared_ptr<boost::asio::ip::tcp::socket> socket);
+
+  std::string name_;
+  boost::asio::io_context io_context_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::thread accept_thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> requests_{0};
+  std::atomic<int> connections_{0};
+  mutable std::mutex mutex_;
+  std::map<std::string, int> per_path_;
+  std::string last_request_;
+  std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> sockets_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace albemu::testing

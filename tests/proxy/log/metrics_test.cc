@@ -1,0 +1,112 @@
+#include "proxy/log/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace albemu::log {
+namespace {
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos || text.starts_with(line + "\n");
+}
+
+TEST(Metrics, SumsRequestsAcrossWorkerThreads) {
+  constexpr unsigned kWorkers = 4;
+  constexpr int kPerWorker = 5000;
+  Metrics metrics(kWorkers);
+  std::vector<std::thread> threads;
+  for (unsigned worker = 0; worker < kWorkers; ++worker) {
+    threads.emplace_back([&metrics, worker] {
+      for (int i = 0; i < kPerWorker; ++i) {
+        const int code = i % 5 == 0 ? 503 : 200;
+        metrics.record_request(worker, "fr", "map", "svc", code, std::chrono::microseconds(500));
+      }
+    });
+  }
+  // Rendering while workers record must be safe (run under TSan to check data races).
+  for (int i = 0; i < 20; ++i) (void)metrics.render_prometheus();
+  for (auto& thread : threads) thread.join();
+
+  const std::string text = metrics.render_prometheus();
+  const int total = static_cast<int>(kWorkers) * kPerWorker;
+  EXPECT_TRUE(has_line(
+      text,
+      R"(albemu_requests_total{forwarding_rule="fr",url_map="map",backend_service="svc",code_class="2xx"} )" +
+          std::to_string(total * 4 / 5)))
+      << text;
+  EXPECT_TRUE(has_line(
+      text,
+      R"(albemu_requests_total{forwarding_rule="fr",url_map="map",backend_service="svc",code_class="5xx"} )" +
+          std::to_string(total / 5)))
+      << text;
+  EXPECT_TRUE(has_line(text, R"(albemu_request_duration_seconds_count{forwarding_rule="fr"} )" +
+                                 std::to_string(total)))
+      << text;
+}
+
+TEST(Metrics, HistogramBucketsAreCumulative) {
+  Metrics metrics(2);
+  metrics.record_request(0, "fr", "m", "s", 200, std::chrono::microseconds(800));  // <= 0.001
+  metrics.record_request(1, "fr", "m", "s", 200, std::chrono::milliseconds(20));   // <= 0.025
+  metrics.record_request(0, "fr", "m", "s", 200, std::chrono::seconds(2));         // <= 2.5
+  metrics.record_request(1, "fr", "m", "s", 200, std::chrono::seconds(90));        // +Inf only
+  const std::string text = metrics.render_prometheus();
+  const std::string prefix = R"(albemu_request_duration_seconds_bucket{forwarding_rule="fr",le=")";
+  EXPECT_TRUE(has_line(text, prefix + R"(0.001"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, prefix + R"(0.01"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, prefix + R"(0.025"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, prefix + R"(1"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, prefix + R"(2.5"} 3)")) << text;
+  EXPECT_TRUE(has_line(text, prefix + R"(60"} 3)")) << text;
+  EXPECT_TRUE(has_line(text, prefix + R"(+Inf"} 4)")) << text;
+  EXPECT_TRUE(
+      has_line(text, R"(albemu_request_duration_seconds_sum{forwarding_rule="fr"} 92.020800)"))
+      << text;
+}
+
+TEST(Metrics, CodeClassesAndNoResponse) {
+  Metrics metrics(1);
+  metrics.record_request(0, "a", "b", "c", 301, std::chrono::microseconds(1));
+  metrics.record_request(0, "a", "b", "c", 404, std::chrono::microseconds(1));
+  metrics.record_request(0, "a", "b", "", 0, std::chrono::microseconds(1));
+  const std::string text = metrics.render_prometheus();
+  EXPECT_NE(text.find(R"(code_class="3xx"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(code_class="4xx"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(backend_service="",code_class="none"} 1)"), std::string::npos) << text;
+}
+
+TEST(Metrics, EscapesLabelValues) {
+  Metrics metrics(1);
+  metrics.record_request(0, "r\"q", "back\\slash", "new\nline", 200, std::chrono::microseconds(1));
+  const std::string text = metrics.render_prometheus();
+  EXPECT_NE(
+      text.find(R"(forwarding_rule="r\"q",url_map="back\\slash",backend_service="new\nline")"),
+      std::string::npos)
+      << text;
+}
+
+TEST(Metrics, GaugesAndReloads) {
+  Metrics metrics(3);
+  metrics.connection_opened(0);
+  metrics.connection_opened(1);
+  metrics.connection_opened(2);
+  metrics.connection_closed(1);
+  metrics.connection_opened(7);  // out-of-range worker index folds into a shard
+  EXPECT_EQ(metrics.active_connections(), 3);
+  metrics.set_config_generation(42);
+  metrics.config_reload(true);
+  metrics.config_reload(true);
+  metrics.config_reload(false);
+  const std::string text = metrics.render_prometheus();
+  EXPECT_TRUE(has_line(text, "albemu_active_connections 3")) << text;
+  EXPECT_TRUE(has_line(text, "albemu_config_generation 42")) << text;
+  EXPECT_TRUE(has_line(text, R"(albemu_config_reloads_total{result="success"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(albemu_config_reloads_total{result="failure"} 1)")) << text;
+  EXPECT_NE(text.find("# TYPE albemu_request_duration_seconds histogram"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace albemu::log
