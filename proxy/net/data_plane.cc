@@ -1,12 +1,11 @@
 #include "proxy/net/data_plane.h"
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <latch>
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/post.hpp>
 
 #include "proxy/net/listener.h"
 #include "proxy/net/tls_context.h"
@@ -24,7 +23,7 @@ struct BoundRule {
   std::string ip_address;
   uint16_t requested_port = 0;
   bool https = false;
-  tcp::endpoint endpoint;  // actually bound
+  tcp::endpoint endpoint;                            // actually bound
   std::vector<std::shared_ptr<Listener>> listeners;  // one per worker
 };
 
@@ -71,6 +70,7 @@ class DataPlaneImpl {
 
   config::ConfigErrors apply(std::shared_ptr<const config::ConfigSnapshot> snapshot) {
     config::ConfigErrors errors;
+    start();  // no-op once started; the workers must run to take the snapshot
     if (!snapshot) {
       errors.push_back({"", "", "no config snapshot to apply"});
       return errors;
@@ -181,8 +181,7 @@ class DataPlaneImpl {
     return n;
   }
 
-  bool bind_rule(const config::ListenerPlan& plan, BoundRule& rule,
-                 config::ConfigErrors& errors) {
+  bool bind_rule(const config::ListenerPlan& plan, BoundRule& rule, config::ConfigErrors& errors) {
     const std::string field = "forwardingRules[" + plan.forwarding_rule + "]";
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(
@@ -198,8 +197,8 @@ class DataPlaneImpl {
     for (auto& worker : workers_) {
       auto listener = Listener::bind(*worker, plan.forwarding_rule, plan.https, endpoint, ec);
       if (!listener) {
-        errors.push_back({"", field,
-                          "cannot bind " + format_endpoint(endpoint) + ": " + ec.message()});
+        errors.push_back(
+            {"", field, "cannot bind " + format_endpoint(endpoint) + ": " + ec.message()});
         for (auto& bound : rule.listeners) bound->close();
         return false;
       }

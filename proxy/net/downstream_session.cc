@@ -3,17 +3,16 @@
 #include <openssl/ssl.h>
 
 #include <array>
-#include <memory>
-#include <optional>
-#include <random>
-#include <string>
-
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
 
 #include "proxy/core/rate_limiter.h"
 #include "proxy/core/url_map.h"
@@ -56,7 +55,8 @@ class DownstreamSession final : public SessionBase,
         info_(std::move(info)),
         tls_(std::move(tls)),
         buffer_(kHeaderLimitBytes + 4096),
-        fault_timer_(worker.io_context()) {
+        fault_timer_(worker.io_context()),
+        header_timer_(worker.io_context()) {
     worker_.connections.fetch_add(1, std::memory_order_relaxed);
     if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
     worker_.add_session(*this);
@@ -71,10 +71,9 @@ class DownstreamSession final : public SessionBase,
   void start() {
     if constexpr (kIsTls<Stream>) {
       lowest().expires_after(kTlsHandshakeTimeout);
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) {
-                                self->on_handshake(ec);
-                              });
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
     } else {
       do_read_request();
     }
@@ -89,6 +88,7 @@ class DownstreamSession final : public SessionBase,
     closed_ = true;
     lowest().close();
     fault_timer_.cancel();
+    header_timer_.cancel();
     if (exchange_) exchange_->cancel();
   }
 
@@ -102,11 +102,11 @@ class DownstreamSession final : public SessionBase,
   void read_request_body(BodyHandler handler) override {
     lowest().expires_after(keepalive());
     http::async_read_some(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this(), handler = std::move(handler)](
-                         beast::error_code ec, std::size_t) mutable {
-                       if (ec == http::error::need_buffer) ec = {};
-                       handler(ec);
-                     });
+                          [self = this->shared_from_this(), handler = std::move(handler)](
+                              beast::error_code ec, std::size_t) mutable {
+                            if (ec == http::error::need_buffer) ec = {};
+                            handler(ec);
+                          });
   }
 
   void send_continue(BodyHandler handler) override {
@@ -145,8 +145,7 @@ class DownstreamSession final : public SessionBase,
   }
 
   void write_tunnel(const char* data, std::size_t size,
-                    std::chrono::steady_clock::time_point deadline,
-                    SizeHandler handler) override {
+                    std::chrono::steady_clock::time_point deadline, SizeHandler handler) override {
     lowest().expires_at(deadline);
     asio::async_write(stream_, asio::buffer(data, size),
                       [self = this->shared_from_this(), handler = std::move(handler)](
@@ -219,8 +218,7 @@ class DownstreamSession final : public SessionBase,
     if (buffer_.size() > 0) return do_read_header();
     lowest().expires_after(keepalive());
     stream_.async_read_some(buffer_.prepare(4096),
-                            [self = this->shared_from_this()](beast::error_code ec,
-                                                              std::size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->on_idle_read(ec, n);
                             });
   }
@@ -235,15 +233,28 @@ class DownstreamSession final : public SessionBase,
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
     parser_->body_limit(boost::none);
-    lowest().expires_after(worker_.request_header_timeout());
+    // A timer of its own rather than the stream's expiry: the stream closes the socket when
+    // it expires, and a slow head still deserves its 408.
+    lowest().expires_never();
+    header_timed_out_ = false;
+    const auto generation = ++header_reads_;
+    header_timer_.expires_after(worker_.request_header_timeout());
+    header_timer_.async_wait([self = this->shared_from_this(), generation](beast::error_code ec) {
+      if (ec || generation != self->header_reads_ || self->closed_) return;
+      self->header_timed_out_ = true;
+      beast::error_code ignored;
+      self->lowest().socket().cancel(ignored);
+    });
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec,
-                                                              std::size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->on_read_header(ec, n);
                             });
   }
 
   void on_read_header(beast::error_code ec, std::size_t header_bytes) {
+    ++header_reads_;  // disarms a timer that fired meanwhile
+    header_timer_.cancel();
+    if (ec && header_timed_out_) ec = beast::error::timeout;
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return force_close();
@@ -284,7 +295,8 @@ class DownstreamSession final : public SessionBase,
     ctx_.generation = worker_.generation();
     if (ctx_.generation && ctx_.generation->snapshot) {
       ctx_.listener = ctx_.generation->snapshot->find_listener(info_.forwarding_rule);
-      if (ctx_.listener) ctx_.url_map = ctx_.generation->snapshot->find_url_map(ctx_.listener->url_map);
+      if (ctx_.listener)
+        ctx_.url_map = ctx_.generation->snapshot->find_url_map(ctx_.listener->url_map);
     }
     const auto& request = parser_->get();
     version_ = request.version();
@@ -358,8 +370,8 @@ class DownstreamSession final : public SessionBase,
                                                         std::chrono::steady_clock::now());
       if (verdict.policy_applied) {
         ctx_.log.enforced_security_policy = log::EnforcedSecurityPolicy{
-            verdict.policy_name,       verdict.rule_priority, verdict.configured_action,
-            verdict.outcome,           verdict.rate_limit_key, verdict.rate_limit_outcome};
+            verdict.policy_name, verdict.rule_priority,  verdict.configured_action,
+            verdict.outcome,     verdict.rate_limit_key, verdict.rate_limit_outcome};
       }
       if (!verdict.allowed) {
         return send_error(core::ProxyError::kDeniedBySecurityPolicy, verdict.deny_status);
@@ -422,8 +434,8 @@ class DownstreamSession final : public SessionBase,
     ctx_.log.status = static_cast<int>(local_.result_int());
     lowest().expires_after(keepalive());
     http::async_write(stream_, local_,
-                      [self = this->shared_from_this(), keep_alive, body_left](
-                          beast::error_code ec, std::size_t n) {
+                      [self = this->shared_from_this(), keep_alive, body_left](beast::error_code ec,
+                                                                               std::size_t n) {
                         self->ctx_.log.response_size += n;
                         if (ec) return self->abort_request();
                         if (body_left) return self->discard_body(keep_alive);
@@ -475,9 +487,8 @@ class DownstreamSession final : public SessionBase,
     closed_ = true;
     if constexpr (kIsTls<Stream>) {
       lowest().expires_after(kShutdownTimeout);
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        self->lowest().close();
-      });
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->lowest().close(); });
     } else {
       // Half-close, then read what the client still sends until it closes too: closing with
       // unread data would reset the connection and could destroy the response in flight.
@@ -490,8 +501,7 @@ class DownstreamSession final : public SessionBase,
   void linger_read() {
     lowest().expires_after(kShutdownTimeout);
     lowest().async_read_some(asio::buffer(linger_),
-                             [self = this->shared_from_this()](beast::error_code ec,
-                                                               std::size_t) {
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                if (ec) return self->lowest().close();
                                self->linger_read();
                              });
@@ -508,6 +518,9 @@ class DownstreamSession final : public SessionBase,
   RequestContext ctx_;
   LocalResponse local_;
   asio::steady_timer fault_timer_;
+  asio::steady_timer header_timer_;
+  uint64_t header_reads_ = 0;
+  bool header_timed_out_ = false;
   std::shared_ptr<UpstreamExchange> exchange_;
   unsigned version_ = 11;
   bool in_request_ = false;

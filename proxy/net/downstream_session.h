@@ -2,9 +2,8 @@
 // Client connections. The session itself is a template over the plain and the TLS stream
 // (downstream_session.cc); the listener only needs this entry point.
 
-#include <string>
-
 #include <boost/asio/ip/tcp.hpp>
+#include <string>
 
 namespace albemu::net {
 

@@ -59,8 +59,8 @@ bool retriable_reset(uint32_t retry_on) {
 }
 
 bool retriable_timeout(uint32_t retry_on) {
-  return (retry_on & (core::kRetryOn5xx | core::kRetryOnGatewayError |
-                      core::kRetryOnDeadlineExceeded)) != 0;
+  return (retry_on &
+          (core::kRetryOn5xx | core::kRetryOnGatewayError | core::kRetryOnDeadlineExceeded)) != 0;
 }
 
 void begin_log(RequestContext& context, const ConnectionInfo& connection,
@@ -117,13 +117,12 @@ void finish_log(Worker& worker, RequestContext& context) {
   if (auto* access_log = worker.access_log()) access_log->write(context.log);
   if (auto* metrics = worker.metrics()) {
     metrics->record_request(worker.index(), context.log.forwarding_rule, context.log.url_map,
-                            context.log.backend_service, context.log.status,
-                            context.log.latency);
+                            context.log.backend_service, context.log.status, context.log.latency);
   }
 }
 
-void make_error_response(LocalResponse& response, RequestContext& context,
-                         core::ProxyError error, int configured_status) {
+void make_error_response(LocalResponse& response, RequestContext& context, core::ProxyError error,
+                         int configured_status) {
   const auto& info = core::error_info(error);
   const int status = core::error_status(error, configured_status);
   response.result(static_cast<unsigned>(status));
@@ -150,7 +149,8 @@ void make_standin_response(LocalResponse& response, RequestContext& context,
   standin::EchoRequest echo;
   echo.method = method;
   echo.target = target;
-  for (const auto& field : upstream_fields) echo.headers.emplace_back(field.name_string(), field.value());
+  for (const auto& field : upstream_fields)
+    echo.headers.emplace_back(field.name_string(), field.value());
   echo.body_length = body_length;
   response.result(http::status::ok);
   response.body() = standin::echo_json(identity, echo);

@@ -2,6 +2,9 @@
 // The per-request state shared by the phases of one exchange, and the pieces of those phases
 // that do not depend on the client stream type (so the session template stays small).
 
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -9,10 +12,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "proxy/core/cors.h"
 #include "proxy/core/proxy_error.h"
@@ -38,7 +37,7 @@ struct ConnectionInfo {
   std::string forwarding_rule;
   bool https = false;
   std::string client_ip;
-  std::string local_ip;  // the address the client connected to (X-Forwarded-For's LB IP)
+  std::string local_ip;       // the address the client connected to (X-Forwarded-For's LB IP)
   VariableContext variables;  // views into the strings below
   std::string sni;
   std::string tls_version;
@@ -96,8 +95,8 @@ using LocalResponse = boost::beast::http::response<boost::beast::http::string_bo
 
 /// Prepares `response` for `error` (status, body, content type) and records the error in the
 /// log fields. `configured_status` overrides the status of deny/abort errors.
-void make_error_response(LocalResponse& response, RequestContext& context,
-                         core::ProxyError error, int configured_status = 0);
+void make_error_response(LocalResponse& response, RequestContext& context, core::ProxyError error,
+                         int configured_status = 0);
 
 /// Prepares the built-in stand-in's answer to the request `upstream_fields` describes.
 void make_standin_response(LocalResponse& response, RequestContext& context,

@@ -18,8 +18,8 @@ Listener::Listener(Worker& worker, std::string forwarding_rule, bool https)
       https_(https),
       acceptor_(worker.io_context()) {}
 
-std::shared_ptr<Listener> Listener::bind(Worker& worker, std::string forwarding_rule,
-                                         bool https, const tcp::endpoint& endpoint,
+std::shared_ptr<Listener> Listener::bind(Worker& worker, std::string forwarding_rule, bool https,
+                                         const tcp::endpoint& endpoint,
                                          boost::system::error_code& ec) {
   std::shared_ptr<Listener> listener(new Listener(worker, std::move(forwarding_rule), https));
   auto& acceptor = listener->acceptor_;

@@ -2,11 +2,10 @@
 // One forwarding rule's accepting socket on one worker (SO_REUSEPORT: every worker has its
 // own socket on the same address and the kernel spreads connections).
 
-#include <memory>
-#include <string>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
+#include <memory>
+#include <string>
 
 namespace albemu::net {
 

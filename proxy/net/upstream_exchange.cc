@@ -1,7 +1,6 @@
 #include "proxy/net/upstream_exchange.h"
 
 #include <algorithm>
-
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -175,32 +174,31 @@ void UpstreamExchange::write_request_head() {
   request_serializer_.emplace(request_);
   request_.body().data = nullptr;
   request_.body().size = 0;
-  request_.body().more = !host_.request_parser().is_done() ||
-                         (buffered_body_ && !buffered_body_->empty());
+  request_.body().more =
+      !host_.request_parser().is_done() || (buffered_body_ && !buffered_body_->empty());
   upstream_->expires_at(attempt_deadline_);
-  http::async_write_header(
-      *upstream_, *request_serializer_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (self->cancelled_) return self->host_.exchange_aborted();
-        if (ec) {
-          // A pooled connection the backend closed meanwhile: nothing was consumed yet, so
-          // this does not count as an attempt.
-          if (self->upstream_reused_) {
-            --self->ctx_.attempts;
-            self->upstream_.reset();
-            return self->do_attempt();
-          }
-          return self->attempt_failed(core::ProxyError::kBackendConnectionClosedBeforeDataSent,
-                                      false);
-        }
-        if (self->buffered_body_) {
-          auto& body = self->request_.body();
-          body.data = self->buffered_body_->data();
-          body.size = self->buffered_body_->size();
-          body.more = false;
-        }
-        self->relay_request_body();
-      });
+  http::async_write_header(*upstream_, *request_serializer_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (self->cancelled_) return self->host_.exchange_aborted();
+                             if (ec) {
+                               // A pooled connection the backend closed meanwhile: nothing was
+                               // consumed yet, so this does not count as an attempt.
+                               if (self->upstream_reused_) {
+                                 --self->ctx_.attempts;
+                                 self->upstream_.reset();
+                                 return self->do_attempt();
+                               }
+                               return self->attempt_failed(
+                                   core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
+                             }
+                             if (self->buffered_body_) {
+                               auto& body = self->request_.body();
+                               body.data = self->buffered_body_->data();
+                               body.size = self->buffered_body_->size();
+                               body.more = false;
+                             }
+                             self->relay_request_body();
+                           });
 }
 
 /// Client body → backend, one piece at a time: the next read starts after the write ends.
@@ -227,6 +225,7 @@ void UpstreamExchange::relay_request_body() {
       const auto n = kBodyChunkSize - parser.get().body().size;
       self->ctx_.log.request_size += n;
       const bool last = parser.is_done();
+      if (n == 0 && !last) return self->relay_request_body();
       self->request_.body() = {self->host_.chunk(), n, !last};
       self->upstream_->expires_at(self->attempt_deadline_);
       http::async_write(*self->upstream_, *self->request_serializer_,
@@ -297,10 +296,6 @@ void UpstreamExchange::attempt_failed(core::ProxyError error, bool retriable) {
       ctx_.attempts <= policy->retry->num_retries && Clock::now() < ctx_.deadline) {
     return do_attempt();
   }
-  if (error == core::ProxyError::kBackendTimeout && Clock::now() < ctx_.deadline) {
-    // A per-try timeout without retries left still reports the route's timeout.
-    error = core::ProxyError::kBackendTimeout;
-  }
   host_.send_error(error, 0);
 }
 
@@ -357,27 +352,31 @@ void UpstreamExchange::relay_response_body() {
   body.size = kBodyChunkSize;
   upstream_->expires_at(ctx_.deadline);
   // read_some: whatever arrived is passed on at once, not held until the piece is full.
-  http::async_read_some(
-      *upstream_, upstream_buffer_, *response_parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec == http::error::need_buffer) ec = {};
-        if (self->cancelled_) return self->host_.exchange_aborted();
-        if (ec) {
-          return self->response_cut_short(ec == beast::error::timeout
-                                              ? core::ProxyError::kBackendTimeout
-                                              : core::ProxyError::kBackendConnectionClosedBeforeDataSent);
-        }
-        const auto n = kBodyChunkSize - self->response_parser_->get().body().size;
-        const bool last = self->response_parser_->is_done();
-        self->response_.body() = {self->host_.chunk(), n, !last};
-        self->host_.write_response_body(
-            *self->response_serializer_, [self, last](beast::error_code ec, std::size_t n) {
-              if (ec) return self->host_.exchange_aborted();
-              self->ctx_.log.response_size += n;
-              if (last) return self->finish(self->keep_alive_);
-              self->relay_response_body();
-            });
-      });
+  http::async_read_some(*upstream_, upstream_buffer_, *response_parser_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (ec == http::error::need_buffer) ec = {};
+                          if (self->cancelled_) return self->host_.exchange_aborted();
+                          if (ec) {
+                            return self->response_cut_short(
+                                ec == beast::error::timeout
+                                    ? core::ProxyError::kBackendTimeout
+                                    : core::ProxyError::kBackendConnectionClosedBeforeDataSent);
+                          }
+                          const auto n = kBodyChunkSize - self->response_parser_->get().body().size;
+                          const bool last = self->response_parser_->is_done();
+                          // An empty piece that is not the last one would be serialized as the
+                          // terminating zero-size chunk: read on instead.
+                          if (n == 0 && !last) return self->relay_response_body();
+                          self->response_.body() = {self->host_.chunk(), n, !last};
+                          self->host_.write_response_body(
+                              *self->response_serializer_,
+                              [self, last](beast::error_code ec, std::size_t n) {
+                                if (ec) return self->host_.exchange_aborted();
+                                self->ctx_.log.response_size += n;
+                                if (last) return self->finish(self->keep_alive_);
+                                self->relay_response_body();
+                              });
+                        });
 }
 
 void UpstreamExchange::finish(bool keep_alive) {
@@ -457,17 +456,17 @@ void UpstreamExchange::tunnel_backend_to_client() {
                               });
   }
   upstream_->expires_at(ctx_.deadline);
-  upstream_->async_read_some(
-      asio::buffer(tunnel_buffer_.get(), kBodyChunkSize),
-      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-        if (ec || self->tunnel_closing_) return self->end_tunnel();
-        self->ctx_.log.response_size += n;
-        self->host_.write_tunnel(self->tunnel_buffer_.get(), n, self->ctx_.deadline,
-                                 [self](beast::error_code ec, std::size_t) {
-                                   if (ec) return self->end_tunnel();
-                                   self->tunnel_backend_to_client();
-                                 });
-      });
+  upstream_->async_read_some(asio::buffer(tunnel_buffer_.get(), kBodyChunkSize),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                               if (ec || self->tunnel_closing_) return self->end_tunnel();
+                               self->ctx_.log.response_size += n;
+                               self->host_.write_tunnel(self->tunnel_buffer_.get(), n,
+                                                        self->ctx_.deadline,
+                                                        [self](beast::error_code ec, std::size_t) {
+                                                          if (ec) return self->end_tunnel();
+                                                          self->tunnel_backend_to_client();
+                                                        });
+                             });
 }
 
 void UpstreamExchange::end_tunnel() {

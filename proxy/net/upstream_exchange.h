@@ -5,18 +5,17 @@
 // and tunnel bytes after a WebSocket 101. Not a template: the client side is reached through
 // ExchangeHost, implemented by the downstream session for plain and TLS streams alike.
 
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 
 #include "proxy/core/proxy_error.h"
 #include "proxy/net/exchange.h"
@@ -36,8 +35,7 @@ class ExchangeHost {
   virtual Worker& worker() = 0;
   virtual RequestContext& context() = 0;
   virtual const ConnectionInfo& connection() = 0;
-  virtual boost::beast::http::request_parser<boost::beast::http::buffer_body>&
-  request_parser() = 0;
+  virtual boost::beast::http::request_parser<boost::beast::http::buffer_body>& request_parser() = 0;
   /// A kBodyChunkSize scratch buffer owned by the connection.
   virtual char* chunk() = 0;
   virtual boost::beast::flat_buffer& client_buffer() = 0;
@@ -52,8 +50,7 @@ class ExchangeHost {
       boost::beast::http::response_serializer<boost::beast::http::buffer_body>& serializer,
       SizeHandler handler) = 0;
   virtual void read_tunnel(char* data, std::size_t size,
-                           std::chrono::steady_clock::time_point deadline,
-                           SizeHandler handler) = 0;
+                           std::chrono::steady_clock::time_point deadline, SizeHandler handler) = 0;
   virtual void write_tunnel(const char* data, std::size_t size,
                             std::chrono::steady_clock::time_point deadline,
                             SizeHandler handler) = 0;

@@ -51,8 +51,7 @@ UpstreamPool::UpstreamPool(asio::io_context& io_context)
 
 UpstreamPool::~UpstreamPool() = default;
 
-void UpstreamPool::acquire(const Endpoint& endpoint,
-                           std::chrono::steady_clock::time_point deadline,
+void UpstreamPool::acquire(const Endpoint& endpoint, std::chrono::steady_clock::time_point deadline,
                            ConnectHandler handler) {
   if (auto it = idle_.find(endpoint.key); it != idle_.end()) {
     auto& idle = it->second;
@@ -63,10 +62,10 @@ void UpstreamPool::acquire(const Endpoint& endpoint,
       idle.pop_back();
       if (now - entry.since < kIdleTimeout && still_open(*entry.stream)) {
         UpstreamConnection connection{std::move(entry.stream), true};
-        asio::post(io_context_, [handler = std::move(handler),
-                                 connection = std::move(connection)]() mutable {
-          handler({}, std::move(connection));
-        });
+        asio::post(io_context_,
+                   [handler = std::move(handler), connection = std::move(connection)]() mutable {
+                     handler({}, std::move(connection));
+                   });
         return;
       }
     }
@@ -88,16 +87,17 @@ void UpstreamPool::acquire(const Endpoint& endpoint,
           return;
         }
         auto* raw = stream.get();
-        raw->async_connect(results, [stream = std::move(stream), handler = std::move(handler)](
-                                        boost::system::error_code ec, const tcp::endpoint&) mutable {
-          if (ec) {
-            handler(ec, {});
-            return;
-          }
-          boost::system::error_code ignored;
-          stream->socket().set_option(tcp::no_delay(true), ignored);
-          handler({}, UpstreamConnection{std::move(stream), false});
-        });
+        raw->async_connect(results,
+                           [stream = std::move(stream), handler = std::move(handler)](
+                               boost::system::error_code ec, const tcp::endpoint&) mutable {
+                             if (ec) {
+                               handler(ec, {});
+                               return;
+                             }
+                             boost::system::error_code ignored;
+                             stream->socket().set_option(tcp::no_delay(true), ignored);
+                             handler({}, UpstreamConnection{std::move(stream), false});
+                           });
       });
 }
 

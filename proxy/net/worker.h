@@ -4,6 +4,9 @@
 // own thread, except the atomics and what the main thread does before start / after join.
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/intrusive/list.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,10 +15,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/intrusive/list.hpp>
 
 #include "config/compile/snapshot.h"
 #include "proxy/net/upstream_pool.h"
@@ -80,9 +79,7 @@ class Worker {
   void begin_drain();
   /// Closes every session and pooled connection.
   void close_everything();
-  std::map<std::string, std::shared_ptr<Listener>, std::less<>>& listeners() {
-    return listeners_;
-  }
+  std::map<std::string, std::shared_ptr<Listener>, std::less<>>& listeners() { return listeners_; }
 
   log::AccessLog* access_log() const { return access_log_; }
   log::Metrics* metrics() const { return metrics_; }

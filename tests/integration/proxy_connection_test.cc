@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <array>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -70,8 +69,8 @@ TEST_F(ProxyConnectionTest, TooManyHeadersIs431) {
 }
 
 TEST_F(ProxyConnectionTest, OversizedHeadIs431) {
-  std::string request = "GET /x HTTP/1.1\r\nHost: a\r\nx-big: " + std::string(61 * 1024, 'a') +
-                        "\r\n\r\n";
+  std::string request =
+      "GET /x HTTP/1.1\r\nHost: a\r\nx-big: " + std::string(61 * 1024, 'a') + "\r\n\r\n";
   auto answer = raw_exchange(port(), request, 5s);
   EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 200);
 }

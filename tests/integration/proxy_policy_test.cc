@@ -115,7 +115,8 @@ TEST_F(ProxyPolicyTest, RetriesAreObservedAtTheBackend) {
 }
 
 TEST_F(ProxyPolicyTest, RetriedRequestsResendTheirBody) {
-  auto result = run_curl({"--data-binary", "0123456789", proxy_.url("http-rule", "/retry/status/500")});
+  auto result =
+      run_curl({"--data-binary", "0123456789", proxy_.url("http-rule", "/retry/status/500")});
   EXPECT_EQ(result.status, 500);
   EXPECT_EQ(backend_.requests_for("/retry/status/500"), 3);
   EXPECT_NE(backend_.last_request().find("body-bytes: 10"), std::string::npos)
@@ -129,16 +130,17 @@ TEST_F(ProxyPolicyTest, FaultAbortNeverReachesTheBackend) {
 }
 
 TEST_F(ProxyPolicyTest, CorsPreflightIsAnsweredByTheProxy) {
-  auto result = run_curl({"-X", "OPTIONS", "-H", "Origin: https://app.example.com", "-H",
-                          "Access-Control-Request-Method: POST",
-                          proxy_.url("http-rule", "/cors/x")});
+  auto result =
+      run_curl({"-X", "OPTIONS", "-H", "Origin: https://app.example.com", "-H",
+                "Access-Control-Request-Method: POST", proxy_.url("http-rule", "/cors/x")});
   EXPECT_EQ(result.status, 200);
   EXPECT_NE(result.headers.find("Access-Control-Allow-Origin: https://app.example.com"),
             std::string::npos)
       << result.headers;
   EXPECT_EQ(backend_.requests(), 0);
 
-  auto simple = run_curl({"-H", "Origin: https://app.example.com", proxy_.url("http-rule", "/cors/y")});
+  auto simple =
+      run_curl({"-H", "Origin: https://app.example.com", proxy_.url("http-rule", "/cors/y")});
   EXPECT_EQ(simple.status, 200);
   EXPECT_NE(simple.headers.find("Access-Control-Allow-Origin: https://app.example.com"),
             std::string::npos)

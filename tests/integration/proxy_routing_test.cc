@@ -110,8 +110,7 @@ TEST_F(ProxyRoutingTest, ProxyHeadersReachTheBackendAndTheClient) {
   auto result = run_curl({"-H", "X-Forwarded-For: 203.0.113.9", "-H", "x-drop-me: 1",
                           proxy_.url("http-rule", "/login/h")});
   ASSERT_EQ(result.status, 200);
-  EXPECT_NE(result.body.find("X-Forwarded-For: 203.0.113.9,127.0.0.1,127.0.0.1"),
-            std::string::npos)
+  EXPECT_NE(result.body.find("X-Forwarded-For: 203.0.113.9,127.0.0.1,127.0.0.1"), std::string::npos)
       << result.body;
   EXPECT_NE(result.body.find("X-Forwarded-Proto: http"), std::string::npos);
   EXPECT_NE(result.body.find("Via: 1.1 google"), std::string::npos);

@@ -4,11 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <fstream>
-#include <thread>
-
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <fstream>
+#include <thread>
 
 #include "tests/integration/support/proxy_harness.h"
 #include "tests/integration/support/test_backend.h"
@@ -93,7 +92,8 @@ TEST_F(ProxyStreamTest, ChunkedResponseIsRelayedChunked) {
   auto result = run_curl({proxy_.url("http-rule", "/bytes/100000")});
   EXPECT_EQ(result.status, 200);
   EXPECT_NE(result.headers.find("Transfer-Encoding: chunked"), std::string::npos) << result.headers;
-  EXPECT_TRUE(result.body == std::string(100000, 'x')) << result.body.size();
+  EXPECT_TRUE(result.body == std::string(100000, 'x'))
+      << result.body.size() << " exit " << result.exit_code << " " << result.headers;
   auto raw = raw_exchange(proxy_.port("http-rule"),
                           "GET /bytes/5 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 5s);
   EXPECT_NE(raw.find("\r\n\r\n5\r\nxxxxx\r\n0\r\n\r\n"), std::string::npos) << raw;
@@ -113,8 +113,8 @@ TEST_F(ProxyStreamTest, LargeDownloadStreamsWithFlatMemory) {
 TEST_F(ProxyStreamTest, LargeChunkedUploadStreamsWithFlatMemory) {
   RssWatch watch;
   int exit_code = -1;
-  auto out = run_command("head -c " + std::to_string(kLargeBody) +
-                             " /dev/zero | curl -sS -T - " + proxy_.url("http-rule", "/upload"),
+  auto out = run_command("head -c " + std::to_string(kLargeBody) + " /dev/zero | curl -sS -T - " +
+                             proxy_.url("http-rule", "/upload"),
                          &exit_code);
   EXPECT_EQ(exit_code, 0);
   EXPECT_NE(out.find("Transfer-Encoding: chunked"), std::string::npos) << out;

@@ -3,17 +3,16 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <thread>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "config/compile/snapshot.h"
 #include "config/load/loader.h"
@@ -28,8 +27,10 @@ namespace {
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -165,10 +166,12 @@ std::vector<std::string> ProxyHarness::log_lines() const {
 
 std::vector<std::string> ProxyHarness::wait_for_log_lines(std::size_t count) const {
   std::vector<std::string> lines;
-  poll_until([&] {
-    lines = log_lines();
-    return lines.size() >= count;
-  }, std::chrono::seconds(5));
+  poll_until(
+      [&] {
+        lines = log_lines();
+        return lines.size() >= count;
+      },
+      std::chrono::seconds(5));
   return lines;
 }
 

@@ -18,8 +18,8 @@ namespace albemu::testing {
 /// What a curl run produced.
 struct CurlResult {
   int exit_code = -1;
-  int status = 0;        // curl's %{http_code}; 0 if no response
-  std::string headers;   // every response head curl saw, as received
+  int status = 0;       // curl's %{http_code}; 0 if no response
+  std::string headers;  // every response head curl saw, as received
   std::string body;
 };
 

@@ -1,10 +1,9 @@
 #include "tests/integration/support/test_backend.h"
 
-#include <chrono>
-
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <chrono>
 
 namespace albemu::testing {
 
@@ -129,8 +128,7 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
       return;
     }
     if (keyword_at("/partial") != std::string::npos) {
-      std::string text =
-          "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
+      std::string text = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
       asio::write(*socket, asio::buffer(text), ec);
       socket->close(ec);
       return;
