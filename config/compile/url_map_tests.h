@@ -7,7 +7,7 @@
 namespace albemu::config {
 
 /// Runs a URL map's `tests` against its compiled table, as `gcloud compute url-maps validate`
-/// does. `behind_http_proxy` decides the scheme of expected URLs for httpsRedirect checks.
+/// does. Requests are routed as plain HTTP, so an httpsRedirect shows up as an https Location.
 std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
                                                  const core::CompiledUrlMap& compiled);
 
