@@ -107,6 +107,15 @@ void read_documents(std::string_view yaml, std::string_view file_name, ConfigErr
     errors.push_back(ConfigError{context->file, "", message + ": " + e.msg});
     return;
   }
+  const bool has_document = std::any_of(roots.begin(), roots.end(), [](const YAML::Node& root) {
+    return root.IsDefined() && !root.IsNull();
+  });
+  if (!has_document) {
+    // An editor or a copy caught halfway leaves an empty file; loading it as "no resources"
+    // would close every listener on reload.
+    errors.push_back(ConfigError{context->file, "", "the file holds no resources (it is empty)"});
+    return;
+  }
   const Collection* folder = collection_of_folder(file_name);
   for (size_t i = 0; i < roots.size(); ++i) {
     const YAML::Node& root = roots[i];

@@ -464,10 +464,12 @@ urlMaps:
   EXPECT_EQ(result.config.url_maps.at(0).region, "europe-west1");
 }
 
-TEST(Loader, EmptyTextIsAnEmptyConfig) {
-  LoadResult result = load_config_text("", "empty.yaml");
-  EXPECT_TRUE(result.config.url_maps.empty());
-  EXPECT_TRUE(result.config.forwarding_rules.empty());
+TEST(Loader, EmptyFileIsAnError) {
+  // A file caught halfway through a save must not reload as "no listeners".
+  for (const char* text : {"", "\n", "# only a comment\n", "---\n"}) {
+    LoadResult result = load_config_text(text, "empty.yaml");
+    EXPECT_TRUE(has_error(result.errors, "empty.yaml", "", "holds no resources")) << text;
+  }
 }
 
 }  // namespace
