@@ -164,7 +164,9 @@ TEST_F(ProxyConnectionTest, KeepaliveTimeoutClosesIdleConnectionsOnly) {
   socket.read_some(boost::asio::buffer(buffer), ec);
   const auto idle = std::chrono::steady_clock::now() - idle_since;
   EXPECT_EQ(ec, boost::asio::error::eof);
-  EXPECT_GE(idle, 5s);
+  // albemu's idle clock starts when its write of the response completes, a moment before this
+  // thread sees the bytes, so the client observes slightly less than 5 s; allow for that skew.
+  EXPECT_GE(idle, 4900ms);
   EXPECT_LT(idle, 6500ms);
 }
 
