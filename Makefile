@@ -9,7 +9,7 @@ endif
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config curl openssl ca-certificates \
 	libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev \
 	libre2-dev libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-BENCH_PACKAGES := wrk nginx-light haproxy
+BENCH_PACKAGES := wrk nginx-light haproxy python3
 LINT_PACKAGES := clang-format clang-tidy
 
 .PHONY: deps deps-bench deps-lint configure build run test bench format lint clean certs
@@ -39,7 +39,8 @@ test: build certs
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps-bench build
-	./$(BUILD_DIR)/albemu_bench
+	./$(BUILD_DIR)/albemu_bench --benchmark_min_time=0.5
+	bench/e2e/run.sh 10 50
 
 format: deps-lint
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
