@@ -43,12 +43,14 @@ void plan_listeners(ConfigSnapshot& snapshot, ConfigErrors& errors) {
     plan.port = parse_single_port(rule.port_range);
     if (rule.network) plan.network = rule.network->name;
     const std::string& collection = rule.target.collection;
-    const model::TargetHttpProxy* http = collection == "targetHttpsProxies"
-                                             ? nullptr
-                                             : find_by_name(config.target_http_proxies, rule.target.name);
+    const model::TargetHttpProxy* http =
+        collection == "targetHttpsProxies"
+            ? nullptr
+            : find_by_name(config.target_http_proxies, rule.target.name);
     const model::TargetHttpsProxy* https =
-        collection == "targetHttpProxies" ? nullptr
-                                          : find_by_name(config.target_https_proxies, rule.target.name);
+        collection == "targetHttpProxies"
+            ? nullptr
+            : find_by_name(config.target_https_proxies, rule.target.name);
     std::optional<int64_t> keepalive;
     if (http != nullptr) {
       plan.target_proxy = http->name;
@@ -64,7 +66,8 @@ void plan_listeners(ConfigSnapshot& snapshot, ConfigErrors& errors) {
           plan.certificates.push_back(certificate);
         }
       }
-      if (https->ssl_policy) plan.ssl_policy = find_by_name(config.ssl_policies, https->ssl_policy->name);
+      if (https->ssl_policy)
+        plan.ssl_policy = find_by_name(config.ssl_policies, https->ssl_policy->name);
     } else {
       errors.push_back({rule.origin.file, "forwardingRules[" + rule.name + "].target",
                         "target proxy '" + rule.target.text + "' is not declared"});

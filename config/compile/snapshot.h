@@ -30,10 +30,10 @@ struct ListenerPlan {
   bool https = false;
   std::string target_proxy;
   std::string url_map;
-  std::chrono::seconds keepalive_timeout{610};  // httpKeepAliveTimeoutSec, unset = 610
+  std::chrono::seconds keepalive_timeout{610};             // httpKeepAliveTimeoutSec, unset = 610
   std::vector<const model::SslCertificate*> certificates;  // https only, in proxy order
-  const model::SslPolicy* ssl_policy = nullptr;             // null: COMPATIBLE, TLS 1.0
-  std::string network;  // short name, for log labels
+  const model::SslPolicy* ssl_policy = nullptr;            // null: COMPATIBLE, TLS 1.0
+  std::string network;                                     // short name, for log labels
 };
 
 /// A URL-map test that did not pass, in the shape of GCP's UrlMapsValidateResponse.

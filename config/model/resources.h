@@ -255,8 +255,8 @@ struct CloudRunService {
   std::string name;
   std::string project;
   std::string region;
-  std::string ingress = "all";  // all | internal | internal-and-cloud-load-balancing
-  std::vector<std::string> urls;                         // default (untagged) endpoints
+  std::string ingress = "all";    // all | internal | internal-and-cloud-load-balancing
+  std::vector<std::string> urls;  // default (untagged) endpoints
   std::map<std::string, std::vector<std::string>> tags;  // tag -> endpoints (may be empty)
 };
 
@@ -315,8 +315,8 @@ struct RateLimitOptions {
 };
 
 struct SecurityPolicyRuleMatch {
-  std::string versioned_expr;               // SRC_IPS_V1
-  std::vector<std::string> src_ip_ranges;   // config.srcIpRanges; "*" matches all
+  std::string versioned_expr;              // SRC_IPS_V1
+  std::vector<std::string> src_ip_ranges;  // config.srcIpRanges; "*" matches all
 };
 
 struct SecurityPolicyRule {
@@ -346,8 +346,8 @@ struct SslCertificate {
   std::string project;
   std::string region;
   std::string description;
-  std::string certificate;  // PEM (from `certificate` or read from `certificateFile`)
-  std::string private_key;  // PEM (from `privateKey` or read from `privateKeyFile`)
+  std::string certificate;       // PEM (from `certificate` or read from `certificateFile`)
+  std::string private_key;       // PEM (from `privateKey` or read from `privateKeyFile`)
   std::string certificate_file;  // as written, relative paths resolved against origin
   std::string private_key_file;
 };
@@ -393,9 +393,9 @@ struct ForwardingRule {
   std::string description;
   std::string ip_address;  // `IPAddress`
   std::string ip_protocol = "TCP";
-  std::string port_range;  // a single port, e.g. "80" or "443-443"
+  std::string port_range;             // a single port, e.g. "80" or "443-443"
   std::string load_balancing_scheme;  // INTERNAL_MANAGED
-  ResourceRef target;  // targetHttpProxies/X or targetHttpsProxies/X
+  ResourceRef target;                 // targetHttpProxies/X or targetHttpsProxies/X
   std::optional<ResourceRef> network;
   std::optional<ResourceRef> subnetwork;
   bool allow_global_access = false;

@@ -1,9 +1,11 @@
 #include "proxy/admin/admin_server.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 
 #include "proxy/admin/config_json.h"
 #include "proxy/core/explain.h"
@@ -202,7 +204,9 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
 class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
  public:
   AdminServerImpl(asio::io_context& io_context, AdminHooks hooks)
-      : acceptor_(io_context), hooks_(std::make_shared<const AdminHooks>(std::move(hooks))) {}
+      : acceptor_(io_context),
+        retry_timer_(io_context),
+        hooks_(std::make_shared<const AdminHooks>(std::move(hooks))) {}
 
   error_code open(const std::string& host_port) {
     const std::size_t colon = host_port.rfind(':');
@@ -240,7 +244,17 @@ class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
 
   void do_accept() {
     acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
-      if (ec) return;  // closed
+      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;  // closed
+      if (ec) {
+        // EMFILE, ENFILE, ENOBUFS, ECONNABORTED...: transient. Retry shortly rather than
+        // leave the admin endpoint dead for the rest of the process.
+        self->retry_timer_.expires_after(kAcceptRetryDelay);
+        self->retry_timer_.async_wait([self](error_code wait_ec) {
+          if (wait_ec || !self->acceptor_.is_open()) return;
+          self->do_accept();
+        });
+        return;
+      }
       std::make_shared<AdminSession>(std::move(socket), self->hooks_)->start();
       self->do_accept();
     });
@@ -249,12 +263,16 @@ class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
   void close() {
     error_code ignored;
     acceptor_.close(ignored);
+    retry_timer_.cancel();
   }
 
   const std::string& address() const { return address_; }
 
  private:
+  static constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
   std::shared_ptr<const AdminHooks> hooks_;
   std::string address_;
 };

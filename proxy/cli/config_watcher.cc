@@ -22,6 +22,11 @@ std::string absolute_path(const std::string& path) {
   return (ec ? fs::path(path) : absolute).lexically_normal().string();
 }
 
+bool is_yaml_file(const std::string& path) {
+  const std::string extension = fs::path(path).extension().string();
+  return extension == ".yaml" || extension == ".yml";
+}
+
 }  // namespace
 
 ConfigWatcher::ConfigWatcher(boost::asio::io_context& io_context, std::vector<std::string> paths,
@@ -86,13 +91,25 @@ void ConfigWatcher::do_read() {
                               });
 }
 
-bool ConfigWatcher::is_relevant(int watch, const std::string& name) const {
+void ConfigWatcher::ignore(const std::string& path) { ignored_.push_back(absolute_path(path)); }
+
+bool ConfigWatcher::is_ignored(const std::string& path) const {
+  for (const std::string& ignored : ignored_) {
+    if (path == ignored || path.starts_with(ignored + ".tmp")) return true;
+  }
+  return false;
+}
+
+bool ConfigWatcher::is_relevant(int watch, const std::string& name, bool is_directory) const {
   const auto found = watched_directories_.find(watch);
   if (found == watched_directories_.end()) return false;
   const std::string changed =
       name.empty() ? found->second : (fs::path(found->second) / name).string();
+  if (is_ignored(changed)) return false;
   if (watched_files_.contains(changed) || watched_trees_.contains(changed)) return true;
-  // Anything below a watched directory counts: the loader reads every *.yaml in it.
+  // Below a watched directory, only what the loader reads counts: *.yaml and *.yml files,
+  // and directories (one moved away takes its files with it without an event per file).
+  if (!is_directory && !is_yaml_file(changed)) return false;
   for (const std::string& tree : watched_trees_) {
     if (changed.size() > tree.size() && changed.starts_with(tree) && changed[tree.size()] == '/')
       return true;
@@ -106,10 +123,14 @@ void ConfigWatcher::on_events(std::size_t bytes) {
   while (offset + sizeof(inotify_event) <= bytes) {
     const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
     const std::string name = event->len > 0 ? std::string(event->name) : std::string();
-    if (is_relevant(event->wd, name)) {
+    const bool is_directory = (event->mask & IN_ISDIR) != 0;
+    if (event->wd == -1 || (event->mask & IN_Q_OVERFLOW) != 0) {
+      // The kernel dropped events: something may have changed, reload to be sure.
+      relevant = true;
+    } else if (is_relevant(event->wd, name, is_directory)) {
       relevant = true;
       // A directory created inside a watched tree may hold config files too.
-      if ((event->mask & IN_ISDIR) != 0 && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
+      if (is_directory && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
         add_watch((fs::path(watched_directories_[event->wd]) / name).string());
       }
     }

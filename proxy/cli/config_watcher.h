@@ -1,6 +1,8 @@
 #pragma once
 // Watches config files and directories for changes (inotify) and calls back once the changes
-// settle. Watches the parent directory of each file, so editors that save by renaming a new
+// settle. Inside watched directories only *.yaml / *.yml files (what the loader reads) and
+// directories count, so other files written there (a ready file, editor temp files) do not
+// cause reloads. Watches the parent directory of each file, so editors that save by renaming a new
 // file over the old one, and files replaced inside a bind-mounted directory, are seen.
 // Runs on the caller's io_context; the callback runs on its thread.
 
@@ -27,6 +29,11 @@ class ConfigWatcher {
   ConfigWatcher(const ConfigWatcher&) = delete;
   ConfigWatcher& operator=(const ConfigWatcher&) = delete;
 
+  /// Changes to `path` (and to its "<path>.tmp*" siblings, the way serve writes files
+  /// atomically) never trigger a reload. Call before start(). Meant for files serve writes
+  /// itself, such as the ready file, which may sit inside a watched directory.
+  void ignore(const std::string& path);
+
   /// Sets up the watches and starts reading events. Returns the error (no inotify, a path
   /// that does not exist), if any.
   boost::system::error_code start();
@@ -38,7 +45,8 @@ class ConfigWatcher {
   void add_watch(const std::string& directory);
   void do_read();
   void on_events(std::size_t bytes);
-  bool is_relevant(int watch, const std::string& name) const;
+  bool is_relevant(int watch, const std::string& name, bool is_directory) const;
+  bool is_ignored(const std::string& path) const;
 
   std::vector<std::string> paths_;
   std::chrono::milliseconds debounce_;
@@ -48,6 +56,7 @@ class ConfigWatcher {
   std::map<int, std::string> watched_directories_;  // inotify watch -> directory
   std::set<std::string> watched_files_;             // absolute paths of -c files
   std::set<std::string> watched_trees_;             // absolute paths of -c directories
+  std::vector<std::string> ignored_;                // absolute paths, see ignore()
   std::vector<char> buffer_;
   bool stopped_ = false;
 };

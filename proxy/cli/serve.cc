@@ -262,6 +262,9 @@ int run_serve(const std::vector<std::string>& args) {
   if (!paths.empty()) {
     watcher = std::make_unique<ConfigWatcher>(io_context, paths, kWatchDebounce,
                                               [&server] { server.reload("config changed"); });
+    // serve rewrites the ready file after every reload; if it sits in a watched directory,
+    // its own writes must not trigger the next reload.
+    if (!ready_file.empty()) watcher->ignore(ready_file);
     if (const auto ec = watcher->start()) {
       // Reloads still work through SIGHUP and POST /reload.
       std::cerr << "albemu serve: not watching the config files: " << ec.message() << "\n";

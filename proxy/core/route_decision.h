@@ -24,8 +24,8 @@ struct RouteDecision {
 
   // Explanation (for `albemu route`, logs and URL-map tests).
   const std::vector<std::string>* host_rule_hosts = nullptr;  // null: no host rule matched
-  std::string_view path_matcher;   // empty: none
-  std::string_view matched_rule;   // readable rule description, "UNMATCHED" for defaults
+  std::string_view path_matcher;                              // empty: none
+  std::string_view matched_rule;  // readable rule description, "UNMATCHED" for defaults
 
   // kForward
   std::string_view backend_service;  // short name of the chosen backend service

@@ -15,10 +15,10 @@ struct HeaderView {
 /// valid only for the duration of the call that receives it.
 struct RouteRequest {
   std::string_view method = "GET";
-  std::string_view scheme = "http";   // "http" or "https": what the client used
-  std::string_view host;              // Host header as sent, may carry ":port"
-  std::string_view target = "/";      // request-target: path, optional "?query"
-  uint16_t listener_port = 80;        // the forwarding rule's port (used when Host has none)
+  std::string_view scheme = "http";     // "http" or "https": what the client used
+  std::string_view host;                // Host header as sent, may carry ":port"
+  std::string_view target = "/";        // request-target: path, optional "?query"
+  uint16_t listener_port = 80;          // the forwarding rule's port (used when Host has none)
   std::span<const HeaderView> headers;  // all request headers, names in any case
 };
 

@@ -36,8 +36,8 @@ class ServerlessResolver {
   /// nullopt means failed_to_pick_backend: the mask did not match, or it named a service or
   /// tag that no cloudRunServices entry declares. `host` and `path` are the client's
   /// original ones (before any urlRewrite).
-  std::optional<ServerlessTarget> resolve(std::string_view backend_service,
-                                          std::string_view host, std::string_view path) const;
+  std::optional<ServerlessTarget> resolve(std::string_view backend_service, std::string_view host,
+                                          std::string_view path) const;
 
  private:
   ServerlessResolver();

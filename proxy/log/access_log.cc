@@ -150,18 +150,32 @@ std::string format_access_log_entry(const AccessLogEntry& entry) {
 }
 
 std::unique_ptr<AccessLog> AccessLog::open(const std::string& path_or_dash, std::string& error) {
-  if (path_or_dash == "-") return std::unique_ptr<AccessLog>(new AccessLog(stdout, false));
+  return open(path_or_dash, error, AccessLogLimits{});
+}
+
+std::unique_ptr<AccessLog> AccessLog::open(const std::string& path_or_dash, std::string& error,
+                                           AccessLogLimits limits) {
+  if (path_or_dash == "-")
+    return std::unique_ptr<AccessLog>(new AccessLog(stdout, false, limits));
   std::FILE* file = std::fopen(path_or_dash.c_str(), "a");
   if (file == nullptr) {
     error = "cannot open access log " + path_or_dash + ": " + std::strerror(errno);
     return nullptr;
   }
-  return std::unique_ptr<AccessLog>(new AccessLog(file, true));
+  return std::unique_ptr<AccessLog>(new AccessLog(file, true, limits));
 }
 
-AccessLog::AccessLog(std::FILE* file, bool owned) : file_(file), owned_(owned) {}
+AccessLog::AccessLog(std::FILE* file, bool owned, AccessLogLimits limits)
+    : limits_(limits), file_(file), owned_(owned), writer_([this] { run_writer(); }) {}
 
 AccessLog::~AccessLog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  has_work_.notify_one();
+  writer_.join();
+  warn_about_drops(true);
   if (owned_) {
     std::fclose(file_);
   } else {
@@ -173,9 +187,53 @@ void AccessLog::write(const AccessLogEntry& entry) { write_line(format_access_lo
 
 void AccessLog::write_line(std::string line) {
   line.push_back('\n');
-  std::lock_guard lock(mutex_);
-  std::fwrite(line.data(), 1, line.size(), file_);
-  std::fflush(file_);
+  bool was_empty = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= limits_.max_queued_lines ||
+        queued_bytes_ + line.size() > limits_.max_queued_bytes) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    was_empty = queue_.empty();
+    queued_bytes_ += line.size();
+    queue_.push_back(std::move(line));
+  }
+  // The writer only sleeps on an empty queue, so only the first line of a batch wakes it.
+  if (was_empty) has_work_.notify_one();
+}
+
+void AccessLog::run_writer() {
+  std::vector<std::string> batch;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    has_work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything is written
+    batch.swap(queue_);
+    queued_bytes_ = 0;
+    lock.unlock();
+    // stdio buffers the batch; one flush per batch, not per line.
+    for (const auto& line : batch) std::fwrite(line.data(), 1, line.size(), file_);
+    std::fflush(file_);
+    batch.clear();
+    warn_about_drops(false);
+    lock.lock();
+  }
+}
+
+void AccessLog::warn_about_drops(bool force) {
+  // Runs on the writer thread (or after it ended), never on a worker: stderr may block too.
+  constexpr auto kWarningInterval = std::chrono::seconds(10);
+  const uint64_t dropped = dropped_.load(std::memory_order_relaxed);
+  if (dropped == reported_drops_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && reported_drops_ != 0 && now - last_warning_ < kWarningInterval) return;
+  std::fprintf(stderr,
+               "albemu: access log cannot keep up; dropped %llu line(s) (%llu in total)\n",
+               static_cast<unsigned long long>(dropped - reported_drops_),
+               static_cast<unsigned long long>(dropped));
+  reported_drops_ = dropped;
+  last_warning_ = now;
 }
 
 }  // namespace albemu::log

@@ -1,13 +1,18 @@
 #pragma once
 // One Cloud Logging LogEntry JSON line per request, written at the request's end.
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace albemu::log {
 
@@ -71,30 +76,61 @@ struct AccessLogEntry {
 /// Severity is WARNING for LB-generated 5xx (proxy_status set and status >= 500), else INFO.
 std::string format_access_log_entry(const AccessLogEntry& entry);
 
+/// How much an AccessLog buffers before it drops lines instead of blocking.
+struct AccessLogLimits {
+  std::size_t max_queued_lines = 64 * 1024;
+  std::size_t max_queued_bytes = 64 * 1024 * 1024;
+};
+
 /// An append-only sink of access-log lines (a file, or stdout for "-"). Thread-safe.
+/// Lines go through a bounded in-memory queue drained by one writer thread, so a slow or
+/// stuck destination (a pipe nobody reads) never blocks the request path: when the queue is
+/// full the line is dropped and counted.
 class AccessLog {
  public:
   /// Opens `path_or_dash` for appending ("-" is stdout). On failure returns null and sets
   /// `error` to a readable message naming the path.
   static std::unique_ptr<AccessLog> open(const std::string& path_or_dash, std::string& error);
+  static std::unique_ptr<AccessLog> open(const std::string& path_or_dash, std::string& error,
+                                         AccessLogLimits limits);
 
+  /// Writes every queued line, then closes the file (stdout is only flushed). Blocks until
+  /// the destination has taken them all.
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  /// Any worker thread. Formats on the calling thread, then appends the line and flushes under
-  /// a short lock, so lines from different workers never interleave.
+  /// Any worker thread. Formats on the calling thread and queues the line; never waits for
+  /// the destination. Lines from different workers never interleave.
   void write(const AccessLogEntry& entry);
 
-  /// Appends an already formatted line (a newline is added). Same locking as write().
+  /// Queues an already formatted line (a newline is added). Same rules as write().
   void write_line(std::string line);
 
- private:
-  AccessLog(std::FILE* file, bool owned);
+  /// Lines dropped so far because the queue was full.
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
-  std::mutex mutex_;
+ private:
+  AccessLog(std::FILE* file, bool owned, AccessLogLimits limits);
+  void run_writer();
+  void warn_about_drops(bool force);
+
+  const AccessLogLimits limits_;
   std::FILE* file_;
   bool owned_;
+
+  std::mutex mutex_;
+  std::condition_variable has_work_;
+  std::vector<std::string> queue_;  // guarded by mutex_
+  std::size_t queued_bytes_ = 0;    // guarded by mutex_
+  bool stopping_ = false;           // guarded by mutex_
+  std::atomic<uint64_t> dropped_{0};
+
+  // Writer thread only.
+  uint64_t reported_drops_ = 0;
+  std::chrono::steady_clock::time_point last_warning_{};
+
+  std::thread writer_;  // last: starts after every other member is ready
 };
 
 }  // namespace albemu::log

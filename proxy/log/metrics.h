@@ -18,8 +18,8 @@ class Metrics {
   ~Metrics();
 
   /// Worker `worker` finished a request. `code` is the status sent (0 if none).
-  void record_request(unsigned worker, std::string_view forwarding_rule,
-                      std::string_view url_map, std::string_view backend_service, int code,
+  void record_request(unsigned worker, std::string_view forwarding_rule, std::string_view url_map,
+                      std::string_view backend_service, int code,
                       std::chrono::microseconds latency);
   void connection_opened(unsigned worker);
   void connection_closed(unsigned worker);

@@ -35,6 +35,19 @@ constexpr std::chrono::seconds kDefaultKeepalive{610};
 /// A local answer sent before the request body was read keeps the connection only if the body
 /// left is at most this big (it is read and dropped); otherwise the connection closes.
 constexpr std::uint64_t kDiscardBodyLimit = 64 * 1024;
+/// After the response, at most this much client data is read and dropped before closing.
+constexpr std::size_t kLingerByteLimit = 256 * 1024;
+
+/// True if `name` is a non-empty run of [A-Za-z0-9.-]: what a DNS host name can hold.
+bool is_plain_host_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -188,6 +201,9 @@ class DownstreamSession final : public SessionBase,
   }
 
   std::chrono::steady_clock::duration keepalive() const {
+    // During a request the plan found at its start is at hand; the lookup below runs only
+    // between requests.
+    if (in_request_ && ctx_.listener) return ctx_.listener->keepalive_timeout;
     const auto& generation = worker_.generation();
     if (generation && generation->snapshot) {
       if (const auto* plan = generation->snapshot->find_listener(info_.forwarding_rule))
@@ -199,7 +215,12 @@ class DownstreamSession final : public SessionBase,
   void on_handshake(beast::error_code ec) {
     if (ec) return force_close();
     SSL* ssl = stream_.native_handle();
-    if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info_.sni = sni;
+    // The SNI ends up in header values ({tls_sni_hostname}) and logs: take only host-name
+    // characters, anything else (CR/LF above all) counts as no SNI.
+    if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        sni != nullptr && is_plain_host_name(sni)) {
+      info_.sni = sni;
+    }
     info_.tls_version = SSL_get_version(ssl);
     if (const char* cipher = SSL_get_cipher_name(ssl)) info_.tls_cipher = cipher;
     info_.variables.tls_sni_hostname = info_.sni;
@@ -494,17 +515,20 @@ class DownstreamSession final : public SessionBase,
       // unread data would reset the connection and could destroy the response in flight.
       beast::error_code ignored;
       lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      // One deadline for the whole linger: a client that keeps sending must not keep the
+      // session (each read would otherwise restart the timeout).
+      lowest().expires_after(kShutdownTimeout);
       linger_read();
     }
   }
 
   void linger_read() {
-    lowest().expires_after(kShutdownTimeout);
-    lowest().async_read_some(asio::buffer(linger_),
-                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                               if (ec) return self->lowest().close();
-                               self->linger_read();
-                             });
+    lowest().async_read_some(asio::buffer(linger_), [self = this->shared_from_this()](
+                                                        beast::error_code ec, std::size_t n) {
+      self->linger_bytes_ += n;
+      if (ec || self->linger_bytes_ > kLingerByteLimit) return self->lowest().close();
+      self->linger_read();
+    });
   }
 
   Worker& worker_;
@@ -515,6 +539,7 @@ class DownstreamSession final : public SessionBase,
   std::optional<http::request_parser<http::buffer_body>> parser_;
   std::unique_ptr<char[]> chunk_;
   std::array<char, 1024> linger_;
+  std::size_t linger_bytes_ = 0;
   RequestContext ctx_;
   LocalResponse local_;
   asio::steady_timer fault_timer_;

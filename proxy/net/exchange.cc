@@ -1,6 +1,7 @@
 #include "proxy/net/exchange.h"
 
 #include <boost/beast/http/field.hpp>
+#include <charconv>
 
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
@@ -10,16 +11,57 @@ namespace albemu::net {
 
 namespace http = boost::beast::http;
 
+namespace {
+
+// Field by field rather than `= T{}`: assigning a fresh object would free every string's
+// buffer, and a keep-alive connection would allocate them again on each request. Must list
+// every member of the struct (the defaults are those of its declaration).
+void clear_decision(core::RouteDecision& decision) {
+  decision.action = core::RouteAction::kForward;
+  decision.host_rule_hosts = nullptr;
+  decision.path_matcher = {};
+  decision.matched_rule = {};
+  decision.backend_service = {};
+  decision.upstream_host.clear();
+  decision.upstream_target.clear();
+  decision.policy = nullptr;
+  decision.status = 0;
+  decision.location.clear();
+  decision.header_actions = {};
+}
+
+void clear_log_entry(log::AccessLogEntry& entry) {
+  entry.timestamp = {};
+  for (std::string* text :
+       {&entry.project, &entry.region, &entry.network, &entry.forwarding_rule,
+        &entry.target_proxy, &entry.url_map, &entry.backend_service,
+        &entry.network_endpoint_group, &entry.cloud_run_service, &entry.tag, &entry.method,
+        &entry.request_url, &entry.user_agent, &entry.referer, &entry.remote_ip,
+        &entry.server_ip, &entry.proxy_status, &entry.status_details}) {
+    text->clear();
+  }
+  entry.matched_url_path_rule.assign("UNMATCHED");
+  entry.request_size = 0;
+  entry.status = 0;
+  entry.response_size = 0;
+  entry.latency = std::chrono::microseconds{0};
+  entry.protocol.assign("HTTP/1.1");
+  entry.enforced_security_policy.reset();
+  entry.tls.reset();
+}
+
+}  // namespace
+
 void RequestContext::reset() {
   generation.reset();
   listener = nullptr;
   url_map = nullptr;
-  decision = core::RouteDecision{};
+  clear_decision(decision);
   routed = false;
   target.reset();
   header_views.clear();
   cors_headers.clear();
-  log = log::AccessLogEntry{};
+  clear_log_entry(log);
   attempts = 0;
   client_keep_alive = true;
   expect_continue = false;
@@ -38,15 +80,30 @@ std::size_t count_fields(const http::fields& fields) {
   return n;
 }
 
-bool retriable_status(uint32_t retry_on, int status) {
+bool retriable_status(uint32_t retry_on, int status, int grpc_status) {
   if ((retry_on & core::kRetryOn5xx) && status >= 500) return true;
   if ((retry_on & core::kRetryOnGatewayError) && (status == 502 || status == 503 || status == 504))
     return true;
   if ((retry_on & core::kRetryOnRetriable4xx) && status == 409) return true;
-  if ((retry_on & core::kRetryOnUnavailable) && status == 503) return true;
-  if ((retry_on & core::kRetryOnInternal) && status == 500) return true;
-  if ((retry_on & core::kRetryOnResourceExhausted) && status == 429) return true;
-  return false;
+  // The gRPC conditions read the grpc-status response header, whatever the HTTP status.
+  switch (grpc_status) {
+    case 1: return (retry_on & core::kRetryOnCancelled) != 0;
+    case 4: return (retry_on & core::kRetryOnDeadlineExceeded) != 0;
+    case 8: return (retry_on & core::kRetryOnResourceExhausted) != 0;
+    case 13: return (retry_on & core::kRetryOnInternal) != 0;
+    case 14: return (retry_on & core::kRetryOnUnavailable) != 0;
+    default: return false;
+  }
+}
+
+int grpc_status_of(const http::fields& fields) {
+  const auto it = fields.find("grpc-status");
+  if (it == fields.end()) return -1;
+  const std::string_view value = it->value();
+  int status = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), status);
+  if (ec != std::errc() || end != value.data() + value.size()) return -1;
+  return status;
 }
 
 bool retriable_connect_failure(uint32_t retry_on) {
@@ -59,8 +116,8 @@ bool retriable_reset(uint32_t retry_on) {
 }
 
 bool retriable_timeout(uint32_t retry_on) {
-  return (retry_on &
-          (core::kRetryOn5xx | core::kRetryOnGatewayError | core::kRetryOnDeadlineExceeded)) != 0;
+  // deadline-exceeded is a grpc-status condition (4), not a proxy-side timeout.
+  return (retry_on & (core::kRetryOn5xx | core::kRetryOnGatewayError)) != 0;
 }
 
 void begin_log(RequestContext& context, const ConnectionInfo& connection,

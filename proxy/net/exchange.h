@@ -75,7 +75,11 @@ void collect_header_views(const boost::beast::http::fields& fields,
 std::size_t count_fields(const boost::beast::http::fields& fields);
 
 /// Whether a backend answer with `status` may be retried under `retry_on` (RetryOn bits).
-bool retriable_status(uint32_t retry_on, int status);
+/// `grpc_status` is the response's grpc-status header value (-1 if absent or not a number);
+/// the gRPC conditions (cancelled, deadline-exceeded, ...) look only at it.
+bool retriable_status(uint32_t retry_on, int status, int grpc_status = -1);
+/// The numeric value of the `grpc-status` field, or -1.
+int grpc_status_of(const boost::beast::http::fields& fields);
 /// Whether a failure to connect / a reset before headers may be retried.
 bool retriable_connect_failure(uint32_t retry_on);
 bool retriable_reset(uint32_t retry_on);

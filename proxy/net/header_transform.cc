@@ -12,6 +12,15 @@ namespace {
 
 constexpr std::string_view kVia = "1.1 google";
 constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
+// Beast stores field offsets in 16 bits and throws std::length_error for longer values; every
+// value albemu builds stays below this, with room for the 2-byte CRLF Beast adds.
+constexpr std::size_t kMaxFieldValue = 60 * 1024;
+
+/// Sets `name` to `value`, cut to kMaxFieldValue so Beast never throws on the request path.
+template <typename Name>
+void set_capped(http::fields& fields, Name name, std::string_view value) {
+  fields.set(name, value.substr(0, kMaxFieldValue));
+}
 
 // RFC 7230 6.1 plus the legacy names proxies strip; `Trailers` is how GCP's table spells it.
 constexpr std::array<http::field, 8> kHopByHop = {
@@ -50,6 +59,7 @@ std::string joined_values(const http::fields& fields, Name name, std::string_vie
   for (auto it = begin; it != end; ++it) {
     if (!out.empty()) out += separator;
     out += it->value();
+    if (out.size() > kMaxFieldValue) break;  // set_capped cuts it anyway
   }
   return out;
 }
@@ -79,7 +89,7 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
 
   if (keep_upgrade) {
     fields.set(http::field::connection, "upgrade");
-    fields.set(http::field::upgrade, upgrade);
+    set_capped(fields, http::field::upgrade, upgrade);
   }
 }
 
@@ -87,7 +97,7 @@ void append_via(http::fields& fields) {
   std::string via = joined_values(fields, http::field::via, ", ");
   if (!via.empty()) via += ", ";
   via += kVia;
-  fields.set(http::field::via, via);
+  set_capped(fields, http::field::via, via);
 }
 
 void apply_additions(http::fields& fields, const std::vector<core::HeaderAddition>& additions,
@@ -99,6 +109,7 @@ void apply_additions(http::fields& fields, const std::vector<core::HeaderAdditio
       expanded = expand_header_variables(addition.value, variables);
       value = expanded;
     }
+    value = value.substr(0, kMaxFieldValue);
     if (addition.replace) {
       fields.set(addition.name, value);
     } else {
@@ -167,7 +178,7 @@ void transform_upstream_request(http::fields& fields, const core::RouteDecision&
     if (!forwarded_for.empty()) forwarded_for += ',';
     forwarded_for += context.load_balancer_ip;
   }
-  if (!forwarded_for.empty()) fields.set(kXForwardedFor, forwarded_for);
+  if (!forwarded_for.empty()) set_capped(fields, kXForwardedFor, forwarded_for);
   fields.set("X-Forwarded-Proto", context.https ? "https" : "http");
   append_via(fields);
   if (!decision.upstream_host.empty()) fields.set(http::field::host, decision.upstream_host);

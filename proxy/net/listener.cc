@@ -12,11 +12,16 @@ namespace albemu::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+}  // namespace
+
 Listener::Listener(Worker& worker, std::string forwarding_rule, bool https)
     : worker_(worker),
       forwarding_rule_(std::move(forwarding_rule)),
       https_(https),
-      acceptor_(worker.io_context()) {}
+      acceptor_(worker.io_context()),
+      backoff_(worker.io_context()) {}
 
 std::shared_ptr<Listener> Listener::bind(Worker& worker, std::string forwarding_rule, bool https,
                                          const tcp::endpoint& endpoint,
@@ -46,6 +51,7 @@ void Listener::start() { do_accept(); }
 void Listener::close() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  backoff_.cancel();
 }
 
 void Listener::do_accept() {
@@ -57,11 +63,17 @@ void Listener::do_accept() {
 
 void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-  if (!ec && !worker_.draining()) {
-    start_session(worker_, forwarding_rule_, https_, std::move(socket));
+  if (!ec) {
+    if (!worker_.draining()) start_session(worker_, forwarding_rule_, https_, std::move(socket));
+    return do_accept();
   }
-  // EMFILE and friends: keep accepting; the failed connection is already gone.
-  do_accept();
+  // EMFILE and friends: the error repeats until something is freed, so accepting again at
+  // once would spin the worker. Wait a little; the kernel keeps queueing meanwhile.
+  backoff_.expires_after(kAcceptBackoff);
+  backoff_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+    if (wait_ec || !self->acceptor_.is_open()) return;
+    self->do_accept();
+  });
 }
 
 }  // namespace albemu::net

@@ -3,6 +3,7 @@
 // own socket on the same address and the kernel spreads connections).
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 #include <memory>
 #include <string>
@@ -37,6 +38,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   bool https_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::ip::tcp::endpoint local_endpoint_;
+  /// Delays the next accept after a failed one (EMFILE would otherwise spin the worker).
+  boost::asio::steady_timer backoff_;
 };
 
 }  // namespace albemu::net

@@ -16,8 +16,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Backend response heads may be larger than what clients may send.
-constexpr std::uint32_t kResponseHeaderLimit = 96 * 1024;
+/// Backend response head limit. Beast 1.81 throws std::length_error for a single field value
+/// of 64 KiB or more; keeping the whole head below that turns such a response into a parse
+/// error (502) instead of an exception.
+constexpr std::uint32_t kResponseHeaderLimit = 60 * 1024;
 
 bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == beast::error_code(http::error::header_limit).category() &&
@@ -33,12 +35,15 @@ UpstreamExchange::~UpstreamExchange() = default;
 
 void UpstreamExchange::cancel() {
   cancelled_ = true;
+  UpstreamPool::cancel(pending_acquire_);
   if (upstream_) upstream_->close();
 }
 
 void UpstreamExchange::start() {
   const auto* policy = ctx_.decision.policy;
-  ctx_.deadline = ctx_.start + (policy ? policy->timeout : std::chrono::minutes(60));
+  // start() runs after any fault-injection delay, so the delay does not count against the
+  // route timeout; restart_deadline() moves the deadline again while the body arrives.
+  restart_deadline();
   prepare_upstream_request();
   const auto* endpoints = ctx_.target->endpoints;
   if (!endpoints || endpoints->empty()) return serve_standin();
@@ -122,6 +127,19 @@ void UpstreamExchange::read_standin_body() {
 
 // ---- attempts
 
+/// GCP starts the route timeout once the request has been fully received. While the client
+/// body streams in, each piece restarts it (the client-side idle timeout bounds those reads),
+/// so the last restart happens when the final piece arrived.
+void UpstreamExchange::restart_deadline() {
+  const auto* policy = ctx_.decision.policy;
+  const auto now = Clock::now();
+  ctx_.deadline = now + (policy ? policy->timeout : std::chrono::minutes(60));
+  attempt_deadline_ = ctx_.deadline;
+  if (policy && policy->retry && policy->retry->per_try_timeout) {
+    attempt_deadline_ = std::min(attempt_deadline_, now + *policy->retry->per_try_timeout);
+  }
+}
+
 void UpstreamExchange::buffer_body_for_retry() {
   auto& parser = host_.request_parser();
   if (parser.is_done()) return do_attempt();
@@ -132,6 +150,7 @@ void UpstreamExchange::buffer_body_for_retry() {
     const auto n = kBodyChunkSize - self->host_.request_parser().get().body().size;
     self->buffered_body_->append(self->host_.chunk(), n);
     self->ctx_.log.request_size += n;
+    self->restart_deadline();
     self->buffer_body_for_retry();
   });
 }
@@ -144,7 +163,7 @@ void UpstreamExchange::do_attempt() {
     attempt_deadline_ = std::min(attempt_deadline_, Clock::now() + *policy->retry->per_try_timeout);
   }
   request_sent_ = false;
-  host_.worker().pool().acquire(
+  pending_acquire_ = host_.worker().pool().acquire(
       endpoint_, attempt_deadline_,
       [self = shared_from_this()](beast::error_code ec, UpstreamConnection connection) {
         self->on_connect(ec, std::move(connection));
@@ -224,6 +243,7 @@ void UpstreamExchange::relay_request_body() {
       auto& parser = self->host_.request_parser();
       const auto n = kBodyChunkSize - parser.get().body().size;
       self->ctx_.log.request_size += n;
+      self->restart_deadline();
       const bool last = parser.is_done();
       if (n == 0 && !last) return self->relay_request_body();
       self->request_.body() = {self->host_.chunk(), n, !last};
@@ -281,7 +301,9 @@ void UpstreamExchange::on_response_head(beast::error_code ec) {
   const int status = static_cast<int>(response_parser_->get().result_int());
   if (status == 100) return read_response_head();  // an interim answer; the final one follows
   if (status == 101 && ctx_.websocket) return start_tunnel();
-  if (retry_on && retriable_status(retry_on, status) && replayable_ &&
+  if (retry_on &&
+      retriable_status(retry_on, status, grpc_status_of(response_parser_->get().base())) &&
+      replayable_ &&
       ctx_.attempts <= (*retry)->num_retries && Clock::now() < ctx_.deadline) {
     upstream_.reset();  // the unread answer makes the connection useless
     return do_attempt();

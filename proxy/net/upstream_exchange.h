@@ -90,6 +90,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void read_standin_body();
   void maybe_continue(ExchangeHost::BodyHandler next);
   void buffer_body_for_retry();
+  void restart_deadline();
   void do_attempt();
   void on_connect(boost::beast::error_code ec, UpstreamConnection connection);
   void write_request_head();
@@ -132,6 +133,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   std::unique_ptr<char[]> tunnel_buffer_;
   bool tunnel_closing_ = false;
   bool cancelled_ = false;
+  std::weak_ptr<PendingAcquire> pending_acquire_;  // reached by cancel()
 };
 
 }  // namespace albemu::net

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
 #include <boost/asio/post.hpp>
 
 namespace albemu::net {
@@ -22,6 +24,31 @@ bool still_open(boost::beast::tcp_stream& stream) {
 }
 
 }  // namespace
+
+/// Shared by the timer, resolve and connect handlers; `done` makes the first one win.
+struct PendingAcquire {
+  PendingAcquire(asio::io_context& io_context, UpstreamPool::ConnectHandler handler_in)
+      : resolver(io_context), timer(io_context), handler(std::move(handler_in)) {}
+
+  void finish(boost::system::error_code ec, UpstreamConnection connection) {
+    if (done) return;
+    done = true;
+    timer.cancel();
+    resolver.cancel();
+    auto callback = std::move(handler);
+    callback(ec, std::move(connection));
+  }
+  void close_stream() {
+    boost::system::error_code ignored;
+    if (stream) stream->socket().close(ignored);
+  }
+
+  tcp::resolver resolver;
+  asio::steady_timer timer;
+  std::unique_ptr<boost::beast::tcp_stream> stream;
+  UpstreamPool::ConnectHandler handler;
+  bool done = false;
+};
 
 bool parse_endpoint_url(std::string_view url, Endpoint& out) {
   constexpr std::string_view kScheme = "http://";
@@ -47,12 +74,13 @@ bool parse_endpoint_url(std::string_view url, Endpoint& out) {
 }
 
 UpstreamPool::UpstreamPool(asio::io_context& io_context)
-    : io_context_(io_context), resolver_(io_context), sweep_timer_(io_context) {}
+    : io_context_(io_context), sweep_timer_(io_context) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
-void UpstreamPool::acquire(const Endpoint& endpoint, std::chrono::steady_clock::time_point deadline,
-                           ConnectHandler handler) {
+std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    ConnectHandler handler) {
   if (auto it = idle_.find(endpoint.key); it != idle_.end()) {
     auto& idle = it->second;
     const auto now = std::chrono::steady_clock::now();
@@ -66,38 +94,82 @@ void UpstreamPool::acquire(const Endpoint& endpoint, std::chrono::steady_clock::
                    [handler = std::move(handler), connection = std::move(connection)]() mutable {
                      handler({}, std::move(connection));
                    });
-        return;
+        return {};
       }
     }
   }
 
-  auto stream = std::make_unique<boost::beast::tcp_stream>(io_context_);
-  stream->expires_at(deadline);
-  // The resolver result is a shared list; the stream keeps the connect timeout.
-  resolver_.async_resolve(
+  auto pending = std::make_shared<PendingAcquire>(io_context_, std::move(handler));
+  pending->stream = std::make_unique<boost::beast::tcp_stream>(io_context_);
+  // One deadline for resolve and connect together: getaddrinfo cannot be interrupted, so the
+  // timer answers for it and whatever completes later finds the acquire done.
+  pending->timer.expires_at(deadline);
+  pending->timer.async_wait([pending](boost::system::error_code ec) {
+    if (ec) return;
+    pending->close_stream();
+    pending->finish(boost::beast::error::timeout, {});
+  });
+  resolve_and_connect(endpoint, pending);
+  return pending;
+}
+
+void UpstreamPool::cancel(const std::weak_ptr<PendingAcquire>& weak) {
+  auto pending = weak.lock();
+  if (!pending || pending->done) return;
+  pending->close_stream();
+  pending->timer.cancel();
+  // The handler must not run inside the caller's cancel(): post it.
+  asio::post(pending->timer.get_executor(),
+             [pending] { pending->finish(asio::error::operation_aborted, {}); });
+}
+
+void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
+                                       std::shared_ptr<PendingAcquire> pending) {
+  auto connect = [pending](const std::vector<tcp::endpoint>& endpoints) {
+    if (pending->done) return;
+    auto* stream = pending->stream.get();
+    stream->async_connect(endpoints, [pending](boost::system::error_code ec, const tcp::endpoint&) {
+      if (pending->done) return;
+      if (ec) return pending->finish(ec, {});
+      boost::system::error_code ignored;
+      pending->stream->socket().set_option(tcp::no_delay(true), ignored);
+      pending->finish({}, UpstreamConnection{std::move(pending->stream), false});
+    });
+  };
+
+  // Numeric addresses (most stand-ins are 127.0.0.1:port) need no resolver at all.
+  boost::system::error_code address_ec;
+  const auto address = asio::ip::make_address(endpoint.host, address_ec);
+  unsigned short port = 0;
+  const auto [end, port_ec] =
+      std::from_chars(endpoint.port.data(), endpoint.port.data() + endpoint.port.size(), port);
+  if (!address_ec && port_ec == std::errc() && end == endpoint.port.data() + endpoint.port.size()) {
+    std::vector<tcp::endpoint> endpoints{tcp::endpoint(address, port)};
+    // Through the io_context: the handler never runs inline.
+    return asio::post(io_context_, [connect, endpoints = std::move(endpoints)] {
+      connect(endpoints);
+    });
+  }
+
+  const auto now = std::chrono::steady_clock::now();
+  if (auto it = resolved_.find(endpoint.key); it != resolved_.end()) {
+    if (now < it->second.expires) {
+      return asio::post(io_context_, [connect, endpoints = it->second.endpoints] {
+        connect(endpoints);
+      });
+    }
+    resolved_.erase(it);
+  }
+  pending->resolver.async_resolve(
       endpoint.host, endpoint.port,
-      [stream = std::move(stream), handler = std::move(handler), deadline](
-          boost::system::error_code ec, tcp::resolver::results_type results) mutable {
-        if (ec) {
-          handler(ec, {});
-          return;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-          handler(boost::beast::error::timeout, {});
-          return;
-        }
-        auto* raw = stream.get();
-        raw->async_connect(results,
-                           [stream = std::move(stream), handler = std::move(handler)](
-                               boost::system::error_code ec, const tcp::endpoint&) mutable {
-                             if (ec) {
-                               handler(ec, {});
-                               return;
-                             }
-                             boost::system::error_code ignored;
-                             stream->socket().set_option(tcp::no_delay(true), ignored);
-                             handler({}, UpstreamConnection{std::move(stream), false});
-                           });
+      [this, pending, connect, key = endpoint.key](boost::system::error_code ec,
+                                                   tcp::resolver::results_type results) {
+        if (pending->done) return;
+        if (ec) return pending->finish(ec, {});
+        std::vector<tcp::endpoint> endpoints;
+        for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+        resolved_[key] = CachedResolve{endpoints, std::chrono::steady_clock::now() + kResolveCacheTtl};
+        connect(endpoints);
       });
 }
 
@@ -112,7 +184,7 @@ void UpstreamPool::release(const Endpoint& endpoint,
 void UpstreamPool::close_all() {
   idle_.clear();
   sweep_timer_.cancel();
-  resolver_.cancel();
+  resolved_.clear();
 }
 
 std::size_t UpstreamPool::idle_count() const {

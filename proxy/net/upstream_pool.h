@@ -35,21 +35,33 @@ struct UpstreamConnection {
   bool reused = false;
 };
 
+/// An acquire in progress (resolve or connect); see UpstreamPool::cancel.
+struct PendingAcquire;
+
 class UpstreamPool {
  public:
   using ConnectHandler =
       std::function<void(boost::system::error_code, UpstreamConnection connection)>;
 
   static constexpr std::chrono::seconds kIdleTimeout{600};
+  /// How long a resolved name is reused (stand-ins rarely move; this bounds DNS load).
+  static constexpr std::chrono::seconds kResolveCacheTtl{5};
 
   explicit UpstreamPool(boost::asio::io_context& io_context);
   ~UpstreamPool();
 
   /// Worker thread. Hands out an idle connection to `endpoint` if a live one exists, otherwise
-  /// resolves the name asynchronously and connects before `deadline`. The handler always runs
-  /// from the io_context (never inline).
-  void acquire(const Endpoint& endpoint, std::chrono::steady_clock::time_point deadline,
-               ConnectHandler handler);
+  /// resolves the name (numeric addresses skip resolution; names are cached for
+  /// kResolveCacheTtl) and connects; one timer bounds resolve and connect together by
+  /// `deadline` (error::timeout). The handler runs exactly once, always from the io_context
+  /// (never inline). The result can be passed to cancel().
+  std::weak_ptr<PendingAcquire> acquire(const Endpoint& endpoint,
+                                        std::chrono::steady_clock::time_point deadline,
+                                        ConnectHandler handler);
+
+  /// Worker thread. Ends a pending acquire: its handler runs soon with operation_aborted.
+  /// Does nothing if it already completed.
+  static void cancel(const std::weak_ptr<PendingAcquire>& pending);
 
   /// Worker thread. Returns a connection whose last exchange ended cleanly (response fully
   /// read, keep-alive) for reuse.
@@ -66,12 +78,18 @@ class UpstreamPool {
     std::chrono::steady_clock::time_point since;
   };
   void arm_sweep();
+  void resolve_and_connect(const Endpoint& endpoint, std::shared_ptr<PendingAcquire> pending);
+
+  struct CachedResolve {
+    std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+    std::chrono::steady_clock::time_point expires;
+  };
 
   boost::asio::io_context& io_context_;
-  boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer sweep_timer_;
   bool sweep_armed_ = false;
   std::unordered_map<std::string, std::vector<Idle>> idle_;
+  std::unordered_map<std::string, CachedResolve> resolved_;
 };
 
 }  // namespace albemu::net

@@ -1,5 +1,8 @@
 #include "proxy/net/worker.h"
 
+#include <cstdio>
+#include <exception>
+
 #include "proxy/net/listener.h"
 
 namespace albemu::net {
@@ -26,7 +29,21 @@ Worker::~Worker() {
 
 void Worker::start() {
   work_.emplace(io_context_->get_executor());
-  thread_ = std::thread([this] { io_context_->run(); });
+  thread_ = std::thread([this] {
+    // A handler that throws (a Beast length_error, say) must not take the process down: log
+    // it and keep serving. run() returns normally only once the work guard is gone.
+    for (;;) {
+      try {
+        io_context_->run();
+        return;
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "albemu: worker %u: unexpected exception: %s\n", index_,
+                     error.what());
+      } catch (...) {
+        std::fprintf(stderr, "albemu: worker %u: unexpected exception\n", index_);
+      }
+    }
+  });
 }
 
 void Worker::join() {

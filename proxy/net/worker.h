@@ -69,6 +69,8 @@ class Worker {
   const std::shared_ptr<const Generation>& generation() const { return generation_; }
   void set_generation(std::shared_ptr<const Generation> generation) {
     generation_ = std::move(generation);
+    // Keys are endpoint lists of older snapshots: drop them so they do not pile up.
+    round_robin_.clear();
   }
   UpstreamPool& pool() { return *pool_; }
   std::mt19937& rng() { return rng_; }

@@ -17,7 +17,7 @@ struct Identity {
 
 struct EchoRequest {
   std::string_view method;
-  std::string_view target;  // path + "?query"
+  std::string_view target;                                             // path + "?query"
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // in received order
   std::size_t body_length = 0;
 };

@@ -35,15 +35,44 @@ urlMaps:
 )";
 }
 
+/// The same rules listed in the reverse order, so neither "first listed wins" nor
+/// "last listed wins" can pass both orders.
+std::string reversed_path_rules_yaml() {
+  return backends({"fallback", "home", "root", "video", "video-hd", "video-exact", "static"}) + R"(
+urlMaps:
+  - name: paths
+    defaultService: fallback
+    hostRules:
+      - hosts: ["*"]
+        pathMatcher: paths
+    pathMatchers:
+      - name: paths
+        defaultService: home
+        pathRules:
+          - paths: [/static/*]
+            service: static
+          - paths: [/video]
+            service: video-exact
+          - paths: [/video/hd/*, /hd]
+            service: video-hd
+          - paths: [/video/*]
+            service: video
+)";
+}
+
 TEST(UrlMapPathTest, LongestPathRuleWinsWhateverTheListOrder) {
-  auto map = compile_yaml(path_rules_yaml());
-  ASSERT_TRUE(map);
-  EXPECT_EQ(route(*map, "h", "/video/hd/1.mp4").backend_service, "video-hd");
-  EXPECT_EQ(route(*map, "h", "/video/sd/1.mp4").backend_service, "video");
-  EXPECT_EQ(route(*map, "h", "/video/").backend_service, "video");
-  const RouteDecision decision = route(*map, "h", "/video/hd/x");
-  EXPECT_EQ(decision.matched_rule, "/video/hd/*, /hd");
-  EXPECT_EQ(decision.path_matcher, "paths");
+  for (const std::string& yaml : {path_rules_yaml(), reversed_path_rules_yaml()}) {
+    SCOPED_TRACE(yaml);
+    auto map = compile_yaml(yaml);
+    ASSERT_TRUE(map);
+    EXPECT_EQ(route(*map, "h", "/video/hd/1.mp4").backend_service, "video-hd");
+    EXPECT_EQ(route(*map, "h", "/video/sd/1.mp4").backend_service, "video");
+    EXPECT_EQ(route(*map, "h", "/video/").backend_service, "video");
+    EXPECT_EQ(route(*map, "h", "/video").backend_service, "video-exact");
+    const RouteDecision decision = route(*map, "h", "/video/hd/x");
+    EXPECT_EQ(decision.matched_rule, "/video/hd/*, /hd");
+    EXPECT_EQ(decision.path_matcher, "paths");
+  }
 }
 
 TEST(UrlMapPathTest, PrefixRuleDoesNotMatchThePathWithoutTrailingSlash) {

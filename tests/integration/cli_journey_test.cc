@@ -23,9 +23,9 @@ struct Served {
   boost::json::object ready;
 
   explicit Served(const std::vector<std::string>& config_args) {
-    std::vector<std::string> argv{albemu_binary(), "serve",     "--ephemeral-ports",
-                                  "--admin",       "127.0.0.1:0", "--workers",
-                                  "2",             "--ready-file", ready_file};
+    std::vector<std::string> argv{
+        albemu_binary(), "serve", "--ephemeral-ports", "--admin", "127.0.0.1:0",
+        "--workers",     "2",     "--ready-file",      ready_file};
     argv.insert(argv.end(), config_args.begin(), config_args.end());
     process = std::make_unique<BackgroundProcess>(argv);
   }
@@ -70,9 +70,9 @@ TEST(CliJourney, GooglesGuideWorksWithCurlOverHttpAndHttps) {
   // curl -k -s 'https://TEST_DOMAIN_URL:443' --connect-to TEST_DOMAIN_URL:443:IP_ADDRESS:443
   const std::string https_port = serve.port("helloworld-https-forwarding-rule");
   const std::string authority = "test.example.com:" + https_port;
-  const auto https = run({"/usr/bin/curl", "-k", "-s", "-w", "\n%{http_code} %{ssl_verify_result}",
-                          "https://" + authority + "/",
-                          "--connect-to", authority + ":127.0.0.1:" + https_port});
+  const auto https =
+      run({"/usr/bin/curl", "-k", "-s", "-w", "\n%{http_code} %{ssl_verify_result}",
+           "https://" + authority + "/", "--connect-to", authority + ":127.0.0.1:" + https_port});
   ASSERT_EQ(https.exit_code, 0) << https.err;
   const std::string body = https.out.substr(0, https.out.rfind('\n'));
   EXPECT_EQ(service_of(body), "helloworld");
@@ -83,10 +83,10 @@ TEST(CliJourney, GooglesGuideWorksWithCurlOverHttpAndHttps) {
   EXPECT_EQ(headers.at("host").as_array().at(0).as_string(), authority);
 
   // And the certificate served is the dev one that covers test.example.com.
-  const auto verified = run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                             "--cacert", source_path("certs/out/ca.crt"),
-                             "https://" + authority + "/", "--connect-to",
-                             authority + ":127.0.0.1:" + https_port});
+  const auto verified =
+      run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
+           source_path("certs/out/ca.crt"), "https://" + authority + "/", "--connect-to",
+           authority + ":127.0.0.1:" + https_port});
   EXPECT_EQ(verified.out, "200") << verified.err;
 
   serve.process->signal(SIGTERM);

@@ -17,7 +17,9 @@ namespace {
 /// A serve process and the addresses its ready file reports.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::vector<std::string>& config_args) {
+  /// `ready_file`: where serve writes it; empty: a file in a fresh temp directory.
+  explicit ServeProcess(const std::vector<std::string>& config_args, std::string ready_file = {}) {
+    if (!ready_file.empty()) ready_file_ = std::move(ready_file);
     std::vector<std::string> argv{
         albemu_binary(), "serve", "--ephemeral-ports", "--admin",  "127.0.0.1:0",
         "--workers",     "2",     "--ready-file",      ready_file_};
@@ -235,6 +237,42 @@ TEST(CliServe, WatchesADirectoryForNewFiles) {
   std::filesystem::remove(dir.file("conf/orders.yaml"));
   ASSERT_TRUE(poll_until([&] { return serve.generation() == 3; })) << serve.process().err();
   EXPECT_EQ(http_request(serve.listener("rule"), "GET", "/orders/1").status, 503);
+}
+
+/// Polls the config generation for `window`; returns the first one that differs from
+/// `expected`, or `expected` if it held for the whole window. A bounded negative check.
+int64_t generation_during(const ServeProcess& serve, int64_t expected,
+                          std::chrono::milliseconds window) {
+  const auto until = std::chrono::steady_clock::now() + window;
+  int64_t generation = expected;
+  poll_until([&] {
+    generation = serve.generation();
+    return generation != expected || std::chrono::steady_clock::now() >= until;
+  });
+  return generation;
+}
+
+TEST(CliServe, ReadyFileAndOtherFilesInTheWatchedDirectoryDoNotTriggerReloads) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("conf"));
+  write_file(dir.file("conf/lb.yaml"), reload_config({"login"}));
+  // serve rewrites the ready file after every reload; inside the watched directory that
+  // must not start a reload loop (the debounce is 200 ms, so a loop shows within 1 s).
+  ServeProcess serve({"-c", dir.file("conf")}, dir.file("conf/ready.json"));
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  write_file(dir.file("conf/notes.txt"), "not config\n");
+  write_file(dir.file("conf/.lb.yaml.swp"), "editor swap file\n");
+  EXPECT_EQ(generation_during(serve, 1, std::chrono::seconds(1)), 1) << serve.process().err();
+
+  // A YAML edit still reloads, once.
+  write_file(dir.file("conf/orders.yaml"),
+             "project: p\nregion: us-central1\ncloudRunServices:\n  - name: orders\n");
+  ASSERT_TRUE(poll_until([&] { return serve.generation() == 2; })) << serve.process().err();
+  EXPECT_EQ(service_of(http_request(serve.listener("rule"), "GET", "/orders/1")), "orders");
+  EXPECT_EQ(generation_during(serve, 2, std::chrono::seconds(1)), 2) << serve.process().err();
+
+  serve.process().signal(SIGTERM);
+  EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
 }
 
 TEST(CliServe, SighupAndPostReloadLoadANewGeneration) {

@@ -97,6 +97,26 @@ urlMaps:
             matchRules:
               - prefixMatch: /limited/
             service: limited-bs
+          - priority: 5
+            matchRules:
+              - prefixMatch: /delayed/
+            service: app-bs
+            routeAction:
+              timeout:
+                seconds: 2
+              faultInjectionPolicy:
+                delay:
+                  fixedDelay:
+                    seconds: 1
+                  percentage: 100
+          - priority: 6
+            matchRules:
+              - prefixMatch: /grpcretry/
+            service: app-bs
+            routeAction:
+              retryPolicy:
+                retryConditions: [unavailable, cancelled]
+                numRetries: 2
 )");
     ASSERT_EQ(proxy_.apply_yaml(yaml), "");
   }
@@ -127,6 +147,37 @@ TEST_F(ProxyPolicyTest, FaultAbortNeverReachesTheBackend) {
   auto result = run_curl({proxy_.url("http-rule", "/abort/x")});
   EXPECT_EQ(result.status, 418);
   EXPECT_EQ(backend_.requests(), 0);
+}
+
+TEST_F(ProxyPolicyTest, FaultDelayDoesNotCountAgainstTheRouteTimeout) {
+  // 1 s delay + 1.5 s backend: over the 2 s timeout only if the delay counted.
+  const auto start = std::chrono::steady_clock::now();
+  auto result = run_curl({proxy_.url("http-rule", "/delayed/slow/1500")});
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(result.status, 200) << result.body;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(2500));
+  EXPECT_EQ(backend_.requests_for("/delayed/slow/1500"), 1);
+}
+
+TEST_F(ProxyPolicyTest, FaultDelayHoldsTheRequest) {
+  const auto start = std::chrono::steady_clock::now();
+  auto result = run_curl({proxy_.url("http-rule", "/delayed/x")});
+  EXPECT_EQ(result.status, 200);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+}
+
+TEST_F(ProxyPolicyTest, GrpcConditionsReadTheGrpcStatusHeader) {
+  // grpc-status 14 (unavailable) on an HTTP 200: retried.
+  EXPECT_EQ(run_curl({proxy_.url("http-rule", "/grpcretry/grpc/14")}).status, 200);
+  EXPECT_EQ(backend_.requests_for("/grpcretry/grpc/14"), 3);
+  // grpc-status 1 (cancelled): retried too.
+  EXPECT_EQ(run_curl({proxy_.url("http-rule", "/grpcretry/grpc/1")}).status, 200);
+  EXPECT_EQ(backend_.requests_for("/grpcretry/grpc/1"), 3);
+  // A grpc-status not listed, and HTTP 503 without grpc-status: not retried.
+  EXPECT_EQ(run_curl({proxy_.url("http-rule", "/grpcretry/grpc/13")}).status, 200);
+  EXPECT_EQ(backend_.requests_for("/grpcretry/grpc/13"), 1);
+  EXPECT_EQ(run_curl({proxy_.url("http-rule", "/grpcretry/status/503")}).status, 503);
+  EXPECT_EQ(backend_.requests_for("/grpcretry/status/503"), 1);
 }
 
 TEST_F(ProxyPolicyTest, CorsPreflightIsAnsweredByTheProxy) {

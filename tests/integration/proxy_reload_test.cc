@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <future>
 
 #include "config/compile/snapshot.h"
@@ -14,15 +17,18 @@ namespace albemu::testing {
 namespace {
 
 using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 
-std::string app_config(const TestBackend& backend, const std::string& rules) {
+std::string app_config_for_url(const std::string& url, const std::string& rules) {
   return R"(
 project: it-project
 region: us-central1
 cloudRunServices:
   - name: app
     url: )" +
-         backend.url() + R"(
+         url + R"(
 networkEndpointGroups:
   - name: app-neg
     networkEndpointType: SERVERLESS
@@ -42,6 +48,10 @@ targetHttpProxies:
     urlMap: test-map
 forwardingRules:
 )" + rules;
+}
+
+std::string app_config(const TestBackend& backend, const std::string& rules) {
+  return app_config_for_url(backend.url(), rules);
 }
 
 std::string rule(const std::string& name, const std::string& ip, int port) {
@@ -112,6 +122,44 @@ TEST(ProxyReloadTest, DrainLetsInFlightRequestsFinish) {
   proxy.data_plane().drain_and_stop(5s);
   EXPECT_EQ(slow.get().status, 200);
   EXPECT_EQ(proxy.data_plane().active_connections(), 0u);
+}
+
+TEST(ProxyReloadTest, OpenKeepAliveConnectionSeesTheNewRouting) {
+  TestBackend first{"first"};
+  TestBackend second{"second"};
+  ProxyHarness proxy;
+  ASSERT_EQ(proxy.apply_yaml(app_config(first, rule("rule", "127.0.0.1", 80))), "");
+
+  asio::io_context io_context;
+  asio::ip::tcp::socket socket(io_context);
+  socket.connect({asio::ip::make_address("127.0.0.1"), proxy.port("rule")});
+  beast::flat_buffer buffer;
+  // One request on the open connection; returns the backend that answered ("" on error).
+  auto ask = [&]() -> std::string {
+    http::request<http::empty_body> request(http::verb::get, "/x", 11);
+    request.set(http::field::host, "app");
+    request.keep_alive(true);
+    beast::error_code ec;
+    http::write(socket, request, ec);
+    if (ec) return "";
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response, ec);
+    if (ec || !response.keep_alive()) return "";
+    return std::string(response["x-backend-name"]);
+  };
+  ASSERT_EQ(ask(), "first");
+
+  ASSERT_EQ(proxy.apply_yaml(app_config(second, rule("rule", "127.0.0.1", 80))), "");
+  std::string answered;
+  EXPECT_TRUE(poll_until(
+      [&] {
+        answered = ask();
+        return answered != "first";
+      },
+      5s));
+  // The same client socket: ask() fails on a closed or non-keep-alive connection.
+  EXPECT_EQ(answered, "second");
+  EXPECT_EQ(second.requests_for("/x"), 1);
 }
 
 }  // namespace

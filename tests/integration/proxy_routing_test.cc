@@ -107,10 +107,13 @@ TEST_F(ProxyRoutingTest, UrlMaskPicksTheServiceFromThePath) {
 }
 
 TEST_F(ProxyRoutingTest, ProxyHeadersReachTheBackendAndTheClient) {
-  auto result = run_curl({"-H", "X-Forwarded-For: 203.0.113.9", "-H", "x-drop-me: 1",
-                          proxy_.url("http-rule", "/login/h")});
+  // The client connects from 127.0.0.2 (all of 127/8 is loopback) to the rule on 127.0.0.1,
+  // so the order <supplied>,<client>,<load balancer> is visible.
+  auto result = run_curl({"--interface", "127.0.0.2", "-H", "X-Forwarded-For: 203.0.113.9", "-H",
+                          "x-drop-me: 1", proxy_.url("http-rule", "/login/h")});
   ASSERT_EQ(result.status, 200);
-  EXPECT_NE(result.body.find("X-Forwarded-For: 203.0.113.9,127.0.0.1,127.0.0.1"), std::string::npos)
+  EXPECT_NE(result.body.find("X-Forwarded-For: 203.0.113.9,127.0.0.2,127.0.0.1\n"),
+            std::string::npos)
       << result.body;
   EXPECT_NE(result.body.find("X-Forwarded-Proto: http"), std::string::npos);
   EXPECT_NE(result.body.find("Via: 1.1 google"), std::string::npos);
@@ -186,10 +189,20 @@ TEST_F(ProxyRoutingTest, RouteTimeoutIs504) {
   auto result = run_curl({proxy_.url("http-rule", "/timeout/slow/3000")});
   EXPECT_EQ(result.status, 504);
   EXPECT_EQ(result.body, "upstream request timeout");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2900));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(900));  // the 1 s route timeout, not sooner
+  EXPECT_LT(elapsed, std::chrono::milliseconds(2900));
   auto lines = proxy_.wait_for_log_lines(1);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("backend_timeout"), std::string::npos) << lines[0];
+}
+
+TEST_F(ProxyRoutingTest, OversizedBackendHeaderIs502AndTheProxyLives) {
+  auto result = run_curl({proxy_.url("http-rule", "/login/bigheader/70000")});
+  EXPECT_EQ(result.status, 502);
+  auto next = run_curl({proxy_.url("http-rule", "/login/after")});
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(login_.requests_for("/login/after"), 1);
 }
 
 }  // namespace

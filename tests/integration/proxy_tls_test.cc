@@ -51,6 +51,10 @@ backendServices:
 urlMaps:
   - name: test-map
     defaultService: app-bs
+    headerAction:
+      requestHeadersToAdd:
+        - headerName: x-sni
+          headerValue: "sni={tls_sni_hostname}"
 targetHttpsProxies:
   - name: https-proxy
     urlMap: test-map
@@ -96,6 +100,24 @@ TEST_F(ProxyTlsTest, SniPicksTheCertificate) {
   // No SNI, or an unknown name: the first certificate.
   EXPECT_NE(served_subject("").find("a.example.com"), std::string::npos);
   EXPECT_NE(served_subject("other.example.org").find("a.example.com"), std::string::npos);
+}
+
+TEST_F(ProxyTlsTest, OnlyHostNameSniReachesHeaderVariables) {
+  // openssl s_client sends the SNI as given; the request goes through its stdin.
+  auto request_with_sni = [&](const std::string& sni_shell_word) {
+    return run_command(
+        "printf 'GET /sni HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+        "openssl s_client -quiet -connect 127.0.0.1:" +
+        port_ + " -servername " + sni_shell_word + " 2>/dev/null");
+  };
+  const std::string plain = request_with_sni("b.example.com");
+  EXPECT_NE(plain.find("\"x-sni\":[\"sni=b.example.com\"]"), std::string::npos) << plain;
+
+  const std::string hostile =
+      request_with_sni("\"$(printf 'b.example.com\\rX-Injected: 1')\"");
+  ASSERT_NE(hostile.find("\"service\":\"app\""), std::string::npos) << hostile;
+  EXPECT_EQ(hostile.find("X-Injected"), std::string::npos) << hostile;
+  EXPECT_NE(hostile.find("\"x-sni\":[\"sni=\"]"), std::string::npos) << hostile;
 }
 
 }  // namespace

@@ -133,6 +133,19 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
       socket->close(ec);
       return;
     }
+    if (auto at = keyword_at("/bigheader/"); at != std::string::npos) {
+      // Written raw: Beast itself refuses to hold a field value of 64 KiB or more.
+      std::string text = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nx-big: " +
+                         std::string(std::stoull(path.substr(at + 11)), 'b') + "\r\n\r\nok";
+      asio::write(*socket, asio::buffer(text), ec);
+      if (ec || !request.keep_alive()) return;
+      continue;
+    }
+    if (auto at = keyword_at("/grpc/"); at != std::string::npos) {
+      // HTTP 200 with the gRPC status of the path in a grpc-status header.
+      response.set("grpc-status", path.substr(at + 6));
+      response.set(http::field::content_type, "application/grpc");
+    }
     if (auto at = keyword_at("/slow/"); at != std::string::npos) {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(path.substr(at + 6))));
     }

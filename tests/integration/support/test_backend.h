@@ -7,6 +7,8 @@
 //   /reset           closes the connection (RST) without answering
 //   /partial         announces 1000 bytes, sends 10, closes
 //   /bytes/N         answers N bytes ('x'), chunked, written in 64 KiB pieces
+//   /bigheader/N     answers 200 with an `x-big` header of N bytes
+//   /grpc/N          answers 200 with `grpc-status: N` (and the default body)
 //   anything else    200 with "METHOD TARGET\n" and one "name: value" line per header;
 //                    the request body is read and counted ("body-bytes: N" line)
 //   Upgrade: websocket  accepts and echoes every message

@@ -2,9 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/json/parse.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -204,14 +212,57 @@ TEST(AccessLog, ConcurrentWritersProduceWholeLines) {
   }
   std::ifstream in(path);
   std::string line;
+  std::set<std::string> urls;
   int lines = 0;
   while (std::getline(in, line)) {
     const auto json = boost::json::parse(line).as_object();  // throws if a line is torn
     EXPECT_EQ(json.at("httpRequest").at("status").as_int64(), 200);
+    urls.insert(std::string(json.at("httpRequest").at("requestUrl").as_string()));
     ++lines;
   }
   EXPECT_EQ(lines, kThreads * kPerThread);
+  EXPECT_EQ(urls.size(), static_cast<std::size_t>(kThreads * kPerThread));  // each one once
   std::filesystem::remove(path);
+}
+
+TEST(AccessLog, StuckDestinationDropsLinesInsteadOfBlocking) {
+  // A FIFO whose read end is open but not read: the writer thread blocks once the pipe
+  // buffer is full, and then the queue fills.
+  const auto fifo = std::filesystem::temp_directory_path() /
+                    ("albemu_access_log_fifo_" + std::to_string(::getpid()));
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const int read_fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(read_fd, 0) << std::strerror(errno);
+
+  constexpr int kLines = 20'000;
+  const std::string payload(200, 'x');
+  std::string error;
+  auto log = AccessLog::open(fifo.string(), error, AccessLogLimits{1000, 1024 * 1024});
+  ASSERT_NE(log, nullptr) << error;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kLines; ++i) log->write_line(payload);  // ~4 MB, far over the pipe's 64 KiB
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(elapsed, std::chrono::seconds(5));  // returned without waiting for the reader
+  EXPECT_GT(log->dropped(), 0u);
+  const uint64_t dropped = log->dropped();
+
+  // Now drain the pipe: the destructor writes what was queued, and nothing else is lost.
+  ASSERT_EQ(::fcntl(read_fd, F_SETFL, 0), 0);  // blocking reads from here on
+  std::size_t bytes_read = 0;
+  std::thread reader([&] {
+    char buffer[65536];
+    for (;;) {
+      const ssize_t n = ::read(read_fd, buffer, sizeof buffer);
+      if (n <= 0) break;  // EOF once the log closes its end
+      bytes_read += static_cast<std::size_t>(n);
+    }
+  });
+  log.reset();
+  reader.join();
+  ::close(read_fd);
+  std::filesystem::remove(fifo);
+  EXPECT_EQ(bytes_read, (kLines - dropped) * (payload.size() + 1));
 }
 
 }  // namespace
