@@ -155,8 +155,7 @@ std::unique_ptr<AccessLog> AccessLog::open(const std::string& path_or_dash, std:
 
 std::unique_ptr<AccessLog> AccessLog::open(const std::string& path_or_dash, std::string& error,
                                            AccessLogLimits limits) {
-  if (path_or_dash == "-")
-    return std::unique_ptr<AccessLog>(new AccessLog(stdout, false, limits));
+  if (path_or_dash == "-") return std::unique_ptr<AccessLog>(new AccessLog(stdout, false, limits));
   std::FILE* file = std::fopen(path_or_dash.c_str(), "a");
   if (file == nullptr) {
     error = "cannot open access log " + path_or_dash + ": " + std::strerror(errno);
@@ -228,8 +227,7 @@ void AccessLog::warn_about_drops(bool force) {
   if (dropped == reported_drops_) return;
   const auto now = std::chrono::steady_clock::now();
   if (!force && reported_drops_ != 0 && now - last_warning_ < kWarningInterval) return;
-  std::fprintf(stderr,
-               "albemu: access log cannot keep up; dropped %llu line(s) (%llu in total)\n",
+  std::fprintf(stderr, "albemu: access log cannot keep up; dropped %llu line(s) (%llu in total)\n",
                static_cast<unsigned long long>(dropped - reported_drops_),
                static_cast<unsigned long long>(dropped));
   reported_drops_ = dropped;

@@ -33,11 +33,11 @@ void clear_decision(core::RouteDecision& decision) {
 void clear_log_entry(log::AccessLogEntry& entry) {
   entry.timestamp = {};
   for (std::string* text :
-       {&entry.project, &entry.region, &entry.network, &entry.forwarding_rule,
-        &entry.target_proxy, &entry.url_map, &entry.backend_service,
-        &entry.network_endpoint_group, &entry.cloud_run_service, &entry.tag, &entry.method,
-        &entry.request_url, &entry.user_agent, &entry.referer, &entry.remote_ip,
-        &entry.server_ip, &entry.proxy_status, &entry.status_details}) {
+       {&entry.project, &entry.region, &entry.network, &entry.forwarding_rule, &entry.target_proxy,
+        &entry.url_map, &entry.backend_service, &entry.network_endpoint_group,
+        &entry.cloud_run_service, &entry.tag, &entry.method, &entry.request_url, &entry.user_agent,
+        &entry.referer, &entry.remote_ip, &entry.server_ip, &entry.proxy_status,
+        &entry.status_details}) {
     text->clear();
   }
   entry.matched_url_path_rule.assign("UNMATCHED");
@@ -87,12 +87,18 @@ bool retriable_status(uint32_t retry_on, int status, int grpc_status) {
   if ((retry_on & core::kRetryOnRetriable4xx) && status == 409) return true;
   // The gRPC conditions read the grpc-status response header, whatever the HTTP status.
   switch (grpc_status) {
-    case 1: return (retry_on & core::kRetryOnCancelled) != 0;
-    case 4: return (retry_on & core::kRetryOnDeadlineExceeded) != 0;
-    case 8: return (retry_on & core::kRetryOnResourceExhausted) != 0;
-    case 13: return (retry_on & core::kRetryOnInternal) != 0;
-    case 14: return (retry_on & core::kRetryOnUnavailable) != 0;
-    default: return false;
+    case 1:
+      return (retry_on & core::kRetryOnCancelled) != 0;
+    case 4:
+      return (retry_on & core::kRetryOnDeadlineExceeded) != 0;
+    case 8:
+      return (retry_on & core::kRetryOnResourceExhausted) != 0;
+    case 13:
+      return (retry_on & core::kRetryOnInternal) != 0;
+    case 14:
+      return (retry_on & core::kRetryOnUnavailable) != 0;
+    default:
+      return false;
   }
 }
 

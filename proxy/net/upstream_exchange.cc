@@ -303,8 +303,7 @@ void UpstreamExchange::on_response_head(beast::error_code ec) {
   if (status == 101 && ctx_.websocket) return start_tunnel();
   if (retry_on &&
       retriable_status(retry_on, status, grpc_status_of(response_parser_->get().base())) &&
-      replayable_ &&
-      ctx_.attempts <= (*retry)->num_retries && Clock::now() < ctx_.deadline) {
+      replayable_ && ctx_.attempts <= (*retry)->num_retries && Clock::now() < ctx_.deadline) {
     upstream_.reset();  // the unread answer makes the connection useless
     return do_attempt();
   }

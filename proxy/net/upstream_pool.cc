@@ -4,8 +4,8 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <charconv>
 #include <boost/asio/post.hpp>
+#include <charconv>
 
 namespace albemu::net {
 namespace {
@@ -146,17 +146,15 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
   if (!address_ec && port_ec == std::errc() && end == endpoint.port.data() + endpoint.port.size()) {
     std::vector<tcp::endpoint> endpoints{tcp::endpoint(address, port)};
     // Through the io_context: the handler never runs inline.
-    return asio::post(io_context_, [connect, endpoints = std::move(endpoints)] {
-      connect(endpoints);
-    });
+    return asio::post(io_context_,
+                      [connect, endpoints = std::move(endpoints)] { connect(endpoints); });
   }
 
   const auto now = std::chrono::steady_clock::now();
   if (auto it = resolved_.find(endpoint.key); it != resolved_.end()) {
     if (now < it->second.expires) {
-      return asio::post(io_context_, [connect, endpoints = it->second.endpoints] {
-        connect(endpoints);
-      });
+      return asio::post(io_context_,
+                        [connect, endpoints = it->second.endpoints] { connect(endpoints); });
     }
     resolved_.erase(it);
   }
@@ -168,7 +166,8 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
         if (ec) return pending->finish(ec, {});
         std::vector<tcp::endpoint> endpoints;
         for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-        resolved_[key] = CachedResolve{endpoints, std::chrono::steady_clock::now() + kResolveCacheTtl};
+        resolved_[key] =
+            CachedResolve{endpoints, std::chrono::steady_clock::now() + kResolveCacheTtl};
         connect(endpoints);
       });
 }

@@ -37,8 +37,7 @@ void Worker::start() {
         io_context_->run();
         return;
       } catch (const std::exception& error) {
-        std::fprintf(stderr, "albemu: worker %u: unexpected exception: %s\n", index_,
-                     error.what());
+        std::fprintf(stderr, "albemu: worker %u: unexpected exception: %s\n", index_, error.what());
       } catch (...) {
         std::fprintf(stderr, "albemu: worker %u: unexpected exception\n", index_);
       }

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
+#include <thread>
 
 #include "tests/integration/support/proxy_harness.h"
 #include "tests/integration/support/test_backend.h"
@@ -168,6 +169,27 @@ TEST_F(ProxyConnectionTest, KeepaliveTimeoutClosesIdleConnectionsOnly) {
   // thread sees the bytes, so the client observes slightly less than 5 s; allow for that skew.
   EXPECT_GE(idle, 4900ms);
   EXPECT_LT(idle, 6500ms);
+}
+
+TEST_F(ProxyConnectionTest, ClosingConnectionStopsReadingAChattyClient) {
+  // After a Connection: close answer the proxy reads and drops what the client still sends,
+  // but only for a bounded time: a client that never stops must not keep the session.
+  boost::asio::io_context io_context;
+  boost::asio::ip::tcp::socket socket(io_context);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port()});
+  const std::string request = "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  ASSERT_TRUE(poll_until([&] { return backend_.requests_for("/x") == 1; }, 5s));
+
+  const std::string noise(1024, 'n');
+  const auto start = std::chrono::steady_clock::now();
+  boost::system::error_code ec;
+  while (!ec && std::chrono::steady_clock::now() - start < 8s) {
+    boost::asio::write(socket, boost::asio::buffer(noise), ec);
+    std::this_thread::sleep_for(50ms);  // pacing the client, not synchronising
+  }
+  EXPECT_TRUE(ec) << "the proxy kept reading for 8 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 }  // namespace

@@ -162,5 +162,20 @@ TEST(ProxyReloadTest, OpenKeepAliveConnectionSeesTheNewRouting) {
   EXPECT_EQ(second.requests_for("/x"), 1);
 }
 
+TEST(ProxyReloadTest, NamedBackendsAreResolved) {
+  // A name goes through the resolver (and its cache); a numeric address skips it.
+  TestBackend backend;
+  ProxyHarness proxy;
+  ASSERT_EQ(
+      proxy.apply_yaml(app_config_for_url("http://localhost:" + std::to_string(backend.port()),
+                                          rule("rule", "127.0.0.1", 80))),
+      "");
+  const std::string url = "http://127.0.0.1:" + std::to_string(proxy.port("rule"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(run_curl({"-H", "Connection: close", url + "/named"}).status, 200) << i;
+  }
+  EXPECT_EQ(backend.requests_for("/named"), 3);
+}
+
 }  // namespace
 }  // namespace albemu::testing

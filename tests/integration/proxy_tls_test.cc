@@ -113,8 +113,7 @@ TEST_F(ProxyTlsTest, OnlyHostNameSniReachesHeaderVariables) {
   const std::string plain = request_with_sni("b.example.com");
   EXPECT_NE(plain.find("\"x-sni\":[\"sni=b.example.com\"]"), std::string::npos) << plain;
 
-  const std::string hostile =
-      request_with_sni("\"$(printf 'b.example.com\\rX-Injected: 1')\"");
+  const std::string hostile = request_with_sni("\"$(printf 'b.example.com\\rX-Injected: 1')\"");
   ASSERT_NE(hostile.find("\"service\":\"app\""), std::string::npos) << hostile;
   EXPECT_EQ(hostile.find("X-Injected"), std::string::npos) << hostile;
   EXPECT_NE(hostile.find("\"x-sni\":[\"sni=\"]"), std::string::npos) << hostile;
