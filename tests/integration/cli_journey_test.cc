@@ -10,45 +10,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "tests/integration/support/cli_process.h"
+#include "tests/integration/support/cli_serve.h"
 
 namespace albemu::cli_testing {
 namespace {
-
-/// `albemu serve --ephemeral-ports` on `config_args`, with its ready file parsed.
-struct Served {
-  TempDir dir;
-  std::string ready_file = dir.file("ready.json");
-  std::unique_ptr<BackgroundProcess> process;
-  boost::json::object ready;
-
-  explicit Served(const std::vector<std::string>& config_args) {
-    std::vector<std::string> argv{
-        albemu_binary(), "serve", "--ephemeral-ports", "--admin", "127.0.0.1:0",
-        "--workers",     "2",     "--ready-file",      ready_file};
-    argv.insert(argv.end(), config_args.begin(), config_args.end());
-    process = std::make_unique<BackgroundProcess>(argv);
-  }
-
-  bool wait_ready() {
-    return poll_until([&] {
-      if (!std::filesystem::exists(ready_file)) return false;
-      ready = boost::json::parse(read_file(ready_file)).as_object();
-      return true;
-    });
-  }
-
-  /// The rule's bound port, reached through loopback (rules without IPAddress bind 0.0.0.0).
-  std::string port(const std::string& rule) const {
-    const std::string address(ready.at("forwardingRules").at(rule).as_string());
-    return address.substr(address.rfind(':') + 1);
-  }
-  std::string admin() const { return std::string(ready.at("admin").as_string()); }
-  int64_t generation() const {
-    const auto result = http_request(admin(), "GET", "/config");
-    return boost::json::parse(result.body).at("generation").to_number<int64_t>();
-  }
-};
 
 std::string service_of(const std::string& body) {
   return std::string(boost::json::parse(body).at("service").as_string());
@@ -58,8 +23,8 @@ TEST(CliJourney, GooglesGuideWorksWithCurlOverHttpAndHttps) {
   const std::string tutorial = source_path("config/examples/tutorial.yaml");
   ASSERT_TRUE(std::filesystem::exists(source_path("certs/out/server.crt")))
       << "run certs/generate.sh (make test does) before this test";
-  Served serve({"-c", tutorial});
-  ASSERT_TRUE(serve.wait_ready()) << serve.process->err();
+  ServeProcess serve({"-c", tutorial});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
 
   // curl IP_ADDRESS
   const std::string http_port = serve.port("helloworld-http-forwarding-rule");
@@ -89,44 +54,17 @@ TEST(CliJourney, GooglesGuideWorksWithCurlOverHttpAndHttps) {
            authority + ":127.0.0.1:" + https_port});
   EXPECT_EQ(verified.out, "200") << verified.err;
 
-  serve.process->signal(SIGTERM);
-  EXPECT_EQ(serve.process->wait_exit(std::chrono::seconds(20)), 0);
-}
-
-std::string traffic_config(bool with_orders, int64_t edit = 0) {
-  std::string services = "# edit " + std::to_string(edit) + "\n  - name: login\n";
-  if (with_orders) services += "  - name: orders\n";
-  return "cloudRunServices:\n" + services + R"yaml(
-networkEndpointGroups:
-  - name: by-path
-    networkEndpointType: SERVERLESS
-    cloudRun: {urlMask: /<service>}
-backendServices:
-  - name: by-path
-    loadBalancingScheme: INTERNAL_MANAGED
-    backends: [{group: by-path}]
-urlMaps:
-  - name: map
-    defaultService: by-path
-targetHttpProxies:
-  - name: proxy
-    urlMap: map
-forwardingRules:
-  - name: rule
-    loadBalancingScheme: INTERNAL_MANAGED
-    IPAddress: 127.0.0.1
-    portRange: "8080"
-    target: proxy
-)yaml";
+  serve.process().signal(SIGTERM);
+  EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
 }
 
 TEST(CliJourney, HotReloadUnderSteadyTrafficFailsNoRequest) {
   TempDir dir;
   const std::string config_file = dir.file("lb.yaml");
-  write_file(config_file, traffic_config(false));
-  Served serve({"-c", config_file});
-  ASSERT_TRUE(serve.wait_ready()) << serve.process->err();
-  const std::string address = "127.0.0.1:" + serve.port("rule");
+  write_file(config_file, reload_config({"login"}));
+  ServeProcess serve({"-c", config_file});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  const std::string address = serve.listener("rule");
 
   std::atomic<bool> stop{false};
   std::atomic<int> succeeded{0};
@@ -149,9 +87,12 @@ TEST(CliJourney, HotReloadUnderSteadyTrafficFailsNoRequest) {
   // Five reloads while the clients run; each one is awaited by its config generation.
   for (int64_t generation = 2; generation <= 6; ++generation) {
     const int before = succeeded;
-    write_file(config_file, traffic_config(generation % 2 == 1, generation));
+    const std::vector<std::string> services = generation % 2 == 1
+                                                  ? std::vector<std::string>{"login", "orders"}
+                                                  : std::vector<std::string>{"login"};
+    write_file(config_file, reload_config(services, "edit " + std::to_string(generation)));
     ASSERT_TRUE(poll_until([&] { return serve.generation() == generation; }))
-        << serve.process->err();
+        << serve.process().err();
     // Traffic flows on the new snapshot before the next edit.
     ASSERT_TRUE(poll_until([&] { return succeeded > before + 20; }));
   }
@@ -162,8 +103,8 @@ TEST(CliJourney, HotReloadUnderSteadyTrafficFailsNoRequest) {
 
   EXPECT_EQ(failed, 0) << first_failure;
   EXPECT_GT(succeeded, 100);
-  serve.process->signal(SIGTERM);
-  EXPECT_EQ(serve.process->wait_exit(std::chrono::seconds(20)), 0);
+  serve.process().signal(SIGTERM);
+  EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // the admin endpoint, hot reload (file edit, SIGHUP, POST /reload), a broken reload keeping
 // the old config, and a clean exit on SIGTERM.
 
+#include "tests/integration/support/cli_serve.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -9,55 +11,8 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
-#include "tests/integration/support/cli_process.h"
-
 namespace albemu::cli_testing {
 namespace {
-
-/// A serve process and the addresses its ready file reports.
-class ServeProcess {
- public:
-  /// `ready_file`: where serve writes it; empty: a file in a fresh temp directory.
-  explicit ServeProcess(const std::vector<std::string>& config_args, std::string ready_file = {}) {
-    if (!ready_file.empty()) ready_file_ = std::move(ready_file);
-    std::vector<std::string> argv{
-        albemu_binary(), "serve", "--ephemeral-ports", "--admin",  "127.0.0.1:0",
-        "--workers",     "2",     "--ready-file",      ready_file_};
-    argv.insert(argv.end(), config_args.begin(), config_args.end());
-    process_ = std::make_unique<BackgroundProcess>(argv);
-  }
-
-  /// Waits for the ready file; false if the process exits or the deadline passes first.
-  bool wait_ready() {
-    const bool ready = poll_until([&] {
-      if (!std::filesystem::exists(ready_file_)) return false;
-      ready_ = boost::json::parse(read_file(ready_file_)).as_object();
-      return true;
-    });
-    return ready;
-  }
-
-  std::string listener(const std::string& rule) const {
-    return std::string(ready_.at("forwardingRules").at(rule).as_string());
-  }
-  std::string admin() const { return std::string(ready_.at("admin").as_string()); }
-
-  boost::json::object config() const {
-    const auto result = http_request(admin(), "GET", "/config");
-    return boost::json::parse(result.body).as_object();
-  }
-  int64_t generation() const { return config().at("generation").to_number<int64_t>(); }
-
-  BackgroundProcess& process() { return *process_; }
-
- private:
-  TempDir dir_;
-  std::string ready_file_ = dir_.file("ready.json");
-  std::unique_ptr<BackgroundProcess> process_;
-  boost::json::object ready_;
-};
-
-std::string reload_config(const std::vector<std::string>& services);
 
 std::string service_of(const HttpResult& result) {
   return std::string(boost::json::parse(result.body).at("service").as_string());
@@ -145,34 +100,6 @@ TEST(CliServe, BusyListenerPortNamesTheRuleAndAddress) {
   EXPECT_NE(serve.err().find("rule"), std::string::npos) << serve.err();
   EXPECT_NE(serve.err().find("127.0.0.1:" + port), std::string::npos) << serve.err();
   EXPECT_FALSE(std::filesystem::exists(dir.file("ready.json")));
-}
-
-std::string reload_config(const std::vector<std::string>& services) {
-  std::string yaml = "project: p\nregion: us-central1\ncloudRunServices:\n";
-  for (const auto& service : services) yaml += "  - name: " + service + "\n";
-  yaml += R"yaml(networkEndpointGroups:
-  - name: neg
-    networkEndpointType: SERVERLESS
-    cloudRun:
-      urlMask: /<service>
-backendServices:
-  - name: bs
-    loadBalancingScheme: INTERNAL_MANAGED
-    backends: [{group: neg}]
-urlMaps:
-  - name: map
-    defaultService: bs
-targetHttpProxies:
-  - name: proxy
-    urlMap: map
-forwardingRules:
-  - name: rule
-    loadBalancingScheme: INTERNAL_MANAGED
-    IPAddress: 127.0.0.1
-    portRange: "8080"
-    target: proxy
-)yaml";
-  return yaml;
 }
 
 TEST(CliServe, HotReloadOnFileEditAndBrokenReloadKeepsTheOldConfig) {
