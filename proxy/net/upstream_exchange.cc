@@ -348,6 +348,10 @@ void UpstreamExchange::start_response() {
 
   response_.body() = {nullptr, 0, !response_parser_->is_done()};
   response_serializer_.emplace(response_);
+  // Body bytes that came with the head (or no body at all): the first body write carries the
+  // head too, one send instead of two. Otherwise the head goes out alone right away, so a
+  // backend that streams slowly still lets the client see the status at once.
+  if (upstream_buffer_.size() > 0 || response_parser_->is_done()) return relay_response_body();
   host_.write_response_header(*response_serializer_,
                               [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                 if (ec) return self->host_.exchange_aborted();
