@@ -18,25 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string config_for(const TestBackend& backend, int keepalive_seconds) {
-  std::string yaml = basic_config(R"(
-cloudRunServices:
-  - name: app
-    url: )" + backend.url() + R"(
-networkEndpointGroups:
-  - name: app-neg
-    networkEndpointType: SERVERLESS
-    cloudRun:
-      service: app
-backendServices:
-  - name: app-bs
-    loadBalancingScheme: INTERNAL_MANAGED
-    protocol: HTTP
-    backends:
-      - group: app-neg
-urlMaps:
-  - name: test-map
-    defaultService: app-bs
-)");
+  std::string yaml = basic_config(single_service_yaml(backend.url()));
   const std::string anchor = "    urlMap: test-map\n";
   yaml.replace(yaml.find(anchor), anchor.size(),
                anchor + "    httpKeepAliveTimeoutSec: " + std::to_string(keepalive_seconds) + "\n");

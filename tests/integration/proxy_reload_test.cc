@@ -22,27 +22,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 std::string app_config_for_url(const std::string& url, const std::string& rules) {
-  return R"(
-project: it-project
-region: us-central1
-cloudRunServices:
-  - name: app
-    url: )" +
-         url + R"(
-networkEndpointGroups:
-  - name: app-neg
-    networkEndpointType: SERVERLESS
-    cloudRun:
-      service: app
-backendServices:
-  - name: app-bs
-    loadBalancingScheme: INTERNAL_MANAGED
-    protocol: HTTP
-    backends:
-      - group: app-neg
-urlMaps:
-  - name: test-map
-    defaultService: app-bs
+  return "project: it-project\nregion: us-central1\n" + single_service_yaml(url) + R"(
 targetHttpProxies:
   - name: http-proxy
     urlMap: test-map

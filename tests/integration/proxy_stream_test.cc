@@ -62,26 +62,7 @@ class RssWatch {
 class ProxyStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(proxy_.apply_yaml(basic_config(R"(
-cloudRunServices:
-  - name: app
-    url: )" + backend_.url() + R"(
-networkEndpointGroups:
-  - name: app-neg
-    networkEndpointType: SERVERLESS
-    cloudRun:
-      service: app
-backendServices:
-  - name: app-bs
-    loadBalancingScheme: INTERNAL_MANAGED
-    protocol: HTTP
-    backends:
-      - group: app-neg
-urlMaps:
-  - name: test-map
-    defaultService: app-bs
-)")),
-              "");
+    ASSERT_EQ(proxy_.apply_yaml(basic_config(single_service_yaml(backend_.url()))), "");
   }
 
   TestBackend backend_{"app"};

@@ -104,15 +104,6 @@ std::string raw_exchange(uint16_t port, const std::string& bytes,
   return out;
 }
 
-bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
-
 ProxyHarness::ProxyHarness(unsigned workers, std::chrono::milliseconds header_timeout)
     : log_path_(temp_path("access-log")), metrics_(std::make_unique<log::Metrics>(workers)) {
   std::string error;
@@ -190,6 +181,29 @@ forwardingRules:
     portRange: "80"
     target: regions/us-central1/targetHttpProxies/http-proxy
 )" + body_yaml;
+}
+
+std::string single_service_yaml(const std::string& url) {
+  return R"(
+cloudRunServices:
+  - name: app
+    url: )" +
+         url + R"(
+networkEndpointGroups:
+  - name: app-neg
+    networkEndpointType: SERVERLESS
+    cloudRun:
+      service: app
+backendServices:
+  - name: app-bs
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP
+    backends:
+      - group: app-neg
+urlMaps:
+  - name: test-map
+    defaultService: app-bs
+)";
 }
 
 }  // namespace albemu::testing

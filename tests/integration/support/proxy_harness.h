@@ -12,6 +12,7 @@
 #include "proxy/log/access_log.h"
 #include "proxy/log/metrics.h"
 #include "proxy/net/data_plane.h"
+#include "tests/integration/support/cli_process.h"
 
 namespace albemu::testing {
 
@@ -34,8 +35,7 @@ std::string run_command(const std::string& command, int* exit_code = nullptr);
 std::string raw_exchange(uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds deadline, bool* closed = nullptr);
 
-/// Polls `condition` every few milliseconds until it holds or `deadline` passes.
-bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline);
+using cli_testing::poll_until;
 
 class ProxyHarness {
  public:
@@ -69,5 +69,9 @@ class ProxyHarness {
 /// A config with one HTTP forwarding rule `http-rule` in front of `url_map_yaml` (an entry of
 /// `urlMaps`, indented as a list item) and the given extra top-level YAML.
 std::string basic_config(const std::string& body_yaml);
+
+/// The resources behind `basic_config`'s proxy: Cloud Run service `app` at `url`, its NEG
+/// `app-neg`, backend service `app-bs` and URL map `test-map` defaulting to it.
+std::string single_service_yaml(const std::string& url);
 
 }  // namespace albemu::testing
