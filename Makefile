@@ -6,13 +6,11 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DALBEMU_WERROR=ON
 endif
 
-DEB_PACKAGES := build-essential cmake ninja-build pkg-config curl openssl ca-certificates \
-	libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev \
-	libre2-dev libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+DEB_PACKAGES := $(shell grep -v '^\#' scripts/build-packages.txt)
 BENCH_PACKAGES := wrk nginx-light haproxy python3
 LINT_PACKAGES := clang-format clang-tidy
 
-.PHONY: deps deps-bench deps-lint configure build run test bench format lint clean certs
+.PHONY: deps deps-bench deps-lint configure build run test test-docker bench format lint clean certs
 
 deps:
 	@./scripts/install-deps.sh $(DEB_PACKAGES)
@@ -37,6 +35,11 @@ run: build certs
 
 test: build certs
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# docker/compose.yaml end to end: images, the guide's curl checks, hot reload. Starts a private
+# Docker engine (and builds the base image) when none is available.
+test-docker: deps
+	tests/e2e/compose_test.sh
 
 bench: deps-bench build
 	./$(BUILD_DIR)/albemu_bench --benchmark_min_time=0.5

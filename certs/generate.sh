@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Generates a development CA and a server certificate for the example hosts into certs/out/
-# (git-ignored). Idempotent: files that already exist are kept.
+# Generates a development CA and a server certificate for the example hosts into OUT_DIR
+# (default certs/out/, git-ignored). Idempotent: files that already exist are kept.
 #
-#   certs/generate.sh            # then: curl --cacert certs/out/ca.crt https://test.example.com:...
+#   certs/generate.sh [OUT_DIR]  # then: curl --cacert certs/out/ca.crt https://test.example.com:...
 #
 # Output:
 #   out/ca.crt, out/ca.key          the dev CA (trust it in clients, never in a browser profile you use)
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out="${here}/out"
+out="${1:-${here}/out}"
 mkdir -p "${out}"
 cd "${out}"
 

@@ -15,7 +15,7 @@ constexpr std::string_view kUsage =
     "\n"
     "commands:\n"
     "  serve    [-c PATH]... [--admin HOST:PORT] [--workers N] [--access-log PATH|-]\n"
-    "           [--ephemeral-ports] [--ready-file PATH]\n"
+    "           [--ephemeral-ports] [--listen-address HOST] [--ready-file PATH]\n"
     "           serve the config (the embedded demo config without -c)\n"
     "  validate -c PATH... [--format text|json]\n"
     "           load, validate and run every URL map's tests\n"
@@ -23,6 +23,8 @@ constexpr std::string_view kUsage =
     "           print the routing decision for one request as JSON\n"
     "  standin  [--port P] [--host H] [--service NAME] [--revision R] [--tag T]\n"
     "           a Cloud Run stand-in (reads PORT, K_SERVICE, K_REVISION)\n"
+    "  healthcheck [--url URL] [--timeout-ms N]\n"
+    "           exit 0 if GET URL (default the admin /healthz) answers 2xx\n"
     "\n"
     "`albemu <command> --help` lists a command's options.\n";
 
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
     if (command == "validate") return albemu::cli::run_validate(args);
     if (command == "route") return albemu::cli::run_route(args);
     if (command == "standin") return albemu::cli::run_standin(args);
+    if (command == "healthcheck") return albemu::cli::run_healthcheck(args);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "albemu %s: %s\n", argv[1], error.what());
     return 1;

@@ -8,7 +8,7 @@
 namespace albemu::cli {
 
 /// `albemu serve [-c PATH]... [--admin HOST:PORT] [--workers N] [--access-log PATH|-]
-///               [--ephemeral-ports] [--ready-file PATH]`
+///               [--ephemeral-ports] [--listen-address HOST] [--ready-file PATH]`
 int run_serve(const std::vector<std::string>& args);
 
 /// `albemu validate -c PATH... [--format text|json]`
@@ -19,5 +19,8 @@ int run_route(const std::vector<std::string>& args);
 
 /// `albemu standin [--port P] [--host H] [--service NAME] [--revision R] [--tag T]`
 int run_standin(const std::vector<std::string>& args);
+
+/// `albemu healthcheck [--url URL] [--timeout-ms N]`: exit 0 when GET URL answers 2xx.
+int run_healthcheck(const std::vector<std::string>& args);
 
 }  // namespace albemu::cli

@@ -170,6 +170,9 @@ int run_serve(const std::vector<std::string>& args) {
       "workers", po::value<unsigned>(), "worker threads (default: hardware threads)")(
       "access-log", po::value<std::string>(), "access log file, or - for stdout (default: none)")(
       "ephemeral-ports", "bind every forwarding rule to a free port instead of its portRange")(
+      "listen-address", po::value<std::string>(),
+      "bind every forwarding rule on this address instead of its IPAddress (e.g. 0.0.0.0 in a "
+      "container whose address the config does not know)")(
       "ready-file", po::value<std::string>(),
       "once every listener is bound, write "
       "{\"forwardingRules\":{name:\"ip:port\"},\"admin\":\"ip:port\"} here");
@@ -183,7 +186,8 @@ int run_serve(const std::vector<std::string>& args) {
   }
   if (vm.count("help") != 0) {
     std::cout << "usage: albemu serve [-c PATH]... [--admin HOST:PORT] [--workers N] "
-                 "[--access-log PATH|-] [--ephemeral-ports] [--ready-file PATH]\n"
+                 "[--access-log PATH|-] [--ephemeral-ports] [--listen-address HOST] "
+                 "[--ready-file PATH]\n"
               << options;
     return 0;
   }
@@ -211,6 +215,8 @@ int run_serve(const std::vector<std::string>& args) {
   net::DataPlaneOptions plane_options;
   plane_options.workers = workers;
   plane_options.ephemeral_ports = vm.count("ephemeral-ports") != 0;
+  if (vm.count("listen-address") != 0)
+    plane_options.listen_address = vm["listen-address"].as<std::string>();
   plane_options.access_log = access_log.get();
   plane_options.metrics = &metrics;
   net::DataPlane data_plane(plane_options);

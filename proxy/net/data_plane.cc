@@ -184,10 +184,12 @@ class DataPlaneImpl {
   bool bind_rule(const config::ListenerPlan& plan, BoundRule& rule, config::ConfigErrors& errors) {
     const std::string field = "forwardingRules[" + plan.forwarding_rule + "]";
     boost::system::error_code ec;
-    const auto address = asio::ip::make_address(
-        plan.ip_address.empty() ? std::string("0.0.0.0") : plan.ip_address, ec);
+    const std::string& configured = options_.listen_address.empty() ? plan.ip_address
+                                                                    : options_.listen_address;
+    const auto address =
+        asio::ip::make_address(configured.empty() ? std::string("0.0.0.0") : configured, ec);
     if (ec) {
-      errors.push_back({"", field, "cannot bind: bad IPAddress '" + plan.ip_address + "'"});
+      errors.push_back({"", field, "cannot bind: bad IPAddress '" + configured + "'"});
       return false;
     }
     rule.ip_address = plan.ip_address;

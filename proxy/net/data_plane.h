@@ -20,6 +20,7 @@ namespace albemu::net {
 struct DataPlaneOptions {
   unsigned workers = 1;
   bool ephemeral_ports = false;          // bind port 0 instead of each rule's port
+  std::string listen_address;            // non-empty: bind here instead of each rule's IPAddress
   log::AccessLog* access_log = nullptr;  // may be null: no access log
   log::Metrics* metrics = nullptr;       // must outlive the DataPlane
   /// A client that started a request must finish its head within this time (else 408).
