@@ -74,7 +74,10 @@ start() {
   "${root}/scripts/install-deps.sh" docker.io docker-compose >&2
   engine_answers || start_private_engine
   if ! docker image inspect "${base_image}" >/dev/null 2>&1; then
-    timeout 300 docker pull "${base_image}" >&2 2>&1 || build_base_image
+    if ! timeout 300 docker pull -q "${base_image}" >/dev/null 2>&1; then
+      log "cannot pull ${base_image} (no registry reachable?); building it locally"
+      build_base_image
+    fi
   fi
   echo "export DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}"
   [ -n "${ALBEMU_DOCKERD_DIR:-}" ] && echo "export ALBEMU_DOCKERD_DIR=${ALBEMU_DOCKERD_DIR}"
