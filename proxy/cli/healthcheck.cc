@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "proxy/cli/commands.h"
+#include "proxy/cli/options.h"
 
 namespace albemu::cli {
 
@@ -47,8 +48,10 @@ std::optional<HttpUrl> parse_http_url(std::string_view url) {
     if (close == std::string_view::npos) return std::nullopt;
     out.host = std::string(authority.substr(1, close - 1));
     authority.remove_prefix(close + 1);
-    if (authority.starts_with(':')) out.port = std::string(authority.substr(1));
-    else if (!authority.empty()) return std::nullopt;
+    if (authority.starts_with(':'))
+      out.port = std::string(authority.substr(1));
+    else if (!authority.empty())
+      return std::nullopt;
   } else {
     const std::size_t colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
@@ -67,17 +70,9 @@ int run_healthcheck(const std::vector<std::string>& args) {
       "http:// URL to GET; healthy means a 2xx answer")(
       "timeout-ms", po::value<unsigned>()->default_value(2000), "give up after this long");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& error) {
-    std::cerr << "albemu healthcheck: " << error.what() << "\n" << options;
-    return 2;
-  }
-  if (vm.count("help") != 0) {
-    std::cout << "usage: albemu healthcheck [--url URL] [--timeout-ms N]\n" << options;
-    return 0;
-  }
+  if (const auto exit_code = parse_options(
+          "healthcheck", "albemu healthcheck [--url URL] [--timeout-ms N]", options, args, vm))
+    return *exit_code;
   const std::string url = vm["url"].as<std::string>();
   const auto parsed = parse_http_url(url);
   if (!parsed) {
@@ -97,7 +92,9 @@ int run_healthcheck(const std::vector<std::string>& args) {
   stream.expires_after(std::chrono::milliseconds(vm["timeout-ms"].as<unsigned>()));
   boost::asio::ip::tcp::resolver resolver(io_context);
   http::request<http::empty_body> request(http::verb::get, parsed->target, 11);
-  request.set(http::field::host, parsed->host + ":" + parsed->port);
+  const bool ipv6 = parsed->host.find(':') != std::string::npos;
+  request.set(http::field::host,
+              (ipv6 ? "[" + parsed->host + "]" : parsed->host) + ":" + parsed->port);
   request.set(http::field::user_agent, "albemu-healthcheck");
   request.set(http::field::connection, "close");
 
@@ -108,8 +105,7 @@ int run_healthcheck(const std::vector<std::string>& args) {
       if (!on_error(ec)) return;
       http::async_write(stream, request, [&](auto ec, std::size_t) {
         if (!on_error(ec)) return;
-        http::async_read(stream, buffer, response,
-                         [&](auto ec, std::size_t) { on_error(ec); });
+        http::async_read(stream, buffer, response, [&](auto ec, std::size_t) { on_error(ec); });
       });
     });
   });

@@ -10,6 +10,7 @@
 #include "config/compile/snapshot.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/json_print.h"
+#include "proxy/cli/options.h"
 #include "proxy/core/explain.h"
 
 namespace albemu::cli {
@@ -30,19 +31,12 @@ int run_route(const std::vector<std::string>& args) {
       "forwarding rule to route through (default: the one whose port and scheme match the URL)")(
       "compact", "print the JSON on one line");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& error) {
-    std::cerr << "albemu route: " << error.what() << "\n" << options;
-    return 2;
-  }
-  if (vm.count("help") != 0) {
-    std::cout << "usage: albemu route -c PATH... --url URL [-X METHOD] [-H 'Name: value']... "
-                 "[--forwarding-rule NAME]\n"
-              << options;
-    return 0;
-  }
+  if (const auto exit_code =
+          parse_options("route",
+                        "albemu route -c PATH... --url URL [-X METHOD] [-H 'Name: value']... "
+                        "[--forwarding-rule NAME]",
+                        options, args, vm))
+    return *exit_code;
   if (vm.count("url") == 0) {
     std::cerr << "albemu route: --url is required\n";
     return 2;

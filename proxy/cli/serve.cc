@@ -21,6 +21,7 @@
 #include "proxy/admin/admin_server.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/config_watcher.h"
+#include "proxy/cli/options.h"
 #include "proxy/log/access_log.h"
 #include "proxy/log/metrics.h"
 #include "proxy/net/data_plane.h"
@@ -177,20 +178,12 @@ int run_serve(const std::vector<std::string>& args) {
       "once every listener is bound, write "
       "{\"forwardingRules\":{name:\"ip:port\"},\"admin\":\"ip:port\"} here");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& error) {
-    std::cerr << "albemu serve: " << error.what() << "\n" << options;
-    return 2;
-  }
-  if (vm.count("help") != 0) {
-    std::cout << "usage: albemu serve [-c PATH]... [--admin HOST:PORT] [--workers N] "
-                 "[--access-log PATH|-] [--ephemeral-ports] [--listen-address HOST] "
-                 "[--ready-file PATH]\n"
-              << options;
-    return 0;
-  }
+  if (const auto exit_code = parse_options(
+          "serve",
+          "albemu serve [-c PATH]... [--admin HOST:PORT] [--workers N] [--access-log PATH|-] "
+          "[--ephemeral-ports] [--listen-address HOST] [--ready-file PATH]",
+          options, args, vm))
+    return *exit_code;
   const auto paths = vm.count("config") != 0 ? vm["config"].as<std::vector<std::string>>()
                                              : std::vector<std::string>{};
   unsigned workers =

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "proxy/cli/commands.h"
+#include "proxy/cli/options.h"
 #include "proxy/standin/standin_server.h"
 
 namespace albemu::cli {
@@ -36,17 +37,11 @@ int run_standin(const std::vector<std::string>& args) {
       "revision name (default $K_REVISION, else SERVICE-00001-standin)")(
       "tag", po::value<std::string>()->default_value(""), "revision tag reported in answers");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& error) {
-    std::cerr << "albemu standin: " << error.what() << "\n" << options;
-    return 2;
-  }
-  if (vm.count("help") != 0) {
-    std::cout << options;
-    return 0;
-  }
+  if (const auto exit_code = parse_options(
+          "standin",
+          "albemu standin [--port P] [--host H] [--service NAME] [--revision R] [--tag T]", options,
+          args, vm))
+    return *exit_code;
 
   standin::StandinOptions standin_options;
   standin_options.host = vm["host"].as<std::string>();

@@ -17,6 +17,7 @@
 
 #include "config/compile/snapshot.h"
 #include "proxy/cli/commands.h"
+#include "proxy/cli/options.h"
 
 namespace albemu::cli {
 
@@ -123,17 +124,10 @@ int run_validate(const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("config", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& error) {
-    std::cerr << "albemu validate: " << error.what() << "\n" << options;
-    return 2;
-  }
-  if (vm.count("help") != 0) {
-    std::cout << "usage: albemu validate -c PATH... [--format text|json]\n" << options;
-    return 0;
-  }
+  if (const auto exit_code =
+          parse_options("validate", "albemu validate -c PATH... [--format text|json]", options,
+                        args, vm, &positional))
+    return *exit_code;
   const std::string format = vm["format"].as<std::string>();
   if (format != "text" && format != "json") {
     std::cerr << "albemu validate: --format must be text or json\n";

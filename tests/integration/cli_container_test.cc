@@ -41,8 +41,8 @@ TEST(CliHealthcheck, NonSuccessStatusExitsOne) {
 TEST(CliHealthcheck, RefusedConnectionExitsOneWithTheReason) {
   // A port that was just free: bind, read the port, close.
   boost::asio::io_context io_context;
-  boost::asio::ip::tcp::acceptor acceptor(
-      io_context, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::acceptor acceptor(io_context,
+                                          {boost::asio::ip::make_address("127.0.0.1"), 0});
   const auto port = acceptor.local_endpoint().port();
   acceptor.close();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/healthz";
@@ -54,8 +54,8 @@ TEST(CliHealthcheck, RefusedConnectionExitsOneWithTheReason) {
 TEST(CliHealthcheck, StalledServerTimesOut) {
   // Accepts the connection (the kernel does, from the backlog) but never answers.
   boost::asio::io_context io_context;
-  boost::asio::ip::tcp::acceptor acceptor(
-      io_context, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::acceptor acceptor(io_context,
+                                          {boost::asio::ip::make_address("127.0.0.1"), 0});
   const std::string url =
       "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/";
   const auto started = std::chrono::steady_clock::now();
@@ -76,8 +76,8 @@ TEST(CliHealthcheck, RejectsWhatIsNotAnHttpUrl) {
 TEST(CliServeListenAddress, ForeignIpAddressFailsToBindWithoutIt) {
   TempDir dir;
   write_file(dir.file("lb.yaml"), config_on_foreign_address());
-  const auto result = run_albemu({"serve", "-c", dir.file("lb.yaml"), "--ephemeral-ports",
-                                  "--admin", "127.0.0.1:0"});
+  const auto result = run_albemu(
+      {"serve", "-c", dir.file("lb.yaml"), "--ephemeral-ports", "--admin", "127.0.0.1:0"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("forwardingRules[rule]"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("cannot bind 10.1.2.99:0"), std::string::npos) << result.err;
