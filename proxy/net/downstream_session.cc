@@ -130,23 +130,11 @@ class DownstreamSession final : public SessionBase,
                           beast::error_code ec, std::size_t) mutable { handler(ec); });
   }
 
-  void write_response_header(http::response_serializer<http::buffer_body>& serializer,
-                             SizeHandler handler) override {
+  void write_client(const std::vector<asio::const_buffer>& buffers, SizeHandler handler) override {
     lowest().expires_after(keepalive());
-    http::async_write_header(stream_, serializer,
-                             [self = this->shared_from_this(), handler = std::move(handler)](
-                                 beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
-  }
-
-  void write_response_body(http::response_serializer<http::buffer_body>& serializer,
-                           SizeHandler handler) override {
-    lowest().expires_after(keepalive());
-    http::async_write(stream_, serializer,
+    asio::async_write(stream_, buffers,
                       [self = this->shared_from_this(), handler = std::move(handler)](
-                          beast::error_code ec, std::size_t n) mutable {
-                        if (ec == http::error::need_buffer) ec = {};
-                        handler(ec, n);
-                      });
+                          beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
   }
 
   void read_tunnel(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline,

@@ -163,6 +163,11 @@ void UpstreamExchange::do_attempt() {
     attempt_deadline_ = std::min(attempt_deadline_, Clock::now() + *policy->retry->per_try_timeout);
   }
   request_sent_ = false;
+  // A request that can be sent again skips the liveness peek: should the backend have closed
+  // the pooled connection, the first write or read fails and the attempt is repeated.
+  if (auto stream = host_.worker().pool().take_idle(endpoint_, !replayable_)) {
+    return on_connect({}, UpstreamConnection{std::move(stream), true});
+  }
   pending_acquire_ = host_.worker().pool().acquire(
       endpoint_, attempt_deadline_,
       [self = shared_from_this()](beast::error_code ec, UpstreamConnection connection) {
@@ -189,50 +194,50 @@ void UpstreamExchange::on_connect(beast::error_code ec, UpstreamConnection conne
   write_request_head();
 }
 
+/// The head goes out in one write, together with a buffered body; a body still arriving from
+/// the client follows piece by piece.
 void UpstreamExchange::write_request_head() {
-  request_serializer_.emplace(request_);
-  request_.body().data = nullptr;
-  request_.body().size = 0;
-  request_.body().more =
-      !host_.request_parser().is_done() || (buffered_body_ && !buffered_body_->empty());
+  request_head_.clear();
+  serialize_request_head(request_.base(), request_head_);
+  request_chunked_ = request_.chunked();
+  out_.clear();
+  out_.push_back(asio::buffer(request_head_));
+  if (buffered_body_ && !buffered_body_->empty()) out_.push_back(asio::buffer(*buffered_body_));
   upstream_->expires_at(attempt_deadline_);
-  http::async_write_header(*upstream_, *request_serializer_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             if (self->cancelled_) return self->host_.exchange_aborted();
-                             if (ec) {
-                               // A pooled connection the backend closed meanwhile: nothing was
-                               // consumed yet, so this does not count as an attempt.
-                               if (self->upstream_reused_) {
-                                 --self->ctx_.attempts;
-                                 self->upstream_.reset();
-                                 return self->do_attempt();
-                               }
-                               return self->attempt_failed(
-                                   core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
-                             }
-                             if (self->buffered_body_) {
-                               auto& body = self->request_.body();
-                               body.data = self->buffered_body_->data();
-                               body.size = self->buffered_body_->size();
-                               body.more = false;
-                             }
-                             self->relay_request_body();
-                           });
+  asio::async_write(*upstream_, out_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (self->cancelled_) return self->host_.exchange_aborted();
+    if (ec) {
+      // A pooled connection the backend closed meanwhile: nothing was consumed yet, so this
+      // does not count as an attempt.
+      if (self->upstream_reused_) {
+        --self->ctx_.attempts;
+        self->upstream_.reset();
+        return self->do_attempt();
+      }
+      return self->attempt_failed(core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
+    }
+    if (self->buffered_body_ || self->host_.request_parser().is_done()) {
+      self->request_sent_ = true;
+      return self->read_response_head();
+    }
+    self->relay_request_body();
+  });
+}
+
+void UpstreamExchange::frame_body(const char* data, std::size_t size, bool chunked, bool last) {
+  if (chunked && size > 0) {
+    chunk_header_ = ChunkHeader(size);
+    out_.push_back(asio::buffer(chunk_header_.text()));
+    out_.push_back(asio::buffer(data, size));
+    out_.push_back(asio::buffer(kCrlf));
+  } else if (size > 0) {
+    out_.push_back(asio::buffer(data, size));
+  }
+  if (chunked && last) out_.push_back(asio::buffer(kLastChunk));
 }
 
 /// Client body → backend, one piece at a time: the next read starts after the write ends.
 void UpstreamExchange::relay_request_body() {
-  auto& parser = host_.request_parser();
-  if (buffered_body_ || parser.is_done()) {
-    if (!buffered_body_) request_.body() = {nullptr, 0, false};
-    upstream_->expires_at(attempt_deadline_);
-    return http::async_write(*upstream_, *request_serializer_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               if (ec == http::error::need_buffer) ec = {};
-                               self->request_sent_ = !ec;
-                               self->read_response_head();
-                             });
-  }
   maybe_continue([self = shared_from_this()](beast::error_code ec) {
     if (ec) return self->host_.exchange_aborted();
     auto& parser = self->host_.request_parser();
@@ -246,11 +251,15 @@ void UpstreamExchange::relay_request_body() {
       self->restart_deadline();
       const bool last = parser.is_done();
       if (n == 0 && !last) return self->relay_request_body();
-      self->request_.body() = {self->host_.chunk(), n, !last};
+      self->out_.clear();
+      self->frame_body(self->host_.chunk(), n, self->request_chunked_, last);
+      if (self->out_.empty()) {  // the end of a body with a length: nothing left to send
+        self->request_sent_ = true;
+        return self->read_response_head();
+      }
       self->upstream_->expires_at(self->attempt_deadline_);
-      http::async_write(*self->upstream_, *self->request_serializer_,
+      asio::async_write(*self->upstream_, self->out_,
                         [self, last](beast::error_code ec, std::size_t) {
-                          if (ec == http::error::need_buffer) ec = {};
                           if (ec) {
                             // The backend may have answered early; read what it said.
                             self->request_body_unread_ = !last;
@@ -346,62 +355,71 @@ void UpstreamExchange::start_response() {
   ctx_.log.status = status;
   ctx_.log.status_details = "response_sent_by_backend";
 
-  response_.body() = {nullptr, 0, !response_parser_->is_done()};
-  response_serializer_.emplace(response_);
+  response_head_.clear();
+  serialize_response_head(response_.base(), response_head_);
+  response_chunked_ = response_.chunked();
+  response_head_pending_ = true;
   // Body bytes that came with the head (or no body at all): the first body write carries the
   // head too, one send instead of two. Otherwise the head goes out alone right away, so a
   // backend that streams slowly still lets the client see the status at once.
   if (upstream_buffer_.size() > 0 || response_parser_->is_done()) return relay_response_body();
-  host_.write_response_header(*response_serializer_,
-                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                if (ec) return self->host_.exchange_aborted();
-                                self->ctx_.log.response_size += n;
-                                self->relay_response_body();
-                              });
+  out_.assign({asio::buffer(response_head_)});
+  response_head_pending_ = false;
+  host_.write_client(out_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    if (ec) return self->host_.exchange_aborted();
+    self->ctx_.log.response_size += n;
+    self->relay_response_body();
+  });
 }
 
-/// Backend body → client, one piece at a time.
+/// Backend body → client, one piece at a time. Bytes already buffered (those that came with
+/// the head) are parsed in place; only then does the next read go to the socket.
 void UpstreamExchange::relay_response_body() {
   if (cancelled_) return host_.exchange_aborted();
-  if (response_parser_->is_done()) {
-    response_.body() = {nullptr, 0, false};
-    return host_.write_response_body(
-        *response_serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-          if (ec) return self->host_.exchange_aborted();
-          self->ctx_.log.response_size += n;
-          self->finish(self->keep_alive_);
-        });
-  }
+  if (response_parser_->is_done()) return on_response_piece({}, 0);
   auto& body = response_parser_->get().body();
   body.data = host_.chunk();
   body.size = kBodyChunkSize;
+  if (upstream_buffer_.size() > 0) {
+    beast::error_code ec;
+    const auto used = response_parser_->put(upstream_buffer_.data(), ec);
+    upstream_buffer_.consume(used);
+    // need_more: the buffered bytes end inside a chunk header; the socket brings the rest.
+    if (ec == http::error::need_buffer || ec == http::error::need_more) ec = {};
+    if (ec || used > 0 || response_parser_->is_done())
+      return on_response_piece(ec, kBodyChunkSize - body.size);
+  }
   upstream_->expires_at(ctx_.deadline);
   // read_some: whatever arrived is passed on at once, not held until the piece is full.
   http::async_read_some(*upstream_, upstream_buffer_, *response_parser_,
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
                           if (ec == http::error::need_buffer) ec = {};
-                          if (self->cancelled_) return self->host_.exchange_aborted();
-                          if (ec) {
-                            return self->response_cut_short(
-                                ec == beast::error::timeout
-                                    ? core::ProxyError::kBackendTimeout
-                                    : core::ProxyError::kBackendConnectionClosedBeforeDataSent);
-                          }
-                          const auto n = kBodyChunkSize - self->response_parser_->get().body().size;
-                          const bool last = self->response_parser_->is_done();
-                          // An empty piece that is not the last one would be serialized as the
-                          // terminating zero-size chunk: read on instead.
-                          if (n == 0 && !last) return self->relay_response_body();
-                          self->response_.body() = {self->host_.chunk(), n, !last};
-                          self->host_.write_response_body(
-                              *self->response_serializer_,
-                              [self, last](beast::error_code ec, std::size_t n) {
-                                if (ec) return self->host_.exchange_aborted();
-                                self->ctx_.log.response_size += n;
-                                if (last) return self->finish(self->keep_alive_);
-                                self->relay_response_body();
-                              });
+                          self->on_response_piece(
+                              ec, kBodyChunkSize - self->response_parser_->get().body().size);
                         });
+}
+
+/// `n` body bytes of the response are in the chunk buffer (none if the body is complete).
+void UpstreamExchange::on_response_piece(beast::error_code ec, std::size_t n) {
+  if (cancelled_) return host_.exchange_aborted();
+  if (ec) {
+    return response_cut_short(ec == beast::error::timeout
+                                  ? core::ProxyError::kBackendTimeout
+                                  : core::ProxyError::kBackendConnectionClosedBeforeDataSent);
+  }
+  const bool last = response_parser_->is_done();
+  if (n == 0 && !last) return relay_response_body();
+  out_.clear();
+  if (response_head_pending_) out_.push_back(asio::buffer(response_head_));
+  response_head_pending_ = false;
+  frame_body(host_.chunk(), n, response_chunked_, last);
+  if (out_.empty()) return finish(keep_alive_);
+  host_.write_client(out_, [self = shared_from_this(), last](beast::error_code ec, std::size_t n) {
+    if (ec) return self->host_.exchange_aborted();
+    self->ctx_.log.response_size += n;
+    if (last) return self->finish(self->keep_alive_);
+    self->relay_response_body();
+  });
 }
 
 void UpstreamExchange::finish(bool keep_alive) {
@@ -429,13 +447,13 @@ void UpstreamExchange::response_cut_short(core::ProxyError error) {
 void UpstreamExchange::start_tunnel() {
   response_.base() = response_parser_->get().base();
   transform_response(response_, &ctx_.decision, &host_.connection().variables, true);
-  response_.body() = {nullptr, 0, false};
   ctx_.log.status = 101;
   ctx_.log.status_details = "response_sent_by_backend";
   // The WebSocket lives at most as long as the route timeout allows (60 min serverless).
-  response_serializer_.emplace(response_);
-  host_.write_response_header(*response_serializer_,
-                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  response_head_.clear();
+  serialize_response_head(response_.base(), response_head_);
+  out_.assign({asio::buffer(response_head_)});
+  host_.write_client(out_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                 if (ec) return self->host_.exchange_aborted();
                                 self->ctx_.log.response_size += n;
                                 self->tunnel_buffer_ = std::make_unique<char[]>(kBodyChunkSize);

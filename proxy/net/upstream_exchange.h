@@ -5,20 +5,22 @@
 // and tunnel bytes after a WebSocket 101. Not a template: the client side is reached through
 // ExchangeHost, implemented by the downstream session for plain and TLS streams alike.
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "proxy/core/proxy_error.h"
 #include "proxy/net/exchange.h"
+#include "proxy/net/http_wire.h"
 
 namespace albemu::net {
 
@@ -43,12 +45,10 @@ class ExchangeHost {
   /// Reads the next piece of the request body into the parser's buffer_body.
   virtual void read_request_body(BodyHandler handler) = 0;
   virtual void send_continue(BodyHandler handler) = 0;
-  virtual void write_response_header(
-      boost::beast::http::response_serializer<boost::beast::http::buffer_body>& serializer,
-      SizeHandler handler) = 0;
-  virtual void write_response_body(
-      boost::beast::http::response_serializer<boost::beast::http::buffer_body>& serializer,
-      SizeHandler handler) = 0;
+  /// Writes all of `buffers` (response head and body bytes, already framed) to the client.
+  /// The buffers and what they point to stay valid until the handler runs.
+  virtual void write_client(const std::vector<boost::asio::const_buffer>& buffers,
+                            SizeHandler handler) = 0;
   virtual void read_tunnel(char* data, std::size_t size,
                            std::chrono::steady_clock::time_point deadline, SizeHandler handler) = 0;
   virtual void write_tunnel(const char* data, std::size_t size,
@@ -100,6 +100,10 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void attempt_failed(core::ProxyError error, bool retriable);
   void start_response();
   void relay_response_body();
+  void on_response_piece(boost::beast::error_code ec, std::size_t n);
+  /// Queues `size` body bytes at `data` in out_, chunk-framed when `chunked`; `last` adds the
+  /// end of a chunked body.
+  void frame_body(const char* data, std::size_t size, bool chunked, bool last);
   void finish(bool keep_alive);
   void response_cut_short(core::ProxyError error);
   void start_tunnel();
@@ -111,16 +115,19 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   std::shared_ptr<void> host_keepalive_;
   RequestContext& ctx_;
   Request request_;
-  std::optional<boost::beast::http::request_serializer<boost::beast::http::buffer_body>>
-      request_serializer_;
+  std::string request_head_;   // serialized upstream request head
+  bool request_chunked_ = false;
   std::unique_ptr<boost::beast::tcp_stream> upstream_;
   bool upstream_reused_ = false;
   boost::beast::flat_buffer upstream_buffer_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>>
       response_parser_;
   Response response_;
-  std::optional<boost::beast::http::response_serializer<boost::beast::http::buffer_body>>
-      response_serializer_;
+  std::string response_head_;  // serialized client response head
+  bool response_head_pending_ = false;  // not written yet: goes out with the first body bytes
+  bool response_chunked_ = false;
+  std::vector<boost::asio::const_buffer> out_;  // the gathered write in progress
+  ChunkHeader chunk_header_{0};                 // framing of the chunk in out_
   std::optional<std::string> buffered_body_;  // set when retries are possible
   Endpoint endpoint_;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)

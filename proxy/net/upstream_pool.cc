@@ -81,22 +81,13 @@ UpstreamPool::~UpstreamPool() = default;
 std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
                                                     std::chrono::steady_clock::time_point deadline,
                                                     ConnectHandler handler) {
-  if (auto it = idle_.find(endpoint.key); it != idle_.end()) {
-    auto& idle = it->second;
-    const auto now = std::chrono::steady_clock::now();
-    // Most recently released first: the likeliest to be still open.
-    while (!idle.empty()) {
-      Idle entry = std::move(idle.back());
-      idle.pop_back();
-      if (now - entry.since < kIdleTimeout && still_open(*entry.stream)) {
-        UpstreamConnection connection{std::move(entry.stream), true};
-        asio::post(io_context_,
-                   [handler = std::move(handler), connection = std::move(connection)]() mutable {
-                     handler({}, std::move(connection));
-                   });
-        return {};
-      }
-    }
+  if (auto stream = take_idle(endpoint, true)) {
+    UpstreamConnection connection{std::move(stream), true};
+    asio::post(io_context_,
+               [handler = std::move(handler), connection = std::move(connection)]() mutable {
+                 handler({}, std::move(connection));
+               });
+    return {};
   }
 
   auto pending = std::make_shared<PendingAcquire>(io_context_, std::move(handler));
@@ -111,6 +102,22 @@ std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
   });
   resolve_and_connect(endpoint, pending);
   return pending;
+}
+
+std::unique_ptr<boost::beast::tcp_stream> UpstreamPool::take_idle(const Endpoint& endpoint,
+                                                                  bool verify) {
+  const auto it = idle_.find(endpoint.key);
+  if (it == idle_.end()) return nullptr;
+  auto& idle = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  // Most recently released first: the likeliest to be still open.
+  while (!idle.empty()) {
+    Idle entry = std::move(idle.back());
+    idle.pop_back();
+    if (now - entry.since < kIdleTimeout && (!verify || still_open(*entry.stream)))
+      return std::move(entry.stream);
+  }
+  return nullptr;
 }
 
 void UpstreamPool::cancel(const std::weak_ptr<PendingAcquire>& weak) {

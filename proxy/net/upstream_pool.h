@@ -59,6 +59,12 @@ class UpstreamPool {
                                         std::chrono::steady_clock::time_point deadline,
                                         ConnectHandler handler);
 
+  /// Worker thread. A pooled connection to `endpoint` released less than kIdleTimeout ago, or
+  /// null. `verify` also checks with a non-blocking peek (one syscall) that the backend has not
+  /// closed it; without it, a closed connection shows up as a failed first write or an empty
+  /// read, which callers retry when they can send the request again.
+  std::unique_ptr<boost::beast::tcp_stream> take_idle(const Endpoint& endpoint, bool verify);
+
   /// Worker thread. Ends a pending acquire: its handler runs soon with operation_aborted.
   /// Does nothing if it already completed.
   static void cancel(const std::weak_ptr<PendingAcquire>& pending);

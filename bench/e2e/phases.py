@@ -1,0 +1,325 @@
+"""The benchmark's sections: throughput (wrk, fixed connection counts), latency at a fixed rate
+(albemu_loadgen, open loop), idle keepalive connections (RSS), and hot reload under load.
+
+Every section starts its proxies fresh, checks their routing, warms them up, and runs the proxies
+interleaved (albemu, nginx, haproxy, albemu, ...) so that a slow drift of the machine spreads over
+all of them; the summary of a configuration is the median of its rounds."""
+
+import json
+import os
+import select
+import signal
+import statistics
+import subprocess
+import time
+import urllib.request
+
+import configs
+import loads
+import proxies
+from procs import HarnessError, cpu_busy_fraction, cpu_busy_ticks, wait_until
+
+
+class Scenario:
+    """One throughput configuration: scheme, how the service is named, connection count."""
+
+    def __init__(self, scheme, mode, connections, direct=False):
+        self.scheme = scheme
+        self.mode = mode
+        self.connections = connections
+        self.direct = direct  # also measure wrk straight to a backend port (the ceiling)
+        self.name = f"{scheme} {mode} c{connections}"
+
+
+class Bench:
+    """What every section needs: settings, the process registry, the layout, paths."""
+
+    def __init__(self, args, processes, layout, work_dir, albemu, loadgen, ca_file):
+        self.args = args
+        self.processes = processes
+        self.layout = layout
+        self.work_dir = work_dir
+        self.albemu = albemu
+        self.loadgen = loadgen
+        self.ca_file = ca_file
+        self.proxy_cpus = args.proxy_cpus
+        self.load_cpus = args.load_cpus
+        self.tls_seen = {}
+
+    def log(self, text):
+        print(text, flush=True)
+
+    def start_proxies(self, names):
+        started = {}
+        for name in names:
+            proxy = proxies.start_proxy(name, self.processes, self.albemu, self.layout,
+                                        self.work_dir, self.proxy_cpus)
+            self.tls_seen[name] = proxies.verify_routing(proxy, self.layout, self.ca_file)
+            started[name] = proxy
+        return started
+
+    def stop_proxies(self, started):
+        for proxy in started.values():
+            self.processes.stop(proxy.process)
+
+    def url(self, proxy, scheme):
+        port = proxy.https_port if scheme == "https" else proxy.http_port
+        return f"{scheme}://127.0.0.1:{port}/"
+
+    def wrk(self, url, connections, duration, mode, process=None):
+        """One wrk run, with the CPU the proxy (`process`) used and how busy each core was."""
+        cpu_before = process.cpu_seconds() if process else 0.0
+        busy_before = cpu_busy_ticks()
+        result = loads.run_wrk(self.processes, url, connections, duration, self.load_cpus,
+                               mode=mode, services=self.layout.services)
+        busy = cpu_busy_fraction(busy_before, cpu_busy_ticks())
+        result["core_busy"] = {str(cpu): round(value, 3) for cpu, value in busy.items()}
+        if process:
+            used = process.cpu_seconds() - cpu_before
+            result["proxy_cpu_s"] = round(used, 3)
+            result["proxy_cpu_util"] = round(used / result["seconds"], 3)
+            result["cpu_s_per_100k"] = used / result["requests"] * 1e5 if result["requests"] else None
+        return result
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize_runs(runs):
+    """The median of each measure over the rounds of one proxy in one configuration."""
+    return {
+        "rps": _median([r["rps"] for r in runs]),
+        "p50_us": _median([r["p50_us"] for r in runs]),
+        "p99_us": _median([r["p99_us"] for r in runs]),
+        "cpu_s_per_100k": _median([r.get("cpu_s_per_100k") for r in runs]),
+        "proxy_cpu_util": _median([r.get("proxy_cpu_util") for r in runs]),
+        "errors": sum(r["socket_errors"] + r["non_2xx"] for r in runs),
+        "rounds": len(runs),
+    }
+
+
+# --- throughput --------------------------------------------------------------------------------
+
+def run_throughput(bench, scenarios, names, rounds, duration, warmup):
+    results = []
+    for scenario in scenarios:
+        bench.log(f"\n== {scenario.name}: {rounds} rounds of {duration}s per proxy, interleaved")
+        started = bench.start_proxies(names)
+        try:
+            for name, proxy in started.items():
+                bench.wrk(bench.url(proxy, scenario.scheme), scenario.connections, warmup,
+                          scenario.mode, proxy.process)
+            runs = {name: [] for name in names}
+            if scenario.direct:
+                runs["direct"] = []
+            for round_index in range(rounds):
+                for name, proxy in started.items():
+                    result = bench.wrk(bench.url(proxy, scenario.scheme), scenario.connections,
+                                       duration, scenario.mode, proxy.process)
+                    runs[name].append(result)
+                    _log_run(bench, round_index, name, result)
+                if scenario.direct:
+                    url = f"http://127.0.0.1:{bench.layout.backend_ports[0]}/"
+                    result = bench.wrk(url, scenario.connections, duration, "path")
+                    runs["direct"].append(result)
+                    _log_run(bench, round_index, "direct", result)
+            peak = {name: proxy.process.memory_kib()["hwm"] for name, proxy in started.items()}
+        finally:
+            bench.stop_proxies(started)
+        summary = {name: summarize_runs(proxy_runs) for name, proxy_runs in runs.items()}
+        for name, kib in peak.items():
+            summary[name]["peak_rss_kib"] = kib
+        results.append({"scenario": scenario.name, "scheme": scenario.scheme,
+                        "mode": scenario.mode, "connections": scenario.connections,
+                        "duration_s": duration, "summary": summary, "runs": runs})
+    return results
+
+
+def _log_run(bench, round_index, name, result):
+    cpu = result.get("cpu_s_per_100k")
+    cpu_text = f"  {cpu:.2f} CPU s/100k" if cpu is not None else ""
+    busy = " ".join(f"cpu{c}={v:.0%}" for c, v in result["core_busy"].items())
+    bench.log(f"  round {round_index + 1} {name:8s} {result['rps']:>10,.0f} req/s  "
+              f"p50 {result['p50_us'] / 1000:.2f} ms  p99 {result['p99_us'] / 1000:.2f} ms"
+              f"{cpu_text}  errors {result['socket_errors'] + result['non_2xx']}  [{busy}]")
+
+
+# --- latency at a fixed rate -------------------------------------------------------------------
+
+def run_latency(bench, names, rate, rounds, duration, warmup, connections):
+    bench.log(f"\n== latency: open loop at {rate:,} req/s, {connections} connections, "
+              f"{rounds} rounds of {duration}s per proxy, interleaved")
+    started = bench.start_proxies(names)
+    runs = {name: [] for name in list(names) + ["direct"]}
+    try:
+        for proxy in started.values():
+            bench.wrk(bench.url(proxy, "http"), connections, warmup, "path", proxy.process)
+        targets = [(name, proxy.http_port, proxy.process) for name, proxy in started.items()]
+        targets.append(("direct", bench.layout.backend_ports[0], None))
+        for round_index in range(rounds):
+            for name, port, process in targets:
+                cpu_before = process.cpu_seconds() if process else 0.0
+                result = loads.run_loadgen_rate(
+                    bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate, connections,
+                    duration, 1, bench.load_cpus, services=bench.layout.services)
+                if process:
+                    used = process.cpu_seconds() - cpu_before
+                    result["cpu_s_per_100k"] = used / max(1, result["completed"]) * 1e5
+                runs[name].append(result)
+                lat = result["latency_us"]
+                bench.log(f"  round {round_index + 1} {name:8s} {result['achieved_rps']:>9,.0f} "
+                          f"req/s  p50 {lat['p50'] / 1000:.2f}  p90 {lat['p90'] / 1000:.2f}  "
+                          f"p99 {lat['p99'] / 1000:.2f}  p99.9 {lat['p999'] / 1000:.2f} ms  "
+                          f"errors {result['errors'] + result['non_2xx'] + result['unfinished']}")
+    finally:
+        bench.stop_proxies(started)
+    summary = {}
+    for name, proxy_runs in runs.items():
+        summary[name] = {
+            key: _median([r["latency_us"][key] for r in proxy_runs])
+            for key in ("p50", "p90", "p99", "p999", "max")}
+        summary[name]["achieved_rps"] = _median([r["achieved_rps"] for r in proxy_runs])
+        summary[name]["errors"] = sum(r["errors"] + r["non_2xx"] + r["unfinished"]
+                                      for r in proxy_runs)
+    return {"rate": rate, "connections": connections, "duration_s": duration,
+            "summary": summary, "runs": runs}
+
+
+# --- idle keepalive connections ----------------------------------------------------------------
+
+def _read_json_line(process, timeout):
+    """The next JSON line albemu_loadgen prints, waiting at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    stream = process.popen.stdout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        line = stream.readline()
+        if not line:
+            break
+        text = line.decode(errors="replace").strip()
+        if text.startswith("{"):
+            return json.loads(text)
+    raise HarnessError(f"albemu_loadgen printed nothing within {timeout}s:\n"
+                       f"{process.log_tail()}")
+
+
+def run_idle(bench, names, connections):
+    bench.log(f"\n== idle: {connections:,} keepalive connections, one request each, then held")
+    results = {}
+    for name in names:
+        started = bench.start_proxies([name])
+        proxy = started[name]
+        try:
+            bench.wrk(bench.url(proxy, "http"), 16, 1, "path", proxy.process)
+            before = proxy.process.memory_kib()
+            holder = bench.processes.start(
+                "loadgen-idle",
+                [str(bench.loadgen), "idle", "--target", f"127.0.0.1:{proxy.http_port}",
+                 "--connections", str(connections), "--concurrency", "64",
+                 "--services", str(bench.layout.services)],
+                cpus=bench.load_cpus, stdout=subprocess.PIPE)
+            try:
+                holding = _read_json_line(holder, 120)
+                held = proxy.process.memory_kib()
+                os.kill(holder.pid, signal.SIGTERM)
+                released = _read_json_line(holder, 30)
+            finally:
+                bench.processes.stop(holder)
+        finally:
+            bench.stop_proxies(started)
+        per_connection = (held["rss"] - before["rss"]) / max(1, holding["opened"])
+        results[name] = {"rss_before_kib": before["rss"], "rss_held_kib": held["rss"],
+                         "kib_per_connection": round(per_connection, 2),
+                         "opened": holding["opened"], "errors": holding["errors"],
+                         "non_2xx": holding["non_2xx"], "open_seconds": holding["open_seconds"],
+                         "still_open": released["still_open"]}
+        bench.log(f"  {name:8s} RSS {before['rss'] / 1024:.1f} MiB -> {held['rss'] / 1024:.1f} "
+                  f"MiB with {holding['opened']:,} held ({per_connection:.2f} KiB each; "
+                  f"{released['still_open']:,} still open at the end, "
+                  f"{holding['errors']} errors)")
+    return {"connections": connections, "summary": results}
+
+
+# --- hot reload under load ---------------------------------------------------------------------
+
+def admin_generation(admin, endpoint="/config"):
+    with urllib.request.urlopen(f"http://{admin}{endpoint}", timeout=10) as answer:
+        body = answer.read()
+    if endpoint == "/metrics":
+        for line in body.decode().splitlines():
+            if line.startswith("albemu_config_generation "):
+                return int(float(line.split()[1]))
+        raise HarnessError("albemu's /metrics has no albemu_config_generation")
+    return int(json.loads(body)["generation"])
+
+
+def admin_reload(admin):
+    request = urllib.request.Request(f"http://{admin}/reload", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return int(json.loads(answer.read())["generation"])
+
+
+def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
+    """Rewrites albemu's config file `reloads` times while wrk runs, timing each from the write
+    to the generation change on /config; then `posts` POST /reload round trips."""
+    layout = bench.layout
+    first = configs.albemu_reload_yaml(layout, path_rules_per_host, 0)
+    map_bytes = configs.url_map_bytes(first)
+    bench.log(f"\n== reload under load: {label} (URL map {map_bytes / 1e6:.2f} MB, "
+              f"config {len(first) / 1e6:.2f} MB)")
+    proxy = proxies.start_albemu(bench.processes, bench.albemu, layout, bench.work_dir,
+                                 bench.proxy_cpus, yaml_text=first, name="albemu-reload")
+    try:
+        proxies.verify_routing(proxy, layout, bench.ca_file)
+        generation = admin_generation(proxy.admin)
+        config_fetch_start = time.monotonic()
+        admin_generation(proxy.admin)
+        config_fetch_ms = (time.monotonic() - config_fetch_start) * 1000
+        wrk = bench.processes.start(
+            "wrk-reload",
+            ["wrk", "-t1", f"-c{connections}", "-d600s", "--latency", "--timeout=10s", "-s",
+             str(loads.SPREAD_LUA), bench.url(proxy, "http"), "--", "host",
+             str(layout.services)],
+            cpus=bench.load_cpus, stdout=subprocess.PIPE)
+        time.sleep(1.0)  # load before the first reload (pacing, not synchronisation)
+        file_ms = []
+        config_path = proxy.config_path
+        for variant in range(1, reloads + 1):
+            text = configs.albemu_reload_yaml(layout, path_rules_per_host, variant)
+            scratch = config_path.with_name(".albemu.yaml.next")  # not *.yaml: not watched
+            started = time.monotonic()
+            scratch.write_text(text)
+            os.replace(scratch, config_path)
+            target = generation + 1
+            wait_until(lambda: admin_generation(proxy.admin) >= target, 60,
+                       f"generation {target} after rewriting the config", proxy.process,
+                       interval=0.005)
+            file_ms.append((time.monotonic() - started) * 1000)
+            generation = target
+            bench.log(f"  file rewrite -> generation {generation}: {file_ms[-1]:.0f} ms")
+            time.sleep(0.5)  # let the load settle between reloads
+        post_ms = []
+        for _ in range(posts):
+            started = time.monotonic()
+            generation = admin_reload(proxy.admin)
+            post_ms.append((time.monotonic() - started) * 1000)
+            bench.log(f"  POST /reload -> generation {generation}: {post_ms[-1]:.0f} ms")
+            time.sleep(0.5)
+        os.kill(wrk.pid, signal.SIGINT)  # wrk prints its summary on SIGINT
+        out, _ = wrk.popen.communicate(timeout=30)
+        bench.processes.stop(wrk, grace=1.0)
+        load = loads.parse_wrk_output(out.decode(errors="replace"), wrk.log_tail())
+    finally:
+        bench.processes.stop(proxy.process)
+    bench.log(f"  wrk during the reloads: {load['rps']:,.0f} req/s, {load['requests']:,} "
+              f"requests, {load['socket_errors']} socket errors, {load['non_2xx']} non-2xx")
+    return {"label": label, "url_map_bytes": map_bytes, "config_bytes": len(first),
+            "host_rules": layout.services, "path_rules": path_rules_per_host * layout.services,
+            "file_reload_ms": file_ms, "file_reload_ms_median": _median(file_ms),
+            "file_reload_ms_max": max(file_ms) if file_ms else None,
+            "post_reload_ms": post_ms, "post_reload_ms_median": _median(post_ms),
+            "config_get_ms": round(config_fetch_ms, 1), "load": load}

@@ -1,0 +1,211 @@
+"""Processes of the benchmark: start them pinned to a CPU, wait for them to be ready, read their
+CPU time and memory from /proc, and stop every one of them, also when the harness fails.
+
+Every process is started as the leader of its own process group, so stopping the group also stops
+what it forked (nginx workers). The group ids are appended to a file that run.sh's EXIT trap reads,
+so even a harness killed with SIGKILL leaves nothing behind.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+class HarnessError(RuntimeError):
+    """A step of the benchmark could not be done (a process did not start, routing is wrong)."""
+
+
+class Process:
+    """A started process group: `pid` is the leader (the command itself)."""
+
+    def __init__(self, name, popen, log_path):
+        self.name = name
+        self.popen = popen
+        self.pid = popen.pid
+        self.log_path = log_path
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def log_tail(self, lines=20):
+        try:
+            text = Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def group_pids(self):
+        """The leader and every process of its group (nginx master + workers)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            stat = _read_stat(int(entry))
+            if stat and stat["pgrp"] == self.pid:
+                pids.append(int(entry))
+        return pids or [self.pid]
+
+    def cpu_seconds(self):
+        """utime + stime of the whole group, in seconds (all threads included)."""
+        total = 0
+        for pid in self.group_pids():
+            stat = _read_stat(pid)
+            if stat:
+                total += stat["utime"] + stat["stime"]
+        return total / CLOCK_TICKS
+
+    def memory_kib(self):
+        """{'rss': VmRSS, 'hwm': VmHWM} summed over the group, in KiB."""
+        totals = {"rss": 0, "hwm": 0}
+        for pid in self.group_pids():
+            try:
+                text = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("VmRSS:"):
+                    totals["rss"] += int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    totals["hwm"] += int(line.split()[1])
+        return totals
+
+
+def _read_stat(pid):
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: split after the last ')'.
+    fields = text[text.rindex(")") + 2:].split()
+    return {"pgrp": int(fields[2]), "utime": int(fields[11]), "stime": int(fields[12])}
+
+
+class Processes:
+    """Starts and stops the benchmark's processes; stop_all() is safe to call more than once."""
+
+    def __init__(self, work_dir, pid_file=None):
+        self.work_dir = Path(work_dir)
+        self.pid_file = Path(pid_file) if pid_file else None
+        self.running = []
+
+    def start(self, name, argv, cpus=None, env=None, stdout=None, stdin=None):
+        """Starts argv pinned to `cpus` (a set of CPU numbers, or None for no pinning).
+        stdout: None logs it with stderr to WORK/<name>.log; subprocess.PIPE hands it back."""
+        log_path = self.work_dir / f"{name}.log"
+        log = open(log_path, "ab")
+        cpu_set = set(cpus) if cpus else None
+
+        def pin():
+            if cpu_set:
+                os.sched_setaffinity(0, cpu_set)
+
+        try:
+            popen = subprocess.Popen(
+                argv, stdout=stdout if stdout is not None else log, stderr=log,
+                stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=pin, env=env)
+        finally:
+            log.close()
+        process = Process(name, popen, log_path)
+        self.running.append(process)
+        if self.pid_file:
+            with open(self.pid_file, "a") as out:
+                out.write(f"{process.pid}\n")
+        return process
+
+    def stop(self, process, sig=signal.SIGTERM, grace=5.0):
+        """Signals the group, waits up to `grace` seconds, then kills what is left."""
+        if process in self.running:
+            self.running.remove(process)
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            process.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # workers that outlived their master, too
+        except ProcessLookupError:
+            pass
+        try:
+            process.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop_all(self):
+        for process in list(reversed(self.running)):
+            self.stop(process, grace=3.0)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout, what, process=None, interval=0.01):
+    """Polls `condition` until it returns a true value (returned) or `timeout` seconds pass.
+    Fails early, with the log tail, if `process` exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if process is not None and not process.alive():
+            raise HarnessError(f"{process.name} exited while waiting for {what}:\n"
+                               f"{process.log_tail()}")
+        if time.monotonic() > deadline:
+            detail = f":\n{process.log_tail()}" if process is not None else ""
+            raise HarnessError(f"timed out after {timeout}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def cpu_busy_ticks():
+    """Per-CPU (busy, total) jiffies from /proc/stat, to tell which core was saturated."""
+    result = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("cpu") and line[3:4].isdigit():
+            parts = line.split()
+            values = [int(v) for v in parts[1:]]
+            idle = values[3] + (values[4] if len(values) > 4 else 0)
+            result[int(parts[0][3:])] = (sum(values[:8]) - idle, sum(values[:8]))
+    return result
+
+
+def cpu_busy_fraction(before, after):
+    busy = {}
+    for cpu, (busy_after, total_after) in after.items():
+        busy_before, total_before = before.get(cpu, (0, 0))
+        span = total_after - total_before
+        busy[cpu] = (busy_after - busy_before) / span if span > 0 else 0.0
+    return busy
+
+
+def raise_fd_limit(wanted=100000):
+    """Raises this process's open-file limit (inherited by everything it starts) to `wanted`, or
+    as far as allowed: 10,000 idle connections need more than most default limits. Returns it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for limit in ((wanted, max(wanted, hard)), (min(wanted, hard), hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+            return limit[0]
+        except (ValueError, OSError):
+            continue
+    return soft
