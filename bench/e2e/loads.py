@@ -6,6 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from procs import HarnessError
+
 HERE = Path(__file__).resolve().parent
 SPREAD_LUA = HERE / "spread.lua"
 
@@ -17,19 +19,19 @@ def _run(processes, name, argv, cpus, timeout):
         out, _ = process.popen.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         processes.stop(process, grace=1.0)
-        raise RuntimeError(f"{name} did not finish within {timeout}s")
+        raise HarnessError(f"{name} did not finish within {timeout}s")
     processes.stop(process, grace=1.0)
     return process.popen.returncode, out.decode(errors="replace"), process.log_tail()
 
 
 def run_wrk(processes, url, connections, duration, cpus, mode="path", services=1000, threads=1):
     """wrk with spread.lua; returns requests, rps, latency percentiles (µs) and error counts."""
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
             "--timeout=10s", "-s", str(SPREAD_LUA), url, "--", mode,
             str(services)]
     code, text, err = _run(processes, "wrk", argv, cpus, duration + 60)
     if code != 0:
-        raise RuntimeError(f"wrk failed (exit {code}):\n{text}\n{err}")
+        raise HarnessError(f"wrk failed (exit {code}):\n{text}\n{err}")
     return parse_wrk_output(text, err)
 
 
@@ -37,7 +39,7 @@ def parse_wrk_output(text, err=""):
     """The numbers of one wrk run from its output (spread.lua's WRKJSON line)."""
     match = re.search(r"^WRKJSON (\{.*\})$", text, re.MULTILINE)
     if not match:
-        raise RuntimeError(f"wrk printed no summary:\n{text}\n{err}")
+        raise HarnessError(f"wrk printed no summary:\n{text}\n{err}")
     stats = json.loads(match.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     seconds = stats["duration_us"] / 1e6
@@ -65,5 +67,5 @@ def run_loadgen_rate(processes, loadgen, target, rate, connections, duration, wa
     code, text, err = _run(processes, "loadgen", argv, cpus, duration + warmup + 60)
     text = text.strip()
     if not text.startswith("{"):
-        raise RuntimeError(f"albemu_loadgen failed (exit {code}):\n{text}\n{err}")
+        raise HarnessError(f"albemu_loadgen failed (exit {code}):\n{text}\n{err}")
     return json.loads(text.splitlines()[-1])

@@ -17,7 +17,8 @@ import urllib.request
 import configs
 import loads
 import proxies
-from procs import HarnessError, cpu_busy_fraction, cpu_busy_ticks, wait_until
+from procs import (HarnessError, cpu_busy_fraction, cpu_busy_ticks, other_cpu_seconds,
+                   other_cpu_ticks, wait_until)
 
 
 class Scenario:
@@ -70,10 +71,15 @@ class Bench:
         """One wrk run, with the CPU the proxy (`process`) used and how busy each core was."""
         cpu_before = process.cpu_seconds() if process else 0.0
         busy_before = cpu_busy_ticks()
+        others_before = other_cpu_ticks(self.processes.groups())
         result = loads.run_wrk(self.processes, url, connections, duration, self.load_cpus,
                                mode=mode, services=self.layout.services)
         busy = cpu_busy_fraction(busy_before, cpu_busy_ticks())
+        others = other_cpu_seconds(others_before, other_cpu_ticks(self.processes.groups()))
         result["core_busy"] = {str(cpu): round(value, 3) for cpu, value in busy.items()}
+        # Cores' worth of CPU that processes outside the benchmark took meanwhile: on a shared
+        # machine, a run with a high value measured the neighbours as much as the proxy.
+        result["other_load"] = round(others / result["seconds"], 3)
         if process:
             used = process.cpu_seconds() - cpu_before
             result["proxy_cpu_s"] = round(used, 3)
@@ -96,6 +102,7 @@ def summarize_runs(runs):
         "cpu_s_per_100k": _median([r.get("cpu_s_per_100k") for r in runs]),
         "proxy_cpu_util": _median([r.get("proxy_cpu_util") for r in runs]),
         "errors": sum(r["socket_errors"] + r["non_2xx"] for r in runs),
+        "other_load": _median([r.get("other_load") for r in runs]),
         "rounds": len(runs),
     }
 
@@ -140,10 +147,13 @@ def run_throughput(bench, scenarios, names, rounds, duration, warmup):
 def _log_run(bench, round_index, name, result):
     cpu = result.get("cpu_s_per_100k")
     cpu_text = f"  {cpu:.2f} CPU s/100k" if cpu is not None else ""
-    busy = " ".join(f"cpu{c}={v:.0%}" for c, v in result["core_busy"].items())
+    util = result.get("proxy_cpu_util")
+    util_text = f"  proxy {util:.0%} of a core" if util is not None else ""
+    busy = " ".join(f"cpu{c} {v:.0%}" for c, v in result["core_busy"].items())
     bench.log(f"  round {round_index + 1} {name:8s} {result['rps']:>10,.0f} req/s  "
               f"p50 {result['p50_us'] / 1000:.2f} ms  p99 {result['p99_us'] / 1000:.2f} ms"
-              f"{cpu_text}  errors {result['socket_errors'] + result['non_2xx']}  [{busy}]")
+              f"{cpu_text}{util_text}  errors {result['socket_errors'] + result['non_2xx']}  "
+              f"[busy: {busy}; other processes {result['other_load']:.2f} cores]")
 
 
 # --- latency at a fixed rate -------------------------------------------------------------------

@@ -83,7 +83,32 @@ def _read_stat(pid):
         return None
     # The command name may hold spaces and parentheses: split after the last ')'.
     fields = text[text.rindex(")") + 2:].split()
-    return {"pgrp": int(fields[2]), "utime": int(fields[11]), "stime": int(fields[12])}
+    return {"pgrp": int(fields[2]), "flags": int(fields[6]), "utime": int(fields[11]),
+            "stime": int(fields[12]), "cutime": int(fields[13]), "cstime": int(fields[14])}
+
+
+PF_KTHREAD = 0x00200000
+
+
+def other_cpu_ticks(own_groups):
+    """CPU ticks so far of every user-space process outside `own_groups` (process group ids) and
+    outside this harness, children they reaped included: what else loads the machine."""
+    ticks = {}
+    own = set(own_groups) | {os.getpgrp()}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        stat = _read_stat(int(entry))
+        if not stat or stat["flags"] & PF_KTHREAD or stat["pgrp"] in own:
+            continue
+        ticks[int(entry)] = stat["utime"] + stat["stime"] + stat["cutime"] + stat["cstime"]
+    return ticks
+
+
+def other_cpu_seconds(before, after):
+    """CPU seconds other processes used between two other_cpu_ticks() snapshots."""
+    return sum(value - before.get(pid, 0) for pid, value in after.items()
+               if value >= before.get(pid, 0)) / CLOCK_TICKS
 
 
 class Processes:
@@ -139,6 +164,9 @@ class Processes:
             process.popen.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
+
+    def groups(self):
+        return [process.pid for process in self.running]
 
     def stop_all(self):
         for process in list(reversed(self.running)):

@@ -111,6 +111,7 @@ class DownstreamSession final : public SessionBase,
   const ConnectionInfo& connection() override { return info_; }
   http::request_parser<http::buffer_body>& request_parser() override { return *parser_; }
   char* chunk() override { return chunk_buffer(); }
+  WireBuffers& wire() override { return wire_; }
 
   void read_request_body(BodyHandler handler) override {
     lowest().expires_after(keepalive());
@@ -526,6 +527,7 @@ class DownstreamSession final : public SessionBase,
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
   std::unique_ptr<char[]> chunk_;
+  WireBuffers wire_;
   std::array<char, 1024> linger_;
   std::size_t linger_bytes_ = 0;
   RequestContext ctx_;

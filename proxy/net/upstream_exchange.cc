@@ -29,7 +29,10 @@ bool is_parse_error(const beast::error_code& ec) {
 }  // namespace
 
 UpstreamExchange::UpstreamExchange(ExchangeHost& host, std::shared_ptr<void> host_keepalive)
-    : host_(host), host_keepalive_(std::move(host_keepalive)), ctx_(host.context()) {}
+    : host_(host),
+      host_keepalive_(std::move(host_keepalive)),
+      ctx_(host.context()),
+      wire_(host.wire()) {}
 
 UpstreamExchange::~UpstreamExchange() = default;
 
@@ -69,23 +72,23 @@ void UpstreamExchange::start() {
 
 /// The upstream request head: the client's, with the route's target and the header rules.
 void UpstreamExchange::prepare_upstream_request() {
-  const auto& client = host_.request_parser().get();
-  request_.base() = client.base();
-  request_.version(11);
-  if (!ctx_.decision.upstream_target.empty()) request_.target(ctx_.decision.upstream_target);
-  ctx_.websocket = is_websocket_upgrade(client);
+  auto& request = this->request();
+  client_version_ = request.version();
+  ctx_.websocket = is_websocket_upgrade(request);
+  request.version(11);
+  if (!ctx_.decision.upstream_target.empty()) request.target(ctx_.decision.upstream_target);
   // albemu answers 100-continue itself (before reading the body), so the backend never sees
   // the expectation.
-  request_.erase(http::field::expect);
+  request.erase(http::field::expect);
   const auto& connection = host_.connection();
   UpstreamRequestContext context{connection.client_ip, connection.local_ip, connection.https,
                                  &connection.variables};
-  transform_upstream_request(request_, ctx_.decision, context);
+  transform_upstream_request(request, ctx_.decision, context);
   auto& parser = host_.request_parser();
   if (parser.chunked()) {
-    request_.chunked(true);
+    request.chunked(true);
   } else if (parser.content_length()) {
-    request_.content_length(*parser.content_length());
+    request.content_length(*parser.content_length());
   }
 }
 
@@ -110,8 +113,8 @@ void UpstreamExchange::read_standin_body() {
   auto& parser = host_.request_parser();
   if (parser.is_done()) {
     LocalResponse response;
-    make_standin_response(response, ctx_, request_.method_string(), request_.target(),
-                          request_.base(), standin_body_length_);
+    make_standin_response(response, ctx_, request().method_string(), request().target(),
+                          request().base(), standin_body_length_);
     return host_.send_local_response(std::move(response));
   }
   parser.get().body().data = host_.chunk();
@@ -197,14 +200,14 @@ void UpstreamExchange::on_connect(beast::error_code ec, UpstreamConnection conne
 /// The head goes out in one write, together with a buffered body; a body still arriving from
 /// the client follows piece by piece.
 void UpstreamExchange::write_request_head() {
-  request_head_.clear();
-  serialize_request_head(request_.base(), request_head_);
-  request_chunked_ = request_.chunked();
-  out_.clear();
-  out_.push_back(asio::buffer(request_head_));
-  if (buffered_body_ && !buffered_body_->empty()) out_.push_back(asio::buffer(*buffered_body_));
+  wire_.request_head.clear();
+  serialize_request_head(request().base(), wire_.request_head);
+  request_chunked_ = request().chunked();
+  wire_.out.clear();
+  wire_.out.push_back(asio::buffer(wire_.request_head));
+  if (buffered_body_ && !buffered_body_->empty()) wire_.out.push_back(asio::buffer(*buffered_body_));
   upstream_->expires_at(attempt_deadline_);
-  asio::async_write(*upstream_, out_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  asio::async_write(*upstream_, wire_.out, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (self->cancelled_) return self->host_.exchange_aborted();
     if (ec) {
       // A pooled connection the backend closed meanwhile: nothing was consumed yet, so this
@@ -227,13 +230,13 @@ void UpstreamExchange::write_request_head() {
 void UpstreamExchange::frame_body(const char* data, std::size_t size, bool chunked, bool last) {
   if (chunked && size > 0) {
     chunk_header_ = ChunkHeader(size);
-    out_.push_back(asio::buffer(chunk_header_.text()));
-    out_.push_back(asio::buffer(data, size));
-    out_.push_back(asio::buffer(kCrlf));
+    wire_.out.push_back(asio::buffer(chunk_header_.text()));
+    wire_.out.push_back(asio::buffer(data, size));
+    wire_.out.push_back(asio::buffer(kCrlf));
   } else if (size > 0) {
-    out_.push_back(asio::buffer(data, size));
+    wire_.out.push_back(asio::buffer(data, size));
   }
-  if (chunked && last) out_.push_back(asio::buffer(kLastChunk));
+  if (chunked && last) wire_.out.push_back(asio::buffer(kLastChunk));
 }
 
 /// Client body → backend, one piece at a time: the next read starts after the write ends.
@@ -251,14 +254,14 @@ void UpstreamExchange::relay_request_body() {
       self->restart_deadline();
       const bool last = parser.is_done();
       if (n == 0 && !last) return self->relay_request_body();
-      self->out_.clear();
+      self->wire_.out.clear();
       self->frame_body(self->host_.chunk(), n, self->request_chunked_, last);
-      if (self->out_.empty()) {  // the end of a body with a length: nothing left to send
+      if (self->wire_.out.empty()) {  // the end of a body with a length: nothing left to send
         self->request_sent_ = true;
         return self->read_response_head();
       }
       self->upstream_->expires_at(self->attempt_deadline_);
-      asio::async_write(*self->upstream_, self->out_,
+      asio::async_write(*self->upstream_, self->wire_.out,
                         [self, last](beast::error_code ec, std::size_t) {
                           if (ec) {
                             // The backend may have answered early; read what it said.
@@ -332,40 +335,38 @@ void UpstreamExchange::attempt_failed(core::ProxyError error, bool retriable) {
 // ---- the response
 
 void UpstreamExchange::start_response() {
-  const auto& upstream_response = response_parser_->get();
-  response_.base() = upstream_response.base();
-  const auto& client = host_.request_parser().get();
-  response_.version(client.version());
-  transform_response(response_, &ctx_.decision, &host_.connection().variables, false);
-  for (const auto& header : ctx_.cors_headers) response_.set(header.name, header.value);
+  auto& response = this->response();
+  response.version(client_version_);
+  transform_response(response, &ctx_.decision, &host_.connection().variables, false);
+  for (const auto& header : ctx_.cors_headers) response.set(header.name, header.value);
 
-  const int status = static_cast<int>(response_.result_int());
+  const int status = static_cast<int>(response.result_int());
   const bool no_body = ctx_.is_head || status / 100 == 1 || status == 204 || status == 304;
   keep_alive_ = ctx_.client_keep_alive && !request_body_unread_ && host_.request_parser().is_done();
   if (!no_body) {
     if (response_parser_->content_length()) {
-      response_.content_length(*response_parser_->content_length());
-    } else if (client.version() == 11) {
-      response_.chunked(true);
+      response.content_length(*response_parser_->content_length());
+    } else if (client_version_ == 11) {
+      response.chunked(true);
     } else {
       keep_alive_ = false;  // an HTTP/1.0 client learns the end by the close
     }
   }
-  response_.keep_alive(keep_alive_);
+  response.keep_alive(keep_alive_);
   ctx_.log.status = status;
   ctx_.log.status_details = "response_sent_by_backend";
 
-  response_head_.clear();
-  serialize_response_head(response_.base(), response_head_);
-  response_chunked_ = response_.chunked();
+  wire_.response_head.clear();
+  serialize_response_head(response.base(), wire_.response_head);
+  response_chunked_ = response.chunked();
   response_head_pending_ = true;
   // Body bytes that came with the head (or no body at all): the first body write carries the
   // head too, one send instead of two. Otherwise the head goes out alone right away, so a
   // backend that streams slowly still lets the client see the status at once.
   if (upstream_buffer_.size() > 0 || response_parser_->is_done()) return relay_response_body();
-  out_.assign({asio::buffer(response_head_)});
+  wire_.out.assign({asio::buffer(wire_.response_head)});
   response_head_pending_ = false;
-  host_.write_client(out_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  host_.write_client(wire_.out, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     if (ec) return self->host_.exchange_aborted();
     self->ctx_.log.response_size += n;
     self->relay_response_body();
@@ -409,12 +410,12 @@ void UpstreamExchange::on_response_piece(beast::error_code ec, std::size_t n) {
   }
   const bool last = response_parser_->is_done();
   if (n == 0 && !last) return relay_response_body();
-  out_.clear();
-  if (response_head_pending_) out_.push_back(asio::buffer(response_head_));
+  wire_.out.clear();
+  if (response_head_pending_) wire_.out.push_back(asio::buffer(wire_.response_head));
   response_head_pending_ = false;
   frame_body(host_.chunk(), n, response_chunked_, last);
-  if (out_.empty()) return finish(keep_alive_);
-  host_.write_client(out_, [self = shared_from_this(), last](beast::error_code ec, std::size_t n) {
+  if (wire_.out.empty()) return finish(keep_alive_);
+  host_.write_client(wire_.out, [self = shared_from_this(), last](beast::error_code ec, std::size_t n) {
     if (ec) return self->host_.exchange_aborted();
     self->ctx_.log.response_size += n;
     if (last) return self->finish(self->keep_alive_);
@@ -445,15 +446,14 @@ void UpstreamExchange::response_cut_short(core::ProxyError error) {
 // ---- WebSocket: after the backend's 101, bytes flow both ways untouched
 
 void UpstreamExchange::start_tunnel() {
-  response_.base() = response_parser_->get().base();
-  transform_response(response_, &ctx_.decision, &host_.connection().variables, true);
+  transform_response(response(), &ctx_.decision, &host_.connection().variables, true);
   ctx_.log.status = 101;
   ctx_.log.status_details = "response_sent_by_backend";
   // The WebSocket lives at most as long as the route timeout allows (60 min serverless).
-  response_head_.clear();
-  serialize_response_head(response_.base(), response_head_);
-  out_.assign({asio::buffer(response_head_)});
-  host_.write_client(out_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  wire_.response_head.clear();
+  serialize_response_head(response().base(), wire_.response_head);
+  wire_.out.assign({asio::buffer(wire_.response_head)});
+  host_.write_client(wire_.out, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                 if (ec) return self->host_.exchange_aborted();
                                 self->ctx_.log.response_size += n;
                                 self->tunnel_buffer_ = std::make_unique<char[]>(kBodyChunkSize);

@@ -28,6 +28,14 @@ namespace albemu::net {
 /// previous one was written (backpressure both ways).
 inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
 
+/// What the exchange serializes into and writes from. Owned by the client connection, so the
+/// buffers keep their capacity from one request to the next.
+struct WireBuffers {
+  std::string request_head;   // the upstream request head
+  std::string response_head;  // the client response head
+  std::vector<boost::asio::const_buffer> out;  // the gathered write in progress
+};
+
 /// The client side of an exchange. All calls and handlers run on the worker thread.
 class ExchangeHost {
  public:
@@ -40,6 +48,7 @@ class ExchangeHost {
   virtual boost::beast::http::request_parser<boost::beast::http::buffer_body>& request_parser() = 0;
   /// A kBodyChunkSize scratch buffer owned by the connection.
   virtual char* chunk() = 0;
+  virtual WireBuffers& wire() = 0;
   virtual boost::beast::flat_buffer& client_buffer() = 0;
 
   /// Reads the next piece of the request body into the parser's buffer_body.
@@ -114,20 +123,22 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   ExchangeHost& host_;
   std::shared_ptr<void> host_keepalive_;
   RequestContext& ctx_;
-  Request request_;
-  std::string request_head_;   // serialized upstream request head
+  /// The client's request, turned into the upstream request in place (prepare_upstream_request).
+  Request& request() { return host_.request_parser().get(); }
+  /// The backend's response, turned into the client response in place (start_response).
+  Response& response() { return response_parser_->get(); }
+
+  WireBuffers& wire_;
+  unsigned client_version_ = 11;  // the client request's HTTP version (10 or 11)
   bool request_chunked_ = false;
   std::unique_ptr<boost::beast::tcp_stream> upstream_;
   bool upstream_reused_ = false;
   boost::beast::flat_buffer upstream_buffer_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>>
       response_parser_;
-  Response response_;
-  std::string response_head_;  // serialized client response head
   bool response_head_pending_ = false;  // not written yet: goes out with the first body bytes
   bool response_chunked_ = false;
-  std::vector<boost::asio::const_buffer> out_;  // the gathered write in progress
-  ChunkHeader chunk_header_{0};                 // framing of the chunk in out_
+  ChunkHeader chunk_header_{0};  // framing of the chunk in wire_.out
   std::optional<std::string> buffered_body_;  // set when retries are possible
   Endpoint endpoint_;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)
