@@ -17,8 +17,7 @@ import urllib.request
 import configs
 import loads
 import proxies
-from procs import (HarnessError, cpu_busy_fraction, cpu_busy_ticks, other_cpu_seconds,
-                   other_cpu_ticks, wait_until)
+from procs import CpuWatch, HarnessError, wait_until
 
 
 class Scenario:
@@ -35,8 +34,9 @@ class Scenario:
 class Bench:
     """What every section needs: settings, the process registry, the layout, paths."""
 
-    def __init__(self, args, processes, layout, work_dir, albemu, loadgen, ca_file):
+    def __init__(self, args, processes, layout, work_dir, albemu, loadgen, ca_file, backend):
         self.args = args
+        self.backend = backend
         self.processes = processes
         self.layout = layout
         self.work_dir = work_dir
@@ -46,6 +46,8 @@ class Bench:
         self.proxy_cpus = args.proxy_cpus
         self.load_cpus = args.load_cpus
         self.tls_seen = {}
+        self.retries_left = args.retries
+        self.retries_used = 0
 
     def log(self, text):
         print(text, flush=True)
@@ -67,25 +69,34 @@ class Bench:
         port = proxy.https_port if scheme == "https" else proxy.http_port
         return f"{scheme}://127.0.0.1:{port}/"
 
-    def wrk(self, url, connections, duration, mode, process=None):
-        """One wrk run, with the CPU the proxy (`process`) used and how busy each core was."""
-        cpu_before = process.cpu_seconds() if process else 0.0
-        busy_before = cpu_busy_ticks()
-        others_before = other_cpu_ticks(self.processes.groups())
-        result = loads.run_wrk(self.processes, url, connections, duration, self.load_cpus,
-                               mode=mode, services=self.layout.services)
-        busy = cpu_busy_fraction(busy_before, cpu_busy_ticks())
-        others = other_cpu_seconds(others_before, other_cpu_ticks(self.processes.groups()))
-        result["core_busy"] = {str(cpu): round(value, 3) for cpu, value in busy.items()}
-        # Cores' worth of CPU that processes outside the benchmark took meanwhile: on a shared
-        # machine, a run with a high value measured the neighbours as much as the proxy.
-        result["other_load"] = round(others / result["seconds"], 3)
-        if process:
-            used = process.cpu_seconds() - cpu_before
-            result["proxy_cpu_s"] = round(used, 3)
-            result["proxy_cpu_util"] = round(used / result["seconds"], 3)
-            result["cpu_s_per_100k"] = used / result["requests"] * 1e5 if result["requests"] else None
-        return result
+    def wrk(self, url, connections, duration, mode, process=None, retry=True):
+        """One wrk run, with the CPU the proxy (`process`) used and how busy each core was.
+        A run that other processes disturbed is repeated while the retry budget lasts."""
+        while True:
+            watch = CpuWatch([process, self.backend])
+            result = loads.run_wrk(self.processes, url, connections, duration, self.load_cpus,
+                                   mode=mode, services=self.layout.services)
+            cpu = watch.stop()
+            result["core_busy"] = cpu["core_busy"]
+            result["other_load"] = cpu["other_load"]
+            if process:
+                used = cpu["cpu"][process.name]
+                result["proxy_cpu_s"] = round(used, 3)
+                result["proxy_cpu_util"] = round(used / result["seconds"], 3)
+                result["cpu_s_per_100k"] = (used / result["requests"] * 1e5
+                                            if result["requests"] else None)
+            if not retry or not self.retry_disturbed(result["other_load"]):
+                return result
+
+    def retry_disturbed(self, other_load):
+        """True (and one retry spent) if a run was disturbed and may be repeated."""
+        if other_load <= self.args.disturbed_load or self.retries_left <= 0:
+            return False
+        self.retries_left -= 1
+        self.retries_used += 1
+        self.log(f"  (other processes used {other_load:.2f} cores during the run: repeating "
+                 f"it; {self.retries_left} retries left)")
+        return True
 
 
 def _median(values):
@@ -117,7 +128,7 @@ def run_throughput(bench, scenarios, names, rounds, duration, warmup):
         try:
             for name, proxy in started.items():
                 bench.wrk(bench.url(proxy, scenario.scheme), scenario.connections, warmup,
-                          scenario.mode, proxy.process)
+                          scenario.mode, proxy.process, retry=False)
             runs = {name: [] for name in names}
             if scenario.direct:
                 runs["direct"] = []
@@ -165,24 +176,31 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
     runs = {name: [] for name in list(names) + ["direct"]}
     try:
         for proxy in started.values():
-            bench.wrk(bench.url(proxy, "http"), connections, warmup, "path", proxy.process)
+            bench.wrk(bench.url(proxy, "http"), connections, warmup, "path", proxy.process,
+                      retry=False)
         targets = [(name, proxy.http_port, proxy.process) for name, proxy in started.items()]
         targets.append(("direct", bench.layout.backend_ports[0], None))
         for round_index in range(rounds):
             for name, port, process in targets:
-                cpu_before = process.cpu_seconds() if process else 0.0
-                result = loads.run_loadgen_rate(
-                    bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate, connections,
-                    duration, 1, bench.load_cpus, services=bench.layout.services)
-                if process:
-                    used = process.cpu_seconds() - cpu_before
-                    result["cpu_s_per_100k"] = used / max(1, result["completed"]) * 1e5
+                while True:
+                    watch = CpuWatch([process, bench.backend])
+                    result = loads.run_loadgen_rate(
+                        bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate, connections,
+                        duration, 1, bench.load_cpus, services=bench.layout.services)
+                    cpu = watch.stop()
+                    result["other_load"] = cpu["other_load"]
+                    if process:
+                        result["cpu_s_per_100k"] = (cpu["cpu"][process.name]
+                                                    / max(1, result["completed"]) * 1e5)
+                    if not bench.retry_disturbed(result["other_load"]):
+                        break
                 runs[name].append(result)
                 lat = result["latency_us"]
                 bench.log(f"  round {round_index + 1} {name:8s} {result['achieved_rps']:>9,.0f} "
                           f"req/s  p50 {lat['p50'] / 1000:.2f}  p90 {lat['p90'] / 1000:.2f}  "
                           f"p99 {lat['p99'] / 1000:.2f}  p99.9 {lat['p999'] / 1000:.2f} ms  "
-                          f"errors {result['errors'] + result['non_2xx'] + result['unfinished']}")
+                          f"errors {result['errors'] + result['non_2xx'] + result['unfinished']}"
+                          f"  [other processes {result['other_load']:.2f} cores]")
     finally:
         bench.stop_proxies(started)
     summary = {}
@@ -193,6 +211,7 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
         summary[name]["achieved_rps"] = _median([r["achieved_rps"] for r in proxy_runs])
         summary[name]["errors"] = sum(r["errors"] + r["non_2xx"] + r["unfinished"]
                                       for r in proxy_runs)
+        summary[name]["other_load"] = _median([r["other_load"] for r in proxy_runs])
     return {"rate": rate, "connections": connections, "duration_s": duration,
             "summary": summary, "runs": runs}
 
@@ -224,7 +243,7 @@ def run_idle(bench, names, connections):
         started = bench.start_proxies([name])
         proxy = started[name]
         try:
-            bench.wrk(bench.url(proxy, "http"), 16, 1, "path", proxy.process)
+            bench.wrk(bench.url(proxy, "http"), 16, 1, "path", proxy.process, retry=False)
             before = proxy.process.memory_kib()
             holder = bench.processes.start(
                 "loadgen-idle",

@@ -83,32 +83,7 @@ def _read_stat(pid):
         return None
     # The command name may hold spaces and parentheses: split after the last ')'.
     fields = text[text.rindex(")") + 2:].split()
-    return {"pgrp": int(fields[2]), "flags": int(fields[6]), "utime": int(fields[11]),
-            "stime": int(fields[12]), "cutime": int(fields[13]), "cstime": int(fields[14])}
-
-
-PF_KTHREAD = 0x00200000
-
-
-def other_cpu_ticks(own_groups):
-    """CPU ticks so far of every user-space process outside `own_groups` (process group ids) and
-    outside this harness, children they reaped included: what else loads the machine."""
-    ticks = {}
-    own = set(own_groups) | {os.getpgrp()}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        stat = _read_stat(int(entry))
-        if not stat or stat["flags"] & PF_KTHREAD or stat["pgrp"] in own:
-            continue
-        ticks[int(entry)] = stat["utime"] + stat["stime"] + stat["cutime"] + stat["cstime"]
-    return ticks
-
-
-def other_cpu_seconds(before, after):
-    """CPU seconds other processes used between two other_cpu_ticks() snapshots."""
-    return sum(value - before.get(pid, 0) for pid, value in after.items()
-               if value >= before.get(pid, 0)) / CLOCK_TICKS
+    return {"pgrp": int(fields[2]), "utime": int(fields[11]), "stime": int(fields[12])}
 
 
 class Processes:
@@ -165,9 +140,6 @@ class Processes:
         except subprocess.TimeoutExpired:
             pass
 
-    def groups(self):
-        return [process.pid for process in self.running]
-
     def stop_all(self):
         for process in list(reversed(self.running)):
             self.stop(process, grace=3.0)
@@ -204,25 +176,47 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
-def cpu_busy_ticks():
-    """Per-CPU (busy, total) jiffies from /proc/stat, to tell which core was saturated."""
+def _cpu_ticks():
+    """Per-CPU (user+nice+system, all) jiffies from /proc/stat."""
     result = {}
     for line in Path("/proc/stat").read_text().splitlines():
         if line.startswith("cpu") and line[3:4].isdigit():
-            parts = line.split()
-            values = [int(v) for v in parts[1:]]
-            idle = values[3] + (values[4] if len(values) > 4 else 0)
-            result[int(parts[0][3:])] = (sum(values[:8]) - idle, sum(values[:8]))
+            values = [int(v) for v in line.split()[1:9]]
+            result[int(line.split()[0][3:])] = (values[0] + values[1] + values[2], sum(values))
     return result
 
 
-def cpu_busy_fraction(before, after):
-    busy = {}
-    for cpu, (busy_after, total_after) in after.items():
-        busy_before, total_before = before.get(cpu, (0, 0))
-        span = total_after - total_before
-        busy[cpu] = (busy_after - busy_before) / span if span > 0 else 0.0
-    return busy
+def _own_seconds():
+    """CPU seconds of this harness and of the children it has reaped (wrk, albemu_loadgen)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class CpuWatch:
+    """CPU use over one measured run: of each watched process, of each core, and of everything
+    else on the machine ("other load", in cores: the neighbours on a shared machine)."""
+
+    def __init__(self, watched):
+        self.watched = [p for p in watched if p is not None]
+        self.started = time.monotonic()
+        self.ticks = _cpu_ticks()
+        self.own = _own_seconds()
+        self.cpu = {p.name: p.cpu_seconds() for p in self.watched}
+
+    def stop(self):
+        """{'cpu': {name: seconds}, 'core_busy': {cpu: fraction}, 'other_load': cores}"""
+        wall = max(1e-6, time.monotonic() - self.started)
+        ticks = _cpu_ticks()
+        used = {p.name: p.cpu_seconds() - self.cpu[p.name] for p in self.watched}
+        busy, all_busy = {}, 0
+        for cpu, (busy_after, total_after) in ticks.items():
+            busy_before, total_before = self.ticks.get(cpu, (0, 0))
+            span = total_after - total_before
+            busy[str(cpu)] = round((busy_after - busy_before) / span, 3) if span > 0 else 0.0
+            all_busy += busy_after - busy_before
+        ours = sum(used.values()) + _own_seconds() - self.own
+        other = max(0.0, all_busy / CLOCK_TICKS - ours) / wall
+        return {"cpu": used, "core_busy": busy, "other_load": round(other, 3)}
 
 
 def raise_fd_limit(wanted=100000):

@@ -23,12 +23,24 @@ void set_capped(http::fields& fields, Name name, std::string_view value) {
 }
 
 // RFC 7230 6.1 plus the legacy names proxies strip; `Trailers` is how GCP's table spells it.
-constexpr std::array<http::field, 8> kHopByHop = {
-    http::field::connection,          http::field::keep_alive, http::field::proxy_authenticate,
-    http::field::proxy_authorization, http::field::te,         http::field::trailer,
-    http::field::transfer_encoding,   http::field::upgrade,
-};
-constexpr std::array<std::string_view, 2> kHopByHopExtra = {"Trailers", "Proxy-Connection"};
+bool is_hop_by_hop(const http::fields::value_type& field) {
+  switch (field.name()) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+      return true;
+    case http::field::unknown:
+      return boost::algorithm::iequals(field.name_string(), "Trailers");
+    default:
+      return false;
+  }
+}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -76,16 +88,22 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
     nominated += token;
     nominated += ',';
   });
-  std::string_view rest = nominated;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    const std::string_view name = rest.substr(0, comma);
+  const auto nominated_by_connection = [&nominated](std::string_view name) {
+    std::string_view rest = nominated;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      if (boost::algorithm::iequals(rest.substr(0, comma), name)) return true;
+      rest = rest.substr(comma + 1);
+    }
+    return false;
+  };
+  // One pass over the fields (each erase by name would search the whole set again).
+  for (auto it = fields.begin(); it != fields.end();) {
     // Host is rewritten separately and must never be dropped by a hostile Connection value.
-    if (!boost::algorithm::iequals(name, "host")) fields.erase(name);
-    rest = rest.substr(comma + 1);
+    const bool drop = is_hop_by_hop(*it) || (!nominated.empty() && it->name() != http::field::host &&
+                                             nominated_by_connection(it->name_string()));
+    it = drop ? fields.erase(it) : std::next(it);
   }
-  for (http::field name : kHopByHop) fields.erase(name);
-  for (std::string_view name : kHopByHopExtra) fields.erase(name);
 
   if (keep_upgrade) {
     fields.set(http::field::connection, "upgrade");
