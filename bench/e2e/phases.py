@@ -48,6 +48,8 @@ class Bench:
         self.tls_seen = {}
         self.retries_left = args.retries
         self.retries_used = 0
+        self.quiet_wait_left = float(args.quiet_wait)
+        self.quiet_waited = 0.0
 
     def log(self, text):
         print(text, flush=True)
@@ -73,6 +75,8 @@ class Bench:
         """One wrk run, with the CPU the proxy (`process`) used and how busy each core was.
         A run that other processes disturbed is repeated while the retry budget lasts."""
         while True:
+            if retry:
+                self.wait_for_quiet()
             watch = CpuWatch([process, self.backend])
             result = loads.run_wrk(self.processes, url, connections, duration, self.load_cpus,
                                    mode=mode, services=self.layout.services)
@@ -87,6 +91,23 @@ class Bench:
                                             if result["requests"] else None)
             if not retry or not self.retry_disturbed(result["other_load"]):
                 return result
+
+    def wait_for_quiet(self):
+        """Before a timed run: while processes outside the benchmark keep the machine busy,
+        waits for them to stop (at most 15 s, and --quiet-wait seconds over the benchmark)."""
+        started = time.monotonic()
+        limit = min(15.0, self.quiet_wait_left)
+        while limit > 0:
+            watch = CpuWatch([])
+            time.sleep(0.25)  # a measuring window, not a synchronisation
+            load = watch.stop()["other_load"]
+            if load <= self.args.disturbed_load or time.monotonic() - started >= limit:
+                break
+        waited = time.monotonic() - started
+        if waited > 1.0:
+            self.log(f"  (waited {waited:.1f} s for other processes to leave the CPUs)")
+        self.quiet_wait_left -= waited
+        self.quiet_waited += waited
 
     def retry_disturbed(self, other_load):
         """True (and one retry spent) if a run was disturbed and may be repeated."""
@@ -183,6 +204,7 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
         for round_index in range(rounds):
             for name, port, process in targets:
                 while True:
+                    bench.wait_for_quiet()
                     watch = CpuWatch([process, bench.backend])
                     result = loads.run_loadgen_rate(
                         bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate, connections,

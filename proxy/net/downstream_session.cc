@@ -49,8 +49,8 @@ bool is_plain_host_name(std::string_view name) {
   return true;
 }
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using PlainStream = beast::basic_stream<tcp, asio::io_context::executor_type>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
@@ -182,7 +182,7 @@ class DownstreamSession final : public SessionBase,
   }
 
  private:
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  PlainStream& lowest() { return beast::get_lowest_layer(stream_); }
 
   char* chunk_buffer() {
     if (!chunk_) chunk_ = std::make_unique<char[]>(kBodyChunkSize);
@@ -546,7 +546,7 @@ class DownstreamSession final : public SessionBase,
 }  // namespace
 
 void start_session(Worker& worker, const std::string& forwarding_rule, bool https,
-                   tcp::socket socket) {
+                   ClientSocket socket) {
   ConnectionInfo info;
   info.forwarding_rule = forwarding_rule;
   info.https = https;

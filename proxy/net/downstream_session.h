@@ -2,6 +2,7 @@
 // Client connections. The session itself is a template over the plain and the TLS stream
 // (downstream_session.cc); the listener only needs this entry point.
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <string>
 
@@ -9,9 +10,14 @@ namespace albemu::net {
 
 class Worker;
 
+/// An accepted client connection, bound to the io_context's own executor type (no type-erased
+/// executor on the request path).
+using ClientSocket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
 /// Worker thread. Takes an accepted connection of `forwarding_rule` and serves HTTP/1.x on it
 /// (after a TLS handshake when `https`) until the client, the idle timeout or a drain closes it.
 void start_session(Worker& worker, const std::string& forwarding_rule, bool https,
-                   boost::asio::ip::tcp::socket socket);
+                   ClientSocket socket);
 
 }  // namespace albemu::net

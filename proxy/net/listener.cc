@@ -56,12 +56,13 @@ void Listener::close() {
 
 void Listener::do_accept() {
   acceptor_.async_accept(
-      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+      worker_.io_context(), [self = shared_from_this()](boost::system::error_code ec,
+                                                        ClientSocket socket) {
         self->on_accept(ec, std::move(socket));
       });
 }
 
-void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+void Listener::on_accept(boost::system::error_code ec, ClientSocket socket) {
   if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
   if (!ec) {
     if (!worker_.draining()) start_session(worker_, forwarding_rule_, https_, std::move(socket));

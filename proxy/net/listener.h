@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "proxy/net/downstream_session.h"
+
 namespace albemu::net {
 
 class Worker;
@@ -31,7 +33,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   Listener(Worker& worker, std::string forwarding_rule, bool https);
   void do_accept();
-  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept(boost::system::error_code ec, ClientSocket socket);
 
   Worker& worker_;
   std::string forwarding_rule_;

@@ -131,7 +131,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   WireBuffers& wire_;
   unsigned client_version_ = 11;  // the client request's HTTP version (10 or 11)
   bool request_chunked_ = false;
-  std::unique_ptr<boost::beast::tcp_stream> upstream_;
+  std::unique_ptr<UpstreamStream> upstream_;
   bool upstream_reused_ = false;
   boost::beast::flat_buffer upstream_buffer_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>>

@@ -15,7 +15,7 @@ using tcp = asio::ip::tcp;
 
 /// True if the backend has not closed an idle connection: a non-blocking peek sees no EOF and
 /// no error. Data arriving on an idle connection is a protocol error, so that also disqualifies.
-bool still_open(boost::beast::tcp_stream& stream) {
+bool still_open(UpstreamStream& stream) {
   auto& socket = stream.socket();
   if (!socket.is_open()) return false;
   char byte;
@@ -45,7 +45,7 @@ struct PendingAcquire {
 
   tcp::resolver resolver;
   asio::steady_timer timer;
-  std::unique_ptr<boost::beast::tcp_stream> stream;
+  std::unique_ptr<UpstreamStream> stream;
   UpstreamPool::ConnectHandler handler;
   bool done = false;
 };
@@ -91,7 +91,7 @@ std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
   }
 
   auto pending = std::make_shared<PendingAcquire>(io_context_, std::move(handler));
-  pending->stream = std::make_unique<boost::beast::tcp_stream>(io_context_);
+  pending->stream = std::make_unique<UpstreamStream>(io_context_.get_executor());
   // One deadline for resolve and connect together: getaddrinfo cannot be interrupted, so the
   // timer answers for it and whatever completes later finds the acquire done.
   pending->timer.expires_at(deadline);
@@ -104,7 +104,7 @@ std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
   return pending;
 }
 
-std::unique_ptr<boost::beast::tcp_stream> UpstreamPool::take_idle(const Endpoint& endpoint,
+std::unique_ptr<UpstreamStream> UpstreamPool::take_idle(const Endpoint& endpoint,
                                                                   bool verify) {
   const auto it = idle_.find(endpoint.key);
   if (it == idle_.end()) return nullptr;
@@ -180,7 +180,7 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
 }
 
 void UpstreamPool::release(const Endpoint& endpoint,
-                           std::unique_ptr<boost::beast::tcp_stream> stream) {
+                           std::unique_ptr<UpstreamStream> stream) {
   if (!stream || !stream->socket().is_open()) return;
   stream->expires_never();
   idle_[endpoint.key].push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});

@@ -18,6 +18,12 @@
 
 namespace albemu::net {
 
+/// A connection to a backend. The io_context's own executor type, not the type-erased
+/// any_io_executor: every asynchronous operation would otherwise copy and destroy an erased
+/// executor, a measurable share of a proxied request's cost.
+using UpstreamStream =
+    boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
 /// A backend address parsed from a Cloud Run stand-in URL ("http://login:8080").
 struct Endpoint {
   std::string host;
@@ -31,7 +37,7 @@ bool parse_endpoint_url(std::string_view url, Endpoint& out);
 /// A connection checked out of the pool. `reused` tells the exchange that the backend may have
 /// closed it while idle, so a failure before any response byte may be retried once.
 struct UpstreamConnection {
-  std::unique_ptr<boost::beast::tcp_stream> stream;
+  std::unique_ptr<UpstreamStream> stream;
   bool reused = false;
 };
 
@@ -63,7 +69,7 @@ class UpstreamPool {
   /// null. `verify` also checks with a non-blocking peek (one syscall) that the backend has not
   /// closed it; without it, a closed connection shows up as a failed first write or an empty
   /// read, which callers retry when they can send the request again.
-  std::unique_ptr<boost::beast::tcp_stream> take_idle(const Endpoint& endpoint, bool verify);
+  std::unique_ptr<UpstreamStream> take_idle(const Endpoint& endpoint, bool verify);
 
   /// Worker thread. Ends a pending acquire: its handler runs soon with operation_aborted.
   /// Does nothing if it already completed.
@@ -71,7 +77,7 @@ class UpstreamPool {
 
   /// Worker thread. Returns a connection whose last exchange ended cleanly (response fully
   /// read, keep-alive) for reuse.
-  void release(const Endpoint& endpoint, std::unique_ptr<boost::beast::tcp_stream> stream);
+  void release(const Endpoint& endpoint, std::unique_ptr<UpstreamStream> stream);
 
   /// Closes every idle connection (drain/stop).
   void close_all();
@@ -80,7 +86,7 @@ class UpstreamPool {
 
  private:
   struct Idle {
-    std::unique_ptr<boost::beast::tcp_stream> stream;
+    std::unique_ptr<UpstreamStream> stream;
     std::chrono::steady_clock::time_point since;
   };
   void arm_sweep();
