@@ -1,7 +1,8 @@
 #include "proxy/core/cors.h"
 
 #include <algorithm>
-#include <boost/algorithm/string/predicate.hpp>
+
+#include "proxy/core/ascii.h"
 
 namespace albemu::core {
 namespace {
@@ -9,7 +10,7 @@ namespace {
 /// The value of the first header named `name` (case-insensitive); null if absent.
 const HeaderView* find_header(std::span<const HeaderView> headers, std::string_view name) {
   for (const HeaderView& header : headers) {
-    if (boost::algorithm::iequals(header.name, name)) return &header;
+    if (iequals_ascii(header.name, name)) return &header;
   }
   return nullptr;
 }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/algorithm/string/predicate.hpp>
 #include <charconv>
 #include <cstring>
 #include <functional>
@@ -14,6 +13,8 @@
 #include <optional>
 #include <unordered_map>
 #include <vector>
+
+#include "proxy/core/ascii.h"
 
 namespace albemu::core {
 namespace {
@@ -133,7 +134,7 @@ struct CompiledPolicy {
 
 const HeaderView* find_header(std::span<const HeaderView> headers, std::string_view name) {
   for (const HeaderView& header : headers) {
-    if (boost::algorithm::iequals(header.name, name)) return &header;
+    if (iequals_ascii(header.name, name)) return &header;
   }
   return nullptr;
 }
@@ -146,7 +147,7 @@ std::string_view trim(std::string_view text) {
 
 std::string_view find_cookie(std::span<const HeaderView> headers, std::string_view name) {
   for (const HeaderView& header : headers) {
-    if (!boost::algorithm::iequals(header.name, "cookie")) continue;
+    if (!iequals_ascii(header.name, "cookie")) continue;
     std::string_view rest = header.value;
     while (!rest.empty()) {
       const auto end = rest.find(';');

@@ -1,8 +1,8 @@
 #include "proxy/net/header_transform.h"
 
 #include <array>
-#include <boost/algorithm/string/predicate.hpp>
 
+#include "proxy/core/ascii.h"
 #include "proxy/core/url_map.h"
 
 namespace albemu::net {
@@ -36,7 +36,7 @@ bool is_hop_by_hop(const http::fields::value_type& field) {
     case http::field::upgrade:
       return true;
     case http::field::unknown:
-      return boost::algorithm::iequals(field.name_string(), "Trailers");
+      return core::iequals_ascii(field.name_string(), "Trailers");
     default:
       return false;
   }
@@ -92,7 +92,7 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
     std::string_view rest = nominated;
     while (!rest.empty()) {
       const auto comma = rest.find(',');
-      if (boost::algorithm::iequals(rest.substr(0, comma), name)) return true;
+      if (core::iequals_ascii(rest.substr(0, comma), name)) return true;
       rest = rest.substr(comma + 1);
     }
     return false;
@@ -100,8 +100,9 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
   // One pass over the fields (each erase by name would search the whole set again).
   for (auto it = fields.begin(); it != fields.end();) {
     // Host is rewritten separately and must never be dropped by a hostile Connection value.
-    const bool drop = is_hop_by_hop(*it) || (!nominated.empty() && it->name() != http::field::host &&
-                                             nominated_by_connection(it->name_string()));
+    const bool drop =
+        is_hop_by_hop(*it) || (!nominated.empty() && it->name() != http::field::host &&
+                               nominated_by_connection(it->name_string()));
     it = drop ? fields.erase(it) : std::next(it);
   }
 
@@ -172,12 +173,12 @@ std::string_view variable_value(std::string_view name, const VariableContext* va
 bool is_websocket_upgrade(const http::fields& fields) {
   bool connection_upgrade = false;
   for_each_token(fields, http::field::connection, [&](std::string_view token) {
-    if (boost::algorithm::iequals(token, "upgrade")) connection_upgrade = true;
+    if (core::iequals_ascii(token, "upgrade")) connection_upgrade = true;
   });
   if (!connection_upgrade) return false;
   bool websocket = false;
   for_each_token(fields, http::field::upgrade, [&](std::string_view token) {
-    if (boost::algorithm::iequals(token, "websocket")) websocket = true;
+    if (core::iequals_ascii(token, "websocket")) websocket = true;
   });
   return websocket;
 }

@@ -1,0 +1,176 @@
+"""The benchmark's report: Markdown tables (printed and written to report.md) from the results
+that bench.py also writes as results.json."""
+
+PROXY_LABELS = {"albemu": "albemu", "nginx": "nginx", "haproxy": "HAProxy",
+                "direct": "direct to backend (ceiling)"}
+
+
+def _num(value, digits=0, scale=1.0):
+    if value is None:
+        return "-"
+    return f"{value * scale:,.{digits}f}"
+
+
+def _ratio(top, bottom):
+    if not top or not bottom:
+        return "-"
+    return f"{top / bottom:.2f}"
+
+
+def setup_section(meta):
+    s = meta["settings"]
+    lines = [
+        "### Setup",
+        "",
+        f"- Machine: {meta['cpus']} CPUs ({meta['cpu_model']}), Linux {meta['kernel']}; "
+        f"{meta['versions']}.",
+        f"- Each proxy runs {s['workers']} worker thread(s)/process(es) pinned to CPU "
+        f"{s['proxy_cpus']}; wrk, albemu_loadgen and the backend run on CPU {s['load_cpus']}.",
+        f"- {s['services']:,} Cloud Run services (s0000...) spread over {s['backend_ports']} "
+        f"backend ports of one nginx (1 worker) that answers a {s['body_bytes']}-byte body naming "
+        "its port. Every request names a different service than the previous one: by path "
+        "(URL mask `/<service>`) or by host (URL mask `<service>.example.com`).",
+        "- Before timing, each proxy must send s0000-s0003, s0007, s0500 and s0999 to their own "
+        "backend port by path and by host over HTTP and HTTPS, and answer 503 for unknown "
+        "services.",
+        f"- Throughput: wrk 4.1, 1 thread, keepalive, {s['rounds']} rounds of {s['duration']} s "
+        f"per proxy after a {s['warmup']} s warm-up, proxies interleaved; each cell is the "
+        "median of the rounds. wrk's p50/p99 are closed-loop (they omit the requests wrk did not "
+        "send while waiting).",
+        f"- The machine may be shared: before each timed run the harness waits (at most 15 s, "
+        f"{s['quiet_wait']:.0f} s in all; {meta.get('quiet_waited_s', 0):.0f} s this time) until "
+        f"processes outside the benchmark use less than {s['disturbed_load']} cores, and a run "
+        f"during which they used more is repeated (at most {s['retries']} times; "
+        f"{meta.get('disturbed_retries', 0)} this time). \"other load\" in the tables is what "
+        "they used during the kept runs.",
+    ]
+    return lines
+
+
+def throughput_section(throughput, proxies):
+    lines = ["### Throughput (wrk, fixed connection counts)", "",
+             "| configuration | proxy | req/s | p50 ms | p99 ms | CPU s / 100k req | "
+             "proxy CPU use | peak RSS MiB | errors | other load |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    ratio_lines = ["", "| configuration | albemu/nginx req/s | albemu/HAProxy req/s | "
+                   "albemu/nginx CPU per req | albemu/HAProxy CPU per req | albemu/ceiling |",
+                   "|---|---:|---:|---:|---:|---:|"]
+    for entry in throughput:
+        summary = entry["summary"]
+        first = True
+        for name in list(proxies) + ["direct"]:
+            if name not in summary:
+                continue
+            row = summary[name]
+            util = row.get("proxy_cpu_util")
+            lines.append(
+                f"| {entry['scenario'] if first else ''} | {PROXY_LABELS[name]} | "
+                f"{_num(row['rps'])} | {_num(row['p50_us'], 2, 1e-3)} | "
+                f"{_num(row['p99_us'], 2, 1e-3)} | {_num(row.get('cpu_s_per_100k'), 2)} | "
+                f"{'-' if util is None else f'{util:.0%}'} | "
+                f"{_num(row.get('peak_rss_kib'), 1, 1 / 1024)} | {row['errors']} | "
+                f"{_num(row.get('other_load'), 2)} |")
+            first = False
+        albemu = summary.get("albemu", {})
+        nginx = summary.get("nginx", {})
+        haproxy = summary.get("haproxy", {})
+        direct = summary.get("direct", {})
+        # CPU per request: nginx's over albemu's, so above 1 means albemu uses less.
+        ratio_lines.append(
+            f"| {entry['scenario']} | {_ratio(albemu.get('rps'), nginx.get('rps'))} | "
+            f"{_ratio(albemu.get('rps'), haproxy.get('rps'))} | "
+            f"{_ratio(albemu.get('cpu_s_per_100k'), nginx.get('cpu_s_per_100k'))} | "
+            f"{_ratio(albemu.get('cpu_s_per_100k'), haproxy.get('cpu_s_per_100k'))} | "
+            f"{_ratio(albemu.get('rps'), direct.get('rps'))} |")
+    notes = ["", "CPU per req ratios are albemu's CPU seconds per request over the other's "
+             "(below 1: albemu uses less CPU per request). \"proxy CPU use\" is the proxy's "
+             "utime+stime over the run's wall time (loopback softirq work is not in it). "
+             "\"other load\" is the CPU, in cores, that processes outside the benchmark used "
+             "during the run (other work on a shared machine); well above 0 means the run is "
+             "disturbed."]
+    return lines + ratio_lines + notes
+
+
+def latency_section(latency, proxies):
+    lines = [f"### Latency at a fixed rate (albemu_loadgen, open loop, {latency['rate']:,} req/s, "
+             f"{latency['connections']} connections)", "",
+             "Latency is measured from each request's scheduled send time, so a stall counts "
+             "for every request due during it (no coordinated omission). Median of the rounds.",
+             "",
+             "| proxy | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | "
+             "other load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in list(proxies) + ["direct"]:
+        row = latency["summary"].get(name)
+        if not row:
+            continue
+        lines.append(f"| {PROXY_LABELS[name]} | {_num(row['achieved_rps'])} | "
+                     f"{_num(row['p50'], 2, 1e-3)} | {_num(row['p90'], 2, 1e-3)} | "
+                     f"{_num(row['p99'], 2, 1e-3)} | {_num(row['p999'], 2, 1e-3)} | "
+                     f"{_num(row['max'], 2, 1e-3)} | {row['errors']} | "
+                     f"{_num(row.get('other_load'), 2)} |")
+    return lines
+
+
+def idle_section(idle, proxies):
+    count = idle["connections"]
+    lines = [f"### Memory with {count:,} idle keepalive connections", "",
+             "Each connection sends one request, then stays open and idle. RSS is VmRSS of all "
+             "the proxy's processes.", "",
+             "| proxy | RSS before MiB | RSS with them MiB | KiB per connection | held | "
+             "still open at the end |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name in proxies:
+        row = idle["summary"].get(name)
+        if not row:
+            continue
+        lines.append(f"| {PROXY_LABELS[name]} | {_num(row['rss_before_kib'], 1, 1 / 1024)} | "
+                     f"{_num(row['rss_held_kib'], 1, 1 / 1024)} | "
+                     f"{_num(row['kib_per_connection'], 2)} | {row['opened']:,} | "
+                     f"{row['still_open']:,} |")
+    return lines
+
+
+def reload_section(reloads):
+    lines = ["### albemu hot reload under load", "",
+             "wrk (host mask, all services) runs during the reloads; the config file is "
+             "rewritten (write + rename) and the time runs from the write until `/config` shows "
+             "the next generation. That includes the file watcher's 200 ms debounce; "
+             "`POST /reload` shows the reload itself.", "",
+             "| URL map | size | file rewrite -> new generation, median (max) | "
+             "POST /reload, median | wrk req/s meanwhile | socket errors | non-2xx |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in reloads:
+        load = row["load"]
+        lines.append(
+            f"| {row['label']} | {row['url_map_bytes'] / 1e6:.2f} MB | "
+            f"{_num(row['file_reload_ms_median'])} ms ({_num(row['file_reload_ms_max'])} ms) of "
+            f"{len(row['file_reload_ms'])} | {_num(row['post_reload_ms_median'])} ms | "
+            f"{_num(load['rps'])} | {load['socket_errors']} | {load['non_2xx']} |")
+    return lines
+
+
+def smoke_section(smoke):
+    verdict = "PASS" if smoke["pass"] else "FAIL"
+    return ["### Smoke", "",
+            f"albemu {smoke['albemu_rps']:,.0f} req/s, nginx {smoke['nginx_rps']:,.0f} req/s: "
+            f"albemu/nginx = {smoke['ratio']:.2f} (threshold {smoke['threshold']:.2f}): "
+            f"**{verdict}**"]
+
+
+def render(results, proxies):
+    lines = ["## End-to-end benchmark", ""]
+    lines += setup_section(results["meta"]) + [""]
+    if results.get("throughput"):
+        lines += throughput_section(results["throughput"], proxies) + [""]
+    if results.get("latency"):
+        lines += latency_section(results["latency"], proxies) + [""]
+    if results.get("idle"):
+        lines += idle_section(results["idle"], proxies) + [""]
+    if results.get("reload"):
+        lines += reload_section(results["reload"]) + [""]
+    if results.get("smoke"):
+        lines += smoke_section(results["smoke"]) + [""]
+    if results.get("problems"):
+        lines += ["### Problems", ""] + [f"- {p}" for p in results["problems"]] + [""]
+    return "\n".join(lines)
