@@ -45,30 +45,29 @@ void IdleHold::start(std::function<void()> on_all_open) {
 void IdleHold::open_next(std::shared_ptr<Opening> opening) {
   opening->index = started_++;
   opening->socket->async_connect(options_.target, [this, opening](error_code ec) {
-    if (ec) {
-      on_done(opening, false);
-      return;
-    }
-    const std::string& request =
-        options_.requests[static_cast<std::size_t>(opening->index) % options_.requests.size()];
-    asio::async_write(
-        *opening->socket, asio::buffer(request), [this, opening](error_code write_ec, std::size_t) {
-          if (write_ec) {
-            on_done(opening, false);
-            return;
-          }
-          http::async_read(*opening->socket, opening->buffer, opening->response,
-                           [this, opening](error_code read_ec, std::size_t) {
-                             if (read_ec) {
-                               on_done(opening, false);
-                               return;
-                             }
-                             const unsigned status = opening->response.result_int();
-                             if (status < 200 || status > 299) ++counts_.non_2xx;
-                             on_done(opening, opening->response.keep_alive());
-                           });
-        });
+    if (ec) return on_done(opening, false);
+    do_request(opening);
   });
+}
+
+void IdleHold::do_request(std::shared_ptr<Opening> opening) {
+  const std::string& request =
+      options_.requests[static_cast<std::size_t>(opening->index) % options_.requests.size()];
+  asio::async_write(*opening->socket, asio::buffer(request),
+                    [this, opening](error_code ec, std::size_t) {
+                      if (ec) return on_done(opening, false);
+                      do_read_answer(opening);
+                    });
+}
+
+void IdleHold::do_read_answer(std::shared_ptr<Opening> opening) {
+  http::async_read(*opening->socket, opening->buffer, opening->response,
+                   [this, opening](error_code ec, std::size_t) {
+                     if (ec) return on_done(opening, false);
+                     const unsigned status = opening->response.result_int();
+                     if (status < 200 || status > 299) ++counts_.non_2xx;
+                     on_done(opening, opening->response.keep_alive());
+                   });
 }
 
 void IdleHold::on_done(std::shared_ptr<Opening> opening, bool held) {

@@ -20,9 +20,9 @@ struct IdleHoldOptions {
 };
 
 struct IdleHoldCounts {
-  uint64_t opened = 0;    // connected and answered 2xx, now held
-  uint64_t errors = 0;    // failed to connect, send or read
-  uint64_t non_2xx = 0;   // answered, but not 2xx (still held if keepalive)
+  uint64_t opened = 0;   // connected and answered 2xx, now held
+  uint64_t errors = 0;   // failed to connect, send or read
+  uint64_t non_2xx = 0;  // answered, but not 2xx (still held if keepalive)
 };
 
 /// Runs on the caller's io_context. `on_all_open` runs once every connection has been tried.
@@ -43,6 +43,8 @@ class IdleHold {
  private:
   struct Opening;
   void open_next(std::shared_ptr<Opening> opening);
+  void do_request(std::shared_ptr<Opening> opening);
+  void do_read_answer(std::shared_ptr<Opening> opening);
   void on_done(std::shared_ptr<Opening> opening, bool held);
 
   boost::asio::io_context& io_context_;

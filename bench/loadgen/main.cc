@@ -10,11 +10,11 @@
 // Requests spread over --services Cloud Run services (s0000, s0001, ...), by path
 // (/s0007/bench) or with --routing host by Host (s0007.example.com).
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -42,7 +42,9 @@ bool parse_target(const std::string& text, asio::ip::tcp::endpoint& out) {
   if (colon == std::string::npos) return false;
   boost::system::error_code ec;
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return false;
   try {
@@ -96,8 +98,7 @@ int run_rate(const CommonOptions& common, int connections, double rate, double d
       "\"errors\":%llu,\"non_2xx\":%llu,\"unfinished\":%llu,"
       "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,"
       "\"mean\":%.1f}}\n",
-      rate, connections, result.measured_seconds,
-      static_cast<unsigned long long>(result.scheduled),
+      rate, connections, result.measured_seconds, static_cast<unsigned long long>(result.scheduled),
       static_cast<unsigned long long>(result.completed), latencies.size(),
       static_cast<double>(latencies.size()) / result.measured_seconds,
       static_cast<unsigned long long>(result.errors),
@@ -149,15 +150,15 @@ int main(int argc, char** argv) {
   int services = 1000, connections = 64, concurrency = 64;
   double rate = 1000, duration = 10, warmup = 1, drain = 5;
   po::options_description described("albemu_loadgen rate|idle options");
-  described.add_options()("help,h", "show this help")(
-      "target", po::value(&target)->required(), "HOST:PORT to connect to")(
+  described.add_options()("help,h", "show this help")("target", po::value(&target)->required(),
+                                                      "HOST:PORT to connect to")(
       "routing", po::value(&routing), "path (/<service>/bench) or host (<service>.DOMAIN)")(
       "services", po::value(&services), "Cloud Run services to spread over (s0000...)")(
       "domain", po::value(&domain), "host-mode domain (default example.com)")(
       "host", po::value(&host), "path-mode Host header (default: the target)")(
       "connections", po::value(&connections), "keepalive connections")(
-      "rate", po::value(&rate), "rate: requests per second")(
-      "duration", po::value(&duration), "rate: recorded seconds")(
+      "rate", po::value(&rate), "rate: requests per second")("duration", po::value(&duration),
+                                                             "rate: recorded seconds")(
       "warmup", po::value(&warmup), "rate: seconds scheduled first and not recorded")(
       "drain", po::value(&drain), "rate: seconds to wait for late answers")(
       "concurrency", po::value(&concurrency), "idle: connections opened at once");

@@ -1,5 +1,6 @@
 #include "bench/loadgen/open_loop.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -33,7 +34,6 @@ OpenLoop::OpenLoop(asio::io_context& io_context, OpenLoopOptions options)
   total_ = static_cast<uint64_t>(std::llround(seconds * options_.rate));
   warmup_count_ = static_cast<uint64_t>(std::llround(warmup * options_.rate));
   result_.scheduled = total_;
-  result_.measured_seconds = std::chrono::duration<double>(options_.duration).count();
   result_.latencies_ns.reserve(total_ - warmup_count_);
 }
 
@@ -129,24 +129,22 @@ void OpenLoop::send(Connection& connection, Due due) {
   connection.due = due;
   ++in_flight_;
   const std::string& request = options_.requests[due.index % options_.requests.size()];
-  asio::async_write(
-      connection.socket, asio::buffer(request), [this, &connection](error_code ec, std::size_t) {
-        if (finished_) return;
-        if (ec) {
-          on_failure(connection);
-          return;
-        }
-        connection.response = {};
-        http::async_read(connection.socket, connection.buffer, connection.response,
-                         [this, &connection](error_code read_ec, std::size_t) {
-                           if (finished_) return;
-                           if (read_ec) {
-                             on_failure(connection);
-                             return;
-                           }
-                           on_answer(connection, connection.response.result_int());
-                         });
-      });
+  asio::async_write(connection.socket, asio::buffer(request),
+                    [this, &connection](error_code ec, std::size_t) {
+                      if (finished_) return;
+                      if (ec) return on_failure(connection);
+                      do_read_answer(connection);
+                    });
+}
+
+void OpenLoop::do_read_answer(Connection& connection) {
+  connection.response = {};
+  http::async_read(connection.socket, connection.buffer, connection.response,
+                   [this, &connection](error_code ec, std::size_t) {
+                     if (finished_) return;
+                     if (ec) return on_failure(connection);
+                     on_answer(connection, connection.response.result_int());
+                   });
 }
 
 void OpenLoop::on_answer(Connection& connection, unsigned status) {
@@ -155,8 +153,12 @@ void OpenLoop::on_answer(Connection& connection, unsigned status) {
   ++result_.completed;
   if (status < 200 || status > 299) ++result_.non_2xx;
   if (connection.due.index >= warmup_count_) {
-    result_.latencies_ns.push_back(
-        static_cast<uint64_t>((now - connection.due.scheduled).count()));
+    result_.latencies_ns.push_back(static_cast<uint64_t>((now - connection.due.scheduled).count()));
+    // A server slower than the rate answers the last requests after the schedule ended: the
+    // achieved rate counts the time it took.
+    const double seconds =
+        std::chrono::duration<double>(now - scheduled_time(warmup_count_)).count();
+    result_.measured_seconds = std::max(result_.measured_seconds, seconds);
   }
   if (!connection.response.keep_alive()) {
     error_code ignored;
@@ -188,6 +190,8 @@ void OpenLoop::finish() {
   if (finished_) return;
   finished_ = true;
   result_.unfinished = queue_.size() + in_flight_;
+  result_.measured_seconds =
+      std::max(result_.measured_seconds, std::chrono::duration<double>(options_.duration).count());
   tick_timer_.cancel();
   drain_timer_.cancel();
   for (auto& connection : connections_) {

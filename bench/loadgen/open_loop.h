@@ -27,13 +27,13 @@ struct OpenLoopOptions {
 };
 
 struct OpenLoopResult {
-  uint64_t scheduled = 0;   // requests due in warmup + duration
-  uint64_t completed = 0;   // answered (any status), warmup included
-  uint64_t errors = 0;      // connect, write or read failures (the request is lost)
-  uint64_t non_2xx = 0;     // answered with a status outside 200-299
-  uint64_t unfinished = 0;  // still queued or in flight when the drain time ran out
+  uint64_t scheduled = 0;              // requests due in warmup + duration
+  uint64_t completed = 0;              // answered (any status), warmup included
+  uint64_t errors = 0;                 // connect, write or read failures (the request is lost)
+  uint64_t non_2xx = 0;                // answered with a status outside 200-299
+  uint64_t unfinished = 0;             // still queued or in flight when the drain time ran out
   std::vector<uint64_t> latencies_ns;  // one per recorded (post-warmup) answer
-  double measured_seconds = 0;         // the recorded window, for the achieved rate
+  double measured_seconds = 0;  // from the first recorded request's schedule to the last answer
 };
 
 /// One run on the caller's io_context (single-threaded). start() connects every connection,
@@ -63,6 +63,7 @@ class OpenLoop {
   void on_tick();
   void dispatch();
   void send(Connection& connection, Due due);
+  void do_read_answer(Connection& connection);
   void on_answer(Connection& connection, unsigned status);
   void on_failure(Connection& connection);
   void finish_if_done();
@@ -78,9 +79,9 @@ class OpenLoop {
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer drain_timer_;
   Clock::time_point start_;
-  uint64_t total_ = 0;          // requests to schedule
-  uint64_t warmup_count_ = 0;   // the first ones, not recorded
-  uint64_t next_ = 0;           // next index to schedule
+  uint64_t total_ = 0;         // requests to schedule
+  uint64_t warmup_count_ = 0;  // the first ones, not recorded
+  uint64_t next_ = 0;          // next index to schedule
   uint64_t in_flight_ = 0;
   int connected_initially_ = 0;
   bool scheduling_ = false;

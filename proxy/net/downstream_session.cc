@@ -243,6 +243,16 @@ class DownstreamSession final : public SessionBase,
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
     parser_->body_limit(boost::none);
+    // Usually the whole head arrived with the first read: parse it in place, with no timer and
+    // no read operation. Otherwise (need_more) the bytes stay buffered for the read below.
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      if (ec != http::error::need_more) {
+        buffer_.consume(used);
+        return on_head_parsed(ec, used);
+      }
+    }
     // A timer of its own rather than the stream's expiry: the stream closes the socket when
     // it expires, and a slow head still deserves its 408.
     lowest().expires_never();
@@ -265,7 +275,10 @@ class DownstreamSession final : public SessionBase,
     ++header_reads_;  // disarms a timer that fired meanwhile
     header_timer_.cancel();
     if (ec && header_timed_out_) ec = beast::error::timeout;
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+    on_head_parsed(ec, header_bytes);
+  }
+
+  void on_head_parsed(beast::error_code ec, std::size_t header_bytes) {    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return force_close();
     }
