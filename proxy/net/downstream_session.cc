@@ -314,6 +314,7 @@ class DownstreamSession final : public SessionBase,
     in_request_ = true;
     worker_.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
     ctx_.reset();
+    ctx_.detailed_log = worker_.access_log() != nullptr;
     ctx_.start = std::chrono::steady_clock::now();
     ctx_.generation = worker_.generation();
     if (ctx_.generation && ctx_.generation->snapshot) {

@@ -130,8 +130,10 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection,
                const http::fields& fields, std::string_view method, std::string_view target,
                unsigned version) {
   auto& entry = context.log;
-  entry.timestamp = std::chrono::system_clock::now();
   entry.forwarding_rule = connection.forwarding_rule;
+  if (context.listener) entry.url_map = context.listener->url_map;
+  if (!context.detailed_log) return;
+  entry.timestamp = std::chrono::system_clock::now();
   entry.method.assign(method);
   std::string_view host;
   if (auto it = fields.find(http::field::host); it != fields.end()) host = it->value();
@@ -156,17 +158,17 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection,
   if (context.listener) {
     entry.network = context.listener->network;
     entry.target_proxy = context.listener->target_proxy;
-    entry.url_map = context.listener->url_map;
   }
 }
 
 void route_log(RequestContext& context) {
   auto& entry = context.log;
+  if (context.routed) entry.backend_service.assign(context.decision.backend_service);
+  if (!context.detailed_log) return;
   if (context.url_map && !context.url_map->region.empty()) entry.region = context.url_map->region;
   if (!context.routed) return;
   const auto& decision = context.decision;
   if (!decision.matched_rule.empty()) entry.matched_url_path_rule.assign(decision.matched_rule);
-  entry.backend_service.assign(decision.backend_service);
   if (context.target) {
     entry.network_endpoint_group.assign(context.target->network_endpoint_group);
     entry.cloud_run_service.assign(context.target->cloud_run_service);

@@ -63,6 +63,9 @@ struct RequestContext {
   bool expect_continue = false;
   bool is_head = false;
   bool websocket = false;
+  /// The access log is on: fill every log field. Off, only what the metrics read is kept
+  /// (forwarding rule, URL map, backend service, status, latency).
+  bool detailed_log = true;
 
   void reset();
 };
@@ -85,7 +88,8 @@ bool retriable_connect_failure(uint32_t retry_on);
 bool retriable_reset(uint32_t retry_on);
 bool retriable_timeout(uint32_t retry_on);
 
-/// Fills the log fields known once the request head is read (before routing).
+/// Fills the log fields known once the request head is read (before routing); all of them
+/// only when context.detailed_log.
 void begin_log(RequestContext& context, const ConnectionInfo& connection,
                const boost::beast::http::fields& fields, std::string_view method,
                std::string_view target, unsigned version);
