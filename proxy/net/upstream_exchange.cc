@@ -32,7 +32,8 @@ UpstreamExchange::UpstreamExchange(ExchangeHost& host, std::shared_ptr<void> hos
     : host_(host),
       host_keepalive_(std::move(host_keepalive)),
       ctx_(host.context()),
-      wire_(host.wire()) {}
+      wire_(host.wire()),
+      deadline_timer_(host.worker().io_context().get_executor()) {}
 
 UpstreamExchange::~UpstreamExchange() = default;
 
@@ -143,6 +144,35 @@ void UpstreamExchange::restart_deadline() {
   }
 }
 
+void UpstreamExchange::arm_deadline(Clock::time_point deadline) {
+  if (deadline_armed_ && deadline == armed_deadline_) return;
+  deadline_armed_ = true;
+  armed_deadline_ = deadline;
+  const uint64_t generation = ++deadline_generation_;
+  deadline_timer_.expires_at(deadline);
+  // A weak reference: a pending wait must not keep a finished exchange (and its client
+  // connection) alive until the deadline.
+  deadline_timer_.async_wait([weak = weak_from_this(), generation](beast::error_code ec) {
+    const auto self = weak.lock();
+    if (ec || !self || generation != self->deadline_generation_) return;
+    self->deadline_armed_ = false;
+    self->timed_out_ = true;
+    beast::error_code ignored;
+    if (self->upstream_) self->upstream_->socket().cancel(ignored);
+  });
+}
+
+void UpstreamExchange::disarm_deadline() {
+  if (!deadline_armed_) return;
+  deadline_armed_ = false;
+  ++deadline_generation_;
+  deadline_timer_.cancel();
+}
+
+beast::error_code UpstreamExchange::timeout_aware(beast::error_code ec) const {
+  return timed_out_ && ec == asio::error::operation_aborted ? beast::error::timeout : ec;
+}
+
 void UpstreamExchange::buffer_body_for_retry() {
   auto& parser = host_.request_parser();
   if (parser.is_done()) return do_attempt();
@@ -192,6 +222,7 @@ void UpstreamExchange::on_connect(beast::error_code ec, UpstreamConnection conne
   }
   upstream_ = std::move(connection.stream);
   upstream_reused_ = connection.reused;
+  timed_out_ = false;
   upstream_buffer_.clear();
   ctx_.log.server_ip = endpoint_.key;
   write_request_head();
@@ -205,26 +236,29 @@ void UpstreamExchange::write_request_head() {
   request_chunked_ = request().chunked();
   wire_.out.clear();
   wire_.out.push_back(asio::buffer(wire_.request_head));
-  if (buffered_body_ && !buffered_body_->empty()) wire_.out.push_back(asio::buffer(*buffered_body_));
-  upstream_->expires_at(attempt_deadline_);
-  asio::async_write(*upstream_, wire_.out, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (self->cancelled_) return self->host_.exchange_aborted();
-    if (ec) {
-      // A pooled connection the backend closed meanwhile: nothing was consumed yet, so this
-      // does not count as an attempt.
-      if (self->upstream_reused_) {
-        --self->ctx_.attempts;
-        self->upstream_.reset();
-        return self->do_attempt();
-      }
-      return self->attempt_failed(core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
-    }
-    if (self->buffered_body_ || self->host_.request_parser().is_done()) {
-      self->request_sent_ = true;
-      return self->read_response_head();
-    }
-    self->relay_request_body();
-  });
+  if (buffered_body_ && !buffered_body_->empty())
+    wire_.out.push_back(asio::buffer(*buffered_body_));
+  arm_deadline(attempt_deadline_);
+  asio::async_write(upstream_->socket(), wire_.out,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (self->cancelled_) return self->host_.exchange_aborted();
+                      if (ec) {
+                        // A pooled connection the backend closed meanwhile: nothing was consumed
+                        // yet, so this does not count as an attempt.
+                        if (self->upstream_reused_) {
+                          --self->ctx_.attempts;
+                          self->upstream_.reset();
+                          return self->do_attempt();
+                        }
+                        return self->attempt_failed(
+                            core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
+                      }
+                      if (self->buffered_body_ || self->host_.request_parser().is_done()) {
+                        self->request_sent_ = true;
+                        return self->read_response_head();
+                      }
+                      self->relay_request_body();
+                    });
 }
 
 void UpstreamExchange::frame_body(const char* data, std::size_t size, bool chunked, bool last) {
@@ -260,8 +294,8 @@ void UpstreamExchange::relay_request_body() {
         self->request_sent_ = true;
         return self->read_response_head();
       }
-      self->upstream_->expires_at(self->attempt_deadline_);
-      asio::async_write(*self->upstream_, self->wire_.out,
+      self->arm_deadline(self->attempt_deadline_);
+      asio::async_write(self->upstream_->socket(), self->wire_.out,
                         [self, last](beast::error_code ec, std::size_t) {
                           if (ec) {
                             // The backend may have answered early; read what it said.
@@ -284,10 +318,10 @@ void UpstreamExchange::read_response_head() {
   response_parser_->header_limit(kResponseHeaderLimit);
   response_parser_->body_limit(boost::none);
   if (ctx_.is_head) response_parser_->skip(true);
-  upstream_->expires_at(attempt_deadline_);
-  http::async_read_header(*upstream_, upstream_buffer_, *response_parser_,
+  arm_deadline(attempt_deadline_);
+  http::async_read_header(upstream_->socket(), upstream_buffer_, *response_parser_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                            self->on_response_head(ec);
+                            self->on_response_head(self->timeout_aware(ec));
                           });
 }
 
@@ -390,13 +424,14 @@ void UpstreamExchange::relay_response_body() {
     if (ec || used > 0 || response_parser_->is_done())
       return on_response_piece(ec, kBodyChunkSize - body.size);
   }
-  upstream_->expires_at(ctx_.deadline);
+  arm_deadline(ctx_.deadline);
   // read_some: whatever arrived is passed on at once, not held until the piece is full.
-  http::async_read_some(*upstream_, upstream_buffer_, *response_parser_,
+  http::async_read_some(upstream_->socket(), upstream_buffer_, *response_parser_,
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
                           if (ec == http::error::need_buffer) ec = {};
                           self->on_response_piece(
-                              ec, kBodyChunkSize - self->response_parser_->get().body().size);
+                              self->timeout_aware(ec),
+                              kBodyChunkSize - self->response_parser_->get().body().size);
                         });
 }
 
@@ -415,15 +450,17 @@ void UpstreamExchange::on_response_piece(beast::error_code ec, std::size_t n) {
   response_head_pending_ = false;
   frame_body(host_.chunk(), n, response_chunked_, last);
   if (wire_.out.empty()) return finish(keep_alive_);
-  host_.write_client(wire_.out, [self = shared_from_this(), last](beast::error_code ec, std::size_t n) {
-    if (ec) return self->host_.exchange_aborted();
-    self->ctx_.log.response_size += n;
-    if (last) return self->finish(self->keep_alive_);
-    self->relay_response_body();
-  });
+  host_.write_client(wire_.out,
+                     [self = shared_from_this(), last](beast::error_code ec, std::size_t n) {
+                       if (ec) return self->host_.exchange_aborted();
+                       self->ctx_.log.response_size += n;
+                       if (last) return self->finish(self->keep_alive_);
+                       self->relay_response_body();
+                     });
 }
 
 void UpstreamExchange::finish(bool keep_alive) {
+  disarm_deadline();
   if (upstream_ && request_sent_ && response_parser_->keep_alive() &&
       upstream_buffer_.size() == 0 && !cancelled_) {
     host_.worker().pool().release(endpoint_, std::move(upstream_));
@@ -446,6 +483,7 @@ void UpstreamExchange::response_cut_short(core::ProxyError error) {
 // ---- WebSocket: after the backend's 101, bytes flow both ways untouched
 
 void UpstreamExchange::start_tunnel() {
+  disarm_deadline();  // the tunnel's reads and writes carry their own expiry
   transform_response(response(), &ctx_.decision, &host_.connection().variables, true);
   ctx_.log.status = 101;
   ctx_.log.status_details = "response_sent_by_backend";
@@ -454,12 +492,12 @@ void UpstreamExchange::start_tunnel() {
   serialize_response_head(response().base(), wire_.response_head);
   wire_.out.assign({asio::buffer(wire_.response_head)});
   host_.write_client(wire_.out, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                if (ec) return self->host_.exchange_aborted();
-                                self->ctx_.log.response_size += n;
-                                self->tunnel_buffer_ = std::make_unique<char[]>(kBodyChunkSize);
-                                self->tunnel_client_to_backend();
-                                self->tunnel_backend_to_client();
-                              });
+    if (ec) return self->host_.exchange_aborted();
+    self->ctx_.log.response_size += n;
+    self->tunnel_buffer_ = std::make_unique<char[]>(kBodyChunkSize);
+    self->tunnel_client_to_backend();
+    self->tunnel_backend_to_client();
+  });
 }
 
 void UpstreamExchange::tunnel_client_to_backend() {

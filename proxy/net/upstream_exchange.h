@@ -5,7 +5,9 @@
 // and tunnel bytes after a WebSocket 101. Not a template: the client side is reached through
 // ExchangeHost, implemented by the downstream session for plain and TLS streams alike.
 
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -31,8 +33,8 @@ inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
 /// What the exchange serializes into and writes from. Owned by the client connection, so the
 /// buffers keep their capacity from one request to the next.
 struct WireBuffers {
-  std::string request_head;   // the upstream request head
-  std::string response_head;  // the client response head
+  std::string request_head;                    // the upstream request head
+  std::string response_head;                   // the client response head
   std::vector<boost::asio::const_buffer> out;  // the gathered write in progress
 };
 
@@ -100,6 +102,12 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void maybe_continue(ExchangeHost::BodyHandler next);
   void buffer_body_for_retry();
   void restart_deadline();
+  /// Bounds the upstream operations that follow by `deadline`: when it passes, they are
+  /// cancelled and report beast::error::timeout (see timeout_aware). One timer per exchange,
+  /// re-armed only when the deadline moves.
+  void arm_deadline(std::chrono::steady_clock::time_point deadline);
+  void disarm_deadline();
+  boost::beast::error_code timeout_aware(boost::beast::error_code ec) const;
   void do_attempt();
   void on_connect(boost::beast::error_code ec, UpstreamConnection connection);
   void write_request_head();
@@ -138,7 +146,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
       response_parser_;
   bool response_head_pending_ = false;  // not written yet: goes out with the first body bytes
   bool response_chunked_ = false;
-  ChunkHeader chunk_header_{0};  // framing of the chunk in wire_.out
+  ChunkHeader chunk_header_{0};               // framing of the chunk in wire_.out
   std::optional<std::string> buffered_body_;  // set when retries are possible
   Endpoint endpoint_;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)
@@ -148,6 +156,14 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   bool request_body_unread_ = false;  // client body not fully read (write failed)
   std::size_t standin_body_length_ = 0;
   std::chrono::steady_clock::time_point attempt_deadline_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    boost::asio::io_context::executor_type>
+      deadline_timer_;
+  std::chrono::steady_clock::time_point armed_deadline_;
+  bool deadline_armed_ = false;
+  bool timed_out_ = false;            // the deadline passed; pending operations were cancelled
+  uint64_t deadline_generation_ = 0;  // tells a stale expiry from the current one
   std::unique_ptr<char[]> tunnel_buffer_;
   bool tunnel_closing_ = false;
   bool cancelled_ = false;
