@@ -28,6 +28,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
 constexpr std::chrono::seconds kShutdownTimeout{2};
@@ -69,6 +70,7 @@ class DownstreamSession final : public SessionBase,
         tls_(std::move(tls)),
         buffer_(kHeaderLimitBytes + 4096),
         fault_timer_(worker.io_context()),
+        deadline_timer_(worker.io_context().get_executor()),
         header_timer_(worker.io_context()) {
     worker_.connections.fetch_add(1, std::memory_order_relaxed);
     if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
@@ -83,7 +85,7 @@ class DownstreamSession final : public SessionBase,
 
   void start() {
     if constexpr (kIsTls<Stream>) {
-      lowest().expires_after(kTlsHandshakeTimeout);
+      expire_after(kTlsHandshakeTimeout);
       stream_.async_handshake(
           asio::ssl::stream_base::server,
           [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
@@ -114,10 +116,11 @@ class DownstreamSession final : public SessionBase,
   WireBuffers& wire() override { return wire_; }
 
   void read_request_body(BodyHandler handler) override {
-    lowest().expires_after(keepalive());
+    expire_after(keepalive());
     http::async_read_some(stream_, buffer_, *parser_,
                           [self = this->shared_from_this(), handler = std::move(handler)](
                               beast::error_code ec, std::size_t) mutable {
+                            self->expire_never();
                             if (ec == http::error::need_buffer) ec = {};
                             handler(ec);
                           });
@@ -125,22 +128,28 @@ class DownstreamSession final : public SessionBase,
 
   void send_continue(BodyHandler handler) override {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    lowest().expires_after(keepalive());
+    expire_after(keepalive());
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = this->shared_from_this(), handler = std::move(handler)](
-                          beast::error_code ec, std::size_t) mutable { handler(ec); });
+                          beast::error_code ec, std::size_t) mutable {
+                        self->expire_never();
+                        handler(ec);
+                      });
   }
 
   void write_client(const std::vector<asio::const_buffer>& buffers, SizeHandler handler) override {
-    lowest().expires_after(keepalive());
+    expire_after(keepalive());
     asio::async_write(stream_, buffers,
                       [self = this->shared_from_this(), handler = std::move(handler)](
-                          beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
+                          beast::error_code ec, std::size_t n) mutable {
+                        self->expire_never();
+                        handler(ec, n);
+                      });
   }
 
   void read_tunnel(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline,
                    SizeHandler handler) override {
-    lowest().expires_at(deadline);
+    expire_at(deadline);
     stream_.async_read_some(asio::buffer(data, size),
                             [self = this->shared_from_this(), handler = std::move(handler)](
                                 beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
@@ -148,7 +157,7 @@ class DownstreamSession final : public SessionBase,
 
   void write_tunnel(const char* data, std::size_t size,
                     std::chrono::steady_clock::time_point deadline, SizeHandler handler) override {
-    lowest().expires_at(deadline);
+    expire_at(deadline);
     asio::async_write(stream_, asio::buffer(data, size),
                       [self = this->shared_from_this(), handler = std::move(handler)](
                           beast::error_code ec, std::size_t n) mutable { handler(ec, n); });
@@ -184,6 +193,33 @@ class DownstreamSession final : public SessionBase,
  private:
   PlainStream& lowest() { return beast::get_lowest_layer(stream_); }
 
+  // ---- the connection's deadline: every client-side read and write must end before it, or
+  // the connection is closed (as a stream expiry would do, without re-arming a timer for each
+  // operation: the timer is re-armed only when it fires early or the deadline moves earlier).
+
+  void expire_at(Clock::time_point deadline) {
+    deadline_ = deadline;
+    if (!deadline_timer_armed_ || deadline < timer_expiry_) arm_deadline_timer();
+  }
+  void expire_after(Clock::duration timeout) { expire_at(Clock::now() + timeout); }
+  /// No client operation is pending (the deadline of the last one is met). The tunnel's two
+  /// directions share one fixed deadline and never call this.
+  void expire_never() { deadline_ = Clock::time_point::max(); }
+
+  void arm_deadline_timer() {
+    deadline_timer_armed_ = true;
+    timer_expiry_ = deadline_;
+    deadline_timer_.expires_at(deadline_);
+    // A weak reference: an idle connection's pending wait must not keep the session alive.
+    deadline_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+      const auto self = weak.lock();
+      if (ec || !self) return;  // re-armed (a newer wait is pending) or the session is gone
+      self->deadline_timer_armed_ = false;
+      if (Clock::now() < self->deadline_) return self->arm_deadline_timer();
+      self->lowest().close();
+    });
+  }
+
   char* chunk_buffer() {
     if (!chunk_) chunk_ = std::make_unique<char[]>(kBodyChunkSize);
     return chunk_.get();
@@ -202,6 +238,7 @@ class DownstreamSession final : public SessionBase,
   }
 
   void on_handshake(beast::error_code ec) {
+    expire_never();
     if (ec) return force_close();
     SSL* ssl = stream_.native_handle();
     // The SNI ends up in header values ({tls_sni_hostname}) and logs: take only host-name
@@ -226,7 +263,7 @@ class DownstreamSession final : public SessionBase,
     if (closed_) return;
     if (draining_) return force_close();
     if (buffer_.size() > 0) return do_read_header();
-    lowest().expires_after(keepalive());
+    expire_after(keepalive());
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->on_idle_read(ec, n);
@@ -234,6 +271,7 @@ class DownstreamSession final : public SessionBase,
   }
 
   void on_idle_read(beast::error_code ec, std::size_t n) {
+    expire_never();
     if (ec) return force_close();
     buffer_.commit(n);
     do_read_header();
@@ -255,7 +293,7 @@ class DownstreamSession final : public SessionBase,
     }
     // A timer of its own rather than the stream's expiry: the stream closes the socket when
     // it expires, and a slow head still deserves its 408.
-    lowest().expires_never();
+    expire_never();
     header_timed_out_ = false;
     const auto generation = ++header_reads_;
     header_timer_.expires_after(worker_.request_header_timeout());
@@ -278,7 +316,8 @@ class DownstreamSession final : public SessionBase,
     on_head_parsed(ec, header_bytes);
   }
 
-  void on_head_parsed(beast::error_code ec, std::size_t header_bytes) {    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+  void on_head_parsed(beast::error_code ec, std::size_t header_bytes) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return force_close();
     }
@@ -456,10 +495,11 @@ class DownstreamSession final : public SessionBase,
     local_.keep_alive(keep_alive);
     local_.prepare_payload();
     ctx_.log.status = static_cast<int>(local_.result_int());
-    lowest().expires_after(keepalive());
+    expire_after(keepalive());
     http::async_write(stream_, local_,
                       [self = this->shared_from_this(), keep_alive, body_left](beast::error_code ec,
                                                                                std::size_t n) {
+                        self->expire_never();
                         self->ctx_.log.response_size += n;
                         if (ec) return self->abort_request();
                         if (body_left) return self->discard_body(keep_alive);
@@ -510,7 +550,7 @@ class DownstreamSession final : public SessionBase,
     if (closed_) return;
     closed_ = true;
     if constexpr (kIsTls<Stream>) {
-      lowest().expires_after(kShutdownTimeout);
+      expire_after(kShutdownTimeout);
       stream_.async_shutdown(
           [self = this->shared_from_this()](beast::error_code) { self->lowest().close(); });
     } else {
@@ -520,7 +560,7 @@ class DownstreamSession final : public SessionBase,
       lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
       // One deadline for the whole linger: a client that keeps sending must not keep the
       // session (each read would otherwise restart the timeout).
-      lowest().expires_after(kShutdownTimeout);
+      expire_after(kShutdownTimeout);
       linger_read();
     }
   }
@@ -547,6 +587,11 @@ class DownstreamSession final : public SessionBase,
   RequestContext ctx_;
   LocalResponse local_;
   asio::steady_timer fault_timer_;
+  asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>
+      deadline_timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point timer_expiry_;
+  bool deadline_timer_armed_ = false;
   asio::steady_timer header_timer_;
   uint64_t header_reads_ = 0;
   bool header_timed_out_ = false;
