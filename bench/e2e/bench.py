@@ -108,7 +108,7 @@ def parse_args(argv):
 def scenarios(args):
     result = []
     for connections in [int(c) for c in args.connections.split(",") if c]:
-        result.append(phases.Scenario("http", "path", connections, direct=True))
+        result.append(phases.Scenario("http", "path", connections, direct=not args.smoke))
         if not args.no_host:
             result.append(phases.Scenario("http", "host", connections))
         if not args.no_https:

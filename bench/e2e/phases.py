@@ -78,8 +78,12 @@ class Bench:
             if retry:
                 self.wait_for_quiet()
             watch = CpuWatch([process, self.backend])
-            result = loads.run_wrk(self.processes, url, connections, duration, self.load_cpus,
-                                   mode=mode, services=self.layout.services)
+            try:
+                result = loads.run_wrk(self.processes, url, connections, duration,
+                                       self.load_cpus, mode=mode,
+                                       services=self.layout.services)
+            except HarnessError as error:
+                raise HarnessError(f"{error}\n{_state(process)}") from None
             cpu = watch.stop()
             result["core_busy"] = cpu["core_busy"]
             result["other_load"] = cpu["other_load"]
@@ -118,6 +122,16 @@ class Bench:
         self.log(f"  (other processes used {other_load:.2f} cores during the run: repeating "
                  f"it; {self.retries_left} retries left)")
         return True
+
+
+def _state(process):
+    """Whether the proxy is still running, for an error message."""
+    if process is None:
+        return ""
+    if process.alive():
+        return f"{process.name} is still running (pid {process.pid})."
+    return (f"{process.name} exited with {process.popen.returncode}; its log ends with:\n"
+            f"{process.log_tail()}")
 
 
 def _median(values):

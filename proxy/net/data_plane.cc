@@ -184,8 +184,8 @@ class DataPlaneImpl {
   bool bind_rule(const config::ListenerPlan& plan, BoundRule& rule, config::ConfigErrors& errors) {
     const std::string field = "forwardingRules[" + plan.forwarding_rule + "]";
     boost::system::error_code ec;
-    const std::string& configured = options_.listen_address.empty() ? plan.ip_address
-                                                                    : options_.listen_address;
+    const std::string& configured =
+        options_.listen_address.empty() ? plan.ip_address : options_.listen_address;
     const auto address =
         asio::ip::make_address(configured.empty() ? std::string("0.0.0.0") : configured, ec);
     if (ec) {

@@ -39,13 +39,20 @@ void serialize_response_head(const http::response_header<>& head, std::string& o
   append_version(head.version(), out);
   const unsigned code = head.result_int();
   const char digits[] = {' ', static_cast<char>('0' + code / 100 % 10),
-                         static_cast<char>('0' + code / 10 % 10), static_cast<char>('0' + code % 10),
-                         ' '};
+                         static_cast<char>('0' + code / 10 % 10),
+                         static_cast<char>('0' + code % 10), ' '};
   out.append(digits, sizeof digits);
   const auto reason = head.reason();
   out.append(reason.empty() ? http::obsolete_reason(head.result()) : reason);
   out.append("\r\n");
   append_fields(head, out);
+}
+
+void consume_front(std::vector<boost::asio::const_buffer>& buffers, std::size_t n) {
+  std::size_t whole = 0;
+  while (whole < buffers.size() && n >= buffers[whole].size()) n -= buffers[whole++].size();
+  buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
+  if (n > 0 && !buffers.empty()) buffers.front() += n;
 }
 
 ChunkHeader::ChunkHeader(std::size_t size) {

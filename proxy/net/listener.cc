@@ -56,8 +56,8 @@ void Listener::close() {
 
 void Listener::do_accept() {
   acceptor_.async_accept(
-      worker_.io_context(), [self = shared_from_this()](boost::system::error_code ec,
-                                                        ClientSocket socket) {
+      worker_.io_context(),
+      [self = shared_from_this()](boost::system::error_code ec, ClientSocket socket) {
         self->on_accept(ec, std::move(socket));
       });
 }

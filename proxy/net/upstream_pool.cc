@@ -104,8 +104,7 @@ std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
   return pending;
 }
 
-std::unique_ptr<UpstreamStream> UpstreamPool::take_idle(const Endpoint& endpoint,
-                                                                  bool verify) {
+std::unique_ptr<UpstreamStream> UpstreamPool::take_idle(const Endpoint& endpoint, bool verify) {
   const auto it = idle_.find(endpoint.key);
   if (it == idle_.end()) return nullptr;
   auto& idle = it->second;
@@ -140,6 +139,8 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
       if (ec) return pending->finish(ec, {});
       boost::system::error_code ignored;
       pending->stream->socket().set_option(tcp::no_delay(true), ignored);
+      // Writes are tried synchronously first (write_now); they must never block the worker.
+      pending->stream->socket().non_blocking(true, ignored);
       pending->finish({}, UpstreamConnection{std::move(pending->stream), false});
     });
   };
@@ -179,8 +180,7 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
       });
 }
 
-void UpstreamPool::release(const Endpoint& endpoint,
-                           std::unique_ptr<UpstreamStream> stream) {
+void UpstreamPool::release(const Endpoint& endpoint, std::unique_ptr<UpstreamStream> stream) {
   if (!stream || !stream->socket().is_open()) return;
   stream->expires_never();
   idle_[endpoint.key].push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
