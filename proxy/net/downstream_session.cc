@@ -137,18 +137,14 @@ class DownstreamSession final : public SessionBase,
                       });
   }
 
-  void write_client(std::vector<asio::const_buffer>& buffers, SizeHandler handler) override {
+  void write_client(const std::vector<asio::const_buffer>& buffers, SizeHandler handler) override {
     expire_after(keepalive());
-    auto done = [self = this->shared_from_this(), handler = std::move(handler)](
-                    beast::error_code ec, std::size_t n) mutable {
-      self->expire_never();
-      handler(ec, n);
-    };
-    if constexpr (kIsTls<Stream>) {
-      asio::async_write(stream_, buffers, std::move(done));
-    } else {
-      write_now(lowest().socket(), buffers, std::move(done));
-    }
+    asio::async_write(stream_, buffers,
+                      [self = this->shared_from_this(), handler = std::move(handler)](
+                          beast::error_code ec, std::size_t n) mutable {
+                        self->expire_never();
+                        handler(ec, n);
+                      });
   }
 
   void read_tunnel(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline,
@@ -621,8 +617,6 @@ void start_session(Worker& worker, const std::string& forwarding_rule, bool http
   if (ec) return;
   info.local_ip = local.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
-  // Plain responses are written synchronously first (write_now); never blocking the worker.
-  socket.non_blocking(true, ec);
   if (!https) {
     auto session = std::make_shared<DownstreamSession<PlainStream>>(
         worker, PlainStream(std::move(socket)), std::move(info), nullptr);

@@ -48,13 +48,6 @@ void serialize_response_head(const http::response_header<>& head, std::string& o
   append_fields(head, out);
 }
 
-void consume_front(std::vector<boost::asio::const_buffer>& buffers, std::size_t n) {
-  std::size_t whole = 0;
-  while (whole < buffers.size() && n >= buffers[whole].size()) n -= buffers[whole++].size();
-  buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
-  if (n > 0 && !buffers.empty()) buffers.front() += n;
-}
-
 ChunkHeader::ChunkHeader(std::size_t size) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::size_t at = buffer_.size();

@@ -5,15 +5,10 @@
 // cheaper, and the body goes out beside it in the same gathered write.
 
 #include <array>
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/message.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace albemu::net {
 
@@ -35,27 +30,6 @@ class ChunkHeader {
   std::array<char, 20> buffer_{};
   std::size_t start_ = 0;
 };
-
-/// Drops the first `n` bytes from `buffers` (whole buffers, then the front of the next one).
-void consume_front(std::vector<boost::asio::const_buffer>& buffers, std::size_t n);
-
-/// Writes `buffers` to a socket in non-blocking mode right away, and only what the kernel did not
-/// take goes through an asynchronous write. On loopback and on a fresh connection the whole
-/// write usually succeeds at once, which saves the reactor round trip of an asynchronous
-/// operation. `handler(ec, bytes)` runs inline in that case; `buffers` may be modified.
-template <class Socket, class Handler>
-void write_now(Socket& socket, std::vector<boost::asio::const_buffer>& buffers, Handler&& handler) {
-  boost::system::error_code ec;
-  const std::size_t total = boost::asio::buffer_size(buffers);
-  const std::size_t written = socket.write_some(buffers, ec);
-  if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) ec = {};
-  if (ec || written == total) return handler(ec, written);
-  consume_front(buffers, written);
-  boost::asio::async_write(
-      socket, buffers,
-      [written, handler = std::forward<Handler>(handler)](
-          boost::system::error_code ec, std::size_t n) mutable { handler(ec, written + n); });
-}
 
 inline constexpr std::string_view kCrlf = "\r\n";
 /// The last chunk and the end of a chunked body (no trailers).

@@ -239,26 +239,26 @@ void UpstreamExchange::write_request_head() {
   if (buffered_body_ && !buffered_body_->empty())
     wire_.out.push_back(asio::buffer(*buffered_body_));
   arm_deadline(attempt_deadline_);
-  write_now(upstream_->socket(), wire_.out,
-            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-              if (self->cancelled_) return self->host_.exchange_aborted();
-              if (ec) {
-                // A pooled connection the backend closed meanwhile: nothing was consumed
-                // yet, so this does not count as an attempt.
-                if (self->upstream_reused_) {
-                  --self->ctx_.attempts;
-                  self->upstream_.reset();
-                  return self->do_attempt();
-                }
-                return self->attempt_failed(
-                    core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
-              }
-              if (self->buffered_body_ || self->host_.request_parser().is_done()) {
-                self->request_sent_ = true;
-                return self->read_response_head();
-              }
-              self->relay_request_body();
-            });
+  asio::async_write(upstream_->socket(), wire_.out,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (self->cancelled_) return self->host_.exchange_aborted();
+                      if (ec) {
+                        // A pooled connection the backend closed meanwhile: nothing was consumed
+                        // yet, so this does not count as an attempt.
+                        if (self->upstream_reused_) {
+                          --self->ctx_.attempts;
+                          self->upstream_.reset();
+                          return self->do_attempt();
+                        }
+                        return self->attempt_failed(
+                            core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
+                      }
+                      if (self->buffered_body_ || self->host_.request_parser().is_done()) {
+                        self->request_sent_ = true;
+                        return self->read_response_head();
+                      }
+                      self->relay_request_body();
+                    });
 }
 
 void UpstreamExchange::frame_body(const char* data, std::size_t size, bool chunked, bool last) {
@@ -295,19 +295,19 @@ void UpstreamExchange::relay_request_body() {
         return self->read_response_head();
       }
       self->arm_deadline(self->attempt_deadline_);
-      write_now(self->upstream_->socket(), self->wire_.out,
-                [self, last](beast::error_code ec, std::size_t) {
-                  if (ec) {
-                    // The backend may have answered early; read what it said.
-                    self->request_body_unread_ = !last;
-                    return self->read_response_head();
-                  }
-                  if (last) {
-                    self->request_sent_ = true;
-                    return self->read_response_head();
-                  }
-                  self->relay_request_body();
-                });
+      asio::async_write(self->upstream_->socket(), self->wire_.out,
+                        [self, last](beast::error_code ec, std::size_t) {
+                          if (ec) {
+                            // The backend may have answered early; read what it said.
+                            self->request_body_unread_ = !last;
+                            return self->read_response_head();
+                          }
+                          if (last) {
+                            self->request_sent_ = true;
+                            return self->read_response_head();
+                          }
+                          self->relay_request_body();
+                        });
     });
   });
 }

@@ -56,10 +56,9 @@ class ExchangeHost {
   /// Reads the next piece of the request body into the parser's buffer_body.
   virtual void read_request_body(BodyHandler handler) = 0;
   virtual void send_continue(BodyHandler handler) = 0;
-  /// Writes all of `buffers` (response head and body bytes, already framed) to the client; the
-  /// handler may run before this returns. The buffers and what they point to stay valid until
-  /// the handler runs; the vector itself may be changed.
-  virtual void write_client(std::vector<boost::asio::const_buffer>& buffers,
+  /// Writes all of `buffers` (response head and body bytes, already framed) to the client.
+  /// The buffers and what they point to stay valid until the handler runs.
+  virtual void write_client(const std::vector<boost::asio::const_buffer>& buffers,
                             SizeHandler handler) = 0;
   virtual void read_tunnel(char* data, std::size_t size,
                            std::chrono::steady_clock::time_point deadline, SizeHandler handler) = 0;

@@ -139,8 +139,6 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
       if (ec) return pending->finish(ec, {});
       boost::system::error_code ignored;
       pending->stream->socket().set_option(tcp::no_delay(true), ignored);
-      // Writes are tried synchronously first (write_now); they must never block the worker.
-      pending->stream->socket().non_blocking(true, ignored);
       pending->finish({}, UpstreamConnection{std::move(pending->stream), false});
     });
   };
