@@ -225,16 +225,27 @@ class DownstreamSession final : public SessionBase,
     return chunk_.get();
   }
 
-  std::chrono::steady_clock::duration keepalive() const {
-    // During a request the plan found at its start is at hand; the lookup below runs only
-    // between requests.
+  std::chrono::steady_clock::duration keepalive() {
+    // During a request the plan found at its start is at hand; between requests, the current
+    // generation's.
     if (in_request_ && ctx_.listener) return ctx_.listener->keepalive_timeout;
+    const auto* plan = current_plan().first;
+    return plan ? plan->keepalive_timeout : kDefaultKeepalive;
+  }
+
+  /// This connection's forwarding rule and URL map in the worker's current generation. Looked
+  /// up by name once per generation, not once per request.
+  std::pair<const config::ListenerPlan*, const core::CompiledUrlMap*> current_plan() {
     const auto& generation = worker_.generation();
-    if (generation && generation->snapshot) {
-      if (const auto* plan = generation->snapshot->find_listener(info_.forwarding_rule))
-        return plan->keepalive_timeout;
+    if (generation != plan_generation_) {
+      plan_generation_ = generation;
+      plan_ = {nullptr, nullptr};
+      if (generation && generation->snapshot) {
+        plan_.first = generation->snapshot->find_listener(info_.forwarding_rule);
+        if (plan_.first) plan_.second = generation->snapshot->find_url_map(plan_.first->url_map);
+      }
     }
-    return kDefaultKeepalive;
+    return plan_;
   }
 
   void on_handshake(beast::error_code ec) {
@@ -356,11 +367,7 @@ class DownstreamSession final : public SessionBase,
     ctx_.detailed_log = worker_.access_log() != nullptr;
     ctx_.start = std::chrono::steady_clock::now();
     ctx_.generation = worker_.generation();
-    if (ctx_.generation && ctx_.generation->snapshot) {
-      ctx_.listener = ctx_.generation->snapshot->find_listener(info_.forwarding_rule);
-      if (ctx_.listener)
-        ctx_.url_map = ctx_.generation->snapshot->find_url_map(ctx_.listener->url_map);
-    }
+    std::tie(ctx_.listener, ctx_.url_map) = current_plan();
     const auto& request = parser_->get();
     version_ = request.version();
     begin_log(ctx_, info_, request, request.method_string(), request.target(), version_);
@@ -597,6 +604,10 @@ class DownstreamSession final : public SessionBase,
   bool header_timed_out_ = false;
   std::shared_ptr<UpstreamExchange> exchange_;
   unsigned version_ = 11;
+  // current_plan()'s cache. Holding the generation keeps the cached pointers valid (and a new
+  // generation can never reuse the address of one still held).
+  std::shared_ptr<const Generation> plan_generation_;
+  std::pair<const config::ListenerPlan*, const core::CompiledUrlMap*> plan_{nullptr, nullptr};
   bool in_request_ = false;
   bool draining_ = false;
   bool closed_ = false;
