@@ -50,8 +50,10 @@ bool is_plain_host_name(std::string_view name) {
   return true;
 }
 
-using PlainStream = beast::basic_stream<tcp, asio::io_context::executor_type>;
-using TlsStream = beast::ssl_stream<PlainStream>;
+// The plain stream is the socket itself: timeouts are the session's own deadline timer, so
+// beast::basic_stream's per-operation wrapper would only add cost.
+using PlainStream = ClientSocket;
+using TlsStream = beast::ssl_stream<ClientSocket>;
 
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
@@ -101,7 +103,7 @@ class DownstreamSession final : public SessionBase,
 
   void force_close() override {
     closed_ = true;
-    lowest().close();
+    close_socket();
     fault_timer_.cancel();
     header_timer_.cancel();
     if (exchange_) exchange_->cancel();
@@ -191,7 +193,11 @@ class DownstreamSession final : public SessionBase,
   }
 
  private:
-  PlainStream& lowest() { return beast::get_lowest_layer(stream_); }
+  ClientSocket& lowest() { return beast::get_lowest_layer(stream_); }
+  void close_socket() {
+    beast::error_code ignored;
+    lowest().close(ignored);
+  }
 
   // ---- the connection's deadline: every client-side read and write must end before it, or
   // the connection is closed (as a stream expiry would do, without re-arming a timer for each
@@ -216,7 +222,7 @@ class DownstreamSession final : public SessionBase,
       if (ec || !self) return;  // re-armed (a newer wait is pending) or the session is gone
       self->deadline_timer_armed_ = false;
       if (Clock::now() < self->deadline_) return self->arm_deadline_timer();
-      self->lowest().close();
+      self->close_socket();
     });
   }
 
@@ -312,7 +318,7 @@ class DownstreamSession final : public SessionBase,
       if (ec || generation != self->header_reads_ || self->closed_) return;
       self->header_timed_out_ = true;
       beast::error_code ignored;
-      self->lowest().socket().cancel(ignored);
+      self->lowest().cancel(ignored);
     });
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -559,12 +565,12 @@ class DownstreamSession final : public SessionBase,
     if constexpr (kIsTls<Stream>) {
       expire_after(kShutdownTimeout);
       stream_.async_shutdown(
-          [self = this->shared_from_this()](beast::error_code) { self->lowest().close(); });
+          [self = this->shared_from_this()](beast::error_code) { self->close_socket(); });
     } else {
       // Half-close, then read what the client still sends until it closes too: closing with
       // unread data would reset the connection and could destroy the response in flight.
       beast::error_code ignored;
-      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest().shutdown(tcp::socket::shutdown_send, ignored);
       // One deadline for the whole linger: a client that keeps sending must not keep the
       // session (each read would otherwise restart the timeout).
       expire_after(kShutdownTimeout);
@@ -576,7 +582,7 @@ class DownstreamSession final : public SessionBase,
     lowest().async_read_some(asio::buffer(linger_), [self = this->shared_from_this()](
                                                         beast::error_code ec, std::size_t n) {
       self->linger_bytes_ += n;
-      if (ec || self->linger_bytes_ > kLingerByteLimit) return self->lowest().close();
+      if (ec || self->linger_bytes_ > kLingerByteLimit) return self->close_socket();
       self->linger_read();
     });
   }
