@@ -20,6 +20,8 @@ namespace {
 /// of 64 KiB or more; keeping the whole head below that turns such a response into a parse
 /// error (502) instead of an exception.
 constexpr std::uint32_t kResponseHeaderLimit = 60 * 1024;
+/// Bytes asked of the socket per read of a response head.
+constexpr std::size_t kResponseReadSize = 4096;
 
 bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == beast::error_code(http::error::header_limit).category() &&
@@ -319,10 +321,34 @@ void UpstreamExchange::read_response_head() {
   response_parser_->body_limit(boost::none);
   if (ctx_.is_head) response_parser_->skip(true);
   arm_deadline(attempt_deadline_);
-  http::async_read_header(upstream_->socket(), upstream_buffer_, *response_parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                            self->on_response_head(self->timeout_aware(ec));
-                          });
+  parse_response_head();
+}
+
+/// Parses the buffered bytes; reads more from the backend until the head is complete. (What
+/// http::async_read_header does, without its composed-operation layers on every request.)
+void UpstreamExchange::parse_response_head() {
+  if (upstream_buffer_.size() > 0) {
+    beast::error_code ec;
+    const auto used = response_parser_->put(upstream_buffer_.data(), ec);
+    upstream_buffer_.consume(used);
+    if (ec != http::error::need_more) {
+      if (ec || response_parser_->is_header_done()) return on_response_head(ec);
+      if (used > 0) return parse_response_head();
+    }
+  }
+  upstream_->socket().async_read_some(
+      upstream_buffer_.prepare(kResponseReadSize),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->upstream_buffer_.commit(n);
+        if (ec == asio::error::eof) {
+          // As Beast reports it: nothing at all, or a head cut short.
+          ec = self->response_parser_->got_some() || self->upstream_buffer_.size() > 0
+                   ? http::error::partial_message
+                   : http::error::end_of_stream;
+        }
+        if (ec) return self->on_response_head(self->timeout_aware(ec));
+        self->parse_response_head();
+      });
 }
 
 void UpstreamExchange::on_response_head(beast::error_code ec) {

@@ -113,6 +113,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void write_request_head();
   void relay_request_body();
   void read_response_head();
+  void parse_response_head();
   void on_response_head(boost::beast::error_code ec);
   void attempt_failed(core::ProxyError error, bool retriable);
   void start_response();
