@@ -6,7 +6,7 @@
     bench/e2e/bench.py --sections throughput --connections 64 --duration 3 --rounds 1
 
 run.sh builds albemu and albemu_loadgen first and calls this; it needs the dev certificates
-(certs/generate.sh), wrk, nginx and haproxy. Writes results.json and report.md (smoke.json and
+(certs/generate.sh), wrk, nginx and haproxy. Writes results.json and results.md (smoke.json and
 smoke.md for --smoke) into --out, and prints the report.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 
 import configs  # noqa: E402
 import phases  # noqa: E402
@@ -77,9 +78,9 @@ def parse_args(argv):
     parser.add_argument("--disturbed-load", type=float, default=0.2,
                         help="a run during which other processes use more CPU (in cores) than "
                              "this is repeated, while --retries lasts")
-    parser.add_argument("--retries", type=int, default=12,
+    parser.add_argument("--retries", type=int, default=8,
                         help="repeats of disturbed runs allowed in the whole benchmark")
-    parser.add_argument("--quiet-wait", type=float, default=90,
+    parser.add_argument("--quiet-wait", type=float, default=60,
                         help="seconds the whole benchmark may spend waiting, before timed runs, "
                              "for other processes to leave the CPUs")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))

@@ -38,7 +38,8 @@ def backend_nginx(layout, work_dir, worker_processes):
     """A fast local HTTP server: a small fixed body naming the port, on each backend port."""
     servers = "\n".join(
         f"  server {{ listen 127.0.0.1:{port} reuseport backlog=4096;\n"
-        f"    location / {{ add_header X-Backend-Port {port}; return 200 \"backend {port}\\n\"; }} }}"
+        f"    location / {{ add_header X-Backend-Port {port};\n"
+        f"      return 200 \"backend {port}\\n\"; }} }}"
         for port in layout.backend_ports)
     return f"""worker_processes {worker_processes};
 pid {work_dir}/backend-nginx.pid;

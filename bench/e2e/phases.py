@@ -360,10 +360,15 @@ def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
             scratch.write_text(text)
             os.replace(scratch, config_path)
             target = generation + 1
-            wait_until(lambda: admin_generation(proxy.admin) >= target, 60,
+            # GET /config of a 1 MB map takes ~20 ms of the proxy's core to serialise, so the
+            # polling reads the same generation from /metrics (set in the same step on albemu's
+            # main thread), then /config confirms it.
+            wait_until(lambda: admin_generation(proxy.admin, "/metrics") >= target, 60,
                        f"generation {target} after rewriting the config", proxy.process,
                        interval=0.005)
             file_ms.append((time.monotonic() - started) * 1000)
+            if admin_generation(proxy.admin) < target:
+                raise HarnessError(f"/metrics shows generation {target} but /config does not")
             generation = target
             bench.log(f"  file rewrite -> generation {generation}: {file_ms[-1]:.0f} ms")
             time.sleep(0.5)  # let the load settle between reloads

@@ -177,12 +177,16 @@ def port_open(port, host="127.0.0.1"):
 
 
 def _cpu_ticks():
-    """Per-CPU (user+nice+system, all) jiffies from /proc/stat."""
+    """Per-CPU (busy, all) jiffies from /proc/stat. Busy counts irq and softirq too: a task's
+    utime+stime includes the loopback softirq work done in its context."""
     result = {}
     for line in Path("/proc/stat").read_text().splitlines():
         if line.startswith("cpu") and line[3:4].isdigit():
-            values = [int(v) for v in line.split()[1:9]]
-            result[int(line.split()[0][3:])] = (values[0] + values[1] + values[2], sum(values))
+            user, nice, system, idle, iowait, irq, softirq, steal = (
+                int(v) for v in line.split()[1:9])
+            result[int(line.split()[0][3:])] = (
+                user + nice + system + irq + softirq,
+                user + nice + system + idle + iowait + irq + softirq + steal)
     return result
 
 

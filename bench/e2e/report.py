@@ -17,6 +17,14 @@ def _ratio(top, bottom):
     return f"{top / bottom:.2f}"
 
 
+def _tls_text(tls):
+    seen = {f"{v['version']} {v['cipher']}" for v in tls.values() if v}
+    if len(seen) == 1:
+        return f"every proxy negotiates {seen.pop()} (checked with Python's ssl client)"
+    return ", ".join(f"{PROXY_LABELS[name]} {v['version']} {v['cipher']}"
+                     for name, v in tls.items() if v) or "not checked"
+
+
 def setup_section(meta):
     s = meta["settings"]
     lines = [
@@ -33,6 +41,7 @@ def setup_section(meta):
         "- Before timing, each proxy must send s0000-s0003, s0007, s0500 and s0999 to their own "
         "backend port by path and by host over HTTP and HTTPS, and answer 503 for unknown "
         "services.",
+        f"- HTTPS: {_tls_text(meta.get('tls', {}))}; the backends are plain HTTP.",
         f"- Throughput: wrk 4.1, 1 thread, keepalive, {s['rounds']} rounds of {s['duration']} s "
         f"per proxy after a {s['warmup']} s warm-up, proxies interleaved; each cell is the "
         "median of the rounds. wrk's p50/p99 are closed-loop (they omit the requests wrk did not "
@@ -134,9 +143,10 @@ def idle_section(idle, proxies):
 def reload_section(reloads):
     lines = ["### albemu hot reload under load", "",
              "wrk (host mask, all services) runs during the reloads; the config file is "
-             "rewritten (write + rename) and the time runs from the write until `/config` shows "
-             "the next generation. That includes the file watcher's 200 ms debounce; "
-             "`POST /reload` shows the reload itself.", "",
+             "rewritten (write + rename) and the time runs from the write until the admin "
+             "endpoint shows the next generation (polled every 5 ms on `/metrics`, then "
+             "confirmed on `/config`, whose 1 MB answer is too heavy to poll). That includes the "
+             "file watcher's 200 ms debounce; `POST /reload` times the reload alone.", "",
              "| URL map | size | file rewrite -> new generation, median (max) | "
              "POST /reload, median | wrk req/s meanwhile | socket errors | non-2xx |",
              "|---|---:|---:|---:|---:|---:|---:|"]

@@ -20,7 +20,7 @@ build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
 
 for tool in wrk nginx haproxy python3 cmake openssl; do
-  command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (make deps-bench)" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "run.sh: no $tool (make deps-bench)" >&2; exit 2; }
 done
 
 args=("$@")
