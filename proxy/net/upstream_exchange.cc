@@ -405,14 +405,20 @@ void UpstreamExchange::start_response() {
   keep_alive_ = ctx_.client_keep_alive && !request_body_unread_ && host_.request_parser().is_done();
   if (!no_body) {
     if (response_parser_->content_length()) {
-      response.content_length(*response_parser_->content_length());
+      // The backend's own Content-Length field stays as it is (setting it again would
+      // replace it with the same value).
+      if (response.count(http::field::content_length) != 1)
+        response.content_length(*response_parser_->content_length());
     } else if (client_version_ == 11) {
       response.chunked(true);
     } else {
       keep_alive_ = false;  // an HTTP/1.0 client learns the end by the close
     }
   }
-  response.keep_alive(keep_alive_);
+  // HTTP/1.1 keeps the connection by default; the backend's Connection field is gone (hop by
+  // hop), so only closing or an HTTP/1.0 client needs one.
+  if (client_version_ != 11 || !keep_alive_ || response.count(http::field::connection) != 0)
+    response.keep_alive(keep_alive_);
   ctx_.log.status = status;
   ctx_.log.status_details = "response_sent_by_backend";
 
