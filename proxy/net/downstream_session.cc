@@ -36,6 +36,8 @@ constexpr std::chrono::seconds kDefaultKeepalive{610};
 /// A local answer sent before the request body was read keeps the connection only if the body
 /// left is at most this big (it is read and dropped); otherwise the connection closes.
 constexpr std::uint64_t kDiscardBodyLimit = 64 * 1024;
+/// The first read of a request head asks for this much (longer heads take more reads).
+constexpr std::size_t kIdleReadSize = 1024;
 /// After the response, at most this much client data is read and dropped before closing.
 constexpr std::size_t kLingerByteLimit = 256 * 1024;
 
@@ -227,7 +229,7 @@ class DownstreamSession final : public SessionBase,
   }
 
   char* chunk_buffer() {
-    if (!chunk_) chunk_ = std::make_unique<char[]>(kBodyChunkSize);
+    if (!chunk_) chunk_ = worker_.take_chunk();
     return chunk_.get();
   }
 
@@ -280,8 +282,13 @@ class DownstreamSession final : public SessionBase,
     if (closed_) return;
     if (draining_) return force_close();
     if (buffer_.size() > 0) return do_read_header();
+    // Idle: give back what only a request in progress needs, so that thousands of idle
+    // keepalive connections cost little memory.
+    worker_.give_back_chunk(std::move(chunk_));
+    parser_.reset();
+    if (buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
     expire_after(keepalive());
-    stream_.async_read_some(buffer_.prepare(4096),
+    stream_.async_read_some(buffer_.prepare(kIdleReadSize),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->on_idle_read(ec, n);
                             });
@@ -298,15 +305,16 @@ class DownstreamSession final : public SessionBase,
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
     parser_->body_limit(boost::none);
+    head_bytes_ = 0;
     // Usually the whole head arrived with the first read: parse it in place, with no timer and
-    // no read operation. Otherwise (need_more) the bytes stay buffered for the read below.
+    // no read operation. Otherwise (need_more) the rest is read below.
     if (buffer_.size() > 0) {
       beast::error_code ec;
       const std::size_t used = parser_->put(buffer_.data(), ec);
-      if (ec != http::error::need_more) {
-        buffer_.consume(used);
-        return on_head_parsed(ec, used);
-      }
+      // Even short of the whole head the parser may have taken the start line and some fields.
+      buffer_.consume(used);
+      head_bytes_ = used;
+      if (ec != http::error::need_more) return on_head_parsed(ec, used);
     }
     // A timer of its own rather than the stream's expiry: the stream closes the socket when
     // it expires, and a slow head still deserves its 408.
@@ -330,7 +338,7 @@ class DownstreamSession final : public SessionBase,
     ++header_reads_;  // disarms a timer that fired meanwhile
     header_timer_.cancel();
     if (ec && header_timed_out_) ec = beast::error::timeout;
-    on_head_parsed(ec, header_bytes);
+    on_head_parsed(ec, head_bytes_ + header_bytes);
   }
 
   void on_head_parsed(beast::error_code ec, std::size_t header_bytes) {
@@ -579,12 +587,14 @@ class DownstreamSession final : public SessionBase,
   }
 
   void linger_read() {
-    lowest().async_read_some(asio::buffer(linger_), [self = this->shared_from_this()](
-                                                        beast::error_code ec, std::size_t n) {
-      self->linger_bytes_ += n;
-      if (ec || self->linger_bytes_ > kLingerByteLimit) return self->close_socket();
-      self->linger_read();
-    });
+    // The relay chunk doubles as the drain buffer: a closing connection relays nothing more.
+    lowest().async_read_some(
+        asio::buffer(chunk_buffer(), kBodyChunkSize),
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->linger_bytes_ += n;
+          if (ec || self->linger_bytes_ > kLingerByteLimit) return self->close_socket();
+          self->linger_read();
+        });
   }
 
   Worker& worker_;
@@ -595,7 +605,6 @@ class DownstreamSession final : public SessionBase,
   std::optional<http::request_parser<http::buffer_body>> parser_;
   std::unique_ptr<char[]> chunk_;
   WireBuffers wire_;
-  std::array<char, 1024> linger_;
   std::size_t linger_bytes_ = 0;
   RequestContext ctx_;
   LocalResponse local_;
@@ -607,6 +616,7 @@ class DownstreamSession final : public SessionBase,
   bool deadline_timer_armed_ = false;
   asio::steady_timer header_timer_;
   uint64_t header_reads_ = 0;
+  std::size_t head_bytes_ = 0;  // head bytes parsed in place before an asynchronous head read
   bool header_timed_out_ = false;
   std::shared_ptr<UpstreamExchange> exchange_;
   unsigned version_ = 11;

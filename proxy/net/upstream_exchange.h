@@ -26,10 +26,6 @@
 
 namespace albemu::net {
 
-/// Bodies are relayed in pieces of at most this size; the next piece is read only after the
-/// previous one was written (backpressure both ways).
-inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
-
 /// What the exchange serializes into and writes from. Owned by the client connection, so the
 /// buffers keep their capacity from one request to the next.
 struct WireBuffers {

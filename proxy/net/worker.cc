@@ -69,4 +69,18 @@ void Worker::close_everything() {
   pool_->close_all();
 }
 
+/// Spare chunks kept beyond what the connections hold: enough for bursts, bounded memory.
+constexpr std::size_t kMaxSpareChunks = 64;
+
+std::unique_ptr<char[]> Worker::take_chunk() {
+  if (spare_chunks_.empty()) return std::make_unique_for_overwrite<char[]>(kBodyChunkSize);
+  auto chunk = std::move(spare_chunks_.back());
+  spare_chunks_.pop_back();
+  return chunk;
+}
+
+void Worker::give_back_chunk(std::unique_ptr<char[]> chunk) {
+  if (chunk && spare_chunks_.size() < kMaxSpareChunks) spare_chunks_.push_back(std::move(chunk));
+}
+
 }  // namespace albemu::net

@@ -26,6 +26,10 @@ class Metrics;
 
 namespace albemu::net {
 
+/// Bodies are relayed in pieces of at most this size; the next piece is read only after the
+/// previous one was written (backpressure both ways).
+inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
+
 class ServerTls;
 class Listener;
 
@@ -73,6 +77,10 @@ class Worker {
     round_robin_.clear();
   }
   UpstreamPool& pool() { return *pool_; }
+  /// Body relay buffers (kBodyChunkSize bytes), lent to a connection while it relays a body
+  /// and given back when it goes idle: an idle keepalive connection holds none.
+  std::unique_ptr<char[]> take_chunk();
+  void give_back_chunk(std::unique_ptr<char[]> chunk);
   std::mt19937& rng() { return rng_; }
   uint32_t next_round_robin(const void* endpoints) { return round_robin_[endpoints]++; }
   void add_session(SessionBase& session) { sessions_.push_back(session); }
@@ -106,6 +114,7 @@ class Worker {
   std::unique_ptr<UpstreamPool> pool_;
   std::mt19937 rng_;
   std::unordered_map<const void*, uint32_t> round_robin_;
+  std::vector<std::unique_ptr<char[]>> spare_chunks_;
   std::map<std::string, std::shared_ptr<Listener>, std::less<>> listeners_;
   SessionList sessions_;
   bool draining_ = false;

@@ -51,6 +51,22 @@ TEST_F(ProxyConnectionTest, TooManyHeadersIs431) {
   EXPECT_EQ(backend_.requests(), 0);
 }
 
+TEST_F(ProxyConnectionTest, HeadLongerThanOneReadIsParsedWhole) {
+  // albemu reads a request head in 1 KiB pieces and parses each in place: a head several
+  // pieces long must reach the backend intact.
+  std::string request = "GET /long-head HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 90; ++i)
+    request += "x-h" + std::to_string(i) + ": value-" + std::to_string(i) + "-padding\r\n";
+  request += "\r\n";
+  ASSERT_GT(request.size(), 2048u);
+  auto answer = raw_exchange(port(), request, 5s);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_EQ(backend_.requests_for("/long-head"), 1);
+  const std::string seen = backend_.last_request();
+  EXPECT_NE(seen.find("x-h0: value-0-padding"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("x-h89: value-89-padding"), std::string::npos) << seen;
+}
+
 TEST_F(ProxyConnectionTest, OversizedHeadIs431) {
   std::string request =
       "GET /x HTTP/1.1\r\nHost: a\r\nx-big: " + std::string(61 * 1024, 'a') + "\r\n\r\n";
