@@ -54,7 +54,7 @@ TEST_F(ProxyConnectionTest, TooManyHeadersIs431) {
 TEST_F(ProxyConnectionTest, HeadLongerThanOneReadIsParsedWhole) {
   // albemu reads a request head in 1 KiB pieces and parses each in place: a head several
   // pieces long must reach the backend intact.
-  std::string request = "GET /long-head HTTP/1.1\r\nHost: a\r\n";
+  std::string request = "GET /long-head HTTP/1.1\r\nHost: a\r\nConnection: close\r\n";
   for (int i = 0; i < 90; ++i)
     request += "x-h" + std::to_string(i) + ": value-" + std::to_string(i) + "-padding\r\n";
   request += "\r\n";
@@ -65,6 +65,22 @@ TEST_F(ProxyConnectionTest, HeadLongerThanOneReadIsParsedWhole) {
   const std::string seen = backend_.last_request();
   EXPECT_NE(seen.find("x-h0: value-0-padding"), std::string::npos) << seen;
   EXPECT_NE(seen.find("x-h89: value-89-padding"), std::string::npos) << seen;
+}
+
+TEST_F(ProxyConnectionTest, PooledConnectionTheBackendClosedIsRetriedTransparently) {
+  // Two requests on one client connection (so on one worker and its pool). The backend closes
+  // its side after the first answer; the second request finds the pooled connection dead and
+  // must be sent again on a fresh one, unseen by the client.
+  const std::string request = "GET /close-after HTTP/1.1\r\nHost: a\r\n\r\n";
+  const std::string last = "GET /close-after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  auto answer = raw_exchange(port(), request + last, 5s);
+  std::size_t answers = 0;
+  for (auto at = answer.find("HTTP/1.1 200 OK"); at != std::string::npos;
+       at = answer.find("HTTP/1.1 200 OK", at + 1))
+    ++answers;
+  EXPECT_EQ(answers, 2u) << answer;
+  EXPECT_EQ(backend_.requests_for("/close-after"), 2);
+  EXPECT_EQ(backend_.connections(), 2);
 }
 
 TEST_F(ProxyConnectionTest, OversizedHeadIs431) {

@@ -179,6 +179,12 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     response.body() = head;
     response.prepare_payload();
     http::write(*socket, response, ec);
+    // A keepalive answer, then the backend drops the connection anyway (an idle timeout that
+    // struck at once): the proxy's pooled connection is dead when it next uses it.
+    if (keyword_at("/close-after") != std::string::npos) {
+      socket->close(ec);
+      return;
+    }
     if (ec || !request.keep_alive()) return;
   }
 }
