@@ -123,22 +123,16 @@ class Processes:
         """Signals the group, waits up to `grace` seconds, then kills what is left."""
         if process in self.running:
             self.running.remove(process)
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            process.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # workers that outlived their master, too
-        except ProcessLookupError:
-            pass
-        try:
-            process.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
+        # Then SIGKILL for the group: workers that outlived their master, too.
+        for signal_number in (sig, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, signal_number)
+            except ProcessLookupError:
+                pass
+            try:
+                process.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
 
     def stop_all(self):
         for process in list(reversed(self.running)):
