@@ -66,6 +66,16 @@ struct alignas(64) Shard {
   std::unordered_map<std::string, Histogram, StringHash, std::equal_to<>> durations;
   std::string key_buffer;  // reused to build lookup keys without allocating
   std::atomic<int64_t> active_connections{0};
+
+  // The series of the previous request: consecutive requests mostly share it, and comparing
+  // three short strings costs less than building and hashing the key. Elements of the maps
+  // are never erased, so the pointers stay valid.
+  std::string last_rule;
+  std::string last_url_map;
+  std::string last_backend;
+  std::string_view last_class;
+  uint64_t* last_counter = nullptr;
+  Histogram* last_histogram = nullptr;
 };
 
 void append_escaped(std::string& out, std::string_view value) {
@@ -122,6 +132,15 @@ void Metrics::record_request(unsigned worker, std::string_view forwarding_rule,
                              std::chrono::microseconds latency) {
   Shard& shard = impl_->shard(worker);
   std::lock_guard lock(shard.mutex);
+  const auto micros = latency.count() < 0 ? 0 : latency.count();
+  const std::string_view code_class_name = code_class(code);
+  if (shard.last_counter != nullptr && code_class_name == shard.last_class &&
+      forwarding_rule == shard.last_rule && url_map == shard.last_url_map &&
+      backend_service == shard.last_backend) {
+    ++*shard.last_counter;
+    shard.last_histogram->add(micros);
+    return;
+  }
   std::string& key = shard.key_buffer;
   key.assign(forwarding_rule);
   key += kSeparator;
@@ -130,16 +149,20 @@ void Metrics::record_request(unsigned worker, std::string_view forwarding_rule,
   key += backend_service;
   key += kSeparator;
   key += code_class(code);
-  if (auto it = shard.requests.find(std::string_view(key)); it != shard.requests.end()) {
-    ++it->second;
-  } else {
-    shard.requests.emplace(key, 1);
-  }
+  auto counter = shard.requests.find(std::string_view(key));
+  if (counter == shard.requests.end()) counter = shard.requests.emplace(key, 0).first;
+  ++counter->second;
   auto histogram = shard.durations.find(forwarding_rule);
   if (histogram == shard.durations.end()) {
     histogram = shard.durations.emplace(std::string(forwarding_rule), Histogram{}).first;
   }
-  histogram->second.add(latency.count() < 0 ? 0 : latency.count());
+  histogram->second.add(micros);
+  shard.last_rule.assign(forwarding_rule);
+  shard.last_url_map.assign(url_map);
+  shard.last_backend.assign(backend_service);
+  shard.last_class = code_class_name;
+  shard.last_counter = &counter->second;
+  shard.last_histogram = &histogram->second;
 }
 
 void Metrics::connection_opened(unsigned worker) {

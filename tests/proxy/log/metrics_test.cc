@@ -47,6 +47,29 @@ TEST(Metrics, SumsRequestsAcrossWorkerThreads) {
       << text;
 }
 
+TEST(Metrics, ConsecutiveAndInterleavedSeriesCountApart) {
+  // Runs of one series and switches between series that differ in one label only.
+  Metrics metrics(1);
+  const auto record = [&](std::string_view map, std::string_view service) {
+    metrics.record_request(0, "fr", map, service, 200, std::chrono::microseconds(100));
+  };
+  for (int i = 0; i < 3; ++i) record("map", "a");
+  record("map", "b");
+  record("map", "a");
+  record("other-map", "a");
+  record("map", "b");
+  const std::string text = metrics.render_prometheus();
+  const auto series = [](std::string_view map, std::string_view service) {
+    return R"(albemu_requests_total{forwarding_rule="fr",url_map=")" + std::string(map) +
+           R"(",backend_service=")" + std::string(service) + R"(",code_class="2xx"} )";
+  };
+  EXPECT_TRUE(has_line(text, series("map", "a") + "4")) << text;
+  EXPECT_TRUE(has_line(text, series("map", "b") + "2")) << text;
+  EXPECT_TRUE(has_line(text, series("other-map", "a") + "1")) << text;
+  EXPECT_TRUE(has_line(text, R"(albemu_request_duration_seconds_count{forwarding_rule="fr"} 7)"))
+      << text;
+}
+
 TEST(Metrics, HistogramBucketsAreCumulative) {
   Metrics metrics(2);
   metrics.record_request(0, "fr", "m", "s", 200, std::chrono::microseconds(800));  // <= 0.001
