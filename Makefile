@@ -10,7 +10,7 @@ DEB_PACKAGES := $(shell grep -v '^\#' scripts/build-packages.txt)
 BENCH_PACKAGES := wrk nginx-light haproxy python3 openssl
 LINT_PACKAGES := clang-format clang-tidy
 
-.PHONY: deps deps-bench deps-lint configure build run test test-docker bench bench-e2e bench-smoke \
+.PHONY: deps deps-bench deps-lint configure build run test test-asan test-docker bench bench-e2e bench-smoke \
 	format lint clean certs
 
 deps:
@@ -36,6 +36,14 @@ run: build certs
 
 test: build certs
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite under AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer.
+ASAN_BUILD_DIR ?= build-asan
+test-asan: deps certs
+	@cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DALBEMU_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	cd $(ASAN_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # docker/compose.yaml end to end: images, the guide's curl checks, hot reload. Starts a private
 # Docker engine (and builds the base image) when none is available.

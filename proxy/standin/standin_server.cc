@@ -406,12 +406,13 @@ error_code StandinServer::start() {
 
 void StandinServer::stop() {
   if (!impl_) return;
-  auto impl = impl_;
-  asio::dispatch(impl->io_context(), [impl] { impl->close_all(); });
+  asio::dispatch(impl_->io_context(), [impl = impl_] { impl->close_all(); });
   if (owned_) {
     // Sessions may still hold handlers (a delayed answer): stop the loop rather than wait.
     owned_->own.io_context.stop();
     if (owned_->own.thread.joinable()) owned_->own.thread.join();
+    // Everything that lives on the io_context goes before it (the acceptor's destructor
+    // deregisters from the io_context's reactor).
     owned_->impl.reset();
     impl_.reset();
     owned_.reset();
