@@ -81,15 +81,6 @@ UpstreamPool::~UpstreamPool() = default;
 std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
                                                     std::chrono::steady_clock::time_point deadline,
                                                     ConnectHandler handler) {
-  if (auto stream = take_idle(endpoint, true)) {
-    UpstreamConnection connection{std::move(stream), true};
-    asio::post(io_context_,
-               [handler = std::move(handler), connection = std::move(connection)]() mutable {
-                 handler({}, std::move(connection));
-               });
-    return {};
-  }
-
   auto pending = std::make_shared<PendingAcquire>(io_context_, std::move(handler));
   pending->stream = std::make_unique<UpstreamStream>(io_context_.get_executor());
   // One deadline for resolve and connect together: getaddrinfo cannot be interrupted, so the

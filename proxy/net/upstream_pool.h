@@ -56,11 +56,11 @@ class UpstreamPool {
   explicit UpstreamPool(boost::asio::io_context& io_context);
   ~UpstreamPool();
 
-  /// Worker thread. Hands out an idle connection to `endpoint` if a live one exists, otherwise
-  /// resolves the name (numeric addresses skip resolution; names are cached for
-  /// kResolveCacheTtl) and connects; one timer bounds resolve and connect together by
-  /// `deadline` (error::timeout). The handler runs exactly once, always from the io_context
-  /// (never inline). The result can be passed to cancel().
+  /// Worker thread. Opens a new connection to `endpoint` (callers try take_idle first): resolves
+  /// the name (numeric addresses skip resolution; names are cached for kResolveCacheTtl) and
+  /// connects; one timer bounds resolve and connect together by `deadline` (error::timeout).
+  /// The handler runs exactly once, always from the io_context (never inline). The result can
+  /// be passed to cancel().
   std::weak_ptr<PendingAcquire> acquire(const Endpoint& endpoint,
                                         std::chrono::steady_clock::time_point deadline,
                                         ConnectHandler handler);

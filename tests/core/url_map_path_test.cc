@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "tests/core/url_map_test_support.h"
 
 namespace albemu::core {
@@ -12,8 +16,18 @@ using testing::backends;
 using testing::compile_yaml;
 using testing::route;
 
-std::string path_rules_yaml() {
-  return backends({"fallback", "home", "root", "video", "video-hd", "video-exact", "static"}) + R"(
+/// Path rules that overlap (`/video/*`, `/video/hd/*`, `/video`), listed in `reversed` order or
+/// not, so that neither "first listed wins" nor "last listed wins" can pass both orders.
+std::string path_rules_yaml(bool reversed = false) {
+  std::vector<std::pair<std::string, std::string>> rules = {
+      {"[/video/*]", "video"},
+      {"[/video/hd/*, /hd]", "video-hd"},
+      {"[/video]", "video-exact"},
+      {"[/static/*]", "static"},
+  };
+  if (reversed) std::reverse(rules.begin(), rules.end());
+  std::string yaml =
+      backends({"fallback", "home", "root", "video", "video-hd", "video-exact", "static"}) + R"(
 urlMaps:
   - name: paths
     defaultService: fallback
@@ -24,44 +38,14 @@ urlMaps:
       - name: paths
         defaultService: home
         pathRules:
-          - paths: [/video/*]
-            service: video
-          - paths: [/video/hd/*, /hd]
-            service: video-hd
-          - paths: [/video]
-            service: video-exact
-          - paths: [/static/*]
-            service: static
 )";
-}
-
-/// The same rules listed in the reverse order, so neither "first listed wins" nor
-/// "last listed wins" can pass both orders.
-std::string reversed_path_rules_yaml() {
-  return backends({"fallback", "home", "root", "video", "video-hd", "video-exact", "static"}) + R"(
-urlMaps:
-  - name: paths
-    defaultService: fallback
-    hostRules:
-      - hosts: ["*"]
-        pathMatcher: paths
-    pathMatchers:
-      - name: paths
-        defaultService: home
-        pathRules:
-          - paths: [/static/*]
-            service: static
-          - paths: [/video]
-            service: video-exact
-          - paths: [/video/hd/*, /hd]
-            service: video-hd
-          - paths: [/video/*]
-            service: video
-)";
+  for (const auto& [paths, service] : rules)
+    yaml += "          - paths: " + paths + "\n            service: " + service + "\n";
+  return yaml;
 }
 
 TEST(UrlMapPathTest, LongestPathRuleWinsWhateverTheListOrder) {
-  for (const std::string& yaml : {path_rules_yaml(), reversed_path_rules_yaml()}) {
+  for (const std::string& yaml : {path_rules_yaml(), path_rules_yaml(true)}) {
     SCOPED_TRACE(yaml);
     auto map = compile_yaml(yaml);
     ASSERT_TRUE(map);

@@ -32,26 +32,9 @@ class ProxyTlsTest : public ::testing::Test {
                       indent(cert.certificate_pem, "      ") + "    privateKey: |\n" +
                       indent(cert.private_key_pem, "      ");
     }
-    const std::string yaml = R"(
-project: it-project
-region: us-central1
-cloudRunServices:
-  - name: app
-networkEndpointGroups:
-  - name: app-neg
-    networkEndpointType: SERVERLESS
-    cloudRun:
-      service: app
-backendServices:
-  - name: app-bs
-    loadBalancingScheme: INTERNAL_MANAGED
-    protocol: HTTP
-    backends:
-      - group: app-neg
-urlMaps:
-  - name: test-map
-    defaultService: app-bs
-    headerAction:
+    // The built-in stand-in (no URL) answers; the URL map adds the SNI to the request.
+    const std::string yaml = "project: it-project\nregion: us-central1\n" +
+                             single_service_yaml("") + R"(    headerAction:
       requestHeadersToAdd:
         - headerName: x-sni
           headerValue: "sni={tls_sni_hostname}"

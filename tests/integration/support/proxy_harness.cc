@@ -187,9 +187,8 @@ std::string single_service_yaml(const std::string& url) {
   return R"(
 cloudRunServices:
   - name: app
-    url: )" +
-         url + R"(
-networkEndpointGroups:
+)" + (url.empty() ? std::string() : "    url: " + url + "\n") +
+         R"(networkEndpointGroups:
   - name: app-neg
     networkEndpointType: SERVERLESS
     cloudRun:

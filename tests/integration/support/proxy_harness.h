@@ -70,8 +70,9 @@ class ProxyHarness {
 /// `urlMaps`, indented as a list item) and the given extra top-level YAML.
 std::string basic_config(const std::string& body_yaml);
 
-/// The resources behind `basic_config`'s proxy: Cloud Run service `app` at `url`, its NEG
-/// `app-neg`, backend service `app-bs` and URL map `test-map` defaulting to it.
+/// The resources behind `basic_config`'s proxy: Cloud Run service `app` at `url` (empty: the
+/// built-in stand-in), its NEG `app-neg`, backend service `app-bs` and URL map `test-map`
+/// defaulting to it.
 std::string single_service_yaml(const std::string& url);
 
 }  // namespace albemu::testing
