@@ -6,6 +6,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <optional>
+#include <openssl/crypto.h>
 
 #include "proxy/admin/config_json.h"
 #include "proxy/core/explain.h"
@@ -64,7 +66,42 @@ struct Answer {
   http::status status = http::status::ok;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::string www_authenticate;  // set on 401
 };
+
+/// What the endpoint needs of a request besides its method and target.
+struct Caller {
+  std::string_view authorization;  // the Authorization header, if any
+};
+
+/// Whether `authorization` is `Bearer <token>` (scheme case-insensitive, RFC 6750 section 2.1).
+/// The token comparison takes the same time wherever the first difference is.
+bool bearer_matches(std::string_view authorization, std::string_view token) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() < kScheme.size()) return false;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = authorization[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return false;
+  }
+  std::string_view presented = authorization.substr(kScheme.size());
+  while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
+  while (!presented.empty() && presented.back() == ' ') presented.remove_suffix(1);
+  return presented.size() == token.size() &&
+         CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
+}
+
+/// 401 for a state-changing call without the admin token (empty `token`: none is required).
+std::optional<Answer> refuse_unauthorized(std::string_view token, const Caller& caller) {
+  if (token.empty() || bearer_matches(caller.authorization, token)) return std::nullopt;
+  Answer answer{http::status::unauthorized, "text/plain; charset=utf-8",
+                caller.authorization.empty()
+                    ? "this call needs the admin token: Authorization: Bearer <token>\n"
+                    : "the admin token does not match\n",
+                caller.authorization.empty()
+                    ? R"(Bearer realm="albemu-admin")"
+                    : R"(Bearer realm="albemu-admin", error="invalid_token")"};
+  return answer;
+}
 
 Answer json_answer(http::status status, const boost::json::value& value) {
   return {status, "application/json", boost::json::serialize(value) + "\n"};
@@ -75,7 +112,8 @@ Answer text_answer(http::status status, std::string body) {
   return {status, "text/plain; charset=utf-8", std::move(body)};
 }
 
-Answer handle(const AdminHooks& hooks, http::verb method, std::string_view target) {
+Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& caller,
+              http::verb method, std::string_view target) {
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
   const std::string_view query =
@@ -109,6 +147,7 @@ Answer handle(const AdminHooks& hooks, http::verb method, std::string_view targe
   if (path == "/reload") {
     if (method != http::verb::post)
       return text_answer(http::status::method_not_allowed, "use POST");
+    if (auto refused = refuse_unauthorized(token, caller)) return std::move(*refused);
     const std::string error = hooks.reload();
     const auto snapshot = hooks.snapshot();
     boost::json::object out{{"generation", snapshot ? snapshot->generation : 0}};
@@ -152,8 +191,9 @@ Answer handle(const AdminHooks& hooks, http::verb method, std::string_view targe
 /// One admin connection: requests are small and answered synchronously on the io_context.
 class AdminSession : public std::enable_shared_from_this<AdminSession> {
  public:
-  AdminSession(tcp::socket socket, std::shared_ptr<const AdminHooks> hooks)
-      : stream_(std::move(socket)), hooks_(std::move(hooks)) {}
+  AdminSession(tcp::socket socket, std::shared_ptr<const AdminHooks> hooks,
+               std::shared_ptr<const std::string> token)
+      : stream_(std::move(socket)), hooks_(std::move(hooks)), token_(std::move(token)) {}
 
   void start() { do_read(); }
 
@@ -172,12 +212,15 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
       return;
     }
-    Answer answer = handle(*hooks_, request_.method(), request_.target());
+    const Caller caller{request_[http::field::authorization]};
+    Answer answer = handle(*hooks_, *token_, caller, request_.method(), request_.target());
     auto response =
         std::make_shared<http::response<http::string_body>>(answer.status, request_.version());
     response->set(http::field::server, "albemu-admin");
     response->set(http::field::content_type, answer.content_type);
     response->set(http::field::cache_control, "no-store");
+    if (!answer.www_authenticate.empty())
+      response->set(http::field::www_authenticate, answer.www_authenticate);
     response->keep_alive(request_.keep_alive());
     response->body() = std::move(answer.body);
     response->prepare_payload();
@@ -197,16 +240,18 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   std::shared_ptr<const AdminHooks> hooks_;
+  std::shared_ptr<const std::string> token_;
 };
 
 }  // namespace
 
 class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
  public:
-  AdminServerImpl(asio::io_context& io_context, AdminHooks hooks)
+  AdminServerImpl(asio::io_context& io_context, AdminHooks hooks, std::string token)
       : acceptor_(io_context),
         retry_timer_(io_context),
-        hooks_(std::make_shared<const AdminHooks>(std::move(hooks))) {}
+        hooks_(std::make_shared<const AdminHooks>(std::move(hooks))),
+        token_(std::make_shared<const std::string>(std::move(token))) {}
 
   error_code open(const std::string& host_port) {
     const std::size_t colon = host_port.rfind(':');
@@ -255,7 +300,7 @@ class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
         });
         return;
       }
-      std::make_shared<AdminSession>(std::move(socket), self->hooks_)->start();
+      std::make_shared<AdminSession>(std::move(socket), self->hooks_, self->token_)->start();
       self->do_accept();
     });
   }
@@ -274,11 +319,12 @@ class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
   tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
   std::shared_ptr<const AdminHooks> hooks_;
+  std::shared_ptr<const std::string> token_;
   std::string address_;
 };
 
-AdminServer::AdminServer(asio::io_context& io_context, AdminHooks hooks)
-    : impl_(std::make_shared<AdminServerImpl>(io_context, std::move(hooks))) {}
+AdminServer::AdminServer(asio::io_context& io_context, AdminHooks hooks, std::string token)
+    : impl_(std::make_shared<AdminServerImpl>(io_context, std::move(hooks), std::move(token))) {}
 
 AdminServer::~AdminServer() { stop(); }
 

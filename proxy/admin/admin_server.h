@@ -6,9 +6,11 @@
 //   GET  /metrics   Prometheus text
 //   GET  /config    the loaded resources as JSON, plus "generation" and "lastReloadError"
 //   POST /reload    reloads the config now; 200 with {"generation":N} or 500 with the errors
+//                   (with a token set: 401 unless `Authorization: Bearer <token>` matches)
 //   GET  /route?url=URL[&method=M][&header=Name:%20value]...[&forwardingRule=NAME]
 //                   core::explain_route's JSON for that request
-// Runs on the caller's io_context; the hooks are called on that io_context's thread.
+// Runs on the caller's io_context; the hooks are called on that io_context's thread. It only
+// ever answers these paths: whatever Host a request names, nothing is proxied from here.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
@@ -36,7 +38,9 @@ class AdminServerImpl;
 
 class AdminServer {
  public:
-  AdminServer(boost::asio::io_context& io_context, AdminHooks hooks);
+  /// With a non-empty `token`, every state-changing call (POST /reload) must carry
+  /// `Authorization: Bearer <token>`; reads stay open.
+  AdminServer(boost::asio::io_context& io_context, AdminHooks hooks, std::string token = {});
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -159,6 +161,20 @@ void print_banner(const std::map<std::string, std::string>& bound, const std::st
   std::cout << std::flush;
 }
 
+std::string environment_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+/// Whether an "ip:port" / "[ip]:port" address is a loopback address.
+bool is_loopback(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(host, ec);
+  return !ec && ip.is_loopback();
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
@@ -168,6 +184,9 @@ int run_serve(const std::vector<std::string>& args) {
       "config file or directory (repeatable; without any: the embedded demo config)")(
       "admin", po::value<std::string>()->default_value("127.0.0.1:9901"),
       "admin endpoint HOST:PORT (port 0: any free port)")(
+      "admin-token", po::value<std::string>(),
+      "require `Authorization: Bearer TOKEN` on POST /reload (default: $ALBEMU_ADMIN_TOKEN; "
+      "empty: no token)")(
       "workers", po::value<unsigned>(), "worker threads (default: hardware threads)")(
       "access-log", po::value<std::string>(), "access log file, or - for stdout (default: none)")(
       "ephemeral-ports", "bind every forwarding rule to a free port instead of its portRange")(
@@ -180,7 +199,8 @@ int run_serve(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (const auto exit_code = parse_options(
           "serve",
-          "albemu serve [-c PATH]... [--admin HOST:PORT] [--workers N] [--access-log PATH|-] "
+          "albemu serve [-c PATH]... [--admin HOST:PORT] [--admin-token TOKEN] [--workers N] "
+          "[--access-log PATH|-] "
           "[--ephemeral-ports] [--listen-address HOST] [--ready-file PATH]",
           options, args, vm))
     return *exit_code;
@@ -228,13 +248,21 @@ int run_serve(const std::vector<std::string>& args) {
   hooks.last_reload_error = [&server] { return server.last_reload_error(); };
   hooks.metrics_text = [&metrics] { return metrics.render_prometheus(); };
   hooks.reload = [&server] { return server.reload("POST /reload"); };
-  admin::AdminServer admin_server(io_context, std::move(hooks));
+  const std::string admin_token = vm.count("admin-token") != 0
+                                      ? vm["admin-token"].as<std::string>()
+                                      : environment_or_empty("ALBEMU_ADMIN_TOKEN");
+  admin::AdminServer admin_server(io_context, std::move(hooks), admin_token);
   const std::string admin_address = vm["admin"].as<std::string>();
   if (const auto ec = admin_server.start(admin_address)) {
     std::cerr << "albemu serve: cannot listen on admin address " << admin_address << ": "
               << ec.message() << "\n";
     data_plane.drain_and_stop(std::chrono::milliseconds(0));
     return 1;
+  }
+  if (admin_token.empty() && !is_loopback(admin_server.address())) {
+    std::cerr << "albemu serve: the admin endpoint " << admin_server.address()
+              << " is reachable beyond loopback and POST /reload takes no token; set "
+                 "--admin-token or ALBEMU_ADMIN_TOKEN to require one\n";
   }
 
   const std::string ready_file =

@@ -1,8 +1,10 @@
 #pragma once
 // `albemu serve` as a background process for integration tests, and a small config to serve.
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,14 +16,19 @@ namespace albemu::cli_testing {
 /// A serve process and the addresses its ready file reports.
 class ServeProcess {
  public:
-  /// `ready_file`: where serve writes it; empty: a file in a fresh temp directory.
-  explicit ServeProcess(const std::vector<std::string>& config_args, std::string ready_file = {}) {
+  /// `ready_file`: where serve writes it; empty: a file in a fresh temp directory. `env` is
+  /// added to the process's environment.
+  explicit ServeProcess(const std::vector<std::string>& config_args, std::string ready_file = {},
+                        const std::map<std::string, std::string>& env = {}) {
     if (!ready_file.empty()) ready_file_ = std::move(ready_file);
-    std::vector<std::string> argv{
-        albemu_binary(), "serve", "--ephemeral-ports", "--admin",  "127.0.0.1:0",
-        "--workers",     "2",     "--ready-file",      ready_file_};
+    std::vector<std::string> argv{albemu_binary(), "serve",        "--ephemeral-ports",
+                                  "--workers",     "2",            "--ready-file",
+                                  ready_file_};
+    // The admin endpoint on a free loopback port unless the test names one.
+    if (std::find(config_args.begin(), config_args.end(), "--admin") == config_args.end())
+      argv.insert(argv.end(), {"--admin", "127.0.0.1:0"});
     argv.insert(argv.end(), config_args.begin(), config_args.end());
-    process_ = std::make_unique<BackgroundProcess>(argv);
+    process_ = std::make_unique<BackgroundProcess>(argv, env);
   }
 
   /// Waits for the ready file; false if the process exits or the deadline passes first.
