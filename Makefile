@@ -10,8 +10,8 @@ DEB_PACKAGES := $(shell grep -v '^\#' scripts/build-packages.txt)
 BENCH_PACKAGES := wrk nginx-light haproxy python3 openssl
 LINT_PACKAGES := clang-format clang-tidy
 
-.PHONY: deps deps-bench deps-lint configure build run test test-asan test-docker bench bench-e2e bench-smoke \
-	format lint clean certs
+.PHONY: deps deps-bench deps-lint configure build run test test-asan test-tsan test-docker bench bench-e2e bench-smoke \
+	format lint clean certs fuzz soak
 
 deps:
 	@./scripts/install-deps.sh $(DEB_PACKAGES)
@@ -37,6 +37,13 @@ run: build certs
 test: build certs
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The real binary for SOAK_SECONDS under mixed HTTP/HTTPS keepalive load while the config is
+# rewritten every few seconds (valid and broken configs); fails on any failed request, RSS or fd
+# growth, or an unclean SIGTERM drain (tests/soak/soak.py).
+SOAK_SECONDS ?= 300
+soak: build certs
+	python3 tests/soak/soak.py --albemu $(BUILD_DIR)/albemu --certs certs/out --seconds $(SOAK_SECONDS)
+
 # The whole suite under AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer.
 ASAN_BUILD_DIR ?= build-asan
 test-asan: deps certs
@@ -44,6 +51,28 @@ test-asan: deps certs
 		-DALBEMU_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The whole suite under ThreadSanitizer: the workers, the reload path and the shared metrics.
+TSAN_BUILD_DIR ?= build-tsan
+test-tsan: deps certs
+	@cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DALBEMU_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS)
+	cd $(TSAN_BUILD_DIR) && \
+		TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# libFuzzer targets of tests/fuzz (clang, ASan + UBSan), FUZZ_SECONDS each, on a copy of the
+# seed corpus in $(FUZZ_BUILD_DIR)/corpus. Fails if any target crashes, leaks or hangs.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+fuzz: deps
+	@./scripts/install-deps.sh $(FUZZ_PACKAGES)
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DALBEMU_FUZZ=ON \
+		-DALBEMU_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target albemu_fuzz_targets
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BUILD_DIR)
 
 # docker/compose.yaml end to end: images, the guide's curl checks, hot reload. Starts a private
 # Docker engine (and builds the base image) when none is available.

@@ -7,8 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include "config/load/resource_parsers.h"
 #include "config/load/yaml_cursor.h"
@@ -88,6 +92,39 @@ const Collection* collection_of_folder(std::string_view file_name) {
   return collection_by_key(parent.string());
 }
 
+/// Reads YAML events and keeps nothing but where the current document began.
+class DocumentStartTracker final : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+/// yaml-cpp (0.7) gets stuck on some malformed streams, `, ...` for one: its parser returns
+/// the same empty document forever, and YAML::LoadAll collects them until memory runs out.
+/// Every real document takes at least one byte of the text, so more documents than bytes
+/// means the parser is stuck. Returns where, or nullopt when the text parses to its end.
+/// Throws YAML::Exception on a syntax error, as LoadAll would.
+std::optional<YAML::Mark> find_stuck_parser(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentStartTracker tracker;
+  for (std::size_t documents = 0; parser.HandleNextDocument(tracker);) {
+    if (++documents > yaml.size() + 1) return tracker.start;
+  }
+  return std::nullopt;
+}
+
 /// Parses the text into documents and classifies each one; syntax errors go to `errors`.
 void read_documents(std::string_view yaml, std::string_view file_name, ConfigErrors& errors,
                     std::vector<Document>& documents) {
@@ -97,7 +134,15 @@ void read_documents(std::string_view yaml, std::string_view file_name, ConfigErr
   context->errors = &errors;
   std::vector<YAML::Node> roots;
   try {
-    roots = YAML::LoadAll(std::string(yaml));
+    const std::string text(yaml);
+    if (const std::optional<YAML::Mark> stuck = find_stuck_parser(text)) {
+      errors.push_back(ConfigError{context->file, "",
+                                   "YAML syntax error at line " + std::to_string(stuck->line + 1) +
+                                       ", column " + std::to_string(stuck->column + 1) +
+                                       ": the YAML parser cannot get past this point"});
+      return;
+    }
+    roots = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     std::string message = "YAML syntax error";
     if (!e.mark.is_null()) {

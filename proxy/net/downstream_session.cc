@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -18,6 +19,7 @@
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
 #include "proxy/net/exchange.h"
+#include "proxy/net/http_wire.h"
 #include "proxy/net/tls_context.h"
 #include "proxy/net/upstream_exchange.h"
 
@@ -38,6 +40,8 @@ constexpr std::chrono::seconds kDefaultKeepalive{610};
 constexpr std::uint64_t kDiscardBodyLimit = 64 * 1024;
 /// The first read of a request head asks for this much (longer heads take more reads).
 constexpr std::size_t kIdleReadSize = 1024;
+/// Later reads of a request head that did not come whole ask for up to this much.
+constexpr std::size_t kHeadReadSize = 16 * 1024;
 /// After the response, at most this much client data is read and dropped before closing.
 constexpr std::size_t kLingerByteLimit = 256 * 1024;
 
@@ -50,6 +54,14 @@ bool is_plain_host_name(std::string_view name) {
     if (!ok) return false;
   }
   return true;
+}
+
+/// True for the parser's verdicts on bad bytes, false for socket errors and for a client that
+/// closed early (partial message).
+bool is_framing_error(const boost::system::error_code& ec) {
+  static const auto& parser_category = boost::system::error_code(http::error::bad_chunk).category();
+  return ec && ec.category() == parser_category && ec != http::error::partial_message &&
+         ec != http::error::end_of_stream;
 }
 
 // The plain stream is the socket itself: timeouts are the session's own deadline timer, so
@@ -120,14 +132,48 @@ class DownstreamSession final : public SessionBase,
   WireBuffers& wire() override { return wire_; }
 
   void read_request_body(BodyHandler handler) override {
+    read_body_some(std::move(handler), false);
+  }
+
+  /// What http::async_read_some does for the body, plus one check Beast lacks: a chunk line
+  /// ended by a bare LF would have the parser wait for a CRLF that never comes. `read` tells
+  /// whether a socket read happened (otherwise the handler is posted, never called inline).
+  void read_body_some(BodyHandler handler, bool read) {
+    beast::error_code ec = http::error::need_more;
+    if (buffer_.size() > 0) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      // need_more leaves only an unfinished chunk line (or trailer) in the buffer.
+      if (ec == http::error::need_more && parser_->chunked() && has_bare_lf(buffer_view()))
+        ec = http::error::bad_chunk;
+    }
+    const std::size_t read_size = beast::read_size(buffer_, 65536);
+    if (ec == http::error::need_more && read_size == 0) ec = http::error::buffer_overflow;
+    if (ec != http::error::need_more) return complete_body_read(std::move(handler), ec, read);
     expire_after(keepalive());
-    http::async_read_some(stream_, buffer_, *parser_,
-                          [self = this->shared_from_this(), handler = std::move(handler)](
-                              beast::error_code ec, std::size_t) mutable {
-                            self->expire_never();
-                            if (ec == http::error::need_buffer) ec = {};
-                            handler(ec);
-                          });
+    stream_.async_read_some(buffer_.prepare(read_size),
+                            [self = this->shared_from_this(), handler = std::move(handler)](
+                                beast::error_code ec, std::size_t n) mutable {
+                              self->expire_never();
+                              if (ec == asio::error::eof) {
+                                // The client ended its side: a body without its end is a partial
+                                // message.
+                                ec = {};
+                                self->parser_->put_eof(ec);
+                                return self->complete_body_read(std::move(handler), ec, true);
+                              }
+                              if (ec) return self->complete_body_read(std::move(handler), ec, true);
+                              self->buffer_.commit(n);
+                              self->read_body_some(std::move(handler), true);
+                            });
+  }
+
+  void complete_body_read(BodyHandler handler, beast::error_code ec, bool read) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (is_framing_error(ec)) body_malformed_ = true;
+    if (read) return handler(ec);
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(),
+                                        handler = std::move(handler), ec] { handler(ec); });
   }
 
   void send_continue(BodyHandler handler) override {
@@ -182,6 +228,11 @@ class DownstreamSession final : public SessionBase,
 
   void exchange_aborted() override {
     exchange_.reset();
+    // A body the parser refused (bad chunk framing) is the client's fault: it gets a 400 if
+    // no response has started, like a malformed head.
+    if (body_malformed_ && ctx_.log.status == 0 && ctx_.log.response_size == 0 && !closed_) {
+      return send_error(core::ProxyError::kMalformedRequest, 0);
+    }
     abort_request();
   }
 
@@ -196,6 +247,9 @@ class DownstreamSession final : public SessionBase,
 
  private:
   ClientSocket& lowest() { return beast::get_lowest_layer(stream_); }
+  std::string_view buffer_view() const {
+    return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+  }
   void close_socket() {
     beast::error_code ignored;
     lowest().close(ignored);
@@ -309,12 +363,8 @@ class DownstreamSession final : public SessionBase,
     // Usually the whole head arrived with the first read: parse it in place, with no timer and
     // no read operation. Otherwise (need_more) the rest is read below.
     if (buffer_.size() > 0) {
-      beast::error_code ec;
-      const std::size_t used = parser_->put(buffer_.data(), ec);
-      // Even short of the whole head the parser may have taken the start line and some fields.
-      buffer_.consume(used);
-      head_bytes_ = used;
-      if (ec != http::error::need_more) return on_head_parsed(ec, used);
+      const beast::error_code ec = parse_buffered_head();
+      if (ec != http::error::need_more) return on_head_parsed(ec, head_bytes_);
     }
     // A timer of its own rather than the stream's expiry: the stream closes the socket when
     // it expires, and a slow head still deserves its 408.
@@ -328,17 +378,51 @@ class DownstreamSession final : public SessionBase,
       beast::error_code ignored;
       self->lowest().cancel(ignored);
     });
-    http::async_read_header(stream_, buffer_, *parser_,
+    read_more_head();
+  }
+
+  /// Feeds the buffered bytes to the parser (which takes only whole lines, so a folded field
+  /// is always seen whole). Even short of the whole head it may take the start line and some
+  /// fields: those bytes leave the buffer.
+  beast::error_code parse_buffered_head() {
+    beast::error_code ec;
+    const auto data = buffer_.data();
+    const std::size_t used = parser_->put(data, ec);
+    if (!ec || ec == http::error::need_more) {
+      if (has_obs_fold({static_cast<const char*>(data.data()), used})) ec = http::error::bad_value;
+    }
+    buffer_.consume(used);
+    head_bytes_ += used;
+    // Beast waits for CRLF CRLF before it parses a head, so a head ended by bare LFs would
+    // wait for the header timeout: everything buffered belongs to the unfinished head.
+    if (ec == http::error::need_more && has_bare_lf(buffer_view()))
+      ec = http::error::bad_line_ending;
+    return ec;
+  }
+
+  /// Reads until the head is complete (what http::async_read_header does, but every byte the
+  /// parser takes passes the obs-fold check).
+  void read_more_head() {
+    const std::size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) return on_read_header(http::error::header_limit);
+    stream_.async_read_some(buffer_.prepare(std::min(room, kHeadReadSize)),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->on_read_header(ec, n);
+                              if (ec) return self->on_read_header(ec);
+                              self->buffer_.commit(n);
+                              ec = self->parse_buffered_head();
+                              if (ec == http::error::need_more) return self->read_more_head();
+                              self->on_read_header(ec);
                             });
   }
 
-  void on_read_header(beast::error_code ec, std::size_t header_bytes) {
+  void on_read_header(beast::error_code ec) {
     ++header_reads_;  // disarms a timer that fired meanwhile
     header_timer_.cancel();
     if (ec && header_timed_out_) ec = beast::error::timeout;
-    on_head_parsed(ec, head_bytes_ + header_bytes);
+    // The client closed mid-head: Beast's read would call that a partial message (400).
+    if (ec == asio::error::eof && head_bytes_ + buffer_.size() > 0)
+      ec = http::error::partial_message;
+    on_head_parsed(ec, head_bytes_);
   }
 
   void on_head_parsed(beast::error_code ec, std::size_t header_bytes) {
@@ -359,6 +443,14 @@ class DownstreamSession final : public SessionBase,
     if (count_fields(parser_->get()) > kMaxHeaderCount) {
       return reject_request(core::ProxyError::kRequestHeaderTooLarge);
     }
+    switch (check_request_head(parser_->get())) {
+      case RequestHeadProblem::kNone:
+        break;
+      case RequestHeadProblem::kMalformed:
+        return reject_request(core::ProxyError::kMalformedRequest);
+      case RequestHeadProblem::kConnect:
+        return reject_connect();
+    }
     begin_request();
     ctx_.log.request_size = header_bytes;
     on_request_head();
@@ -374,8 +466,19 @@ class DownstreamSession final : public SessionBase,
     send_local();
   }
 
+  /// CONNECT: Envoy answers 404 (no route has a connect_matcher) and nothing is tunnelled.
+  void reject_connect() {
+    begin_request();
+    ctx_.client_keep_alive = false;
+    local_ = {};
+    local_.result(http::status::not_found);
+    ctx_.log.status_details.assign("route_not_found");
+    send_local();
+  }
+
   void begin_request() {
     in_request_ = true;
+    body_malformed_ = false;
     worker_.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
     ctx_.reset();
     ctx_.detailed_log = worker_.access_log() != nullptr;
@@ -616,8 +719,9 @@ class DownstreamSession final : public SessionBase,
   bool deadline_timer_armed_ = false;
   asio::steady_timer header_timer_;
   uint64_t header_reads_ = 0;
-  std::size_t head_bytes_ = 0;  // head bytes parsed in place before an asynchronous head read
+  std::size_t head_bytes_ = 0;  // head bytes the parser has taken so far
   bool header_timed_out_ = false;
+  bool body_malformed_ = false;  // the parser refused the request body (bad chunk framing)
   std::shared_ptr<UpstreamExchange> exchange_;
   unsigned version_ = 11;
   // current_plan()'s cache. Holding the generation keeps the cached pointers valid (and a new
@@ -633,17 +737,24 @@ class DownstreamSession final : public SessionBase,
 
 void start_session(Worker& worker, const std::string& forwarding_rule, bool https,
                    ClientSocket socket) {
-  ConnectionInfo info;
-  info.forwarding_rule = forwarding_rule;
-  info.https = https;
   beast::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (ec) return;
-  info.client_ip = remote.address().to_string();
   auto local = socket.local_endpoint(ec);
   if (ec) return;
-  info.local_ip = local.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
+  start_session_with_addresses(worker, forwarding_rule, https, std::move(socket),
+                               remote.address().to_string(), local.address().to_string());
+}
+
+void start_session_with_addresses(Worker& worker, const std::string& forwarding_rule, bool https,
+                                  ClientSocket socket, std::string client_ip,
+                                  std::string local_ip) {
+  ConnectionInfo info;
+  info.forwarding_rule = forwarding_rule;
+  info.https = https;
+  info.client_ip = std::move(client_ip);
+  info.local_ip = std::move(local_ip);
   if (!https) {
     auto session = std::make_shared<DownstreamSession<PlainStream>>(
         worker, PlainStream(std::move(socket)), std::move(info), nullptr);

@@ -20,4 +20,11 @@ using ClientSocket =
 void start_session(Worker& worker, const std::string& forwarding_rule, bool https,
                    ClientSocket socket);
 
+/// Worker thread. Same as start_session for a connected socket whose addresses are given
+/// rather than read from it: a socket that is not TCP, such as one end of a socketpair(), as
+/// the session fuzz target (tests/fuzz) feeds it.
+void start_session_with_addresses(Worker& worker, const std::string& forwarding_rule, bool https,
+                                  ClientSocket socket, std::string client_ip,
+                                  std::string local_ip);
+
 }  // namespace albemu::net

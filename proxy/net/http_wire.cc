@@ -1,5 +1,7 @@
 #include "proxy/net/http_wire.h"
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::net {
 
 namespace http = boost::beast::http;
@@ -23,7 +25,92 @@ void append_version(unsigned version, std::string& out) {
   out.push_back(static_cast<char>('0' + version % 10));
 }
 
+std::string_view trim_spaces(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+/// RFC 3986 host [":" port]: reg-name, IPv4 or IP-literal characters, without userinfo
+/// ('@') and without ',' (a list is several hosts). Empty is allowed (RFC 9112 3.2).
+bool is_valid_authority(std::string_view authority) {
+  for (char c : authority) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-._~%!$&'()*+;=:[]").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool starts_with_ascii_case(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && core::iequals_ascii(text.substr(0, prefix.size()), prefix);
+}
+
 }  // namespace
+
+RequestHeadProblem check_request_head(http::request_header<>& head) {
+  if (head.method() == http::verb::connect) return RequestHeadProblem::kConnect;
+
+  // Beast already refuses Content-Length with Transfer-Encoding and a second field after one
+  // ending in chunked; what is left is any coding list other than a lone `chunked`.
+  const auto [coding, coding_end] = head.equal_range(http::field::transfer_encoding);
+  if (coding != coding_end) {
+    if (std::next(coding) != coding_end ||
+        !core::iequals_ascii(trim_spaces(coding->value()), "chunked"))
+      return RequestHeadProblem::kMalformed;
+  }
+
+  const auto [host, host_end] = head.equal_range(http::field::host);
+  const bool has_host = host != host_end;
+  if (has_host && (std::next(host) != host_end || !is_valid_authority(trim_spaces(host->value()))))
+    return RequestHeadProblem::kMalformed;
+
+  const std::string_view target = head.target();
+  if (target.front() == '/') {
+    if (!has_host && head.version() >= 11) return RequestHeadProblem::kMalformed;
+    return RequestHeadProblem::kNone;
+  }
+  if (target == "*") {
+    if (head.method() != http::verb::options) return RequestHeadProblem::kMalformed;
+    if (!has_host && head.version() >= 11) return RequestHeadProblem::kMalformed;
+    return RequestHeadProblem::kNone;
+  }
+  // Absolute form: the authority is the host, whatever Host said.
+  std::size_t scheme_end = 0;
+  if (starts_with_ascii_case(target, "http://")) {
+    scheme_end = 7;
+  } else if (starts_with_ascii_case(target, "https://")) {
+    scheme_end = 8;
+  } else {
+    return RequestHeadProblem::kMalformed;
+  }
+  const std::string_view rest = target.substr(scheme_end);
+  const std::size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
+  const std::string_view authority = rest.substr(0, authority_end);
+  if (authority.empty() || !is_valid_authority(authority)) return RequestHeadProblem::kMalformed;
+  std::string origin_form;
+  if (authority_end == rest.size() || rest[authority_end] != '/') origin_form = "/";
+  origin_form.append(rest.substr(authority_end));
+  // Copied first: both views point into the fields being replaced.
+  const std::string new_host(authority);
+  head.target(origin_form);
+  head.set(http::field::host, new_host);
+  return RequestHeadProblem::kNone;
+}
+
+bool has_obs_fold(std::string_view head) {
+  for (auto at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) {
+    if (at + 2 < head.size() && (head[at + 2] == ' ' || head[at + 2] == '\t')) return true;
+  }
+  return false;
+}
+
+bool has_bare_lf(std::string_view bytes) {
+  for (auto at = bytes.find('\n'); at != std::string_view::npos; at = bytes.find('\n', at + 1)) {
+    if (at == 0 || bytes[at - 1] != '\r') return true;
+  }
+  return false;
+}
 
 void serialize_request_head(const http::request_header<>& head, std::string& out) {
   out.append(head.method_string());

@@ -31,6 +31,28 @@ class ChunkHeader {
   std::size_t start_ = 0;
 };
 
+/// What check_request_head found wrong with a request head Beast accepted.
+enum class RequestHeadProblem {
+  kNone,
+  kMalformed,  // ambiguous framing, a bad target or Host: 400 and close
+  kConnect,    // CONNECT: no route tunnels, 404 and close (Envoy's answer)
+};
+
+/// The checks Beast's parser leaves to the server, on a request head it parsed (RFC 9112):
+/// Transfer-Encoding must be exactly `chunked` (Beast reads no body at all when chunked is
+/// not the final coding, which would turn the body into a second request), Host must be
+/// single and well formed, and HTTP/1.1 needs one. An absolute-form target is brought to
+/// origin form and its authority replaces Host (RFC 9112 3.2.2). Called on the worker's
+/// thread once per request head, before anything reads the target or Host.
+RequestHeadProblem check_request_head(boost::beast::http::request_header<>& head);
+
+/// True if the raw head bytes `head` hold an obs-fold (a line starting with SP or HTAB),
+/// which Beast unfolds silently and RFC 9112 5.2 lets a server reject.
+bool has_obs_fold(std::string_view head);
+
+/// True if `bytes` hold a LF not preceded by CR (RFC 9112 2.2 lets a server refuse those).
+bool has_bare_lf(std::string_view bytes);
+
 inline constexpr std::string_view kCrlf = "\r\n";
 /// The last chunk and the end of a chunked body (no trailers).
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -27,6 +28,27 @@ bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == beast::error_code(http::error::header_limit).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
+
+/// RFC 9110 section 9.2.2. Only these are sent again when a reused connection turns out dead
+/// after the request went out (as Envoy does): the backend may have acted on anything else.
+bool is_idempotent(http::verb method) {
+  switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// The log's Proxy-Status when the backend closed the connection after the client already got
+/// part of the response (the error table's row is for a close before any byte was sent).
+constexpr std::string_view kClosedAfterPartialStatus =
+    R"(error="connection_terminated"; details="backend_connection_closed_after_partial_response_sent")";
 
 }  // namespace
 
@@ -59,6 +81,7 @@ void UpstreamExchange::start() {
     return host_.send_error(core::ProxyError::kFailedToConnectToBackend, 0);
   }
   auto& parser = host_.request_parser();
+  idempotent_ = is_idempotent(request().method());
   replayable_ = parser.is_done();
   if (!replayable_ && policy && policy->retry && parser.content_length() &&
       *parser.content_length() <= kRetryBodyLimit) {
@@ -198,9 +221,10 @@ void UpstreamExchange::do_attempt() {
     attempt_deadline_ = std::min(attempt_deadline_, Clock::now() + *policy->retry->per_try_timeout);
   }
   request_sent_ = false;
-  // A request that can be sent again skips the liveness peek: should the backend have closed
-  // the pooled connection, the first write or read fails and the attempt is repeated.
-  if (auto stream = host_.worker().pool().take_idle(endpoint_, !replayable_)) {
+  // An idempotent request that can be sent again skips the liveness peek: should the backend
+  // have closed the pooled connection, the first write or read fails and the attempt is
+  // repeated. Any other request is never sent twice, so it checks the connection first.
+  if (auto stream = host_.worker().pool().take_idle(endpoint_, !(replayable_ && idempotent_))) {
     return on_connect({}, UpstreamConnection{std::move(stream), true});
   }
   pending_acquire_ = host_.worker().pool().acquire(
@@ -225,6 +249,7 @@ void UpstreamExchange::on_connect(beast::error_code ec, UpstreamConnection conne
   upstream_ = std::move(connection.stream);
   upstream_reused_ = connection.reused;
   timed_out_ = false;
+  early_response_ = false;
   upstream_buffer_.clear();
   ctx_.log.server_ip = endpoint_.key;
   write_request_head();
@@ -242,12 +267,13 @@ void UpstreamExchange::write_request_head() {
     wire_.out.push_back(asio::buffer(*buffered_body_));
   arm_deadline(attempt_deadline_);
   asio::async_write(upstream_->socket(), wire_.out,
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                    [self = shared_from_this()](beast::error_code ec, std::size_t written) {
                       if (self->cancelled_) return self->host_.exchange_aborted();
                       if (ec) {
                         // A pooled connection the backend closed meanwhile: nothing was consumed
-                        // yet, so this does not count as an attempt.
-                        if (self->upstream_reused_) {
+                        // yet, so this does not count as an attempt. A non-idempotent request is
+                        // sent again only if no byte of it left.
+                        if (self->upstream_reused_ && (self->idempotent_ || written == 0)) {
                           --self->ctx_.attempts;
                           self->upstream_.reset();
                           return self->do_attempt();
@@ -259,6 +285,7 @@ void UpstreamExchange::write_request_head() {
                         self->request_sent_ = true;
                         return self->read_response_head();
                       }
+                      self->watch_for_early_response();
                       self->relay_request_body();
                     });
 }
@@ -287,6 +314,11 @@ void UpstreamExchange::relay_request_body() {
       auto& parser = self->host_.request_parser();
       const auto n = kBodyChunkSize - parser.get().body().size;
       self->ctx_.log.request_size += n;
+      if (self->early_response_) {
+        // The backend answered while this piece was read: the rest of the body is not sent.
+        self->request_body_unread_ = !parser.is_done();
+        return self->read_response_head();
+      }
       self->restart_deadline();
       const bool last = parser.is_done();
       if (n == 0 && !last) return self->relay_request_body();
@@ -297,8 +329,10 @@ void UpstreamExchange::relay_request_body() {
         return self->read_response_head();
       }
       self->arm_deadline(self->attempt_deadline_);
+      self->body_write_pending_ = true;
       asio::async_write(self->upstream_->socket(), self->wire_.out,
                         [self, last](beast::error_code ec, std::size_t) {
+                          self->body_write_pending_ = false;
                           if (ec) {
                             // The backend may have answered early; read what it said.
                             self->request_body_unread_ = !last;
@@ -314,8 +348,56 @@ void UpstreamExchange::relay_request_body() {
   });
 }
 
+/// While the request body streams to the backend, a read waits for the backend to answer
+/// early (a refused upload): Envoy passes such an answer on at once instead of waiting until
+/// the body is sent, which a backend that stopped reading would never let happen. Interim
+/// answers (100 Continue) are dropped here; a final head, or bytes that are none, end the upload.
+void UpstreamExchange::watch_for_early_response() {
+  watching_ = true;
+  upstream_->socket().async_read_some(
+      upstream_buffer_.prepare(kResponseReadSize),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->watching_ = false;
+        self->upstream_buffer_.commit(n);
+        if (self->head_wanted_) {  // the body is sent; the usual head read takes over
+          self->head_wanted_ = false;
+          return self->read_response_head();
+        }
+        // A close or an error: the next body write or the head read reports it.
+        if (ec || self->cancelled_) return;
+        for (;;) {
+          http::response_parser<http::empty_body> peek;
+          peek.header_limit(kResponseHeaderLimit);
+          beast::error_code parse_ec;
+          const auto used = peek.put(self->upstream_buffer_.data(), parse_ec);
+          if (parse_ec == http::error::need_more) return self->watch_for_early_response();
+          const auto status = peek.get().result_int();
+          if (!parse_ec && peek.is_header_done() && status / 100 == 1 && status != 101) {
+            self->upstream_buffer_.consume(used);
+            if (self->upstream_buffer_.size() == 0) return self->watch_for_early_response();
+            continue;
+          }
+          break;
+        }
+        self->early_response_ = true;
+        // A body write the backend no longer reads would wait for the deadline: end it. A
+        // pending client read sees early_response_ when it completes.
+        if (self->body_write_pending_) {
+          beast::error_code ignored;
+          self->upstream_->socket().cancel(ignored);
+        }
+      });
+}
+
 void UpstreamExchange::read_response_head() {
   if (cancelled_) return host_.exchange_aborted();
+  if (watching_) {
+    // The early-response read is still pending: end it; its handler comes back here.
+    head_wanted_ = true;
+    beast::error_code ignored;
+    upstream_->socket().cancel(ignored);
+    return;
+  }
   response_parser_.emplace();
   response_parser_->header_limit(kResponseHeaderLimit);
   response_parser_->body_limit(boost::none);
@@ -362,7 +444,9 @@ void UpstreamExchange::on_response_head(beast::error_code ec) {
     return attempt_failed(core::ProxyError::kBackendMalformedResponse, false);
   }
   if (ec) {
-    if (upstream_reused_ && replayable_ && upstream_buffer_.size() == 0) {
+    // A reused connection that ends without a byte of answer was most likely closed by the
+    // backend while idle: an idempotent request goes again on a fresh connection.
+    if (upstream_reused_ && replayable_ && idempotent_ && upstream_buffer_.size() == 0) {
       --ctx_.attempts;
       upstream_.reset();
       return do_attempt();
@@ -371,8 +455,10 @@ void UpstreamExchange::on_response_head(beast::error_code ec) {
                           retriable_reset(retry_on));
   }
   const int status = static_cast<int>(response_parser_->get().result_int());
-  if (status == 100) return read_response_head();  // an interim answer; the final one follows
   if (status == 101 && ctx_.websocket) return start_tunnel();
+  // Interim answers (100 Continue, 102, 103 Early Hints) are dropped; the final one follows.
+  // albemu answered the client's 100-continue itself.
+  if (status / 100 == 1 && status != 101) return read_response_head();
   if (retry_on &&
       retriable_status(retry_on, status, grpc_status_of(response_parser_->get().base())) &&
       replayable_ && ctx_.attempts <= (*retry)->num_retries && Clock::now() < ctx_.deadline) {
@@ -420,7 +506,10 @@ void UpstreamExchange::start_response() {
   if (client_version_ != 11 || !keep_alive_ || response.count(http::field::connection) != 0)
     response.keep_alive(keep_alive_);
   ctx_.log.status = status;
-  ctx_.log.status_details = "response_sent_by_backend";
+  // GCP's detail for a success answered before the whole request body was received.
+  ctx_.log.status_details = early_response_ && status < 400
+                                ? "backend_early_response_with_non_error_status"
+                                : "response_sent_by_backend";
 
   wire_.response_head.clear();
   serialize_response_head(response.base(), wire_.response_head);
@@ -471,9 +560,18 @@ void UpstreamExchange::relay_response_body() {
 void UpstreamExchange::on_response_piece(beast::error_code ec, std::size_t n) {
   if (cancelled_) return host_.exchange_aborted();
   if (ec) {
-    return response_cut_short(ec == beast::error::timeout
-                                  ? core::ProxyError::kBackendTimeout
-                                  : core::ProxyError::kBackendConnectionClosedBeforeDataSent);
+    const auto error = ec == beast::error::timeout ? core::ProxyError::kBackendTimeout
+                       : is_parse_error(ec)
+                           ? core::ProxyError::kBackendMalformedResponse
+                           : core::ProxyError::kBackendConnectionClosedBeforeDataSent;
+    // Nothing reached the client yet (the head waits for the first body bytes): it can still
+    // get the error answer instead of a cut connection.
+    if (response_head_pending_) {
+      upstream_.reset();
+      disarm_deadline();
+      return host_.send_error(error, 0);
+    }
+    return response_cut_short(error);
   }
   const bool last = response_parser_->is_done();
   if (n == 0 && !last) return relay_response_body();
@@ -505,89 +603,16 @@ void UpstreamExchange::finish(bool keep_alive) {
 /// left is closing the client connection.
 void UpstreamExchange::response_cut_short(core::ProxyError error) {
   upstream_.reset();
-  ctx_.log.status_details = error == core::ProxyError::kBackendTimeout
-                                ? "backend_timeout"
-                                : "backend_connection_closed_after_partial_response_sent";
-  ctx_.log.proxy_status = core::error_info(error).proxy_status;
+  disarm_deadline();
+  if (error == core::ProxyError::kBackendConnectionClosedBeforeDataSent) {
+    ctx_.log.proxy_status = kClosedAfterPartialStatus;
+    ctx_.log.status_details = "backend_connection_closed_after_partial_response_sent";
+  } else {
+    const auto& info = core::error_info(error);
+    ctx_.log.proxy_status = info.proxy_status;
+    ctx_.log.status_details = info.details;
+  }
   host_.exchange_aborted();
-}
-
-// ---- WebSocket: after the backend's 101, bytes flow both ways untouched
-
-void UpstreamExchange::start_tunnel() {
-  disarm_deadline();  // the tunnel's reads and writes carry their own expiry
-  transform_response(response(), &ctx_.decision, &host_.connection().variables, true);
-  ctx_.log.status = 101;
-  ctx_.log.status_details = "response_sent_by_backend";
-  // The WebSocket lives at most as long as the route timeout allows (60 min serverless).
-  wire_.response_head.clear();
-  serialize_response_head(response().base(), wire_.response_head);
-  wire_.out.assign({asio::buffer(wire_.response_head)});
-  host_.write_client(wire_.out, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-    if (ec) return self->host_.exchange_aborted();
-    self->ctx_.log.response_size += n;
-    self->tunnel_buffer_ = std::make_unique<char[]>(kBodyChunkSize);
-    self->tunnel_client_to_backend();
-    self->tunnel_backend_to_client();
-  });
-}
-
-void UpstreamExchange::tunnel_client_to_backend() {
-  if (tunnel_closing_) return;
-  auto& pending = host_.client_buffer();
-  if (pending.size() > 0) {
-    upstream_->expires_at(ctx_.deadline);
-    return asio::async_write(*upstream_, pending.data(),
-                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                               if (ec) return self->end_tunnel();
-                               self->host_.client_buffer().consume(n);
-                               self->tunnel_client_to_backend();
-                             });
-  }
-  host_.read_tunnel(host_.chunk(), kBodyChunkSize, ctx_.deadline,
-                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                      if (ec || self->tunnel_closing_) return self->end_tunnel();
-                      self->ctx_.log.request_size += n;
-                      self->upstream_->expires_at(self->ctx_.deadline);
-                      asio::async_write(*self->upstream_, asio::buffer(self->host_.chunk(), n),
-                                        [self](beast::error_code ec, std::size_t) {
-                                          if (ec) return self->end_tunnel();
-                                          self->tunnel_client_to_backend();
-                                        });
-                    });
-}
-
-void UpstreamExchange::tunnel_backend_to_client() {
-  if (tunnel_closing_) return;
-  if (upstream_buffer_.size() > 0) {
-    const auto data = upstream_buffer_.data();
-    return host_.write_tunnel(static_cast<const char*>(data.data()), data.size(), ctx_.deadline,
-                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                if (ec) return self->end_tunnel();
-                                self->upstream_buffer_.consume(n);
-                                self->tunnel_backend_to_client();
-                              });
-  }
-  upstream_->expires_at(ctx_.deadline);
-  upstream_->async_read_some(asio::buffer(tunnel_buffer_.get(), kBodyChunkSize),
-                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                               if (ec || self->tunnel_closing_) return self->end_tunnel();
-                               self->ctx_.log.response_size += n;
-                               self->host_.write_tunnel(self->tunnel_buffer_.get(), n,
-                                                        self->ctx_.deadline,
-                                                        [self](beast::error_code ec, std::size_t) {
-                                                          if (ec) return self->end_tunnel();
-                                                          self->tunnel_backend_to_client();
-                                                        });
-                             });
-}
-
-void UpstreamExchange::end_tunnel() {
-  if (tunnel_closing_) return;
-  tunnel_closing_ = true;
-  if (upstream_) upstream_->close();
-  host_.close_client();
-  host_.exchange_done(false);
 }
 
 }  // namespace albemu::net

@@ -108,6 +108,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void on_connect(boost::beast::error_code ec, UpstreamConnection connection);
   void write_request_head();
   void relay_request_body();
+  void watch_for_early_response();
   void read_response_head();
   void parse_response_head();
   void on_response_head(boost::beast::error_code ec);
@@ -147,10 +148,15 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   std::optional<std::string> buffered_body_;  // set when retries are possible
   Endpoint endpoint_;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)
+  bool idempotent_ = false;  // its method may be sent twice without the client asking
   bool continue_sent_ = false;
   bool keep_alive_ = false;  // the client connection survives this exchange
   bool request_sent_ = false;
   bool request_body_unread_ = false;  // client body not fully read (write failed)
+  bool watching_ = false;             // watch_for_early_response's read is pending
+  bool head_wanted_ = false;          // read_response_head waits for that read to end
+  bool early_response_ = false;       // the backend answered before the body was sent
+  bool body_write_pending_ = false;   // a request body piece is being written to the backend
   std::size_t standin_body_length_ = 0;
   std::chrono::steady_clock::time_point attempt_deadline_;
   boost::asio::basic_waitable_timer<std::chrono::steady_clock,

@@ -24,6 +24,7 @@ TestBackend::TestBackend(std::string name) : name_(std::move(name)), acceptor_(i
 
 TestBackend::~TestBackend() {
   stopping_ = true;
+  open_gate();
   boost::system::error_code ignored;
   {
     // A blocking accept() does not return when the socket is closed: wake it with a connection.
@@ -50,6 +51,25 @@ std::string TestBackend::last_request() const {
   return last_request_;
 }
 
+void TestBackend::open_gate() {
+  {
+    std::lock_guard lock(mutex_);
+    gate_open_ = true;
+  }
+  gate_cv_.notify_all();
+}
+
+void TestBackend::wait_for_gate() {
+  std::unique_lock lock(mutex_);
+  gate_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return gate_open_; });
+}
+
+void TestBackend::close_socket(tcp::socket& socket, boost::system::error_code& ec) {
+  // The destructor shuts the sockets down from another thread: both under the mutex.
+  std::lock_guard lock(mutex_);
+  socket.close(ec);
+}
+
 void TestBackend::accept_loop() {
   while (!stopping_) {
     auto socket = std::make_shared<tcp::socket>(io_context_);
@@ -70,6 +90,8 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   std::vector<char> chunk(64 * 1024);
+  auto write_raw = [&](const std::string& text) { asio::write(*socket, asio::buffer(text), ec); };
+  int served = 0;  // requests read on this connection
   for (;;) {
     http::request_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
@@ -79,6 +101,27 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     std::string target(request.target());
     std::string path = target.substr(0, target.find('?'));
     ++requests_;
+    const bool reused_connection = served++ > 0;
+    if (path.find("/gated") != std::string::npos) wait_for_gate();
+    if (path.find("/continue-first") != std::string::npos) {
+      write_raw("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    if (auto at = path.find("/early"); at != std::string::npos) {
+      // Answers before reading the body, as a server refusing an upload does; closing with the
+      // body unread resets the connection. "/early-stay/N" keeps the connection open without
+      // reading until the gate opens.
+      const bool stay = path.compare(at, 12, "/early-stay/") == 0;
+      {
+        std::lock_guard lock(mutex_);
+        ++per_path_[path];
+      }
+      write_raw("HTTP/1.1 " + path.substr(path.find('/', at + 1) + 1) +
+                " Early\r\nContent-Length: 5\r\n" + (stay ? "" : "Connection: close\r\n") +
+                "\r\nearly");
+      if (stay) wait_for_gate();
+      close_socket(*socket, ec);
+      return;
+    }
 
     if (beast::websocket::is_upgrade(request)) {
       http::request<http::empty_body> upgrade(request.base());
@@ -124,13 +167,57 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     auto keyword_at = [&](std::string_view keyword) { return path.find(keyword); };
     if (keyword_at("/reset") != std::string::npos) {
       socket->set_option(asio::socket_base::linger(true, 0), ec);
-      socket->close(ec);
+      close_socket(*socket, ec);
       return;
+    }
+    if (keyword_at("/drop-if-reused") != std::string::npos && reused_connection) {
+      close_socket(*socket, ec);
+      return;
+    }
+    if (keyword_at("/rst-partial") != std::string::npos) {
+      write_raw("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
+      socket->set_option(asio::socket_base::linger(true, 0), ec);
+      close_socket(*socket, ec);
+      return;
+    }
+    if (auto at = keyword_at("/stall-body/"); at != std::string::npos) {
+      write_raw("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789");
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(path.substr(at + 12))));
+      write_raw("abcdefghij");
+      if (ec || !request.keep_alive()) return;
+      continue;
+    }
+    if (keyword_at("/gate-body") != std::string::npos) {
+      write_raw("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789");
+      wait_for_gate();
+      write_raw("abcdefghij");
+      if (ec || !request.keep_alive()) return;
+      continue;
+    }
+    if (auto at = keyword_at("/malformed/"); at != std::string::npos) {
+      const std::string kind = path.substr(at + 11);
+      if (kind == "status") {
+        write_raw("HTTP/1.1 OK 200\r\nContent-Length: 2\r\n\r\nok");
+      } else if (kind == "header") {
+        write_raw("HTTP/1.1 200 OK\r\nBad Header: x\r\nContent-Length: 2\r\n\r\nok");
+      } else if (kind == "chunk") {
+        write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+      } else if (kind == "late-chunk") {
+        write_raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        wait_for_gate();
+        write_raw("zz\r\nbad\r\n0\r\n\r\n");
+      }
+      close_socket(*socket, ec);
+      return;
+    }
+    if (auto at = keyword_at("/interim/"); at != std::string::npos) {
+      write_raw("HTTP/1.1 " + path.substr(at + 9) + " Interim\r\nLink: </style.css>\r\n\r\n");
+      if (ec) return;
     }
     if (keyword_at("/partial") != std::string::npos) {
       std::string text = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
       asio::write(*socket, asio::buffer(text), ec);
-      socket->close(ec);
+      close_socket(*socket, ec);
       return;
     }
     if (auto at = keyword_at("/bigheader/"); at != std::string::npos) {
@@ -182,7 +269,8 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     // A keepalive answer, then the backend drops the connection anyway (an idle timeout that
     // struck at once): the proxy's pooled connection is dead when it next uses it.
     if (keyword_at("/close-after") != std::string::npos) {
-      socket->close(ec);
+      close_socket(*socket, ec);
+      ++closed_after_answer_;
       return;
     }
     if (ec || !request.keep_alive()) return;

@@ -9,11 +9,28 @@
 //   /bytes/N         answers N bytes ('x'), chunked, written in 64 KiB pieces
 //   /bigheader/N     answers 200 with an `x-big` header of N bytes
 //   /grpc/N          answers 200 with `grpc-status: N` (and the default body)
+//   /gated           (with any other keyword) waits until open_gate() before answering, at
+//                    most 10 s
+//   /gate-body       announces 20 bytes, sends 10, waits for the gate, sends 10 more
+//   /rst-partial     announces 1000 bytes, sends 10, resets the connection (RST)
+//   /stall-body/MS   announces 20 bytes, sends 10, waits MS milliseconds, sends 10 more
+//   /malformed/K     K = status: garbage status line; header: invalid field name; chunk: a bad
+//                    chunk size right after the head; late-chunk: one good chunk, then (after
+//                    the gate) a bad one
+//   /interim/N       sends an interim N (100, 103) head before the usual answer
+//   /continue-first  sends 100 Continue right after the request head, before reading the body
+//   /early/N         answers N with "Connection: close" before reading the request body, then
+//                    closes; /early-stay/N answers N (keepalive) and stops reading until the
+//                    gate opens
+//   /close-after     the usual answer (keepalive), then closes the connection
+//   /drop-if-reused  on a connection that served a request before: reads the request and
+//                    closes without answering; otherwise the usual answer
 //   anything else    200 with "METHOD TARGET\n" and one "name: value" line per header;
 //                    the request body is read and counted ("body-bytes: N" line)
 //   Upgrade: websocket  accepts and echoes every message
 
 #include <atomic>
+#include <condition_variable>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
@@ -41,10 +58,16 @@ class TestBackend {
   std::string last_request() const;
   /// Connections accepted so far.
   int connections() const { return connections_.load(); }
+  /// Connections closed right after answering a "/close-after" request.
+  int closed_after_answer() const { return closed_after_answer_.load(); }
+  /// Lets every request waiting at a "/gated" keyword (now or later) go on.
+  void open_gate();
 
  private:
   void accept_loop();
   void serve(std::shared_ptr<boost::asio::ip::tcp::socket> socket);
+  void close_socket(boost::asio::ip::tcp::socket& socket, boost::system::error_code& ec);
+  void wait_for_gate();
 
   std::string name_;
   boost::asio::io_context io_context_;
@@ -54,9 +77,12 @@ class TestBackend {
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
   std::atomic<int> connections_{0};
+  std::atomic<int> closed_after_answer_{0};
   mutable std::mutex mutex_;
   std::map<std::string, int> per_path_;
   std::string last_request_;
+  std::condition_variable gate_cv_;
+  bool gate_open_ = false;
   std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> sockets_;
   std::vector<std::thread> threads_;
 };
