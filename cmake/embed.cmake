@@ -1,4 +1,11 @@
-# Writes OUTPUT, a C++ file defining albemu::embedded_demo_config() with INPUT's text.
+# Writes OUTPUT, a C++ file defining NAMESPACE::FUNCTION() (default: albemu::embedded_demo_config)
+# returning INPUT's text as a std::string_view.
+if(NOT DEFINED FUNCTION)
+  set(FUNCTION embedded_demo_config)
+endif()
+if(NOT DEFINED NAMESPACE)
+  set(NAMESPACE albemu)
+endif()
 file(READ ${INPUT} content)
 set(delim "ALBEMU_EMBED")
-file(WRITE ${OUTPUT} "// Generated from ${INPUT}; do not edit.\n#include <string_view>\nnamespace albemu {\nstd::string_view embedded_demo_config() {\n  return R\"${delim}(${content})${delim}\";\n}\n}  // namespace albemu\n")
+file(WRITE ${OUTPUT} "// Generated from ${INPUT}; do not edit.\n#include <string_view>\nnamespace ${NAMESPACE} {\nstd::string_view ${FUNCTION}() {\n  return R\"${delim}(${content})${delim}\";\n}\n}  // namespace ${NAMESPACE}\n")

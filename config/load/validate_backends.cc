@@ -12,14 +12,8 @@ namespace {
 
 void check_backend_service(Validator& validator, const model::BackendService& backend_service) {
   const Referrer from = validator.backend_services.referrer(backend_service);
-  if (backend_service.backends.empty()) {
-    // GCP accepts a backend service without backends at creation time, but nothing could
-    // serve the requests routed to it, so albemu refuses the config up front.
-    validator.error(from, ".backends",
-                    "no backends: a regional backend service needs exactly one serverless NEG "
-                    "backend; with none, the load balancer would have nothing to pick for the "
-                    "requests routed to it");
-  }
+  // No backends is valid, as in compute (the guide creates the service before add-backend);
+  // the requests routed to it get 503 failed_to_pick_backend.
   for (std::size_t i = 0; i < backend_service.backends.size(); ++i) {
     const std::string field = ".backends[" + std::to_string(i) + "]";
     validator.resolve(from, field + ".group", backend_service.backends[i].group,

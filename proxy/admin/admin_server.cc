@@ -8,8 +8,11 @@
 #include <chrono>
 #include <optional>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "proxy/admin/config_json.h"
+#include "proxy/admin/console_page.h"
+#include "proxy/admin/stats_json.h"
 #include "proxy/core/explain.h"
 
 namespace albemu::admin {
@@ -67,6 +70,7 @@ struct Answer {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::string www_authenticate;  // set on 401
+  std::string content_security_policy;
 };
 
 /// What the endpoint needs of a request besides its method and target.
@@ -112,6 +116,35 @@ Answer text_answer(http::status status, std::string body) {
   return {status, "text/plain; charset=utf-8", std::move(body)};
 }
 
+/// A fresh CSP nonce: 16 random bytes in hex.
+std::string make_nonce() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char byte : bytes) {
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xf];
+  }
+  return out;
+}
+
+/// The console page. Its inline script and style carry a per-response nonce, and the CSP allows
+/// nothing else: no external script, style, image, font or frame, and fetches only to this origin.
+Answer console_answer() {
+  const std::string nonce = make_nonce();
+  if (nonce.empty()) {
+    return text_answer(http::status::internal_server_error, "no randomness for the CSP nonce");
+  }
+  Answer answer{http::status::ok, "text/html; charset=utf-8",
+                render_console_page(embedded_console_page(), nonce)};
+  answer.content_security_policy =
+      "default-src 'none'; script-src 'nonce-" + nonce + "'; style-src 'nonce-" + nonce +
+      "'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+      "frame-ancestors 'none'";
+  return answer;
+}
+
 Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& caller,
               http::verb method, std::string_view target) {
   const std::size_t question = target.find('?');
@@ -121,6 +154,16 @@ Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& cal
   const bool get = method == http::verb::get || method == http::verb::head;
 
   if (path == "/healthz" && get) return text_answer(http::status::ok, "ok");
+  if (path == "/" && get) return console_answer();
+  if (path == "/stats" && get && hooks.metrics_totals) {
+    boost::json::object out = stats_to_json(hooks.metrics_totals());
+    if (hooks.listeners) {
+      boost::json::object listeners;
+      for (const auto& [rule, address] : hooks.listeners()) listeners[rule] = address;
+      out["listeners"] = std::move(listeners);
+    }
+    return json_answer(http::status::ok, out);
+  }
   if (path == "/ready" && get) {
     const auto snapshot = hooks.snapshot();
     if (!snapshot) return text_answer(http::status::service_unavailable, "no config is serving");
@@ -185,7 +228,8 @@ Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& cal
     return json_answer(usage_error ? http::status::bad_request : http::status::ok, explanation);
   }
   return text_answer(http::status::not_found,
-                     "not found; try /healthz /ready /metrics /config /route?url=... POST /reload");
+                     "not found; try / /healthz /ready /metrics /stats /config /route?url=... "
+                     "POST /reload");
 }
 
 /// One admin connection: requests are small and answered synchronously on the io_context.
@@ -221,6 +265,10 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     response->set(http::field::cache_control, "no-store");
     if (!answer.www_authenticate.empty())
       response->set(http::field::www_authenticate, answer.www_authenticate);
+    if (!answer.content_security_policy.empty()) {
+      response->set("Content-Security-Policy", answer.content_security_policy);
+      response->set("X-Content-Type-Options", "nosniff");
+    }
     response->keep_alive(request_.keep_alive());
     response->body() = std::move(answer.body);
     response->prepare_payload();

@@ -9,6 +9,10 @@
 //                   (with a token set: 401 unless `Authorization: Bearer <token>` matches)
 //   GET  /route?url=URL[&method=M][&header=Name:%20value]...[&forwardingRule=NAME]
 //                   core::explain_route's JSON for that request
+//   GET  /stats     live request counts as JSON (admin::stats_to_json), plus `listeners`:
+//                   forwarding rule -> "ip:port" bound
+//   GET  /          the console: an HTML page drawing the load balancer from /config, /stats
+//                   and /route (self-contained; its Content-Security-Policy forbids external loads)
 // Runs on the caller's io_context; the hooks are called on that io_context's thread. It only
 // ever answers these paths: whatever Host a request names, nothing is proxied from here.
 
@@ -16,10 +20,12 @@
 #include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "config/compile/snapshot.h"
+#include "proxy/log/metrics.h"
 
 namespace albemu::admin {
 
@@ -30,6 +36,10 @@ struct AdminHooks {
   /// Empty when the last reload (or the initial load) succeeded.
   std::function<std::string()> last_reload_error;
   std::function<std::string()> metrics_text;
+  /// The counters behind GET /stats; unset: /stats answers 404.
+  std::function<log::MetricsTotals()> metrics_totals;
+  /// Forwarding rule name -> "ip:port" bound (GET /stats's `listeners`); unset: left out.
+  std::function<std::map<std::string, std::string>()> listeners;
   /// Reloads synchronously; returns the error text, empty on success.
   std::function<std::string()> reload;
 };

@@ -11,9 +11,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +23,8 @@
 
 #include "config/compile/snapshot.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/api/api_server.h"
+#include "proxy/api/compute_api.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/config_watcher.h"
 #include "proxy/cli/options.h"
@@ -130,22 +134,89 @@ class Server {
 };
 
 std::string ready_file_text(const std::map<std::string, std::string>& bound,
-                            const std::string& admin) {
+                            const std::string& admin, const std::string& api) {
   boost::json::object rules;
   for (const auto& [rule, address] : bound) rules[rule] = address;
-  return boost::json::serialize(
-             boost::json::object{{"forwardingRules", std::move(rules)}, {"admin", admin}}) +
-         "\n";
+  boost::json::object ready{{"forwardingRules", std::move(rules)}, {"admin", admin}};
+  if (!api.empty()) ready["api"] = api;
+  return boost::json::serialize(ready) + "\n";
+}
+
+/// The compute API's files: the state folder (--state-dir, or a private temporary folder)
+/// and a private folder for candidate documents; the private one is removed at exit.
+struct ApiFiles {
+  std::string private_dir;
+  std::string state_file;
+  bool temporary_state = false;
+
+  ~ApiFiles() {
+    std::error_code ignored;
+    if (!private_dir.empty()) std::filesystem::remove_all(private_dir, ignored);
+  }
+};
+
+/// Removes the private folders of albemu processes that ended without cleaning up (killed):
+/// their names carry the owner's pid, and a folder whose pid no longer runs is stale.
+void remove_stale_api_folders(const std::filesystem::path& temp) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(temp, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    constexpr std::string_view kPrefix = "albemu-api-";
+    if (!name.starts_with(kPrefix)) continue;
+    const std::string rest = name.substr(kPrefix.size());
+    const size_t dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0 || dash > 9 ||
+        rest.find_first_not_of("0123456789") != dash)
+      continue;
+    const pid_t owner = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+    if (::kill(owner, 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    std::filesystem::remove_all(it->path(), ignored);
+  }
+}
+
+/// Creates the API's folders; false (and `error`) if one cannot be made.
+bool prepare_api_files(const std::string& state_dir, ApiFiles& files, std::string& error) {
+  const std::filesystem::path temp = std::filesystem::temp_directory_path();
+  remove_stale_api_folders(temp);
+  std::string pattern = (temp / ("albemu-api-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    error = "cannot create a temporary folder for the API: " + std::string(std::strerror(errno));
+    return false;
+  }
+  files.private_dir = pattern;
+  std::string folder = state_dir;
+  if (folder.empty()) {
+    folder = files.private_dir;
+    files.temporary_state = true;
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) {
+      error = "cannot create --state-dir " + folder + ": " + ec.message();
+      return false;
+    }
+  }
+  files.state_file = (std::filesystem::path(folder) / "api-state.yaml").string();
+  return true;
 }
 
 /// Startup banner: listeners and, for the embedded demo, commands that show URL-mask routing.
 void print_banner(const std::map<std::string, std::string>& bound, const std::string& admin,
-                  bool demo) {
+                  bool demo, const std::string& api, const ApiFiles& api_files) {
   std::cout << "albemu serving\n";
   for (const auto& [rule, address] : bound)
     std::cout << "  forwarding rule " << rule << " on " << address << "\n";
   std::cout << "  admin on http://" << admin
-            << " (/healthz /ready /metrics /config /route POST /reload)\n";
+            << " (console at /; /healthz /ready /metrics /stats /config /route POST /reload)\n";
+  if (!api.empty()) {
+    std::cout << "  compute v1 API on http://" << api << "/compute/v1/projects/PROJECT/... (state "
+              << api_files.state_file
+              << (api_files.temporary_state ? ", a temporary folder removed at exit; keep it with "
+                                              "--state-dir"
+                                            : "")
+              << ")\n";
+  }
   if (demo && !bound.empty()) {
     const std::string& address = bound.begin()->second;
     std::cout << "\nembedded demo config: try\n"
@@ -195,13 +266,23 @@ int run_serve(const std::vector<std::string>& args) {
       "container whose address the config does not know)")(
       "ready-file", po::value<std::string>(),
       "once every listener is bound, write "
-      "{\"forwardingRules\":{name:\"ip:port\"},\"admin\":\"ip:port\"} here");
+      "{\"forwardingRules\":{name:\"ip:port\"},\"admin\":\"ip:port\",\"api\":\"ip:port\"} here")(
+      "api", po::value<std::string>()->default_value("127.0.0.1:8085"),
+      "Compute Engine v1 REST API HOST:PORT (port 0: any free port; with --ephemeral-ports "
+      "and no --api: port 0; off: no API)")(
+      "api-token", po::value<std::string>(),
+      "require `Authorization: Bearer TOKEN` on every API call (default: $ALBEMU_API_TOKEN; "
+      "empty: any token or none)")(
+      "state-dir", po::value<std::string>(),
+      "keep the API's resources in DIR/api-state.yaml across restarts (default: a temporary "
+      "folder removed at exit)");
   po::variables_map vm;
   if (const auto exit_code = parse_options(
           "serve",
           "albemu serve [-c PATH]... [--admin HOST:PORT] [--admin-token TOKEN] [--workers N] "
           "[--access-log PATH|-] "
-          "[--ephemeral-ports] [--listen-address HOST] [--ready-file PATH]",
+          "[--ephemeral-ports] [--listen-address HOST] [--ready-file PATH] "
+          "[--api HOST:PORT|off] [--api-token TOKEN] [--state-dir DIR]",
           options, args, vm))
     return *exit_code;
   const auto paths = vm.count("config") != 0 ? vm["config"].as<std::vector<std::string>>()
@@ -233,7 +314,45 @@ int run_serve(const std::vector<std::string>& args) {
   plane_options.access_log = access_log.get();
   plane_options.metrics = &metrics;
   net::DataPlane data_plane(plane_options);
-  Server server(paths, data_plane, metrics);
+
+  // The API's resources are one more config source, reloaded like any file change.
+  std::string api_address = vm["api"].as<std::string>();
+  if (vm["api"].defaulted() && plane_options.ephemeral_ports) api_address = "127.0.0.1:0";
+  const bool api_enabled = api_address != "off";
+  ApiFiles api_files;
+  std::vector<std::string> config_paths = paths;
+  std::string demo_copy;
+  if (api_enabled) {
+    std::string error;
+    if (!prepare_api_files(vm.count("state-dir") != 0 ? vm["state-dir"].as<std::string>() : "",
+                           api_files, error)) {
+      std::cerr << "albemu serve: " << error << "\n";
+      return 1;
+    }
+    if (config_paths.empty()) {
+      // The demo serves, as a file beside the API's document, until the API holds a resource.
+      demo_copy = api_files.private_dir + "/embedded-demo.yaml";
+      config_paths.push_back(demo_copy);
+    }
+  }
+  std::vector<std::string> server_paths = config_paths;
+  if (api_enabled) server_paths.push_back(api_files.state_file);
+  Server server(api_enabled ? server_paths : paths, data_plane, metrics);
+
+  std::unique_ptr<api::ComputeApi> compute_api;
+  if (api_enabled) {
+    api::ApiHooks api_hooks;
+    api_hooks.snapshot = [&server] { return server.snapshot(); };
+    api_hooks.reload = [&server] { return server.reload("compute API"); };
+    compute_api = std::make_unique<api::ComputeApi>(
+        api::ApiOptions{config_paths, api_files.state_file, api_files.private_dir, demo_copy},
+        std::move(api_hooks));
+    std::string error;
+    if (!compute_api->load_state(error)) {
+      std::cerr << "albemu serve: " << error << "\n";
+      return 1;
+    }
+  }
 
   // Nothing is bound before the config loads.
   if (!server.load_initial()) return 1;
@@ -247,6 +366,8 @@ int run_serve(const std::vector<std::string>& args) {
   hooks.snapshot = [&server] { return server.snapshot(); };
   hooks.last_reload_error = [&server] { return server.last_reload_error(); };
   hooks.metrics_text = [&metrics] { return metrics.render_prometheus(); };
+  hooks.metrics_totals = [&metrics] { return metrics.totals(); };
+  hooks.listeners = [&data_plane] { return data_plane.bound_addresses(); };
   hooks.reload = [&server] { return server.reload("POST /reload"); };
   const std::string admin_token = vm.count("admin-token") != 0
                                       ? vm["admin-token"].as<std::string>()
@@ -265,13 +386,34 @@ int run_serve(const std::vector<std::string>& args) {
                  "--admin-token or ALBEMU_ADMIN_TOKEN to require one\n";
   }
 
+  std::unique_ptr<api::ApiServer> api_server;
+  if (compute_api) {
+    const std::string api_token = vm.count("api-token") != 0
+                                      ? vm["api-token"].as<std::string>()
+                                      : environment_or_empty("ALBEMU_API_TOKEN");
+    api_server = std::make_unique<api::ApiServer>(io_context, *compute_api, api_token);
+    if (const auto ec = api_server->start(api_address)) {
+      std::cerr << "albemu serve: cannot listen on API address " << api_address << ": "
+                << ec.message() << "\n";
+      if (!vm["api"].defaulted()) {
+        data_plane.drain_and_stop(std::chrono::milliseconds(0));
+        return 1;
+      }
+      // Only the default address: another albemu may hold it; serve on without the API.
+      std::cerr << "albemu serve: serving without the compute API (pass --api HOST:PORT)\n";
+      api_server.reset();
+    }
+  }
+  const std::string api_bound = api_server ? api_server->address() : "";
+
   const std::string ready_file =
       vm.count("ready-file") != 0 ? vm["ready-file"].as<std::string>() : "";
   const auto write_ready_file = [&] {
     if (ready_file.empty()) return true;
     std::string error;
     if (!write_file_atomically(
-            ready_file, ready_file_text(data_plane.bound_addresses(), admin_server.address()),
+            ready_file,
+            ready_file_text(data_plane.bound_addresses(), admin_server.address(), api_bound),
             error)) {
       std::cerr << "albemu serve: " << error << "\n";
       return false;
@@ -283,7 +425,8 @@ int run_serve(const std::vector<std::string>& args) {
     return 1;
   }
   server.on_reloaded = [&] { write_ready_file(); };
-  print_banner(data_plane.bound_addresses(), admin_server.address(), paths.empty());
+  print_banner(data_plane.bound_addresses(), admin_server.address(), paths.empty(), api_bound,
+               api_files);
 
   std::unique_ptr<ConfigWatcher> watcher;
   if (!paths.empty()) {
@@ -311,6 +454,7 @@ int run_serve(const std::vector<std::string>& args) {
     if (ec) return;
     std::cerr << "albemu serve: " << (signal == SIGTERM ? "SIGTERM" : "SIGINT") << ", draining\n";
     admin_server.stop();
+    if (api_server) api_server->stop();
     if (watcher) watcher->stop();
     reload_signals.cancel();
     io_context.stop();

@@ -260,4 +260,36 @@ std::string Metrics::render_prometheus() const {
   return out;
 }
 
+MetricsTotals Metrics::totals() const {
+  std::map<std::string, uint64_t, std::less<>> requests;
+  std::map<std::string, Histogram, std::less<>> durations;
+  for (Shard& shard : impl_->shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [key, count] : shard.requests) requests[key] += count;
+    for (const auto& [rule, histogram] : shard.durations) durations[rule].merge(histogram);
+  }
+  MetricsTotals out;
+  out.requests.reserve(requests.size());
+  for (const auto& [key, count] : requests) {
+    std::array<std::string, 4> labels;
+    std::string_view rest = key;
+    for (std::string& label : labels) {
+      const auto end = rest.find(kSeparator);
+      label = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    }
+    out.requests.push_back({std::move(labels[0]), std::move(labels[1]), std::move(labels[2]),
+                            std::move(labels[3]), count});
+  }
+  out.latencies.reserve(durations.size());
+  for (const auto& [rule, histogram] : durations) {
+    out.latencies.push_back({rule, histogram.count, histogram.sum_micros});
+  }
+  out.active_connections = active_connections();
+  out.config_generation = impl_->generation_.load(std::memory_order_relaxed);
+  out.reloads_succeeded = impl_->reload_success_.load(std::memory_order_relaxed);
+  out.reloads_failed = impl_->reload_failure_.load(std::memory_order_relaxed);
+  return out;
+}
+
 }  // namespace albemu::log

@@ -7,10 +7,37 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace albemu::log {
 
 class MetricsImpl;
+
+/// Requests of one series, summed over the workers.
+struct RequestCount {
+  std::string forwarding_rule;
+  std::string url_map;
+  std::string backend_service;  // empty when the load balancer answered without a backend
+  std::string code_class;       // "2xx", "5xx", ... or "none" (no status was sent)
+  uint64_t count = 0;
+};
+
+/// Request durations of one forwarding rule, summed over the workers.
+struct RuleLatency {
+  std::string forwarding_rule;
+  uint64_t count = 0;
+  int64_t sum_micros = 0;
+};
+
+/// Everything render_prometheus() shows, as values (for the admin endpoint's GET /stats).
+struct MetricsTotals {
+  std::vector<RequestCount> requests;  // sorted by series
+  std::vector<RuleLatency> latencies;  // sorted by forwarding rule
+  int64_t active_connections = 0;
+  uint64_t config_generation = 0;
+  uint64_t reloads_succeeded = 0;
+  uint64_t reloads_failed = 0;
+};
 
 class Metrics {
  public:
@@ -30,6 +57,10 @@ class Metrics {
 
   /// Prometheus text exposition format.
   std::string render_prometheus() const;
+
+  /// The same counters as values. Read side only: takes each shard's lock once, like
+  /// render_prometheus(); any thread.
+  MetricsTotals totals() const;
 
  private:
   std::unique_ptr<MetricsImpl> impl_;

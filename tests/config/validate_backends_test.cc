@@ -10,11 +10,10 @@ namespace {
 
 using namespace validate_fixture;  // NOLINT: builders shared by the validate tests
 
-TEST(ValidateBackends, BackendServiceWithoutBackends) {
+TEST(ValidateBackends, BackendServiceWithoutBackendsIsValidAsInCompute) {
   model::Config config = guide_config();
   config.backend_services[1].backends.clear();
-  expect_only_error(config, kBackendFile, "backendServices[admin-backend].backends", "no backends",
-                    "exactly one serverless NEG");
+  EXPECT_TRUE(validate_config(config).empty());
 }
 
 TEST(ValidateBackends, BackendServiceWithTwoServerlessNegs) {

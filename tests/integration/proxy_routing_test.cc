@@ -42,6 +42,9 @@ backendServices:
     protocol: HTTP
     backends:
       - group: login-neg
+  - name: empty-bs
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP
 urlMaps:
   - name: test-map
     defaultService: by-path
@@ -66,6 +69,10 @@ urlMaps:
             urlRedirect:
               pathRedirect: /new
               redirectResponseCode: FOUND
+          - priority: 0
+            matchRules:
+              - prefixMatch: /no-backends/
+            service: empty-bs
           - priority: 2
             matchRules:
               - prefixMatch: /api/
@@ -156,6 +163,16 @@ TEST_F(ProxyRoutingTest, UnknownServiceIs503WithItsLogLine) {
   EXPECT_NE(lines[0].find("failed_to_pick_backend"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"status\":503"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("http-rule"), std::string::npos);
+}
+
+TEST_F(ProxyRoutingTest, BackendServiceWithoutBackendsIs503) {
+  auto result = run_curl({proxy_.url("http-rule", "/no-backends/x")});
+  EXPECT_EQ(result.status, 503);
+  EXPECT_EQ(result.body, "no healthy upstream");
+  auto lines = proxy_.wait_for_log_lines(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("failed_to_pick_backend"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("empty-bs"), std::string::npos) << lines[0];
 }
 
 TEST_F(ProxyRoutingTest, RefusedConnectionIs502) {

@@ -50,6 +50,8 @@ class ServeProcess {
     return address.substr(address.rfind(':') + 1);
   }
   std::string admin() const { return std::string(ready_.at("admin").as_string()); }
+  /// The compute API's "ip:port" (serve's --api), from the ready file.
+  std::string api() const { return std::string(ready_.at("api").as_string()); }
 
   boost::json::object config() const {
     const auto result = http_request(admin(), "GET", "/config");

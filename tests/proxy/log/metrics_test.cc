@@ -131,5 +131,51 @@ TEST(Metrics, GaugesAndReloads) {
   EXPECT_NE(text.find("# TYPE albemu_request_duration_seconds histogram"), std::string::npos);
 }
 
+TEST(Metrics, TotalsSumTheShardsPerSeries) {
+  constexpr unsigned kWorkers = 3;
+  constexpr int kPerWorker = 2000;
+  Metrics metrics(kWorkers);
+  metrics.set_config_generation(4);
+  metrics.config_reload(true);
+  metrics.config_reload(false);
+  std::vector<std::thread> threads;
+  for (unsigned worker = 0; worker < kWorkers; ++worker) {
+    threads.emplace_back([&metrics, worker] {
+      for (int i = 0; i < kPerWorker; ++i) {
+        const bool error = i % 4 == 0;
+        metrics.record_request(worker, "fr", "map", error ? "b" : "a", error ? 503 : 200,
+                               std::chrono::microseconds(1000));
+      }
+    });
+  }
+  // Reading while workers record must be safe (run under TSan to check data races).
+  for (int i = 0; i < 20; ++i) (void)metrics.totals();
+  for (auto& thread : threads) thread.join();
+  metrics.record_request(0, "fr", "", "", 301, std::chrono::microseconds(3000));
+
+  const MetricsTotals totals = metrics.totals();
+  ASSERT_EQ(totals.requests.size(), 3u);
+  const uint64_t all = uint64_t{kWorkers} * kPerWorker;
+  // Sorted by series: ("fr", "", "", 3xx) < ("fr", "map", "a", 2xx) < ("fr", "map", "b", 5xx).
+  EXPECT_EQ(totals.requests[0].url_map, "");
+  EXPECT_EQ(totals.requests[0].code_class, "3xx");
+  EXPECT_EQ(totals.requests[0].count, 1u);
+  EXPECT_EQ(totals.requests[1].forwarding_rule, "fr");
+  EXPECT_EQ(totals.requests[1].url_map, "map");
+  EXPECT_EQ(totals.requests[1].backend_service, "a");
+  EXPECT_EQ(totals.requests[1].code_class, "2xx");
+  EXPECT_EQ(totals.requests[1].count, all * 3 / 4);
+  EXPECT_EQ(totals.requests[2].backend_service, "b");
+  EXPECT_EQ(totals.requests[2].code_class, "5xx");
+  EXPECT_EQ(totals.requests[2].count, all / 4);
+  ASSERT_EQ(totals.latencies.size(), 1u);
+  EXPECT_EQ(totals.latencies[0].forwarding_rule, "fr");
+  EXPECT_EQ(totals.latencies[0].count, all + 1);
+  EXPECT_EQ(totals.latencies[0].sum_micros, static_cast<int64_t>(all) * 1000 + 3000);
+  EXPECT_EQ(totals.config_generation, 4u);
+  EXPECT_EQ(totals.reloads_succeeded, 1u);
+  EXPECT_EQ(totals.reloads_failed, 1u);
+}
+
 }  // namespace
 }  // namespace albemu::log
