@@ -10,7 +10,7 @@ DEB_PACKAGES := $(shell grep -v '^\#' scripts/build-packages.txt)
 BENCH_PACKAGES := wrk nginx-light haproxy python3 openssl
 LINT_PACKAGES := clang-format clang-tidy
 
-.PHONY: deps deps-bench deps-lint configure build run test test-asan test-tsan test-docker bench bench-e2e bench-smoke \
+.PHONY: deps deps-bench deps-lint deps-test configure build run test test-asan test-tsan test-docker bench bench-e2e bench-smoke \
 	format lint clean certs fuzz soak
 
 deps:
@@ -34,7 +34,12 @@ certs: deps
 run: build certs
 	./$(BUILD_DIR)/albemu serve
 
-test: build certs
+# What the browser and compute-client tests run (before cmake looks for node and npm).
+deps-test:
+	@./scripts/install-deps.sh chromium
+	@command -v npm >/dev/null || ./scripts/install-deps.sh nodejs npm
+
+test: deps-test build certs
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # The real binary for SOAK_SECONDS under mixed HTTP/HTTPS keepalive load while the config is
@@ -46,7 +51,7 @@ soak: build certs
 
 # The whole suite under AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer.
 ASAN_BUILD_DIR ?= build-asan
-test-asan: deps certs
+test-asan: deps deps-test certs
 	@cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DALBEMU_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
@@ -54,7 +59,7 @@ test-asan: deps certs
 
 # The whole suite under ThreadSanitizer: the workers, the reload path and the shared metrics.
 TSAN_BUILD_DIR ?= build-tsan
-test-tsan: deps certs
+test-tsan: deps deps-test certs
 	@cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DALBEMU_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS)
