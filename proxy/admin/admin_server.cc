@@ -7,10 +7,10 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <optional>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "proxy/admin/config_json.h"
+#include "proxy/admin/control_listener.h"
 #include "proxy/admin/console_page.h"
 #include "proxy/admin/stats_json.h"
 #include "proxy/core/explain.h"
@@ -77,22 +77,6 @@ struct Answer {
 struct Caller {
   std::string_view authorization;  // the Authorization header, if any
 };
-
-/// Whether `authorization` is `Bearer <token>` (scheme case-insensitive, RFC 6750 section 2.1).
-/// The token comparison takes the same time wherever the first difference is.
-bool bearer_matches(std::string_view authorization, std::string_view token) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() < kScheme.size()) return false;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    const char c = authorization[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return false;
-  }
-  std::string_view presented = authorization.substr(kScheme.size());
-  while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
-  while (!presented.empty() && presented.back() == ' ') presented.remove_suffix(1);
-  return presented.size() == token.size() &&
-         CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
-}
 
 /// 401 for a state-changing call without the admin token (empty `token`: none is required).
 std::optional<Answer> refuse_unauthorized(std::string_view token, const Caller& caller) {
@@ -293,97 +277,21 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
 
 }  // namespace
 
-class AdminServerImpl : public std::enable_shared_from_this<AdminServerImpl> {
- public:
-  AdminServerImpl(asio::io_context& io_context, AdminHooks hooks, std::string token)
-      : acceptor_(io_context),
-        retry_timer_(io_context),
-        hooks_(std::make_shared<const AdminHooks>(std::move(hooks))),
-        token_(std::make_shared<const std::string>(std::move(token))) {}
-
-  error_code open(const std::string& host_port) {
-    const std::size_t colon = host_port.rfind(':');
-    if (colon == std::string::npos) return asio::error::invalid_argument;
-    std::string host = host_port.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-      host = host.substr(1, host.size() - 2);
-    unsigned port = 0;
-    try {
-      std::size_t used = 0;
-      port = static_cast<unsigned>(std::stoul(host_port.substr(colon + 1), &used));
-      if (used != host_port.size() - colon - 1 || port > 65535)
-        return asio::error::invalid_argument;
-    } catch (const std::exception&) {
-      return asio::error::invalid_argument;
-    }
-    error_code ec;
-    const auto address = asio::ip::make_address(host.empty() ? "127.0.0.1" : host, ec);
-    if (ec) return ec;
-    const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      error_code ignored;
-      acceptor_.close(ignored);
-      return ec;
-    }
-    const auto local = acceptor_.local_endpoint(ec);
-    const std::string ip = local.address().to_string();
-    address_ = (local.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(local.port());
-    return ec;
-  }
-
-  void do_accept() {
-    acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;  // closed
-      if (ec) {
-        // EMFILE, ENFILE, ENOBUFS, ECONNABORTED...: transient. Retry shortly rather than
-        // leave the admin endpoint dead for the rest of the process.
-        self->retry_timer_.expires_after(kAcceptRetryDelay);
-        self->retry_timer_.async_wait([self](error_code wait_ec) {
-          if (wait_ec || !self->acceptor_.is_open()) return;
-          self->do_accept();
-        });
-        return;
-      }
-      std::make_shared<AdminSession>(std::move(socket), self->hooks_, self->token_)->start();
-      self->do_accept();
-    });
-  }
-
-  void close() {
-    error_code ignored;
-    acceptor_.close(ignored);
-    retry_timer_.cancel();
-  }
-
-  const std::string& address() const { return address_; }
-
- private:
-  static constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
-
-  tcp::acceptor acceptor_;
-  asio::steady_timer retry_timer_;
-  std::shared_ptr<const AdminHooks> hooks_;
-  std::shared_ptr<const std::string> token_;
-  std::string address_;
-};
-
-AdminServer::AdminServer(asio::io_context& io_context, AdminHooks hooks, std::string token)
-    : impl_(std::make_shared<AdminServerImpl>(io_context, std::move(hooks), std::move(token))) {}
+AdminServer::AdminServer(asio::io_context& io_context, AdminHooks hooks, std::string token) {
+  auto shared_hooks = std::make_shared<const AdminHooks>(std::move(hooks));
+  auto shared_token = std::make_shared<const std::string>(std::move(token));
+  listener_ = std::make_shared<ControlListener>(
+      io_context, [shared_hooks, shared_token](tcp::socket socket) {
+        std::make_shared<AdminSession>(std::move(socket), shared_hooks, shared_token)->start();
+      });
+}
 
 AdminServer::~AdminServer() { stop(); }
 
-error_code AdminServer::start(const std::string& host_port) {
-  if (const auto ec = impl_->open(host_port)) return ec;
-  impl_->do_accept();
-  return {};
-}
+error_code AdminServer::start(const std::string& host_port) { return listener_->start(host_port); }
 
-void AdminServer::stop() { impl_->close(); }
+void AdminServer::stop() { listener_->close(); }
 
-std::string AdminServer::address() const { return impl_->address(); }
+std::string AdminServer::address() const { return listener_->address(); }
 
 }  // namespace albemu::admin

@@ -44,7 +44,7 @@ struct AdminHooks {
   std::function<std::string()> reload;
 };
 
-class AdminServerImpl;
+class ControlListener;
 
 class AdminServer {
  public:
@@ -66,7 +66,7 @@ class AdminServer {
   std::string address() const;
 
  private:
-  std::shared_ptr<AdminServerImpl> impl_;
+  std::shared_ptr<ControlListener> listener_;
 };
 
 }  // namespace albemu::admin

@@ -10,9 +10,11 @@
 
 #include "proxy/api/compute_api.h"
 
-namespace albemu::api {
+namespace albemu::admin {
+class ControlListener;
+}  // namespace albemu::admin
 
-class ApiServerImpl;
+namespace albemu::api {
 
 class ApiServer {
  public:
@@ -30,7 +32,7 @@ class ApiServer {
   std::string address() const;
 
  private:
-  std::shared_ptr<ApiServerImpl> impl_;
+  std::shared_ptr<admin::ControlListener> listener_;
 };
 
 }  // namespace albemu::api

@@ -24,6 +24,7 @@
 #include "config/compile/snapshot.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/api/api_server.h"
+#include "proxy/api/api_state.h"
 #include "proxy/api/compute_api.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/config_watcher.h"
@@ -41,27 +42,7 @@ namespace {
 constexpr std::chrono::seconds kDrainGrace{10};
 constexpr std::chrono::milliseconds kWatchDebounce{200};
 
-/// Writes `text` to `path` so readers never see a partial file: a temporary file, then rename.
-bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
-  const std::string temporary = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      error = "cannot write " + temporary;
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    error = "cannot rename " + temporary + " to " + path + ": " + ec.message();
-    std::filesystem::remove(temporary, ec);
-    return false;
-  }
-  return true;
-}
+using api::write_file_atomically;
 
 /// The serving state, touched only on the main thread.
 class Server {
