@@ -89,7 +89,7 @@ RequestHeadProblem check_request_head(http::request_header<>& head) {
   const std::string_view authority = rest.substr(0, authority_end);
   if (authority.empty() || !is_valid_authority(authority)) return RequestHeadProblem::kMalformed;
   std::string origin_form;
-  if (authority_end == rest.size() || rest[authority_end] != '/') origin_form = "/";
+  if (authority_end == rest.size() || rest[authority_end] != '/') origin_form.push_back('/');
   origin_form.append(rest.substr(authority_end));
   // Copied first: both views point into the fields being replaced.
   const std::string new_host(authority);
