@@ -25,6 +25,8 @@ constexpr std::string_view kUsage =
     "           a Cloud Run stand-in (reads PORT, K_SERVICE, K_REVISION)\n"
     "  healthcheck [--url URL] [--timeout-ms N]\n"
     "           exit 0 if GET URL (default the admin /healthz) answers 2xx\n"
+    "  gcloud   compute ... | run deploy ... [--api-endpoint URL]\n"
+    "           gcloud's load balancer commands against a running serve's API\n"
     "\n"
     "`albemu <command> --help` lists a command's options.\n";
 
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "route") return albemu::cli::run_route(args);
     if (command == "standin") return albemu::cli::run_standin(args);
     if (command == "healthcheck") return albemu::cli::run_healthcheck(args);
+    if (command == "gcloud") return albemu::cli::run_gcloud(args);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "albemu %s: %s\n", argv[1], error.what());
     return 1;

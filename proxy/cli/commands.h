@@ -23,4 +23,8 @@ int run_standin(const std::vector<std::string>& args);
 /// `albemu healthcheck [--url URL] [--timeout-ms N]`: exit 0 when GET URL answers 2xx.
 int run_healthcheck(const std::vector<std::string>& args);
 
+/// `albemu gcloud COMMAND... [NAME] [--flag=value]...`: the gcloud command lines of Google's
+/// guide, applied to a running `albemu serve` through its compute API (proxy/cli/gcloud.h).
+int run_gcloud(const std::vector<std::string>& args);
+
 }  // namespace albemu::cli
