@@ -4,20 +4,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <regex>
 
 #include "proxy/cli/gcloud.h"
+#include "proxy/cli/http_client.h"
 
 namespace albemu::cli::gcloud {
 
@@ -26,40 +19,6 @@ namespace http = boost::beast::http;
 namespace {
 
 constexpr std::chrono::seconds kCallTimeout{60};
-
-struct Endpoint {
-  std::string host;
-  std::string port = "80";
-  std::string prefix;  // a path the endpoint URL carries, put before every target
-};
-
-/// Splits `http://HOST[:PORT][/PREFIX]`; HOST may be a bracketed IPv6 literal.
-std::optional<Endpoint> parse_endpoint(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) return std::nullopt;
-  url.remove_prefix(kScheme.size());
-  const std::size_t slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
-  Endpoint out;
-  if (slash != std::string_view::npos) out.prefix = std::string(url.substr(slash));
-  while (out.prefix.ends_with('/')) out.prefix.pop_back();
-  if (authority.starts_with('[')) {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    out.host = std::string(authority.substr(1, close - 1));
-    authority.remove_prefix(close + 1);
-    if (authority.starts_with(':'))
-      out.port = std::string(authority.substr(1));
-    else if (!authority.empty())
-      return std::nullopt;
-  } else {
-    const std::size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
-  }
-  if (out.host.empty() || out.port.empty()) return std::nullopt;
-  return out;
-}
 
 bool looks_typed(const std::string& text) {
   static const std::regex number(R"([-+]?(\d+|\d*\.\d+)([eE][-+]?\d+)?)");
@@ -131,54 +90,30 @@ boost::json::value to_json(const YAML::Node& node) {
 ApiReply ApiClient::call(std::string_view method, const std::string& target,
                          const boost::json::value& body) const {
   ApiReply reply;
-  const auto endpoint = parse_endpoint(endpoint_);
+  const auto endpoint = parse_http_url(endpoint_);
   if (!endpoint) {
     reply.transport_error = "the API endpoint '" + endpoint_ + "' is not an http:// URL";
     return reply;
   }
-  boost::asio::io_context io_context;
-  boost::beast::tcp_stream stream(io_context);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  boost::system::error_code failure;
-  const auto on_error = [&failure](const boost::system::error_code& ec) {
-    if (ec && !failure) failure = ec;
-    return !ec;
-  };
-  http::request<http::string_body> request(http::string_to_verb(method), endpoint->prefix + target,
-                                           11);
-  const bool ipv6 = endpoint->host.find(':') != std::string::npos;
-  request.set(http::field::host,
-              (ipv6 ? "[" + endpoint->host + "]" : endpoint->host) + ":" + endpoint->port);
+  // A path in the endpoint URL goes before every target.
+  std::string prefix = endpoint->path;
+  while (prefix.ends_with('/')) prefix.pop_back();
+  http::request<http::string_body> request(http::string_to_verb(method), prefix + target, 11);
   request.set(http::field::user_agent, "albemu-gcloud");
   request.set(http::field::accept, "application/json");
-  request.set(http::field::connection, "close");
   if (!token_.empty()) request.set(http::field::authorization, "Bearer " + token_);
   if (!body.is_null()) {
     request.set(http::field::content_type, "application/json");
     request.body() = boost::json::serialize(body);
   }
-  request.prepare_payload();
-
-  stream.expires_after(kCallTimeout);
-  boost::asio::ip::tcp::resolver resolver(io_context);
-  resolver.async_resolve(endpoint->host, endpoint->port, [&](auto ec, auto results) {
-    if (!on_error(ec)) return;
-    stream.async_connect(results, [&](auto ec, auto) {
-      if (!on_error(ec)) return;
-      http::async_write(stream, request, [&](auto ec, std::size_t) {
-        if (!on_error(ec)) return;
-        http::async_read(stream, buffer, response, [&](auto ec, std::size_t) { on_error(ec); });
-      });
-    });
-  });
-  io_context.run_for(kCallTimeout + std::chrono::seconds(1));
-  if (failure || response.result_int() == 0) {
+  const auto result = http_call(std::move(request), *endpoint, kCallTimeout);
+  if (result.error) {
     reply.transport_error = "cannot reach albemu's compute API at " + endpoint_ + ": " +
-                            (failure ? failure.message() : std::string("no answer")) +
+                            result.error.message() +
                             " (is `albemu serve` running? set --api-endpoint or ALBEMU_API)";
     return reply;
   }
+  const auto& response = result.response;
   reply.status = response.result_int();
   boost::system::error_code ec;
   reply.body = boost::json::parse(response.body(), ec);
