@@ -227,6 +227,9 @@ class DownstreamSession final : public SessionBase,
   }
 
   void exchange_aborted() override {
+    // The exchange may still wait on its backend connection (the early-response watch of an
+    // upload the client abandoned): closing it lets the exchange go now, not at the deadline.
+    if (exchange_) exchange_->cancel();
     exchange_.reset();
     // A body the parser refused (bad chunk framing) is the client's fault: it gets a 400 if
     // no response has started, like a malformed head.

@@ -55,6 +55,8 @@ RequestHeadProblem check_request_head(http::request_header<>& head) {
   // ending in chunked; what is left is any coding list other than a lone `chunked`.
   const auto [coding, coding_end] = head.equal_range(http::field::transfer_encoding);
   if (coding != coding_end) {
+    // HTTP/1.0 has no Transfer-Encoding: RFC 9112 6.1 calls such framing faulty.
+    if (head.version() < 11) return RequestHeadProblem::kMalformed;
     if (std::next(coding) != coding_end ||
         !core::iequals_ascii(trim_spaces(coding->value()), "chunked"))
       return RequestHeadProblem::kMalformed;

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <boost/asio/write.hpp>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -443,6 +445,23 @@ TEST_F(ProxyBackendFaultTest, EarlyResponseBeforeTheBodyIsSentReachesTheClient) 
   EXPECT_EQ(faulty_.requests_for("/app/early/413"), 1);
   auto line = line_for(proxy_.wait_for_log_lines(1), "/app/early/413");
   EXPECT_NE(line.find(R"("status":413)"), std::string::npos) << line;
+  EXPECT_EQ(run_curl({proxy_.url("http-rule", "/healthy/after")}).status, 200);
+}
+
+TEST_F(ProxyBackendFaultTest, ClientAbandoningAnUploadReleasesTheBackendConnectionAtOnce) {
+  // The route has no timeout (60 min): a client that leaves mid-upload must not leave its
+  // backend connection (and the exchange watching it) waiting that long.
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket client(io);
+    client.connect({boost::asio::ip::make_address("127.0.0.1"), proxy_.port("http-rule")});
+    const std::string head =
+        "POST /app/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789";
+    boost::asio::write(client, boost::asio::buffer(head));
+    ASSERT_TRUE(poll_until([&] { return faulty_.requests() == 1; }));
+  }  // the client closes with 99,990 bytes of body unsent
+  EXPECT_TRUE(poll_until([&] { return faulty_.connections_ended() == 1; }, 5s))
+      << "albemu kept the backend connection of an abandoned upload open";
   EXPECT_EQ(run_curl({proxy_.url("http-rule", "/healthy/after")}).status, 200);
 }
 

@@ -87,6 +87,10 @@ void TestBackend::accept_loop() {
 }
 
 void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
+  struct CountEnd {
+    std::atomic<int>& ended;
+    ~CountEnd() { ++ended; }
+  } count_end{connections_ended_};
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   std::vector<char> chunk(64 * 1024);

@@ -58,6 +58,8 @@ class TestBackend {
   std::string last_request() const;
   /// Connections accepted so far.
   int connections() const { return connections_.load(); }
+  /// Connections whose serving ended (the peer closed, or the backend closed it).
+  int connections_ended() const { return connections_ended_.load(); }
   /// Connections closed right after answering a "/close-after" request.
   int closed_after_answer() const { return closed_after_answer_.load(); }
   /// Lets every request waiting at a "/gated" keyword (now or later) go on.
@@ -77,6 +79,7 @@ class TestBackend {
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
   std::atomic<int> connections_{0};
+  std::atomic<int> connections_ended_{0};
   std::atomic<int> closed_after_answer_{0};
   mutable std::mutex mutex_;
   std::map<std::string, int> per_path_;

@@ -47,6 +47,12 @@ TEST(CheckRequestHead, TransferEncodingMustBeAloneChunked) {
   EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed);
 }
 
+TEST(CheckRequestHead, TransferEncodingOnHttp10IsFaultyFraming) {
+  auto request = head("/x", 10);
+  request.set(http::field::transfer_encoding, "chunked");
+  EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed);
+}
+
 TEST(CheckRequestHead, AbsoluteFormBecomesOriginFormAndHost) {
   auto request = head("HTTPS://b.example:8443?q=1");
   request.set(http::field::host, "ignored");
