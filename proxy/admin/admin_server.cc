@@ -1,5 +1,7 @@
 #include "proxy/admin/admin_server.h"
 
+#include <openssl/rand.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -7,11 +9,10 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <optional>
-#include <openssl/rand.h>
 
 #include "proxy/admin/config_json.h"
-#include "proxy/admin/control_listener.h"
 #include "proxy/admin/console_page.h"
+#include "proxy/admin/control_listener.h"
 #include "proxy/admin/stats_json.h"
 #include "proxy/core/explain.h"
 
@@ -76,7 +77,15 @@ struct Answer {
 /// What the endpoint needs of a request besides its method and target.
 struct Caller {
   std::string_view authorization;  // the Authorization header, if any
+  std::string_view origin;         // the Origin header, if any (browsers send it)
+  std::string_view host;
 };
+
+/// A browser's write from another origin (a page the user visits posting to loopback).
+bool cross_origin(const Caller& caller) {
+  if (caller.origin.empty()) return false;
+  return caller.origin != "http://" + std::string(caller.host);
+}
 
 /// 401 for a state-changing call without the admin token (empty `token`: none is required).
 std::optional<Answer> refuse_unauthorized(std::string_view token, const Caller& caller) {
@@ -174,6 +183,8 @@ Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& cal
   if (path == "/reload") {
     if (method != http::verb::post)
       return text_answer(http::status::method_not_allowed, "use POST");
+    if (cross_origin(caller))
+      return text_answer(http::status::forbidden, "cross-origin POST /reload is refused");
     if (auto refused = refuse_unauthorized(token, caller)) return std::move(*refused);
     const std::string error = hooks.reload();
     const auto snapshot = hooks.snapshot();
@@ -240,7 +251,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
       return;
     }
-    const Caller caller{request_[http::field::authorization]};
+    const Caller caller{request_[http::field::authorization], request_[http::field::origin],
+                        request_[http::field::host]};
     Answer answer = handle(*hooks_, *token_, caller, request_.method(), request_.target());
     auto response =
         std::make_shared<http::response<http::string_body>>(answer.status, request_.version());

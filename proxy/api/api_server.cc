@@ -45,7 +45,14 @@ class ApiSession : public std::enable_shared_from_this<ApiSession> {
     }
     const auto& request = parser_->get();
     ApiResponse answer;
-    if (!token_->empty() && !admin::bearer_matches(request[http::field::authorization], *token_)) {
+    if (request.find(http::field::origin) != request.end()) {
+      // API clients (client libraries, gcloud, curl) send no Origin; a browser sends it on
+      // every cross-origin write. Refusing it keeps web pages the user visits from driving a
+      // local API that takes no token.
+      answer =
+          api_error(403, "forbidden", "albemu's compute API refuses browser (Origin) requests");
+    } else if (!token_->empty() &&
+               !admin::bearer_matches(request[http::field::authorization], *token_)) {
       answer = api_error(401, "required",
                          request[http::field::authorization].empty()
                              ? "Request is missing required authentication credential. "

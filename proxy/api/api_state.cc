@@ -1,7 +1,10 @@
 #include "proxy/api/api_state.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -70,8 +73,7 @@ std::vector<std::pair<std::string, const boost::json::object*>> ApiState::all() 
   return out;
 }
 
-std::string ApiState::to_document(
-    const std::vector<boost::json::object>& implicit_services) const {
+std::string ApiState::to_document(const std::vector<boost::json::object>& implicit_services) const {
   // One resource per line: the file stays readable and diffable, and YAML reads JSON as is.
   std::string out = "{";
   bool first_section = true;
@@ -129,14 +131,21 @@ bool ApiState::from_document(const std::string& text, std::string& error) {
 
 bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
   const std::string temporary = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc | std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) {
-      error = "cannot write " + temporary;
-      return false;
-    }
+  // Owner-only: the API's document holds certificates' private keys.
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  bool written = fd >= 0;
+  for (std::size_t at = 0; written && at < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    written = n > 0;
+    if (written) at += static_cast<std::size_t>(n);
+  }
+  if (fd >= 0 && ::close(fd) != 0) written = false;
+  if (!written) {
+    error = "cannot write " + temporary + ": " + std::strerror(errno);
+    ::unlink(temporary.c_str());
+    return false;
   }
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);

@@ -205,6 +205,8 @@ ApiResponse ComputeApi::handle_compute(std::string_view method, const ComputePat
       return api_error(404, "notFound", "The resource '" + partial_url(key) + "' was not found");
     }
     if (method == "DELETE") return remove(*collection, path);
+    if ((method == "PATCH" || method == "PUT") && (!body.is_object() || object.empty()))
+      return api_error(400, "required", "Required field 'resource' not specified");
     if (method == "PATCH" && collection->has_patch)
       return modify(*collection, path, "patch", object, false);
     if (method == "PUT" && collection->has_update)

@@ -133,7 +133,9 @@ std::optional<std::string> Invocation::region() const {
 
 }  // namespace gcloud
 
-int run_gcloud(const std::vector<std::string>& args) {
+namespace {
+
+int run_gcloud_unguarded(const std::vector<std::string>& args) {
   std::vector<CommandSpec> commands;
   gcloud::add_compute_commands(commands);
   gcloud::add_url_map_and_run_commands(commands);
@@ -262,6 +264,19 @@ int run_gcloud(const std::vector<std::string>& args) {
   const gcloud::ApiClient api(endpoint, token);
   invocation.api = &api;
   return command->run(invocation);
+}
+
+}  // namespace
+
+int run_gcloud(const std::vector<std::string>& args) {
+  // A reply or file of an unexpected shape (a number out of range, a JSON field of another
+  // type) ends the command with gcloud's error line instead of std::terminate.
+  try {
+    return run_gcloud_unguarded(args);
+  } catch (const std::exception& error) {
+    std::cerr << "ERROR: (gcloud) " << error.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace albemu::cli

@@ -4,6 +4,7 @@
 // The main thread runs one io_context for signals, the config watcher and the admin endpoint;
 // the data plane runs its own worker threads. Reloads therefore never race each other.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -151,6 +152,11 @@ void remove_stale_api_folders(const std::filesystem::path& temp) {
       continue;
     const pid_t owner = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
     if (::kill(owner, 0) == 0 || errno != ESRCH) continue;
+    // Only a real folder of this user's (the temporary folder is shared).
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISDIR(info.st_mode) ||
+        info.st_uid != ::getuid())
+      continue;
     std::error_code ignored;
     std::filesystem::remove_all(it->path(), ignored);
   }
@@ -238,8 +244,8 @@ int run_serve(const std::vector<std::string>& args) {
       "admin endpoint HOST:PORT (port 0: any free port)")(
       "admin-token", po::value<std::string>(),
       "require `Authorization: Bearer TOKEN` on POST /reload (default: $ALBEMU_ADMIN_TOKEN; "
-      "empty: no token)")(
-      "workers", po::value<unsigned>(), "worker threads (default: hardware threads)")(
+      "empty: no token)")("workers", po::value<unsigned>(),
+                          "worker threads (default: hardware threads)")(
       "access-log", po::value<std::string>(), "access log file, or - for stdout (default: none)")(
       "ephemeral-ports", "bind every forwarding rule to a free port instead of its portRange")(
       "listen-address", po::value<std::string>(),
@@ -383,6 +389,11 @@ int run_serve(const std::vector<std::string>& args) {
       // Only the default address: another albemu may hold it; serve on without the API.
       std::cerr << "albemu serve: serving without the compute API (pass --api HOST:PORT)\n";
       api_server.reset();
+    }
+    if (api_server && api_token.empty() && !is_loopback(api_server->address())) {
+      std::cerr << "albemu serve: the compute API " << api_server->address()
+                << " is reachable beyond loopback and takes no token; set --api-token or "
+                   "ALBEMU_API_TOKEN to require one\n";
     }
   }
   const std::string api_bound = api_server ? api_server->address() : "";

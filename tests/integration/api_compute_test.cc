@@ -3,6 +3,7 @@
 // restart with --state-dir, and the API token.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <boost/json.hpp>
 #include <csignal>
@@ -299,6 +300,10 @@ TEST(ApiCompute, StateDirKeepsResourcesAcrossARestart) {
     ASSERT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0) << serve.process().err();
   }
   EXPECT_NE(read_file(state.file("api-state.yaml")).find("\"backendServices\""), std::string::npos);
+  // The document may hold certificates' private keys: owner-only.
+  struct stat info {};
+  ASSERT_EQ(::stat(state.file("api-state.yaml").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
   ServeProcess again({"--api", "127.0.0.1:0", "--state-dir", state.path()});
   ASSERT_TRUE(again.wait_ready()) << again.process().err();
   const ApiResult bs = call(again.api(), "GET", kRegion + "/backendServices/bs");
@@ -416,6 +421,13 @@ TEST(ApiCompute, TokenIsRequiredWhenSet) {
   EXPECT_EQ(call(open.api(), "GET", kRegion + "/urlMaps", {}, {{"Authorization", "Bearer ya29.x"}})
                 .status,
             200);
+
+  // A browser's request (it carries Origin) is refused, so a web page cannot drive the API.
+  const ApiResult from_page = call(open.api(), "POST", std::string(kRegion) + "/backendServices",
+                                   R"({"name":"evil","loadBalancingScheme":"INTERNAL_MANAGED"})",
+                                   {{"Origin", "http://evil.example"}});
+  EXPECT_EQ(from_page.status, 403);
+  EXPECT_EQ(call(open.api(), "GET", kRegion + "/backendServices/evil").status, 404);
 }
 
 TEST(ApiCompute, NamesFromConfigFilesAreTakenAndReferenceable) {

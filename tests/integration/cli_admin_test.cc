@@ -33,7 +33,7 @@ TEST(CliAdmin, TokenGuardsReloadAndLeavesReadsOpen) {
   EXPECT_EQ(serve.generation(), 1) << "a refused reload must not reload";
 
   const auto right = http_request(serve.admin(), "POST", "/reload",
-                                   Headers{{"Authorization", "Bearer s3cret-token"}});
+                                  Headers{{"Authorization", "Bearer s3cret-token"}});
   EXPECT_EQ(right.status, 200) << right.body;
   // The scheme is case-insensitive (RFC 6750 / RFC 9110 section 11.1).
   const auto lower = http_request(serve.admin(), "POST", "/reload",
@@ -41,6 +41,12 @@ TEST(CliAdmin, TokenGuardsReloadAndLeavesReadsOpen) {
   EXPECT_EQ(lower.status, 200) << lower.body;
   EXPECT_EQ(serve.generation(), 3);
 
+  // A browser's cross-origin POST (a page the user visits) is refused even with the token.
+  const auto cross = http_request(
+      serve.admin(), "POST", "/reload",
+      Headers{{"Authorization", "Bearer s3cret-token"}, {"Origin", "http://evil.example"}});
+  EXPECT_EQ(cross.status, 403);
+  EXPECT_EQ(serve.generation(), 3);
   EXPECT_EQ(http_request(serve.admin(), "GET", "/ready").status, 200);
   EXPECT_EQ(http_request(serve.admin(), "GET", "/metrics").status, 200);
   EXPECT_EQ(http_request(serve.admin(), "GET", "/route?url=http://x/login").status, 200);
@@ -54,10 +60,10 @@ TEST(CliAdmin, TokenFromTheEnvironment) {
   ServeProcess serve({"-c", dir.file("lb.yaml")}, {}, {{"ALBEMU_ADMIN_TOKEN", "from-env"}});
   ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
   EXPECT_EQ(http_request(serve.admin(), "POST", "/reload").status, 401);
-  EXPECT_EQ(http_request(serve.admin(), "POST", "/reload",
-                         Headers{{"Authorization", "Bearer from-env"}})
-                .status,
-            200);
+  EXPECT_EQ(
+      http_request(serve.admin(), "POST", "/reload", Headers{{"Authorization", "Bearer from-env"}})
+          .status,
+      200);
   EXPECT_EQ(serve.generation(), 2);
 }
 

@@ -4,13 +4,12 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-
-#include <boost/asio/write.hpp>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -219,8 +218,10 @@ void expect_cut_after_partial(ProxyHarness& proxy, const std::string& path) {
   EXPECT_EQ(client.received().substr(client.received().find("\r\n\r\n") + 4), "0123456789");
   auto line = line_for(proxy.wait_for_log_lines(1), path);
   EXPECT_NE(line.find(R"("status":200)"), std::string::npos) << line;
-  EXPECT_NE(line.find(R"(error=\"connection_terminated\"; details=\"backend_connection_closed_after_partial_response_sent\")"),
-            std::string::npos)
+  EXPECT_NE(
+      line.find(
+          R"(error=\"connection_terminated\"; details=\"backend_connection_closed_after_partial_response_sent\")"),
+      std::string::npos)
       << line;
   EXPECT_NE(line.find(R"("statusDetails":"backend_connection_closed_after_partial_response_sent")"),
             std::string::npos)
@@ -331,8 +332,7 @@ TEST_F(ProxyBackendFaultTest, StallMidBodyDoesNotHoldTheWorker) {
   // The stalled response completed normally; the client connection stays usable.
   ASSERT_TRUE(client.send("GET /healthy/again HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
   EXPECT_TRUE(client.read_to_close(10s));
-  EXPECT_NE(client.received().find("GET /healthy/again\n"), std::string::npos)
-      << client.received();
+  EXPECT_NE(client.received().find("GET /healthy/again\n"), std::string::npos) << client.received();
 }
 
 TEST_F(ProxyBackendFaultTest, StallMidBodyPastTheRouteTimeoutClosesTheClient) {
@@ -358,8 +358,8 @@ TEST_F(ProxyBackendFaultTest, IdempotentRequestIsRetriedWhenAReusedConnectionDie
   RawClient client(proxy_.port("http-rule"));
   ASSERT_TRUE(client.send("GET /app/warm HTTP/1.1\r\nHost: a\r\n\r\n"));
   ASSERT_TRUE(client.read_until("body-bytes: 0\n", 10s));
-  ASSERT_TRUE(client.send(
-      "GET /app/drop-if-reused HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("GET /app/drop-if-reused HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
   EXPECT_TRUE(client.read_to_close(10s));
   EXPECT_NE(client.received().find("GET /app/drop-if-reused\n"), std::string::npos)
       << client.received();
@@ -401,8 +401,9 @@ TEST_F(ProxyBackendFaultTest, PostOnAPooledConnectionClosedWhileIdleUsesAFreshOn
   ASSERT_TRUE(client.read_until("body-bytes: 0\n", 10s));
   // Only once the backend has closed it: a close racing with the POST is the case above.
   ASSERT_TRUE(poll_until([&] { return faulty_.closed_after_answer() == 1; }, 10s));
-  ASSERT_TRUE(client.send("POST /app/posted HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                          "Connection: close\r\n\r\nhello"));
+  ASSERT_TRUE(
+      client.send("POST /app/posted HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                  "Connection: close\r\n\r\nhello"));
   EXPECT_TRUE(client.read_to_close(10s));
   EXPECT_NE(client.received().find("POST /app/posted\n"), std::string::npos) << client.received();
   EXPECT_NE(client.received().find("body-bytes: 5\n"), std::string::npos);
