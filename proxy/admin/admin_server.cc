@@ -2,9 +2,7 @@
 
 #include <openssl/rand.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
@@ -21,7 +19,6 @@ namespace albemu::admin {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
@@ -227,75 +224,39 @@ Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& cal
                      "POST /reload");
 }
 
-/// One admin connection: requests are small and answered synchronously on the io_context.
-class AdminSession : public std::enable_shared_from_this<AdminSession> {
- public:
-  AdminSession(tcp::socket socket, std::shared_ptr<const AdminHooks> hooks,
-               std::shared_ptr<const std::string> token)
-      : stream_(std::move(socket)), hooks_(std::move(hooks)), token_(std::move(token)) {}
-
-  void start() { do_read(); }
-
- private:
-  void do_read() {
-    request_ = {};
-    stream_.expires_after(std::chrono::seconds(60));
-    http::async_read(
-        stream_, buffer_, request_,
-        [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+/// One admin request, answered synchronously on the io_context.
+ControlResponse respond(const AdminHooks& hooks, std::string_view token,
+                        const ControlRequest& request) {
+  const Caller caller{request[http::field::authorization], request[http::field::origin],
+                      request[http::field::host]};
+  Answer answer = handle(hooks, token, caller, request.method(), request.target());
+  ControlResponse response(answer.status, request.version());
+  response.set(http::field::server, "albemu-admin");
+  response.set(http::field::content_type, answer.content_type);
+  response.set(http::field::cache_control, "no-store");
+  if (!answer.www_authenticate.empty())
+    response.set(http::field::www_authenticate, answer.www_authenticate);
+  if (!answer.content_security_policy.empty()) {
+    response.set("Content-Security-Policy", answer.content_security_policy);
+    response.set("X-Content-Type-Options", "nosniff");
   }
-
-  void on_read(error_code ec) {
-    if (ec) {
-      error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      return;
-    }
-    const Caller caller{request_[http::field::authorization], request_[http::field::origin],
-                        request_[http::field::host]};
-    Answer answer = handle(*hooks_, *token_, caller, request_.method(), request_.target());
-    auto response =
-        std::make_shared<http::response<http::string_body>>(answer.status, request_.version());
-    response->set(http::field::server, "albemu-admin");
-    response->set(http::field::content_type, answer.content_type);
-    response->set(http::field::cache_control, "no-store");
-    if (!answer.www_authenticate.empty())
-      response->set(http::field::www_authenticate, answer.www_authenticate);
-    if (!answer.content_security_policy.empty()) {
-      response->set("Content-Security-Policy", answer.content_security_policy);
-      response->set("X-Content-Type-Options", "nosniff");
-    }
-    response->keep_alive(request_.keep_alive());
-    response->body() = std::move(answer.body);
-    response->prepare_payload();
-    if (request_.method() == http::verb::head) response->body().clear();
-    http::async_write(stream_, *response,
-                      [self = shared_from_this(), response](error_code ec, std::size_t) {
-                        if (ec || !response->keep_alive()) {
-                          error_code ignored;
-                          self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                          return;
-                        }
-                        self->do_read();
-                      });
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  http::request<http::string_body> request_;
-  std::shared_ptr<const AdminHooks> hooks_;
-  std::shared_ptr<const std::string> token_;
-};
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(answer.body);
+  response.prepare_payload();
+  if (request.method() == http::verb::head) response.body().clear();
+  return response;
+}
 
 }  // namespace
 
 AdminServer::AdminServer(asio::io_context& io_context, AdminHooks hooks, std::string token) {
-  auto shared_hooks = std::make_shared<const AdminHooks>(std::move(hooks));
-  auto shared_token = std::make_shared<const std::string>(std::move(token));
+  // Requests are small (the largest is a /route query); 1 MiB is Beast's default body limit.
   listener_ = std::make_shared<ControlListener>(
-      io_context, [shared_hooks, shared_token](tcp::socket socket) {
-        std::make_shared<AdminSession>(std::move(socket), shared_hooks, shared_token)->start();
-      });
+      io_context,
+      [hooks = std::move(hooks), token = std::move(token)](const ControlRequest& request) {
+        return respond(hooks, token, request);
+      },
+      ControlLimits{std::chrono::seconds(60), 1024 * 1024});
 }
 
 AdminServer::~AdminServer() { stop(); }

@@ -2,21 +2,74 @@
 
 #include <openssl/crypto.h>
 
-#include <chrono>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
 #include <exception>
+#include <optional>
 
 namespace albemu::admin {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
+
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+/// One control connection: read a request, answer it, read the next while keep-alive holds.
+class ControlSession : public std::enable_shared_from_this<ControlSession> {
+ public:
+  ControlSession(tcp::socket socket, std::shared_ptr<const ControlHandler> handler,
+                 ControlLimits limits)
+      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits) {}
+
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(limits_.body_limit);
+    stream_.expires_after(limits_.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, std::size_t) {
+                       if (ec) return self->shut_down();
+                       self->answer();
+                     });
+  }
+
+ private:
+  void answer() {
+    auto response = std::make_shared<ControlResponse>((*handler_)(parser_->get()));
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response](error_code ec, std::size_t) {
+                        if (ec || !response->keep_alive()) return self->shut_down();
+                        self->do_read();
+                      });
+  }
+
+  void shut_down() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const ControlHandler> handler_;
+  ControlLimits limits_;
+};
+
 }  // namespace
 
-ControlListener::ControlListener(asio::io_context& io_context, OnAccept on_accept)
-    : acceptor_(io_context), retry_timer_(io_context), on_accept_(std::move(on_accept)) {}
+ControlListener::ControlListener(asio::io_context& io_context, ControlHandler handler,
+                                 ControlLimits limits)
+    : acceptor_(io_context),
+      retry_timer_(io_context),
+      handler_(std::make_shared<const ControlHandler>(std::move(handler))),
+      limits_(limits) {}
 
 error_code ControlListener::start(const std::string& host_port) {
   if (const error_code ec = open(host_port)) return ec;
@@ -67,7 +120,7 @@ void ControlListener::do_accept() {
       });
       return;
     }
-    self->on_accept_(std::move(socket));
+    std::make_shared<ControlSession>(std::move(socket), self->handler_, self->limits_)->do_read();
     self->do_accept();
   });
 }

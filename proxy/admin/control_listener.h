@@ -1,11 +1,16 @@
 #pragma once
-// What albemu's control endpoints (the admin endpoint and the Compute API) share: a TCP
-// listener on the caller's io_context, and the bearer-token check.
+// What albemu's control endpoints (the admin endpoint and the Compute API) share: an HTTP/1.1
+// listener on the caller's io_context that answers each request with a handler, and the
+// bearer-token check.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/system/error_code.hpp>
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,13 +18,24 @@
 
 namespace albemu::admin {
 
-/// Accepts connections on "HOST:PORT" until closed and hands each to `on_accept`. Transient
-/// accept errors (EMFILE, ENOBUFS, ...) are retried shortly, so the endpoint never dies of them.
+using ControlRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using ControlResponse = boost::beast::http::response<boost::beast::http::string_body>;
+/// Answers one request synchronously on the listener's io_context. The response's keep_alive
+/// decides whether its connection reads another request.
+using ControlHandler = std::function<ControlResponse(const ControlRequest&)>;
+
+struct ControlLimits {
+  std::chrono::seconds idle_timeout;  // for a whole request to arrive
+  std::size_t body_limit;
+};
+
+/// Accepts connections on "HOST:PORT" until closed and answers their requests with `handler`.
+/// Transient accept errors (EMFILE, ENOBUFS, ...) are retried shortly, so the endpoint never
+/// dies of them. Open connections end after their current request once closed.
 class ControlListener : public std::enable_shared_from_this<ControlListener> {
  public:
-  using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
-
-  ControlListener(boost::asio::io_context& io_context, OnAccept on_accept);
+  ControlListener(boost::asio::io_context& io_context, ControlHandler handler,
+                  ControlLimits limits);
 
   /// Binds `host_port` ("127.0.0.1:9901", "[::1]:0"; an empty host is 127.0.0.1; port 0
   /// picks a free port) and starts accepting. Returns the error (bad address, bind failure).
@@ -34,7 +50,8 @@ class ControlListener : public std::enable_shared_from_this<ControlListener> {
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
-  OnAccept on_accept_;
+  std::shared_ptr<const ControlHandler> handler_;
+  ControlLimits limits_;
   std::string address_;
 };
 

@@ -118,6 +118,21 @@ class MetricsImpl {
 
   Shard& shard(unsigned worker) { return shards_[worker % shards_.size()]; }
 
+  /// The shards summed into sorted maps (stable output), each shard under its own lock.
+  struct Merged {
+    std::map<std::string, uint64_t, std::less<>> requests;
+    std::map<std::string, Histogram, std::less<>> durations;
+  };
+  Merged merged() {
+    Merged out;
+    for (Shard& shard : shards_) {
+      std::lock_guard lock(shard.mutex);
+      for (const auto& [key, count] : shard.requests) out.requests[key] += count;
+      for (const auto& [rule, histogram] : shard.durations) out.durations[rule].merge(histogram);
+    }
+    return out;
+  }
+
   std::vector<Shard> shards_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> reload_success_{0};
@@ -190,14 +205,7 @@ int64_t Metrics::active_connections() const {
 }
 
 std::string Metrics::render_prometheus() const {
-  // Sum the shards into sorted maps so the output is stable.
-  std::map<std::string, uint64_t, std::less<>> requests;
-  std::map<std::string, Histogram, std::less<>> durations;
-  for (Shard& shard : impl_->shards_) {
-    std::lock_guard lock(shard.mutex);
-    for (const auto& [key, count] : shard.requests) requests[key] += count;
-    for (const auto& [rule, histogram] : shard.durations) durations[rule].merge(histogram);
-  }
+  auto [requests, durations] = impl_->merged();
 
   std::string out;
   out.reserve(1024 + requests.size() * 160 + durations.size() * 1200);
@@ -261,13 +269,7 @@ std::string Metrics::render_prometheus() const {
 }
 
 MetricsTotals Metrics::totals() const {
-  std::map<std::string, uint64_t, std::less<>> requests;
-  std::map<std::string, Histogram, std::less<>> durations;
-  for (Shard& shard : impl_->shards_) {
-    std::lock_guard lock(shard.mutex);
-    for (const auto& [key, count] : shard.requests) requests[key] += count;
-    for (const auto& [rule, histogram] : shard.durations) durations[rule].merge(histogram);
-  }
+  auto [requests, durations] = impl_->merged();
   MetricsTotals out;
   out.requests.reserve(requests.size());
   for (const auto& [key, count] : requests) {
