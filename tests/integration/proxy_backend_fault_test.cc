@@ -2,12 +2,7 @@
 // a closed connection), the access-log line's proxyStatus and statusDetails (spec sections 0
 // and 8), and that the one worker keeps serving other requests while a fault is in progress.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -18,70 +13,13 @@
 #include <vector>
 
 #include "tests/integration/support/proxy_harness.h"
+#include "tests/integration/support/raw_client.h"
 #include "tests/integration/support/test_backend.h"
 
 namespace albemu::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// A blocking client connection that reads with deadlines, for exchanges curl cannot show
-/// step by step (a response cut short after its first bytes).
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-
-  bool send(const std::string& bytes) {
-    return connected_ && ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-                             static_cast<ssize_t>(bytes.size());
-  }
-  /// Reads until `needle` has arrived (true), the peer closed or `timeout` passed (false).
-  bool read_until(const std::string& needle, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (received_.find(needle) == std::string::npos) {
-      if (!read_some(deadline)) return false;
-    }
-    return true;
-  }
-  /// Reads until the peer closes (true) or `timeout` passes (false).
-  bool read_to_close(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (read_some(deadline)) {
-    }
-    return closed_;
-  }
-  const std::string& received() const { return received_; }
-
- private:
-  bool read_some(std::chrono::steady_clock::time_point deadline) {
-    if (closed_) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left <= 0ms) return false;
-    pollfd entry{fd_, POLLIN, 0};
-    if (::poll(&entry, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buffer[4096];
-    const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-    if (n <= 0) {
-      closed_ = true;
-      return false;
-    }
-    received_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string received_;
-};
 
 /// The log line whose requestUrl ends with `path` (or "" if none).
 std::string line_for(const std::vector<std::string>& lines, const std::string& path) {
@@ -212,7 +150,7 @@ TEST_F(ProxyBackendFaultTest, ResetBeforeHeadersIs502WhileTheWorkerServesOthers)
 void expect_cut_after_partial(ProxyHarness& proxy, const std::string& path) {
   RawClient client(proxy.port("http-rule"));
   ASSERT_TRUE(client.send("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"));
-  EXPECT_TRUE(client.read_to_close(10s)) << client.received();
+  EXPECT_TRUE(client.read_until_closed(10s)) << client.received();
   EXPECT_EQ(client.received().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << client.received();
   EXPECT_NE(client.received().find("Content-Length: 1000\r\n"), std::string::npos);
   EXPECT_EQ(client.received().substr(client.received().find("\r\n\r\n") + 4), "0123456789");
@@ -277,9 +215,9 @@ TEST_F(ProxyBackendFaultTest, BadChunkBeforeAnyByteWasSentIs502) {
 TEST_F(ProxyBackendFaultTest, BadChunkAfterTheFirstBytesClosesTheClient) {
   RawClient client(proxy_.port("http-rule"));
   ASSERT_TRUE(client.send("GET /app/malformed/late-chunk HTTP/1.1\r\nHost: a\r\n\r\n"));
-  ASSERT_TRUE(client.read_until("hello", 10s)) << client.received();
+  ASSERT_TRUE(client.read_until_text("hello", 10s)) << client.received();
   faulty_.open_gate();
-  EXPECT_TRUE(client.read_to_close(10s)) << client.received();
+  EXPECT_TRUE(client.read_until_closed(10s)) << client.received();
   EXPECT_EQ(client.received().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << client.received();
   // The body never ends properly: no last chunk.
   EXPECT_EQ(client.received().find("0\r\n\r\n"), std::string::npos) << client.received();
@@ -324,14 +262,14 @@ TEST_F(ProxyBackendFaultTest, StallBeforeHeadersIs504AfterTheRouteTimeout) {
 TEST_F(ProxyBackendFaultTest, StallMidBodyDoesNotHoldTheWorker) {
   RawClient client(proxy_.port("http-rule"));
   ASSERT_TRUE(client.send("GET /app/gate-body HTTP/1.1\r\nHost: a\r\n\r\n"));
-  ASSERT_TRUE(client.read_until("0123456789", 10s)) << client.received();
+  ASSERT_TRUE(client.read_until_text("0123456789", 10s)) << client.received();
   auto healthy = run_curl({proxy_.url("http-rule", "/healthy/during")});
   EXPECT_EQ(healthy.status, 200);
   faulty_.open_gate();
-  ASSERT_TRUE(client.read_until("0123456789abcdefghij", 10s)) << client.received();
+  ASSERT_TRUE(client.read_until_text("0123456789abcdefghij", 10s)) << client.received();
   // The stalled response completed normally; the client connection stays usable.
   ASSERT_TRUE(client.send("GET /healthy/again HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-  EXPECT_TRUE(client.read_to_close(10s));
+  EXPECT_TRUE(client.read_until_closed(10s));
   EXPECT_NE(client.received().find("GET /healthy/again\n"), std::string::npos) << client.received();
 }
 
@@ -339,7 +277,7 @@ TEST_F(ProxyBackendFaultTest, StallMidBodyPastTheRouteTimeoutClosesTheClient) {
   RawClient client(proxy_.port("http-rule"));
   const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(client.send("GET /timeout/stall-body/6000 HTTP/1.1\r\nHost: a\r\n\r\n"));
-  EXPECT_TRUE(client.read_to_close(10s)) << client.received();
+  EXPECT_TRUE(client.read_until_closed(10s)) << client.received();
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_GE(elapsed, 1900ms);
   EXPECT_LT(elapsed, 5900ms);  // cut at the route timeout, not when the backend resumed
@@ -357,10 +295,10 @@ TEST_F(ProxyBackendFaultTest, IdempotentRequestIsRetriedWhenAReusedConnectionDie
   // and closes without answering. A GET goes again on a fresh connection.
   RawClient client(proxy_.port("http-rule"));
   ASSERT_TRUE(client.send("GET /app/warm HTTP/1.1\r\nHost: a\r\n\r\n"));
-  ASSERT_TRUE(client.read_until("body-bytes: 0\n", 10s));
+  ASSERT_TRUE(client.read_until_text("body-bytes: 0\n", 10s));
   ASSERT_TRUE(
       client.send("GET /app/drop-if-reused HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-  EXPECT_TRUE(client.read_to_close(10s));
+  EXPECT_TRUE(client.read_until_closed(10s));
   EXPECT_NE(client.received().find("GET /app/drop-if-reused\n"), std::string::npos)
       << client.received();
   EXPECT_EQ(faulty_.requests_for("/app/drop-if-reused"), 2);
@@ -377,11 +315,11 @@ TEST_F(ProxyBackendFaultTest, PostIsNotReplayedWhenAReusedConnectionDiesAfterSen
     const std::string path = "/app/drop-if-reused/" + std::to_string(i);
     RawClient client(proxy_.port("http-rule"));
     ASSERT_TRUE(client.send("GET /app/warm HTTP/1.1\r\nHost: a\r\n\r\n"));
-    ASSERT_TRUE(client.read_until("body-bytes: 0\n", 10s));
+    ASSERT_TRUE(client.read_until_text("body-bytes: 0\n", 10s));
     ASSERT_TRUE(client.send("POST " + path + " HTTP/1.1\r\nHost: a\r\nContent-Length: " +
                             std::to_string(bodies[i].size()) + "\r\nConnection: close\r\n\r\n" +
                             bodies[i]));
-    EXPECT_TRUE(client.read_to_close(10s));
+    EXPECT_TRUE(client.read_until_closed(10s));
     EXPECT_NE(client.received().find("HTTP/1.1 502 Bad Gateway\r\n"), std::string::npos)
         << client.received();
     EXPECT_EQ(faulty_.requests_for(path), 1) << path;
@@ -398,13 +336,13 @@ TEST_F(ProxyBackendFaultTest, PostOnAPooledConnectionClosedWhileIdleUsesAFreshOn
   // the pool's liveness check catches it, so the POST is sent once, on a new connection.
   RawClient client(proxy_.port("http-rule"));
   ASSERT_TRUE(client.send("GET /app/close-after HTTP/1.1\r\nHost: a\r\n\r\n"));
-  ASSERT_TRUE(client.read_until("body-bytes: 0\n", 10s));
+  ASSERT_TRUE(client.read_until_text("body-bytes: 0\n", 10s));
   // Only once the backend has closed it: a close racing with the POST is the case above.
   ASSERT_TRUE(poll_until([&] { return faulty_.closed_after_answer() == 1; }, 10s));
   ASSERT_TRUE(
       client.send("POST /app/posted HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
                   "Connection: close\r\n\r\nhello"));
-  EXPECT_TRUE(client.read_to_close(10s));
+  EXPECT_TRUE(client.read_until_closed(10s));
   EXPECT_NE(client.received().find("POST /app/posted\n"), std::string::npos) << client.received();
   EXPECT_NE(client.received().find("body-bytes: 5\n"), std::string::npos);
   EXPECT_EQ(faulty_.requests_for("/app/posted"), 1);

@@ -35,11 +35,6 @@ struct Answer {
   int status = 0;  // of the first response, 0 if none
 };
 
-int status_of(const std::string& bytes) {
-  if (bytes.rfind("HTTP/1.", 0) != 0 || bytes.size() < 12) return 0;
-  return std::atoi(bytes.c_str() + 9);
-}
-
 int count_of(const std::string& text, const std::string& needle) {
   int n = 0;
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;

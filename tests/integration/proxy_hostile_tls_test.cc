@@ -9,12 +9,7 @@
 // answer (as Envoy's TLS transport does); a handshake left unfinished is closed after 10 s.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/ssl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -22,6 +17,7 @@
 #include <thread>
 
 #include "tests/integration/support/proxy_harness.h"
+#include "tests/integration/support/raw_client.h"
 #include "tests/integration/support/test_backend.h"
 #include "tests/proxy/tls_test_support.h"
 
@@ -30,92 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::string indent(const std::string& text, const std::string& prefix) {
-  std::string out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out += prefix + text.substr(start, end - start) + "\n";
-    start = end + 1;
-  }
-  return out;
-}
-
-/// A blocking client socket on 127.0.0.1 with the few raw operations the cases need; plain
-/// file-descriptor calls so that one thread may write while another reads.
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~RawClient() { drop(false); }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  void shutdown_send() { ::shutdown(fd_, SHUT_WR); }
-  void set_receive_buffer(int bytes) {
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  }
-  /// Closes; with `reset`, by RST (no TIME_WAIT left behind).
-  void drop(bool reset) {
-    if (fd_ < 0) return;
-    if (reset) {
-      linger option{1, 0};
-      ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof option);
-    }
-    ::close(fd_);
-    fd_ = -1;
-  }
-
-  /// Reads into `received` until `done(received)` holds, the peer closes (then `closed()` is
-  /// true) or `deadline` passes. Returns whether `done` or the close happened in time.
-  bool read_until(const std::function<bool(const std::string&)>& done, Clock::time_point deadline) {
-    char buffer[16384];
-    while (!closed_ && !done(received)) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd waiting{fd_, POLLIN, 0};
-      if (::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) continue;
-      const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      received.append(buffer, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  bool read_until_closed(Clock::duration timeout) {
-    return read_until([](const std::string&) { return false; }, Clock::now() + timeout) && closed_;
-  }
-  bool closed() const { return closed_; }
-
-  std::string received;
-
- private:
-  int fd_ = -1;
-  bool closed_ = false;
-};
 
 /// A real TLS 1.2/1.3 ClientHello record for `server_name`, made with OpenSSL in memory.
 std::string client_hello(const std::string& server_name) {
@@ -149,11 +59,6 @@ long resident_kib() {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
-}
-
-int status_of(const std::string& bytes) {
-  if (bytes.rfind("HTTP/1.", 0) != 0 || bytes.size() < 12) return 0;
-  return std::atoi(bytes.c_str() + 9);
 }
 
 class ProxyHostileTlsTest : public ::testing::Test {
@@ -247,7 +152,7 @@ TEST_F(ProxyHostileTlsTest, TrickledHeadsGet408WhileOthersAreServed) {
     EXPECT_TRUE(client->read_until(
         [](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; },
         start + 3s));
-    EXPECT_EQ(status_of(client->received), 408) << client->received;
+    EXPECT_EQ(status_of(client->received()), 408) << client->received();
   }
   EXPECT_LT(Clock::now() - start, 3s);
   stop = true;
@@ -269,7 +174,7 @@ TEST_F(ProxyHostileTlsTest, StalledBodyIsClosedAfterTheIdleTimeout) {
   const auto waited = Clock::now() - start;
   EXPECT_GE(waited, 4500ms);
   EXPECT_LT(waited, 8s);
-  EXPECT_EQ(stalled.received, "");
+  EXPECT_EQ(stalled.received(), "");
   EXPECT_EQ(backend_.requests_for("/stalled"), 0);
 }
 
@@ -295,8 +200,8 @@ TEST_F(ProxyHostileTlsTest, TrickledBodiesAreRelayedWhileOthersAreServed) {
   trickler.join();
   for (auto& client : clients) {
     EXPECT_TRUE(client->read_until_closed(5s));
-    EXPECT_EQ(status_of(client->received), 200) << client->received;
-    EXPECT_NE(client->received.find("body-bytes: 20"), std::string::npos) << client->received;
+    EXPECT_EQ(status_of(client->received()), 200) << client->received();
+    EXPECT_NE(client->received().find("body-bytes: 20"), std::string::npos) << client->received();
   }
   EXPECT_EQ(backend_.requests_for("/trickled"), kClients);
 }
@@ -327,7 +232,7 @@ TEST_F(ProxyHostileTlsTest, ClientThatStopsReadingHoldsBoundedMemory) {
   EXPECT_TRUE(stuck.read_until(
       [](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; },
       Clock::now() + 2s));
-  EXPECT_EQ(status_of(stuck.received), 200);
+  EXPECT_EQ(status_of(stuck.received()), 200);
 }
 
 // ---- the TLS port
@@ -354,7 +259,7 @@ TEST_F(ProxyHostileTlsTest, TruncatedAndAbandonedHandshakesAreClosed) {
   ASSERT_TRUE(truncated_then_eof.send(hello.substr(0, hello.size() / 2)));
   truncated_then_eof.shutdown_send();
   EXPECT_TRUE(truncated_then_eof.read_until_closed(3s));
-  EXPECT_EQ(truncated_then_eof.received, "");
+  EXPECT_EQ(truncated_then_eof.received(), "");
 
   // Half a ClientHello and silence; a whole one and silence after the server's answer.
   const auto start = Clock::now();

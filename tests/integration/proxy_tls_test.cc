@@ -9,18 +9,6 @@
 namespace albemu::testing {
 namespace {
 
-std::string indent(const std::string& text, const std::string& prefix) {
-  std::string out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out += prefix + text.substr(start, end - start) + "\n";
-    start = end + 1;
-  }
-  return out;
-}
-
 class ProxyTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {

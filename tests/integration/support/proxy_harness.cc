@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -181,6 +182,23 @@ forwardingRules:
     portRange: "80"
     target: regions/us-central1/targetHttpProxies/http-proxy
 )" + body_yaml;
+}
+
+int status_of(const std::string& bytes) {
+  if (bytes.rfind("HTTP/1.", 0) != 0 || bytes.size() < 12) return 0;
+  return std::atoi(bytes.c_str() + 9);
+}
+
+std::string indent(const std::string& text, const std::string& prefix) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out += prefix + text.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
 }
 
 std::string single_service_yaml(const std::string& url) {

@@ -37,6 +37,12 @@ std::string raw_exchange(uint16_t port, const std::string& bytes,
 
 using cli_testing::poll_until;
 
+/// The status of the first response in raw `bytes` ("HTTP/1.x NNN ..."), 0 if none.
+int status_of(const std::string& bytes);
+
+/// `text` with `prefix` before each of its lines (for YAML blocks spliced into a config).
+std::string indent(const std::string& text, const std::string& prefix);
+
 class ProxyHarness {
  public:
   explicit ProxyHarness(unsigned workers = 2,
