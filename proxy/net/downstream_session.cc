@@ -95,6 +95,7 @@ class DownstreamSession final : public SessionBase,
 
   ~DownstreamSession() override {
     if (in_request_) end_request();
+    worker_.give_back_heads(std::move(heads_));
     worker_.connections.fetch_sub(1, std::memory_order_relaxed);
     if (auto* metrics = worker_.metrics()) metrics->connection_closed(worker_.index());
   }
@@ -127,7 +128,8 @@ class DownstreamSession final : public SessionBase,
   Worker& worker() override { return worker_; }
   RequestContext& context() override { return ctx_; }
   const ConnectionInfo& connection() override { return info_; }
-  http::request_parser<http::buffer_body>& request_parser() override { return *parser_; }
+  MessageHeadParser<true>& request_parser() override { return *parser_; }
+  ResponseHead& response_head() override { return heads_->response; }
   char* chunk() override { return chunk_buffer(); }
   WireBuffers& wire() override { return wire_; }
 
@@ -343,6 +345,7 @@ class DownstreamSession final : public SessionBase,
     // keepalive connections cost little memory.
     worker_.give_back_chunk(std::move(chunk_));
     parser_.reset();
+    worker_.give_back_heads(std::move(heads_));
     if (buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
     expire_after(keepalive());
     stream_.async_read_some(buffer_.prepare(kIdleReadSize),
@@ -359,7 +362,8 @@ class DownstreamSession final : public SessionBase,
   }
 
   void do_read_header() {
-    parser_.emplace();
+    if (!heads_) heads_ = worker_.take_heads();
+    parser_.emplace(heads_->request);
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
     parser_->body_limit(boost::none);
     head_bytes_ = 0;
@@ -443,7 +447,7 @@ class DownstreamSession final : public SessionBase,
       }
       return reject_request(error);
     }
-    if (count_fields(parser_->get()) > kMaxHeaderCount) {
+    if (parser_->get().size() > kMaxHeaderCount) {
       return reject_request(core::ProxyError::kRequestHeaderTooLarge);
     }
     switch (check_request_head(parser_->get())) {
@@ -490,14 +494,14 @@ class DownstreamSession final : public SessionBase,
     std::tie(ctx_.listener, ctx_.url_map) = current_plan();
     const auto& request = parser_->get();
     version_ = request.version();
-    begin_log(ctx_, info_, request, request.method_string(), request.target(), version_);
+    begin_log(ctx_, info_, request.base(), request.method_string(), request.target(), version_);
   }
 
   // ---- request phases
 
   void on_request_head() {
     auto& request = parser_->get();
-    ctx_.client_keep_alive = request.keep_alive();
+    ctx_.client_keep_alive = parser_->keep_alive();
     ctx_.is_head = request.method() == http::verb::head;
     if (auto it = request.find(http::field::expect); it != request.end()) {
       ctx_.expect_continue = beast::iequals(it->value(), "100-continue");
@@ -708,7 +712,8 @@ class DownstreamSession final : public SessionBase,
   ConnectionInfo info_;
   std::shared_ptr<ServerTls> tls_;  // keeps the SNI callback's object alive
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::buffer_body>> parser_;
+  std::unique_ptr<MessageHeads> heads_;  // the worker's, lent while a request is read
+  std::optional<MessageHeadParser<true>> parser_;
   std::unique_ptr<char[]> chunk_;
   WireBuffers wire_;
   std::size_t linger_bytes_ = 0;

@@ -69,15 +69,9 @@ void RequestContext::reset() {
   websocket = false;
 }
 
-void collect_header_views(const http::fields& fields, std::vector<core::HeaderView>& views) {
+void collect_header_views(const HeadFields& fields, std::vector<core::HeaderView>& views) {
   views.clear();
   for (const auto& field : fields) views.push_back({field.name_string(), field.value()});
-}
-
-std::size_t count_fields(const http::fields& fields) {
-  std::size_t n = 0;
-  for (auto it = fields.begin(); it != fields.end(); ++it) ++n;
-  return n;
 }
 
 bool retriable_status(uint32_t retry_on, int status, int grpc_status) {
@@ -102,7 +96,7 @@ bool retriable_status(uint32_t retry_on, int status, int grpc_status) {
   }
 }
 
-int grpc_status_of(const http::fields& fields) {
+int grpc_status_of(const HeadFields& fields) {
   const auto it = fields.find("grpc-status");
   if (it == fields.end()) return -1;
   const std::string_view value = it->value();
@@ -127,7 +121,7 @@ bool retriable_timeout(uint32_t retry_on) {
 }
 
 void begin_log(RequestContext& context, const ConnectionInfo& connection,
-               const http::fields& fields, std::string_view method, std::string_view target,
+               const HeadFields& fields, std::string_view method, std::string_view target,
                unsigned version) {
   auto& entry = context.log;
   entry.forwarding_rule = connection.forwarding_rule;
@@ -204,7 +198,7 @@ void make_error_response(LocalResponse& response, RequestContext& context, core:
 
 void make_standin_response(LocalResponse& response, RequestContext& context,
                            std::string_view method, std::string_view target,
-                           const http::fields& upstream_fields, std::size_t body_length) {
+                           const HeadFields& upstream_fields, std::size_t body_length) {
   standin::Identity identity;
   if (context.target) {
     identity.service.assign(context.target->cloud_run_service);

@@ -71,18 +71,15 @@ struct RequestContext {
 };
 
 /// Fills `views` with `fields` (name, value) in order.
-void collect_header_views(const boost::beast::http::fields& fields,
+void collect_header_views(const HeadFields& fields,
                           std::vector<core::HeaderView>& views);
-
-/// Number of fields in `fields`.
-std::size_t count_fields(const boost::beast::http::fields& fields);
 
 /// Whether a backend answer with `status` may be retried under `retry_on` (RetryOn bits).
 /// `grpc_status` is the response's grpc-status header value (-1 if absent or not a number);
 /// the gRPC conditions (cancelled, deadline-exceeded, ...) look only at it.
 bool retriable_status(uint32_t retry_on, int status, int grpc_status = -1);
 /// The numeric value of the `grpc-status` field, or -1.
-int grpc_status_of(const boost::beast::http::fields& fields);
+int grpc_status_of(const HeadFields& fields);
 /// Whether a failure to connect / a reset before headers may be retried.
 bool retriable_connect_failure(uint32_t retry_on);
 bool retriable_reset(uint32_t retry_on);
@@ -91,7 +88,7 @@ bool retriable_timeout(uint32_t retry_on);
 /// Fills the log fields known once the request head is read (before routing); all of them
 /// only when context.detailed_log.
 void begin_log(RequestContext& context, const ConnectionInfo& connection,
-               const boost::beast::http::fields& fields, std::string_view method,
+               const HeadFields& fields, std::string_view method,
                std::string_view target, unsigned version);
 /// Fills the log fields known after routing and resolving.
 void route_log(RequestContext& context);
@@ -109,7 +106,7 @@ void make_error_response(LocalResponse& response, RequestContext& context, core:
 /// Prepares the built-in stand-in's answer to the request `upstream_fields` describes.
 void make_standin_response(LocalResponse& response, RequestContext& context,
                            std::string_view method, std::string_view target,
-                           const boost::beast::http::fields& upstream_fields,
+                           const HeadFields& upstream_fields,
                            std::size_t body_length);
 
 }  // namespace albemu::net

@@ -17,13 +17,14 @@ constexpr std::string_view kXForwardedFor = "X-Forwarded-For";
 constexpr std::size_t kMaxFieldValue = 60 * 1024;
 
 /// Sets `name` to `value`, cut to kMaxFieldValue so Beast never throws on the request path.
-template <typename Name>
-void set_capped(http::fields& fields, Name name, std::string_view value) {
+template <class Fields, typename Name>
+void set_capped(Fields& fields, Name name, std::string_view value) {
   fields.set(name, value.substr(0, kMaxFieldValue));
 }
 
 // RFC 7230 6.1 plus the legacy names proxies strip; `Trailers` is how GCP's table spells it.
-bool is_hop_by_hop(const http::fields::value_type& field) {
+template <class Field>
+bool is_hop_by_hop(const Field& field) {
   switch (field.name()) {
     case http::field::connection:
     case http::field::keep_alive:
@@ -49,36 +50,34 @@ std::string_view trim(std::string_view text) {
 }
 
 /// Calls `fn` for each comma-separated, trimmed, non-empty token of every `name` field.
-template <typename Fn>
-void for_each_token(const http::fields& fields, http::field name, Fn&& fn) {
-  const auto [begin, end] = fields.equal_range(name);
-  for (auto it = begin; it != end; ++it) {
-    std::string_view rest = it->value();
+template <class Fields, typename Fn>
+void for_each_token(const Fields& fields, http::field name, Fn&& fn) {
+  for_each_value(fields, name, [&](std::string_view rest) {
     while (!rest.empty()) {
       const auto comma = rest.find(',');
       const std::string_view token = trim(rest.substr(0, comma));
       if (!token.empty()) fn(token);
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
-  }
+  });
 }
 
 /// All values of `name` joined with `separator` (the combined value RFC 9110 defines).
-template <typename Name>
-std::string joined_values(const http::fields& fields, Name name, std::string_view separator) {
+template <class Fields, typename Name>
+std::string joined_values(const Fields& fields, Name name, std::string_view separator) {
   std::string out;
-  const auto [begin, end] = fields.equal_range(name);
-  for (auto it = begin; it != end; ++it) {
+  for_each_value(fields, name, [&](std::string_view value) {
+    if (out.size() > kMaxFieldValue) return;  // set_capped cuts it anyway
     if (!out.empty()) out += separator;
-    out += it->value();
-    if (out.size() > kMaxFieldValue) break;  // set_capped cuts it anyway
-  }
+    out += value;
+  });
   return out;
 }
 
 /// Removes hop-by-hop fields and those nominated by Connection. On a WebSocket upgrade the
 /// exchange needs `Connection: upgrade` and `Upgrade` end to end, so those two survive.
-void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
+template <class Fields>
+void remove_hop_by_hop(Fields& fields, bool keep_upgrade) {
   std::string upgrade;
   if (keep_upgrade) upgrade = joined_values(fields, http::field::upgrade, ", ");
 
@@ -112,7 +111,8 @@ void remove_hop_by_hop(http::fields& fields, bool keep_upgrade) {
   }
 }
 
-void append_via(http::fields& fields) {
+template <class Fields>
+void append_via(Fields& fields) {
   if (fields.find(http::field::via) == fields.end()) {
     fields.insert(http::field::via, kVia);  // the usual case: no proxy before this one
     return;
@@ -123,7 +123,8 @@ void append_via(http::fields& fields) {
   set_capped(fields, http::field::via, via);
 }
 
-void apply_additions(http::fields& fields, const std::vector<core::HeaderAddition>& additions,
+template <class Fields>
+void apply_additions(Fields& fields, const std::vector<core::HeaderAddition>& additions,
                      const VariableContext* variables) {
   for (const core::HeaderAddition& addition : additions) {
     std::string expanded;
@@ -143,8 +144,8 @@ void apply_additions(http::fields& fields, const std::vector<core::HeaderAdditio
 
 /// The URL map's header actions, most specific level first (GCP's order); each level removes
 /// before it adds, so a level can replace what an inner level added.
-template <bool kRequest>
-void apply_header_actions(http::fields& fields, const core::RouteDecision& decision,
+template <bool kRequest, class Fields>
+void apply_header_actions(Fields& fields, const core::RouteDecision& decision,
                           const VariableContext* variables) {
   for (const core::CompiledHeaderAction* action : decision.header_actions) {
     if (action == nullptr) continue;
@@ -172,9 +173,8 @@ std::string_view variable_value(std::string_view name, const VariableContext* va
   return {};  // client_cert_* without mTLS, and anything unknown
 }
 
-}  // namespace
-
-bool is_websocket_upgrade(const http::fields& fields) {
+template <class Fields>
+bool websocket_upgrade_of(const Fields& fields) {
   bool connection_upgrade = false;
   for_each_token(fields, http::field::connection, [&](std::string_view token) {
     if (core::iequals_ascii(token, "upgrade")) connection_upgrade = true;
@@ -187,20 +187,22 @@ bool is_websocket_upgrade(const http::fields& fields) {
   return websocket;
 }
 
-void transform_upstream_request(http::fields& fields, const core::RouteDecision& decision,
-                                const UpstreamRequestContext& context) {
-  remove_hop_by_hop(fields, is_websocket_upgrade(fields));
+template <class Fields>
+void upstream_request_of(Fields& fields, const core::RouteDecision& decision,
+                         const UpstreamRequestContext& context) {
+  remove_hop_by_hop(fields, websocket_upgrade_of(fields));
 
   // GCP: X-Forwarded-For: [<supplied-value>,]<client-ip>,<load-balancer-ip>. Built in a
   // thread-local buffer that keeps its capacity: one allocation less per request.
   thread_local std::string forwarded_for;
   forwarded_for.clear();
-  const auto [supplied, supplied_end] = fields.equal_range(kXForwardedFor);
-  const bool had_supplied = supplied != supplied_end;
-  for (auto it = supplied; it != supplied_end && forwarded_for.size() <= kMaxFieldValue; ++it) {
+  bool had_supplied = false;
+  for_each_value(fields, kXForwardedFor, [&](std::string_view value) {
+    had_supplied = true;
+    if (forwarded_for.size() > kMaxFieldValue) return;
     if (!forwarded_for.empty()) forwarded_for += ',';
-    forwarded_for += it->value();
-  }
+    forwarded_for += value;
+  });
   if (!context.client_ip.empty()) {
     if (!forwarded_for.empty()) forwarded_for += ',';
     forwarded_for += context.client_ip;
@@ -221,11 +223,35 @@ void transform_upstream_request(http::fields& fields, const core::RouteDecision&
   apply_header_actions<true>(fields, decision, context.variables);
 }
 
-void transform_response(http::fields& fields, const core::RouteDecision* decision,
-                        const VariableContext* variables, bool websocket_upgrade) {
-  remove_hop_by_hop(fields, websocket_upgrade && is_websocket_upgrade(fields));
+template <class Fields>
+void response_of(Fields& fields, const core::RouteDecision* decision,
+                 const VariableContext* variables, bool websocket_upgrade) {
+  remove_hop_by_hop(fields, websocket_upgrade && websocket_upgrade_of(fields));
   append_via(fields);
   if (decision != nullptr) apply_header_actions<false>(fields, *decision, variables);
+}
+
+}  // namespace
+
+bool is_websocket_upgrade(const http::fields& fields) { return websocket_upgrade_of(fields); }
+bool is_websocket_upgrade(const HeadFields& fields) { return websocket_upgrade_of(fields); }
+
+void transform_upstream_request(http::fields& fields, const core::RouteDecision& decision,
+                                const UpstreamRequestContext& context) {
+  upstream_request_of(fields, decision, context);
+}
+void transform_upstream_request(HeadFields& fields, const core::RouteDecision& decision,
+                                const UpstreamRequestContext& context) {
+  upstream_request_of(fields, decision, context);
+}
+
+void transform_response(http::fields& fields, const core::RouteDecision* decision,
+                        const VariableContext* variables, bool websocket_upgrade) {
+  response_of(fields, decision, variables, websocket_upgrade);
+}
+void transform_response(HeadFields& fields, const core::RouteDecision* decision,
+                        const VariableContext* variables, bool websocket_upgrade) {
+  response_of(fields, decision, variables, websocket_upgrade);
 }
 
 std::string expand_header_variables(std::string_view value, const VariableContext* variables) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "proxy/core/route_decision.h"
+#include "proxy/net/message_head.h"
 
 namespace albemu::net {
 
@@ -31,7 +32,10 @@ struct UpstreamRequestContext {
 
 /// A request is a WebSocket upgrade: `Connection` lists "upgrade" and `Upgrade` names
 /// "websocket" (case-insensitive).
+/// Each function here takes Beast's fields (answers albemu writes itself) or a HeadFields (the
+/// proxied path) and does the same to both.
 bool is_websocket_upgrade(const boost::beast::http::fields& fields);
+bool is_websocket_upgrade(const HeadFields& fields);
 
 /// Rewrites a client request's headers in place for the backend: removes hop-by-hop headers
 /// (and those named in Connection) unless it is a WebSocket upgrade, where Connection: upgrade
@@ -42,12 +46,16 @@ bool is_websocket_upgrade(const boost::beast::http::fields& fields);
 void transform_upstream_request(boost::beast::http::fields& fields,
                                 const core::RouteDecision& decision,
                                 const UpstreamRequestContext& context);
+void transform_upstream_request(HeadFields& fields, const core::RouteDecision& decision,
+                                const UpstreamRequestContext& context);
 
 /// Rewrites a backend response's headers in place for the client: removes hop-by-hop headers
 /// (keeping Connection/Upgrade on a 101 WebSocket answer when `websocket_upgrade`), appends
 /// `1.1 google` to Via, then applies the decision's response header actions. `decision` may
 /// be null (LB-generated answers before routing): only Via is added.
 void transform_response(boost::beast::http::fields& fields, const core::RouteDecision* decision,
+                        const VariableContext* variables, bool websocket_upgrade = false);
+void transform_response(HeadFields& fields, const core::RouteDecision* decision,
                         const VariableContext* variables, bool websocket_upgrade = false);
 
 /// Expands `{name}` tokens in `value` (as in a header action). Unknown names expand to "".

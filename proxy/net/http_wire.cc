@@ -18,6 +18,11 @@ void append_fields(const http::fields& fields, std::string& out) {
   out.append("\r\n");
 }
 
+void append_fields(const HeadFields& fields, std::string& out) {
+  fields.append_to(out);
+  out.append("\r\n");
+}
+
 void append_version(unsigned version, std::string& out) {
   out.append("HTTP/");
   out.push_back(static_cast<char>('0' + version / 10));
@@ -46,26 +51,32 @@ bool starts_with_ascii_case(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && core::iequals_ascii(text.substr(0, prefix.size()), prefix);
 }
 
-}  // namespace
-
-RequestHeadProblem check_request_head(http::request_header<>& head) {
+template <class Head>
+RequestHeadProblem check_head(Head& head) {
   if (head.method() == http::verb::connect) return RequestHeadProblem::kConnect;
 
   // Beast already refuses Content-Length with Transfer-Encoding and a second field after one
   // ending in chunked; what is left is any coding list other than a lone `chunked`.
-  const auto [coding, coding_end] = head.equal_range(http::field::transfer_encoding);
-  if (coding != coding_end) {
+  std::size_t codings = 0;
+  bool chunked_alone = false;
+  for_each_value(head, http::field::transfer_encoding, [&](std::string_view value) {
+    ++codings;
+    chunked_alone = core::iequals_ascii(trim_spaces(value), "chunked");
+  });
+  if (codings > 0) {
     // HTTP/1.0 has no Transfer-Encoding: RFC 9112 6.1 calls such framing faulty.
     if (head.version() < 11) return RequestHeadProblem::kMalformed;
-    if (std::next(coding) != coding_end ||
-        !core::iequals_ascii(trim_spaces(coding->value()), "chunked"))
-      return RequestHeadProblem::kMalformed;
+    if (codings != 1 || !chunked_alone) return RequestHeadProblem::kMalformed;
   }
 
-  const auto [host, host_end] = head.equal_range(http::field::host);
-  const bool has_host = host != host_end;
-  if (has_host && (std::next(host) != host_end || !is_valid_authority(trim_spaces(host->value()))))
-    return RequestHeadProblem::kMalformed;
+  std::size_t hosts = 0;
+  bool host_valid = false;
+  for_each_value(head, http::field::host, [&](std::string_view value) {
+    ++hosts;
+    host_valid = is_valid_authority(trim_spaces(value));
+  });
+  const bool has_host = hosts > 0;
+  if (has_host && (hosts != 1 || !host_valid)) return RequestHeadProblem::kMalformed;
 
   const std::string_view target = head.target();
   if (target.front() == '/') {
@@ -100,6 +111,36 @@ RequestHeadProblem check_request_head(http::request_header<>& head) {
   return RequestHeadProblem::kNone;
 }
 
+template <class Head>
+void serialize_request(const Head& head, std::string& out) {
+  out.append(head.method_string());
+  out.push_back(' ');
+  out.append(head.target());
+  out.push_back(' ');
+  append_version(head.version(), out);
+  out.append("\r\n");
+  append_fields(head, out);
+}
+
+template <class Head>
+void serialize_response(const Head& head, std::string& out) {
+  append_version(head.version(), out);
+  const unsigned code = head.result_int();
+  const char digits[] = {' ', static_cast<char>('0' + code / 100 % 10),
+                         static_cast<char>('0' + code / 10 % 10),
+                         static_cast<char>('0' + code % 10), ' '};
+  out.append(digits, sizeof digits);
+  const std::string_view reason = head.reason();
+  out.append(reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason);
+  out.append("\r\n");
+  append_fields(head, out);
+}
+
+}  // namespace
+
+RequestHeadProblem check_request_head(http::request_header<>& head) { return check_head(head); }
+RequestHeadProblem check_request_head(RequestHead& head) { return check_head(head); }
+
 bool has_obs_fold(std::string_view head) {
   for (auto at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) {
     if (at + 2 < head.size() && (head[at + 2] == ' ' || head[at + 2] == '\t')) return true;
@@ -115,26 +156,17 @@ bool has_bare_lf(std::string_view bytes) {
 }
 
 void serialize_request_head(const http::request_header<>& head, std::string& out) {
-  out.append(head.method_string());
-  out.push_back(' ');
-  out.append(head.target());
-  out.push_back(' ');
-  append_version(head.version(), out);
-  out.append("\r\n");
-  append_fields(head, out);
+  serialize_request(head, out);
+}
+void serialize_request_head(const RequestHead& head, std::string& out) {
+  serialize_request(head, out);
 }
 
 void serialize_response_head(const http::response_header<>& head, std::string& out) {
-  append_version(head.version(), out);
-  const unsigned code = head.result_int();
-  const char digits[] = {' ', static_cast<char>('0' + code / 100 % 10),
-                         static_cast<char>('0' + code / 10 % 10),
-                         static_cast<char>('0' + code % 10), ' '};
-  out.append(digits, sizeof digits);
-  const auto reason = head.reason();
-  out.append(reason.empty() ? http::obsolete_reason(head.result()) : reason);
-  out.append("\r\n");
-  append_fields(head, out);
+  serialize_response(head, out);
+}
+void serialize_response_head(const ResponseHead& head, std::string& out) {
+  serialize_response(head, out);
 }
 
 ChunkHeader::ChunkHeader(std::size_t size) {

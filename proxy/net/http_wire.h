@@ -10,15 +10,19 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/net/message_head.h"
+
 namespace albemu::net {
 
 /// Appends `method SP target SP HTTP/1.x CRLF`, every field as `name: value CRLF`, and the
 /// empty line.
 void serialize_request_head(const boost::beast::http::request_header<>& head, std::string& out);
+void serialize_request_head(const RequestHead& head, std::string& out);
 
 /// Appends `HTTP/1.x code reason CRLF`, the fields and the empty line. An empty reason is
 /// replaced by the standard one for the code.
 void serialize_response_head(const boost::beast::http::response_header<>& head, std::string& out);
+void serialize_response_head(const ResponseHead& head, std::string& out);
 
 /// The framing around one chunk of a chunked body: `size-in-hex CRLF` before the data.
 class ChunkHeader {
@@ -45,6 +49,7 @@ enum class RequestHeadProblem {
 /// origin form and its authority replaces Host (RFC 9112 3.2.2). Called on the worker's
 /// thread once per request head, before anything reads the target or Host.
 RequestHeadProblem check_request_head(boost::beast::http::request_header<>& head);
+RequestHeadProblem check_request_head(RequestHead& head);
 
 /// True if the raw head bytes `head` hold an obs-fold (a line starting with SP or HTAB),
 /// which Beast unfolds silently and RFC 9112 5.2 lets a server reject.

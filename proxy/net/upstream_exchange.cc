@@ -398,7 +398,7 @@ void UpstreamExchange::read_response_head() {
     upstream_->socket().cancel(ignored);
     return;
   }
-  response_parser_.emplace();
+  response_parser_.emplace(host_.response_head());
   response_parser_->header_limit(kResponseHeaderLimit);
   response_parser_->body_limit(boost::none);
   if (ctx_.is_head) response_parser_->skip(true);

@@ -43,7 +43,9 @@ class ExchangeHost {
   virtual Worker& worker() = 0;
   virtual RequestContext& context() = 0;
   virtual const ConnectionInfo& connection() = 0;
-  virtual boost::beast::http::request_parser<boost::beast::http::buffer_body>& request_parser() = 0;
+  virtual MessageHeadParser<true>& request_parser() = 0;
+  /// Where the backend's response head is parsed to.
+  virtual ResponseHead& response_head() = 0;
   /// A kBodyChunkSize scratch buffer owned by the connection.
   virtual char* chunk() = 0;
   virtual WireBuffers& wire() = 0;
@@ -89,8 +91,8 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void cancel();
 
  private:
-  using Request = boost::beast::http::request<boost::beast::http::buffer_body>;
-  using Response = boost::beast::http::response<boost::beast::http::buffer_body>;
+  using Request = RequestHead;
+  using Response = ResponseHead;
 
   void prepare_upstream_request();
   void serve_standin();
@@ -140,8 +142,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   std::unique_ptr<UpstreamStream> upstream_;
   bool upstream_reused_ = false;
   boost::beast::flat_buffer upstream_buffer_;
-  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>>
-      response_parser_;
+  std::optional<MessageHeadParser<false>> response_parser_;
   bool response_head_pending_ = false;  // not written yet: goes out with the first body bytes
   bool response_chunked_ = false;
   ChunkHeader chunk_header_{0};               // framing of the chunk in wire_.out

@@ -71,6 +71,8 @@ void Worker::close_everything() {
 
 /// Spare chunks kept beyond what the connections hold: enough for bursts, bounded memory.
 constexpr std::size_t kMaxSpareChunks = 64;
+/// Head storage beyond this is given back to the allocator rather than kept for reuse.
+constexpr std::size_t kKeptHeadBytes = 8 * 1024;
 
 std::unique_ptr<char[]> Worker::take_chunk() {
   if (spare_chunks_.empty()) return std::make_unique_for_overwrite<char[]>(kBodyChunkSize);
@@ -81,6 +83,21 @@ std::unique_ptr<char[]> Worker::take_chunk() {
 
 void Worker::give_back_chunk(std::unique_ptr<char[]> chunk) {
   if (chunk && spare_chunks_.size() < kMaxSpareChunks) spare_chunks_.push_back(std::move(chunk));
+}
+
+std::unique_ptr<MessageHeads> Worker::take_heads() {
+  if (spare_heads_.empty()) return std::make_unique<MessageHeads>();
+  auto heads = std::move(spare_heads_.back());
+  spare_heads_.pop_back();
+  return heads;
+}
+
+void Worker::give_back_heads(std::unique_ptr<MessageHeads> heads) {
+  if (!heads || spare_heads_.size() >= kMaxSpareChunks) return;
+  // A head near the size limits leaves large buffers behind: those are not kept.
+  heads->request.trim_capacity(kKeptHeadBytes);
+  heads->response.trim_capacity(kKeptHeadBytes);
+  spare_heads_.push_back(std::move(heads));
 }
 
 }  // namespace albemu::net

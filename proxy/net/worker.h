@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "config/compile/snapshot.h"
+#include "proxy/net/message_head.h"
 #include "proxy/net/upstream_pool.h"
 
 namespace albemu::log {
@@ -81,6 +82,9 @@ class Worker {
   /// and given back when it goes idle: an idle keepalive connection holds none.
   std::unique_ptr<char[]> take_chunk();
   void give_back_chunk(std::unique_ptr<char[]> chunk);
+  /// Message head storage, lent to a connection for a request as the chunks are.
+  std::unique_ptr<MessageHeads> take_heads();
+  void give_back_heads(std::unique_ptr<MessageHeads> heads);
   std::mt19937& rng() { return rng_; }
   uint32_t next_round_robin(const void* endpoints) { return round_robin_[endpoints]++; }
   void add_session(SessionBase& session) { sessions_.push_back(session); }
@@ -115,6 +119,7 @@ class Worker {
   std::mt19937 rng_;
   std::unordered_map<const void*, uint32_t> round_robin_;
   std::vector<std::unique_ptr<char[]>> spare_chunks_;
+  std::vector<std::unique_ptr<MessageHeads>> spare_heads_;
   std::map<std::string, std::shared_ptr<Listener>, std::less<>> listeners_;
   SessionList sessions_;
   bool draining_ = false;

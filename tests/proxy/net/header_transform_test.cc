@@ -11,22 +11,30 @@ namespace albemu::net {
 namespace {
 namespace http = boost::beast::http;
 
-std::vector<std::string> values(const http::fields& fields, std::string_view name) {
+template <class Fields>
+std::vector<std::string> values(const Fields& fields, std::string_view name) {
   std::vector<std::string> out;
-  const auto [begin, end] = fields.equal_range(name);
-  for (auto it = begin; it != end; ++it) out.emplace_back(it->value());
+  for_each_value(fields, name, [&](std::string_view value) { out.emplace_back(value); });
   return out;
 }
 
-std::string value(const http::fields& fields, std::string_view name) {
+template <class Fields>
+std::string value(const Fields& fields, std::string_view name) {
   const auto it = fields.find(name);
   return it == fields.end() ? std::string("<absent>") : std::string(it->value());
 }
 
 const UpstreamRequestContext kContext{"10.1.2.3", "10.1.2.99", false, nullptr};
 
-TEST(HeaderTransform, XForwardedForWithoutIncomingValue) {
-  http::fields fields;
+// Every rule runs on Beast's fields (answers albemu writes) and on HeadFields (the proxied
+// path); both must end up the same.
+template <class Fields>
+class HeaderTransform : public ::testing::Test {};
+using FieldTypes = ::testing::Types<http::fields, HeadFields>;
+TYPED_TEST_SUITE(HeaderTransform, FieldTypes);
+
+TYPED_TEST(HeaderTransform, XForwardedForWithoutIncomingValue) {
+  TypeParam fields;
   core::RouteDecision decision;
   transform_upstream_request(fields, decision, kContext);
   EXPECT_EQ(value(fields, "X-Forwarded-For"), "10.1.2.3,10.1.2.99");
@@ -34,8 +42,8 @@ TEST(HeaderTransform, XForwardedForWithoutIncomingValue) {
   EXPECT_EQ(value(fields, "Via"), "1.1 google");
 }
 
-TEST(HeaderTransform, XForwardedForAppendsToIncoming) {
-  http::fields fields;
+TYPED_TEST(HeaderTransform, XForwardedForAppendsToIncoming) {
+  TypeParam fields;
   fields.insert("X-Forwarded-For", "203.0.113.1");
   fields.insert("x-forwarded-for", "198.51.100.2");  // two lines: combined in order
   fields.insert("Via", "1.0 corp-proxy");
@@ -49,8 +57,8 @@ TEST(HeaderTransform, XForwardedForAppendsToIncoming) {
   EXPECT_EQ(values(fields, "Via"), std::vector<std::string>{"1.0 corp-proxy, 1.1 google"});
 }
 
-TEST(HeaderTransform, RemovesHopByHopAndNominatedHeaders) {
-  http::fields fields;
+TYPED_TEST(HeaderTransform, RemovesHopByHopAndNominatedHeaders) {
+  TypeParam fields;
   fields.insert("Connection", "keep-alive, X-Secret");
   fields.insert("Connection", "x-other");
   fields.insert("Keep-Alive", "timeout=5");
@@ -77,8 +85,8 @@ TEST(HeaderTransform, RemovesHopByHopAndNominatedHeaders) {
   EXPECT_EQ(value(fields, "X-Kept"), "yes");
 }
 
-TEST(HeaderTransform, ConnectionCannotRemoveHost) {
-  http::fields fields;
+TYPED_TEST(HeaderTransform, ConnectionCannotRemoveHost) {
+  TypeParam fields;
   fields.insert("Connection", "Host");
   fields.insert("Host", "app.example.com");
   core::RouteDecision decision;
@@ -86,8 +94,8 @@ TEST(HeaderTransform, ConnectionCannotRemoveHost) {
   EXPECT_EQ(value(fields, "Host"), "app.example.com");
 }
 
-TEST(HeaderTransform, WebSocketUpgradeKeepsUpgradeHeaders) {
-  http::fields fields;
+TYPED_TEST(HeaderTransform, WebSocketUpgradeKeepsUpgradeHeaders) {
+  TypeParam fields;
   fields.insert("Connection", "keep-alive, Upgrade");
   fields.insert("Upgrade", "websocket");
   fields.insert("Keep-Alive", "timeout=5");
@@ -100,14 +108,14 @@ TEST(HeaderTransform, WebSocketUpgradeKeepsUpgradeHeaders) {
   EXPECT_EQ(fields.count("Keep-Alive"), 0u);
   EXPECT_EQ(value(fields, "Sec-WebSocket-Key"), "dGhlIHNhbXBsZSBub25jZQ==");
 
-  http::fields not_websocket;
+  TypeParam not_websocket;
   not_websocket.insert("Connection", "Upgrade");
   not_websocket.insert("Upgrade", "h2c");
   EXPECT_FALSE(is_websocket_upgrade(not_websocket));
 }
 
-TEST(HeaderTransform, HostRewrite) {
-  http::fields fields;
+TYPED_TEST(HeaderTransform, HostRewrite) {
+  TypeParam fields;
   fields.insert("Host", "app.example.com");
   core::RouteDecision decision;
   decision.upstream_host = "login.internal";
@@ -115,7 +123,7 @@ TEST(HeaderTransform, HostRewrite) {
   EXPECT_EQ(values(fields, "Host"), std::vector<std::string>{"login.internal"});
 }
 
-TEST(HeaderTransform, RequestHeaderActionsMostSpecificFirst) {
+TYPED_TEST(HeaderTransform, RequestHeaderActionsMostSpecificFirst) {
   core::CompiledHeaderAction weighted;  // level 1
   weighted.request_headers_to_add = {{"X-Level", "weighted", true, false},
                                      {"X-Append", "one", false, false}};
@@ -128,7 +136,7 @@ TEST(HeaderTransform, RequestHeaderActionsMostSpecificFirst) {
 
   core::RouteDecision decision;
   decision.header_actions = {&weighted, &route_rule, nullptr, &url_map};
-  http::fields fields;
+  TypeParam fields;
   fields.insert("X-Client-Secret", "leak");
   fields.insert("X-Append", "client");
   fields.insert("X-Level", "client");
@@ -139,19 +147,19 @@ TEST(HeaderTransform, RequestHeaderActionsMostSpecificFirst) {
   EXPECT_EQ(fields.count("X-Response"), 0u) << "response actions stay off requests";
 }
 
-TEST(HeaderTransform, HeaderActionCanRemoveWhatInnerLevelAdded) {
+TYPED_TEST(HeaderTransform, HeaderActionCanRemoveWhatInnerLevelAdded) {
   core::CompiledHeaderAction inner;
   inner.request_headers_to_add = {{"X-Debug", "1", true, false}};
   core::CompiledHeaderAction outer;
   outer.request_headers_to_remove = {"x-debug"};
   core::RouteDecision decision;
   decision.header_actions = {nullptr, &inner, &outer, nullptr};
-  http::fields fields;
+  TypeParam fields;
   transform_upstream_request(fields, decision, kContext);
   EXPECT_EQ(fields.count("X-Debug"), 0u);
 }
 
-TEST(HeaderTransform, VariablesExpand) {
+TYPED_TEST(HeaderTransform, VariablesExpand) {
   VariableContext variables;
   variables.tls_sni_hostname = "app.example.com";
   variables.tls_version = "TLSv1.3";
@@ -175,16 +183,16 @@ TEST(HeaderTransform, VariablesExpand) {
   decision.header_actions = {nullptr, nullptr, nullptr, &action};
   UpstreamRequestContext context = kContext;
   context.variables = &variables;
-  http::fields request;
+  TypeParam request;
   transform_upstream_request(request, decision, context);
   EXPECT_EQ(value(request, "X-Sni"), "app.example.com");
 
-  http::fields response;
+  TypeParam response;
   transform_response(response, &decision, &variables);
   EXPECT_EQ(value(response, "X-Tls"), "TLSv1.3");
 }
 
-TEST(HeaderTransform, ResponseTransform) {
+TYPED_TEST(HeaderTransform, ResponseTransform) {
   core::CompiledHeaderAction route_rule;
   route_rule.response_headers_to_add = {{"X-Served-By", "route", true, false}};
   route_rule.response_headers_to_remove = {"Server"};
@@ -193,7 +201,7 @@ TEST(HeaderTransform, ResponseTransform) {
   core::RouteDecision decision;
   decision.header_actions = {nullptr, &route_rule, nullptr, &url_map};
 
-  http::fields fields;
+  TypeParam fields;
   fields.insert("Connection", "close, X-Internal");
   fields.insert("X-Internal", "1");
   fields.insert("Keep-Alive", "timeout=5");
@@ -209,13 +217,13 @@ TEST(HeaderTransform, ResponseTransform) {
   EXPECT_EQ(values(fields, "X-Served-By"), (std::vector<std::string>{"route", "map"}));
 
   // An LB-generated answer (no decision) only gets Via.
-  http::fields generated;
+  TypeParam generated;
   transform_response(generated, nullptr, nullptr);
   EXPECT_EQ(value(generated, "Via"), "1.1 google");
 }
 
-TEST(HeaderTransform, WebSocketSwitchingProtocolsResponse) {
-  http::fields fields;
+TYPED_TEST(HeaderTransform, WebSocketSwitchingProtocolsResponse) {
+  TypeParam fields;
   fields.insert("Connection", "Upgrade");
   fields.insert("Upgrade", "websocket");
   fields.insert("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -224,7 +232,7 @@ TEST(HeaderTransform, WebSocketSwitchingProtocolsResponse) {
   EXPECT_EQ(value(fields, "Upgrade"), "websocket");
   EXPECT_EQ(value(fields, "Sec-WebSocket-Accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 
-  http::fields plain = fields;
+  TypeParam plain = fields;
   transform_response(plain, nullptr, nullptr, /*websocket_upgrade=*/false);
   EXPECT_EQ(plain.count("Upgrade"), 0u);
 }
