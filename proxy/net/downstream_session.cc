@@ -394,7 +394,7 @@ class DownstreamSession final : public SessionBase,
   beast::error_code parse_buffered_head() {
     beast::error_code ec;
     const auto data = buffer_.data();
-    const std::size_t used = parser_->put(data, ec);
+    const std::size_t used = parser_->put_head(data, ec);
     if (!ec || ec == http::error::need_more) {
       if (has_obs_fold({static_cast<const char*>(data.data()), used})) ec = http::error::bad_value;
     }

@@ -86,21 +86,6 @@ bool HeadFields::matches(const Entry& entry, std::string_view name) const {
   return !entry.erased && core::iequals_ascii(view(entry.name), name);
 }
 
-std::optional<HeadFields::Span> HeadFields::owned(std::string_view text) const {
-  const std::less<const char*> before;
-  const char* begin = text_.get();
-  const char* end = begin + text_size_;
-  if (text.empty() || before(text.data(), begin) || before(end, text.data() + text.size()))
-    return std::nullopt;
-  return Span{static_cast<std::uint32_t>(text.data() - begin),
-              static_cast<std::uint32_t>(text.size())};
-}
-
-HeadFields::Span HeadFields::keep(std::string_view text) {
-  if (const auto span = owned(text)) return *span;
-  return store(text);
-}
-
 void HeadFields::append(field id, std::string_view name, std::string_view value) {
   // Either may be a view into text_ (set(x, fields[y])), which store() may move: such views
   // become offsets before anything is stored.
@@ -127,10 +112,12 @@ void HeadFields::place(const Entry& entry) {
 
 void HeadFields::add_parsed(field id, std::string_view name, std::string_view value) {
   // In the order received (Beast's parser would group fields of one name): what a backend
-  // sees is what the client sent. Parsed bytes never lie in text_ already.
-  const Span name_span = store(name);
-  entries_.push_back({id, false, name_span, store(value)});
+  // sees is what the client sent. The bytes are usually those adopt_head() copied.
+  const Span name_span = keep(name);
+  entries_.push_back({id, false, name_span, keep(value)});
 }
+
+std::string_view HeadFields::adopt_bytes(std::string_view bytes) { return view(store(bytes)); }
 
 void HeadFields::insert(field name, std::string_view value) {
   append(name, http::to_string(name), value);
@@ -343,8 +330,8 @@ template <>
 void MessageHead<true>::start_request(verb method, std::string_view method_text,
                                       std::string_view target, unsigned version) {
   method_ = method;
-  method_text_ = method == verb::unknown ? store(method_text) : Span{};
-  target_ = store(target);
+  method_text_ = method == verb::unknown ? keep(method_text) : Span{};
+  target_ = keep(target);
   version_ = version;
 }
 
@@ -352,7 +339,7 @@ template <>
 void MessageHead<false>::start_response(unsigned status, std::string_view reason,
                                         unsigned version) {
   status_ = status;
-  reason_ = store(reason);
+  reason_ = keep(reason);
   version_ = version;
 }
 
@@ -387,6 +374,34 @@ void MessageHeadParser<isRequest>::on_field_impl(http::field name, string_view n
   // Trailer fields of a chunked body come here too; the proxy does not pass trailers on.
   if (this->is_header_done()) return;
   head_.add_parsed(name, name_text, value);
+}
+
+template <bool isRequest>
+std::size_t MessageHeadParser<isRequest>::put_head(boost::asio::const_buffer buffer,
+                                                   error_code& ec) {
+  // Parsing a copy held by the head itself leaves every start-line token, name and value where
+  // it already is: the fields are recorded as offsets, never copied one by one. The copy takes
+  // what is buffered, up to kAdoptLimit at a time (cheaper than finding the head's end first).
+  // Beast takes whole lines and stops after the head, reporting how much it used; when a copy
+  // ends inside the head, the next copy starts after the last line Beast took.
+  const std::string_view bytes(static_cast<const char*>(buffer.data()), buffer.size());
+  std::size_t used = 0;
+  while (!this->is_header_done()) {
+    const std::string_view rest = bytes.substr(used);
+    const std::size_t size = std::min(rest.size(), kAdoptLimit);
+    // A head arriving in many small reads would otherwise copy its unparsed tail again and
+    // again: past a budget, Beast parses the caller's bytes (tokens are then copied singly).
+    if (head_.stored_bytes() + size > kAdoptBudget) break;
+    const std::string_view copy = head_.adopt_bytes(rest.substr(0, size));
+    const std::size_t n = this->put(boost::asio::buffer(copy.data(), copy.size()), ec);
+    used += n;
+    // Done, an error, or need_more with nothing left beyond the copy: that is the answer.
+    if (ec != boost::beast::http::error::need_more || size == rest.size()) return used;
+    // need_more although bytes follow the copy: a line longer than the copy, or simply more
+    // head. Without progress, the caller's bytes go to Beast directly.
+    if (n == 0) break;
+  }
+  return used + this->put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
 }
 
 template <bool isRequest>

@@ -17,6 +17,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/optional/optional.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,11 @@ class HeadFields {
 
   /// A field as the parser delivered it (name spelled as received), after those before it.
   void add_parsed(field id, std::string_view name, std::string_view value);
+  /// Copies `bytes`, head bytes about to be parsed, into the byte buffer and returns the copy:
+  /// fields parsed from it are then stored as offsets.
+  std::string_view adopt_bytes(std::string_view bytes);
+  /// Bytes held (parsed, copied or added) since the last clear().
+  std::size_t stored_bytes() const { return text_size_; }
   /// Drops storage beyond `bytes` (after an unusually large head).
   void trim_capacity(std::size_t bytes);
 
@@ -85,8 +91,19 @@ class HeadFields {
   /// Appends `text` to the byte buffer.
   Span store(std::string_view text);
   /// `text`'s place if it already lies in the byte buffer, else store(text).
-  Span keep(std::string_view text);
-  std::optional<Span> owned(std::string_view text) const;
+  Span keep(std::string_view text) {
+    if (const auto span = owned(text)) return *span;
+    return store(text);
+  }
+  std::optional<Span> owned(std::string_view text) const {
+    const std::less<const char*> before;
+    const char* begin = text_.get();
+    const char* end = begin + text_size_;
+    if (text.empty() || before(text.data(), begin) || before(end, text.data() + text.size()))
+      return std::nullopt;
+    return Span{static_cast<std::uint32_t>(text.data() - begin),
+                static_cast<std::uint32_t>(text.size())};
+  }
   std::string_view view(Span span) const { return {text_.get() + span.offset, span.size}; }
 
  private:
@@ -295,6 +312,7 @@ struct MessageHeads {
 template <bool isRequest>
 class MessageHeadParser final : public boost::beast::http::basic_parser<isRequest> {
  public:
+  using error_code = boost::beast::error_code;
   explicit MessageHeadParser(MessageHead<isRequest>& head) : head_(head) {
     head_.clear();
     head_.body() = {};
@@ -302,8 +320,18 @@ class MessageHeadParser final : public boost::beast::http::basic_parser<isReques
   MessageHead<isRequest>& get() { return head_; }
   const MessageHead<isRequest>& get() const { return head_; }
 
+  /// basic_parser::put, parsing head bytes from a copy the head keeps (one memcpy instead of
+  /// one per token). Returns the bytes of `buffer` used, as put() does; for the body it is
+  /// put() itself.
+  std::size_t put_head(boost::asio::const_buffer buffer, error_code& ec);
+
+  /// The most put_head copies at a time: heads are usually far shorter, and bytes beyond the
+  /// head are body.
+  static constexpr std::size_t kAdoptLimit = 4096;
+  /// The most put_head copies for one head in all.
+  static constexpr std::size_t kAdoptBudget = 64 * 1024;
+
  private:
-  using error_code = boost::beast::error_code;
   using string_view = boost::beast::string_view;
 
   void on_request_impl(boost::beast::http::verb method, string_view method_text,

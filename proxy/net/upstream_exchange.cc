@@ -411,7 +411,7 @@ void UpstreamExchange::read_response_head() {
 void UpstreamExchange::parse_response_head() {
   if (upstream_buffer_.size() > 0) {
     beast::error_code ec;
-    const auto used = response_parser_->put(upstream_buffer_.data(), ec);
+    const auto used = response_parser_->put_head(upstream_buffer_.data(), ec);
     upstream_buffer_.consume(used);
     if (ec != http::error::need_more) {
       if (ec || response_parser_->is_header_done()) return on_response_head(ec);

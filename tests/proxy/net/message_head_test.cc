@@ -257,3 +257,63 @@ TEST(MessageHead, SerializesAsBeastsHeadWould) {
 
 }  // namespace
 }  // namespace albemu::net
+
+namespace albemu::net {
+namespace {
+
+TEST(MessageHeadParser, HeadLongerThanTheCopyIsParsedFromTheCallersBytes) {
+  std::string bytes = "GET /long HTTP/1.1\r\nHost: h\r\n";
+  for (int i = 0; i < 200; ++i) bytes += "X-Field-" + std::to_string(i) + ": some-value\r\n";
+  bytes += "\r\n";
+  ASSERT_GT(bytes.size(), MessageHeadParser<true>::kAdoptLimit);
+  RequestHead head;
+  MessageHeadParser<true> parser(head);
+  boost::beast::error_code ec;
+  const std::size_t used = parser.put_head(boost::asio::buffer(bytes), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(used, bytes.size());
+  EXPECT_TRUE(parser.is_done());
+  std::fill(bytes.begin(), bytes.end(), '#');
+  EXPECT_EQ(head.size(), 201u);
+  EXPECT_EQ(head.find("X-Field-199")->value(), "some-value");
+  EXPECT_EQ(head.target(), "/long");
+}
+
+}  // namespace
+}  // namespace albemu::net
+
+namespace albemu::net {
+namespace {
+
+// A head arriving in pieces: each put_head takes whole lines, the caller drops what was used
+// and calls again with the rest plus the next bytes, as the client connection does.
+TEST(MessageHeadParser, HeadArrivingInPiecesIsParsedWhole) {
+  std::string bytes = "POST /pieces HTTP/1.1\r\nHost: h\r\n";
+  for (int i = 0; i < 300; ++i) bytes += "X-F" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
+  bytes += "Content-Length: 3\r\n\r\nabc";
+  for (std::size_t piece : {1u, 7u, 100u, 5000u}) {
+    RequestHead head;
+    MessageHeadParser<true> parser(head);
+    parser.header_limit(64 * 1024);
+    std::string buffered;
+    std::size_t fed = 0;
+    boost::beast::error_code ec = boost::beast::http::error::need_more;
+    while (ec == boost::beast::http::error::need_more && fed < bytes.size()) {
+      buffered += bytes.substr(fed, piece);
+      fed += piece;
+      const std::size_t used = parser.put_head(boost::asio::buffer(buffered), ec);
+      buffered.erase(0, used);
+      if (parser.is_header_done()) break;
+    }
+    ASSERT_FALSE(ec) << "piece " << piece << ": " << ec.message();
+    ASSERT_TRUE(parser.is_header_done()) << piece;
+    EXPECT_EQ(head.size(), 302u) << piece;
+    EXPECT_EQ(head.find("X-F0")->value(), "v0");
+    EXPECT_EQ(head.find("x-f299")->value(), "v299");
+    EXPECT_EQ(head.target(), "/pieces");
+    EXPECT_LE(head.stored_bytes(), MessageHeadParser<true>::kAdoptBudget + bytes.size());
+  }
+}
+
+}  // namespace
+}  // namespace albemu::net
