@@ -199,16 +199,12 @@ void HeadFields::clear() {
 }
 
 void HeadFields::trim_capacity(std::size_t bytes) {
-  text_size_ = 0;
+  clear();
   if (text_capacity_ > bytes) {
     text_.reset();
     text_capacity_ = 0;
   }
-  if (entries_.capacity() * sizeof(Entry) > bytes) {
-    entries_.clear();
-    entries_.shrink_to_fit();
-  }
-  erased_ = 0;
+  if (entries_.capacity() * sizeof(Entry) > bytes) entries_.shrink_to_fit();
 }
 
 void HeadFields::append_to(std::string& out) const {

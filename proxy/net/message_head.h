@@ -80,7 +80,7 @@ class HeadFields {
   std::string_view adopt_bytes(std::string_view bytes);
   /// Bytes held (parsed, copied or added) since the last clear().
   std::size_t stored_bytes() const { return text_size_; }
-  /// Drops storage beyond `bytes` (after an unusually large head).
+  /// Clears the fields and drops storage beyond `bytes` (after an unusually large head).
   void trim_capacity(std::size_t bytes);
 
  protected:

@@ -71,7 +71,9 @@ void Worker::close_everything() {
 
 /// Spare chunks kept beyond what the connections hold: enough for bursts, bounded memory.
 constexpr std::size_t kMaxSpareChunks = 64;
-/// Head storage beyond this is given back to the allocator rather than kept for reuse.
+/// Spare head storage kept, and the most of it kept per head: storage that grew beyond this
+/// (an unusually large head) goes back to the allocator.
+constexpr std::size_t kMaxSpareHeads = 64;
 constexpr std::size_t kKeptHeadBytes = 8 * 1024;
 
 std::unique_ptr<char[]> Worker::take_chunk() {
@@ -93,7 +95,7 @@ std::unique_ptr<MessageHeads> Worker::take_heads() {
 }
 
 void Worker::give_back_heads(std::unique_ptr<MessageHeads> heads) {
-  if (!heads || spare_heads_.size() >= kMaxSpareChunks) return;
+  if (!heads || spare_heads_.size() >= kMaxSpareHeads) return;
   // A head near the size limits leaves large buffers behind: those are not kept.
   heads->request.trim_capacity(kKeptHeadBytes);
   heads->response.trim_capacity(kKeptHeadBytes);
