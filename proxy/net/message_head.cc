@@ -69,13 +69,7 @@ HeadFields::Span HeadFields::store(std::string_view text) {
   // Offsets are 32 bits: a head is at most tens of KiB (the parsers' limits), and what the
   // header rules add is capped well below.
   const auto size = static_cast<std::uint32_t>(text.size());
-  if (text_capacity_ - text_size_ < size) {
-    const std::uint32_t capacity = std::max({text_capacity_ * 2, text_size_ + size, 512u});
-    auto grown = std::make_unique_for_overwrite<char[]>(capacity);
-    if (text_size_ > 0) std::memcpy(grown.get(), text_.get(), text_size_);
-    text_ = std::move(grown);
-    text_capacity_ = capacity;
-  }
+  if (text_capacity_ - text_size_ < size) reserve(std::max<std::size_t>(text_size_ + size, 512));
   if (size > 0) std::memcpy(text_.get() + text_size_, text.data(), size);
   const Span span{text_size_, size};
   text_size_ += size;
@@ -117,7 +111,22 @@ void HeadFields::add_parsed(field id, std::string_view name, std::string_view va
   entries_.push_back({id, false, name_span, keep(value)});
 }
 
-std::string_view HeadFields::adopt_bytes(std::string_view bytes) { return view(store(bytes)); }
+std::string_view HeadFields::adopt_bytes(std::string_view bytes) {
+  // Beast parses from the copy, and a token it hands back from elsewhere (an obs-fold value it
+  // unfolded) is stored meanwhile: that store must not move the copy. Such tokens are never
+  // longer than the bytes they came from, so room for twice the copy is enough.
+  reserve(text_size_ + 2 * bytes.size() + 64);
+  return view(store(bytes));
+}
+
+void HeadFields::reserve(std::size_t bytes) {
+  if (bytes <= text_capacity_) return;
+  const auto capacity = static_cast<std::uint32_t>(std::max<std::size_t>(bytes, text_capacity_ * 2));
+  auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+  if (text_size_ > 0) std::memcpy(grown.get(), text_.get(), text_size_);
+  text_ = std::move(grown);
+  text_capacity_ = capacity;
+}
 
 void HeadFields::insert(field name, std::string_view value) {
   append(name, http::to_string(name), value);
@@ -320,23 +329,6 @@ void MessageHead<isRequest>::keep_alive(bool keep_alive) {
   } else {
     set(field::connection, tokens);
   }
-}
-
-template <>
-void MessageHead<true>::start_request(verb method, std::string_view method_text,
-                                      std::string_view target, unsigned version) {
-  method_ = method;
-  method_text_ = method == verb::unknown ? keep(method_text) : Span{};
-  target_ = keep(target);
-  version_ = version;
-}
-
-template <>
-void MessageHead<false>::start_response(unsigned status, std::string_view reason,
-                                        unsigned version) {
-  status_ = status;
-  reason_ = keep(reason);
-  version_ = version;
 }
 
 template class MessageHead<true>;

@@ -90,6 +90,8 @@ class HeadFields {
   };
   /// Appends `text` to the byte buffer.
   Span store(std::string_view text);
+  /// Makes room for `bytes` in all (moving the buffer, so views into it end).
+  void reserve(std::size_t bytes);
   /// `text`'s place if it already lies in the byte buffer, else store(text).
   Span keep(std::string_view text) {
     if (const auto span = owned(text)) return *span;
@@ -268,9 +270,20 @@ class MessageHead : public HeadFields {
   /// Called by the parser when a message starts.
   void start_request(verb method, std::string_view method_text, std::string_view target,
                      unsigned version)
-    requires isRequest;
+    requires isRequest
+  {
+    method_ = method;
+    method_text_ = method == verb::unknown ? keep(method_text) : Span{};
+    target_ = keep(target);
+    version_ = version;
+  }
   void start_response(unsigned status, std::string_view reason, unsigned version)
-    requires(!isRequest);
+    requires(!isRequest)
+  {
+    status_ = status;
+    reason_ = keep(reason);
+    version_ = version;
+  }
 
  private:
   /// Transfer-Encoding alone (Beast's set_chunked_impl).

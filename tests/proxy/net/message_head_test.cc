@@ -317,3 +317,31 @@ TEST(MessageHeadParser, HeadArrivingInPiecesIsParsedWhole) {
 
 }  // namespace
 }  // namespace albemu::net
+
+namespace albemu::net {
+namespace {
+
+// Beast hands back an obs-fold value unfolded in a buffer of its own; storing it while Beast is
+// still reading the copy of the head must not move that copy. (The client connection refuses
+// such heads afterwards; parsing them must still be memory-safe, which ASan checks here.)
+TEST(MessageHeadParser, FoldedValuesParsedFromTheCopyLeaveTheCopyInPlace) {
+  std::string bytes = "GET / HTTP/1.1\r\nHost: h\r\n";
+  for (int i = 0; i < 40; ++i) {
+    bytes += "X-" + std::to_string(i) + ": start\r\n";
+    for (int j = 0; j < 6; ++j) bytes += " continued-" + std::to_string(j) + "\r\n";
+  }
+  bytes += "X-Last: end\r\n\r\n";
+  RequestHead head;
+  MessageHeadParser<true> parser(head);
+  boost::beast::error_code ec;
+  const std::size_t used = parser.put_head(boost::asio::buffer(bytes), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(used, bytes.size());
+  EXPECT_EQ(head.size(), 42u);
+  EXPECT_EQ(head.find("X-Last")->value(), "end");
+  EXPECT_EQ(head.find("X-39")->value().substr(0, 5), "start");
+  EXPECT_NE(head.find("X-39")->value().find("continued-5"), std::string_view::npos);
+}
+
+}  // namespace
+}  // namespace albemu::net
