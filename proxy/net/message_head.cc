@@ -121,7 +121,8 @@ std::string_view HeadFields::adopt_bytes(std::string_view bytes) {
 
 void HeadFields::reserve(std::size_t bytes) {
   if (bytes <= text_capacity_) return;
-  const auto capacity = static_cast<std::uint32_t>(std::max<std::size_t>(bytes, text_capacity_ * 2));
+  const auto capacity =
+      static_cast<std::uint32_t>(std::max<std::size_t>(bytes, text_capacity_ * 2));
   auto grown = std::make_unique_for_overwrite<char[]>(capacity);
   if (text_size_ > 0) std::memcpy(grown.get(), text_.get(), text_size_);
   text_ = std::move(grown);

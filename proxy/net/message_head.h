@@ -211,49 +211,21 @@ class MessageHead : public HeadFields {
   void version(unsigned version) { version_ = version; }
 
   // ---- request line
-  verb method() const
-    requires isRequest
-  {
-    return method_;
-  }
-  void method(verb method)
-    requires isRequest
-  {
-    method_ = method;
-  }
-  std::string_view method_string() const
-    requires isRequest
-  {
+  verb method() const requires isRequest { return method_; }
+  void method(verb method) requires isRequest { method_ = method; }
+  std::string_view method_string() const requires isRequest {
     if (method_ != verb::unknown) return boost::beast::http::to_string(method_);
     return view(method_text_);
   }
-  std::string_view target() const
-    requires isRequest
-  {
-    return view(target_);
-  }
-  void target(std::string_view target)
-    requires isRequest
-  {
-    target_ = keep(target);
-  }
+  std::string_view target() const requires isRequest { return view(target_); }
+  void target(std::string_view target) requires isRequest { target_ = keep(target); }
 
   // ---- status line
-  unsigned result_int() const
-    requires(!isRequest)
-  {
-    return status_;
-  }
-  boost::beast::http::status result() const
-    requires(!isRequest)
-  {
+  unsigned result_int() const requires(!isRequest) { return status_; }
+  boost::beast::http::status result() const requires(!isRequest) {
     return boost::beast::http::int_to_status(status_);
   }
-  std::string_view reason() const
-    requires(!isRequest)
-  {
-    return view(reason_);
-  }
+  std::string_view reason() const requires(!isRequest) { return view(reason_); }
 
   /// Whether Transfer-Encoding's last coding is chunked.
   bool chunked() const;
@@ -269,17 +241,14 @@ class MessageHead : public HeadFields {
 
   /// Called by the parser when a message starts.
   void start_request(verb method, std::string_view method_text, std::string_view target,
-                     unsigned version)
-    requires isRequest
-  {
+                     unsigned version) requires isRequest {
     method_ = method;
     method_text_ = method == verb::unknown ? keep(method_text) : Span{};
     target_ = keep(target);
     version_ = version;
   }
-  void start_response(unsigned status, std::string_view reason, unsigned version)
-    requires(!isRequest)
-  {
+  void start_response(unsigned status, std::string_view reason,
+                      unsigned version) requires(!isRequest) {
     status_ = status;
     reason_ = keep(reason);
     version_ = version;
@@ -347,8 +316,8 @@ class MessageHeadParser final : public boost::beast::http::basic_parser<isReques
  private:
   using string_view = boost::beast::string_view;
 
-  void on_request_impl(boost::beast::http::verb method, string_view method_text,
-                       string_view target, int version, error_code& ec) override;
+  void on_request_impl(boost::beast::http::verb method, string_view method_text, string_view target,
+                       int version, error_code& ec) override;
   void on_response_impl(int status, string_view reason, int version, error_code& ec) override;
   void on_field_impl(boost::beast::http::field name, string_view name_text, string_view value,
                      error_code& ec) override;

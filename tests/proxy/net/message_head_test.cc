@@ -51,6 +51,16 @@ beast::error_code parse(std::string_view bytes, RequestHead& head, std::string* 
   return ec;
 }
 
+/// One put_head of `bytes`, a whole head without a body: it must be taken whole.
+void expect_taken_whole(const std::string& bytes, RequestHead& head) {
+  MessageHeadParser<true> parser(head);
+  beast::error_code ec;
+  const std::size_t used = parser.put_head(boost::asio::buffer(bytes), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(used, bytes.size());
+  EXPECT_TRUE(parser.is_done());
+}
+
 TEST(MessageHeadParser, StoresStartLineAndFieldsAsReceived) {
   std::string bytes =
       "PATCH /a/b?c=d HTTP/1.1\r\nHost: app.example.com\r\nx-CUSTOM:  spaced value \t\r\n"
@@ -97,11 +107,11 @@ TEST(MessageHeadParser, ReadsLengthAndChunkedBodiesAndDropsTrailers) {
   EXPECT_EQ(body, "hello");
 
   body.clear();
-  ASSERT_FALSE(parse(
-      "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "3\r\nabc\r\n50\r\n" +
-          std::string(80, 'x') + "\r\n0\r\nX-Trailer: t\r\n\r\n",
-      head, &body));
+  ASSERT_FALSE(
+      parse("POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "3\r\nabc\r\n50\r\n" +
+                std::string(80, 'x') + "\r\n0\r\nX-Trailer: t\r\n\r\n",
+            head, &body));
   EXPECT_EQ(body, "abc" + std::string(80, 'x'));
   EXPECT_TRUE(head.chunked());
   EXPECT_EQ(head.count("X-Trailer"), 0u) << "trailers are not passed on";
@@ -220,11 +230,26 @@ TEST(MessageHead, FramingAndConnectionHelpersMatchBeast) {
           add(http::field::content_length, "12");
           EXPECT_EQ(ours.chunked(), beast.chunked());
           switch (op) {
-            case 0: beast.keep_alive(true); ours.keep_alive(true); break;
-            case 1: beast.keep_alive(false); ours.keep_alive(false); break;
-            case 2: beast.chunked(true); ours.chunked(true); break;
-            case 3: beast.chunked(false); ours.chunked(false); break;
-            case 4: beast.content_length(7); ours.content_length(7); break;
+            case 0:
+              beast.keep_alive(true);
+              ours.keep_alive(true);
+              break;
+            case 1:
+              beast.keep_alive(false);
+              ours.keep_alive(false);
+              break;
+            case 2:
+              beast.chunked(true);
+              ours.chunked(true);
+              break;
+            case 3:
+              beast.chunked(false);
+              ours.chunked(false);
+              break;
+            case 4:
+              beast.content_length(7);
+              ours.content_length(7);
+              break;
           }
           EXPECT_EQ(lines(ours), lines(beast.base()))
               << "HTTP/1." << version % 10 << " Connection: " << connection
@@ -255,41 +280,25 @@ TEST(MessageHead, SerializesAsBeastsHeadWould) {
   EXPECT_EQ(a, "DELETE /v2/items/7 HTTP/1.1\r\nHost: h\r\nX-Trace: abc\r\nVia: 1.1 google\r\n\r\n");
 }
 
-}  // namespace
-}  // namespace albemu::net
-
-namespace albemu::net {
-namespace {
-
 TEST(MessageHeadParser, HeadLongerThanTheCopyIsParsedFromTheCallersBytes) {
   std::string bytes = "GET /long HTTP/1.1\r\nHost: h\r\n";
   for (int i = 0; i < 200; ++i) bytes += "X-Field-" + std::to_string(i) + ": some-value\r\n";
   bytes += "\r\n";
   ASSERT_GT(bytes.size(), MessageHeadParser<true>::kAdoptLimit);
   RequestHead head;
-  MessageHeadParser<true> parser(head);
-  boost::beast::error_code ec;
-  const std::size_t used = parser.put_head(boost::asio::buffer(bytes), ec);
-  ASSERT_FALSE(ec) << ec.message();
-  EXPECT_EQ(used, bytes.size());
-  EXPECT_TRUE(parser.is_done());
+  ASSERT_NO_FATAL_FAILURE(expect_taken_whole(bytes, head));
   std::fill(bytes.begin(), bytes.end(), '#');
   EXPECT_EQ(head.size(), 201u);
   EXPECT_EQ(head.find("X-Field-199")->value(), "some-value");
   EXPECT_EQ(head.target(), "/long");
 }
 
-}  // namespace
-}  // namespace albemu::net
-
-namespace albemu::net {
-namespace {
-
 // A head arriving in pieces: each put_head takes whole lines, the caller drops what was used
 // and calls again with the rest plus the next bytes, as the client connection does.
 TEST(MessageHeadParser, HeadArrivingInPiecesIsParsedWhole) {
   std::string bytes = "POST /pieces HTTP/1.1\r\nHost: h\r\n";
-  for (int i = 0; i < 300; ++i) bytes += "X-F" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
+  for (int i = 0; i < 300; ++i)
+    bytes += "X-F" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
   bytes += "Content-Length: 3\r\n\r\nabc";
   for (std::size_t piece : {1u, 7u, 100u, 5000u}) {
     RequestHead head;
@@ -315,12 +324,6 @@ TEST(MessageHeadParser, HeadArrivingInPiecesIsParsedWhole) {
   }
 }
 
-}  // namespace
-}  // namespace albemu::net
-
-namespace albemu::net {
-namespace {
-
 // Beast hands back an obs-fold value unfolded in a buffer of its own; storing it while Beast is
 // still reading the copy of the head must not move that copy. (The client connection refuses
 // such heads afterwards; parsing them must still be memory-safe, which ASan checks here.)
@@ -332,11 +335,7 @@ TEST(MessageHeadParser, FoldedValuesParsedFromTheCopyLeaveTheCopyInPlace) {
   }
   bytes += "X-Last: end\r\n\r\n";
   RequestHead head;
-  MessageHeadParser<true> parser(head);
-  boost::beast::error_code ec;
-  const std::size_t used = parser.put_head(boost::asio::buffer(bytes), ec);
-  ASSERT_FALSE(ec) << ec.message();
-  EXPECT_EQ(used, bytes.size());
+  ASSERT_NO_FATAL_FAILURE(expect_taken_whole(bytes, head));
   EXPECT_EQ(head.size(), 42u);
   EXPECT_EQ(head.find("X-Last")->value(), "end");
   EXPECT_EQ(head.find("X-39")->value().substr(0, 5), "start");
