@@ -494,7 +494,7 @@ class DownstreamSession final : public SessionBase,
     std::tie(ctx_.listener, ctx_.url_map) = current_plan();
     const auto& request = parser_->get();
     version_ = request.version();
-    begin_log(ctx_, info_, request.base(), request.method_string(), request.target(), version_);
+    begin_log(ctx_, info_, request, request.method_string(), request.target(), version_);
   }
 
   // ---- request phases

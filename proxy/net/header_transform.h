@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "proxy/core/route_decision.h"
-#include "proxy/net/message_head.h"
+#include "proxy/net/head_fields.h"
 
 namespace albemu::net {
 
@@ -30,10 +30,11 @@ struct UpstreamRequestContext {
   const VariableContext* variables = nullptr;  // null: all variables empty
 };
 
+// Each function below takes Beast's fields or a HeadFields (the proxied path's heads) and does
+// the same to both; Beast's are those of the answers albemu writes itself, and of tests.
+
 /// A request is a WebSocket upgrade: `Connection` lists "upgrade" and `Upgrade` names
 /// "websocket" (case-insensitive).
-/// Each function here takes Beast's fields (answers albemu writes itself) or a HeadFields (the
-/// proxied path) and does the same to both.
 bool is_websocket_upgrade(const boost::beast::http::fields& fields);
 bool is_websocket_upgrade(const HeadFields& fields);
 

@@ -140,7 +140,7 @@ void UpstreamExchange::read_standin_body() {
   if (parser.is_done()) {
     LocalResponse response;
     make_standin_response(response, ctx_, request().method_string(), request().target(),
-                          request().base(), standin_body_length_);
+                          request(), standin_body_length_);
     return host_.send_local_response(std::move(response));
   }
   parser.get().body().data = host_.chunk();
@@ -259,7 +259,7 @@ void UpstreamExchange::on_connect(beast::error_code ec, UpstreamConnection conne
 /// the client follows piece by piece.
 void UpstreamExchange::write_request_head() {
   wire_.request_head.clear();
-  serialize_request_head(request().base(), wire_.request_head);
+  serialize_request_head(request(), wire_.request_head);
   request_chunked_ = request().chunked();
   wire_.out.clear();
   wire_.out.push_back(asio::buffer(wire_.request_head));
@@ -460,7 +460,7 @@ void UpstreamExchange::on_response_head(beast::error_code ec) {
   // albemu answered the client's 100-continue itself.
   if (status / 100 == 1 && status != 101) return read_response_head();
   if (retry_on &&
-      retriable_status(retry_on, status, grpc_status_of(response_parser_->get().base())) &&
+      retriable_status(retry_on, status, grpc_status_of(response_parser_->get())) &&
       replayable_ && ctx_.attempts <= (*retry)->num_retries && Clock::now() < ctx_.deadline) {
     upstream_.reset();  // the unread answer makes the connection useless
     return do_attempt();
@@ -512,7 +512,7 @@ void UpstreamExchange::start_response() {
                                 : "response_sent_by_backend";
 
   wire_.response_head.clear();
-  serialize_response_head(response.base(), wire_.response_head);
+  serialize_response_head(response, wire_.response_head);
   response_chunked_ = response.chunked();
   response_head_pending_ = true;
   // Body bytes that came with the head (or no body at all): the first body write carries the

@@ -23,6 +23,7 @@
 #include "proxy/core/proxy_error.h"
 #include "proxy/net/exchange.h"
 #include "proxy/net/http_wire.h"
+#include "proxy/net/message_head_parser.h"
 
 namespace albemu::net {
 

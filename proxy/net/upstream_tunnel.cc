@@ -17,7 +17,7 @@ void UpstreamExchange::start_tunnel() {
   ctx_.log.status_details = "response_sent_by_backend";
   // The WebSocket lives at most as long as the route timeout allows (60 min serverless).
   wire_.response_head.clear();
-  serialize_response_head(response().base(), wire_.response_head);
+  serialize_response_head(response(), wire_.response_head);
   wire_.out.assign({asio::buffer(wire_.response_head)});
   host_.write_client(wire_.out, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     if (ec) return self->host_.exchange_aborted();

@@ -74,7 +74,7 @@ constexpr std::size_t kMaxSpareChunks = 64;
 /// Spare head storage kept, and the most of it kept per head: storage that grew beyond this
 /// (an unusually large head) goes back to the allocator.
 constexpr std::size_t kMaxSpareHeads = 64;
-constexpr std::size_t kKeptHeadBytes = 8 * 1024;
+constexpr std::size_t kKeptHeadBytes = 16 * 1024;  // above a whole 4 KiB copy with its reserve
 
 std::unique_ptr<char[]> Worker::take_chunk() {
   if (spare_chunks_.empty()) return std::make_unique_for_overwrite<char[]>(kBodyChunkSize);
