@@ -139,19 +139,13 @@ const HeaderView* find_header(std::span<const HeaderView> headers, std::string_v
   return nullptr;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 std::string_view find_cookie(std::span<const HeaderView> headers, std::string_view name) {
   for (const HeaderView& header : headers) {
     if (!iequals_ascii(header.name, "cookie")) continue;
     std::string_view rest = header.value;
     while (!rest.empty()) {
       const auto end = rest.find(';');
-      const std::string_view pair = trim(rest.substr(0, end));
+      const std::string_view pair = trim_ows(rest.substr(0, end));
       const auto equals = pair.find('=');
       if (equals != std::string_view::npos && pair.substr(0, equals) == name) {
         return pair.substr(equals + 1);
@@ -176,7 +170,7 @@ std::string_view rate_limit_key(const CompiledRule& rule, const RateLimitKeyInpu
     }
     case KeyKind::kXffIp: {
       if (const HeaderView* header = find_header(inputs.headers, "x-forwarded-for")) {
-        const std::string_view first = trim(header->value.substr(0, header->value.find(',')));
+        const std::string_view first = trim_ows(header->value.substr(0, header->value.find(',')));
         if (parse_address(first)) return first;
       }
       return inputs.client_ip;

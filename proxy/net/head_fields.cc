@@ -10,16 +10,7 @@ namespace albemu::net {
 
 namespace http = boost::beast::http;
 
-namespace {
-
-/// `text` without leading and trailing spaces and tabs (what Beast's fields store).
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-}  // namespace
+using core::trim_ows;
 
 HeadFields::HeadFields(const HeadFields& other)
     : entries_(other.entries_),
@@ -75,7 +66,7 @@ bool HeadFields::matches(const Entry& entry, std::string_view name) const {
 }
 
 void HeadFields::append(field id, std::string_view name, std::string_view value) {
-  value = trim(value);
+  value = trim_ows(value);
   // Either may be a view into text_ (set(x, fields[y])), which store() may move: such views
   // become offsets before anything is stored.
   const auto owned_name = owned(name);
@@ -134,13 +125,13 @@ void HeadFields::insert(std::string_view name, std::string_view value) {
 
 void HeadFields::set(field name, std::string_view value) {
   // The bytes stay in text_ when their field is erased, so a value viewing one stays good.
-  const Span value_span = keep(trim(value));
+  const Span value_span = keep(trim_ows(value));
   erase(name);
   entries_.push_back({name, false, store(http::to_string(name)), value_span});  // none left
 }
 
 void HeadFields::set(std::string_view name, std::string_view value) {
-  value = trim(value);
+  value = trim_ows(value);
   const auto owned_name = owned(name);
   const auto owned_value = owned(value);
   const Span name_span = owned_name ? *owned_name : store(name);

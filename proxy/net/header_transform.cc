@@ -43,23 +43,11 @@ bool is_hop_by_hop(const Field& field) {
   }
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 /// Calls `fn` for each comma-separated, trimmed, non-empty token of every `name` field.
 template <class Fields, typename Fn>
 void for_each_token(const Fields& fields, http::field name, Fn&& fn) {
-  for_each_value(fields, name, [&](std::string_view rest) {
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string_view token = trim(rest.substr(0, comma));
-      if (!token.empty()) fn(token);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-  });
+  for_each_value(fields, name,
+                 [&](std::string_view list) { core::for_each_list_element(list, fn); });
 }
 
 /// All values of `name` joined with `separator` (the combined value RFC 9110 defines).

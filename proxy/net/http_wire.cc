@@ -30,12 +30,6 @@ void append_version(unsigned version, std::string& out) {
   out.push_back(static_cast<char>('0' + version % 10));
 }
 
-std::string_view trim_spaces(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 /// RFC 3986 host [":" port]: reg-name, IPv4 or IP-literal characters, without userinfo
 /// ('@') and without ',' (a list is several hosts). Empty is allowed (RFC 9112 3.2).
 bool is_valid_authority(std::string_view authority) {
@@ -61,7 +55,7 @@ RequestHeadProblem check_head(Head& head) {
   bool chunked_alone = false;
   for_each_value(head, http::field::transfer_encoding, [&](std::string_view value) {
     ++codings;
-    chunked_alone = core::iequals_ascii(trim_spaces(value), "chunked");
+    chunked_alone = core::iequals_ascii(core::trim_ows(value), "chunked");
   });
   if (codings > 0) {
     // HTTP/1.0 has no Transfer-Encoding: RFC 9112 6.1 calls such framing faulty.
@@ -73,7 +67,7 @@ RequestHeadProblem check_head(Head& head) {
   bool host_valid = false;
   for_each_value(head, http::field::host, [&](std::string_view value) {
     ++hosts;
-    host_valid = is_valid_authority(trim_spaces(value));
+    host_valid = is_valid_authority(core::trim_ows(value));
   });
   const bool has_host = hosts > 0;
   if (has_host && (hosts != 1 || !host_valid)) return RequestHeadProblem::kMalformed;

@@ -9,28 +9,13 @@ namespace albemu::net {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-/// Calls `fn(token)` for each comma-separated, trimmed, non-empty token of `list`.
-template <class Fn>
-void for_each_token(std::string_view list, Fn&& fn) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    const std::string_view token = trim(list.substr(0, comma));
-    if (!token.empty()) fn(token);
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-  }
-}
+using core::for_each_list_element;
 
 /// `list` without the tokens `drop` accepts, joined with ", ".
 template <class Drop>
 std::string filtered_tokens(std::string_view list, Drop&& drop) {
   std::string out;
-  for_each_token(list, [&](std::string_view token) {
+  for_each_list_element(list, [&](std::string_view token) {
     if (drop(token)) return;
     if (!out.empty()) out += ", ";
     out += token;
@@ -45,7 +30,7 @@ bool MessageHead<isRequest>::chunked() const {
   const auto it = find(field::transfer_encoding);
   if (it == end()) return false;
   bool last_is_chunked = false;
-  for_each_token(it->value(), [&](std::string_view token) {
+  for_each_list_element(it->value(), [&](std::string_view token) {
     last_is_chunked = core::iequals_ascii(token, "chunked");
   });
   return last_is_chunked;
@@ -72,7 +57,7 @@ void MessageHead<isRequest>::set_chunked_coding(bool value) {
     // Only a final chunked goes (filter_token_list_last in Beast).
     std::string codings;
     std::string_view last;
-    for_each_token(it->value(), [&](std::string_view token) {
+    for_each_list_element(it->value(), [&](std::string_view token) {
       if (!last.empty()) {
         if (!codings.empty()) codings += ", ";
         codings += last;
@@ -114,14 +99,14 @@ void MessageHead<isRequest>::keep_alive(bool keep_alive) {
   bool has_wanted = false;
   if (version_ < 11 && keep_alive) {
     tokens = filtered_tokens(current, is_close);
-    for_each_token(current, [&](std::string_view t) { has_wanted |= is_keep_alive(t); });
+    for_each_list_element(current, [&](std::string_view t) { has_wanted |= is_keep_alive(t); });
     if (!has_wanted) tokens += tokens.empty() ? "keep-alive" : ", keep-alive";
   } else if (version_ < 11 || keep_alive) {
     tokens = filtered_tokens(current,
                              [&](std::string_view t) { return is_close(t) || is_keep_alive(t); });
   } else {
     tokens = filtered_tokens(current, is_keep_alive);
-    for_each_token(current, [&](std::string_view t) { has_wanted |= is_close(t); });
+    for_each_list_element(current, [&](std::string_view t) { has_wanted |= is_close(t); });
     if (!has_wanted) tokens += tokens.empty() ? "close" : ", close";
   }
   if (tokens.empty()) {
