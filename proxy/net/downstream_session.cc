@@ -365,6 +365,7 @@ class DownstreamSession final : public SessionBase,
     if (!heads_) heads_ = worker_.take_heads();
     parser_.emplace(heads_->request);
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
+    parser_->field_limit(kMaxHeaderCount);
     parser_->body_limit(boost::none);
     head_bytes_ = 0;
     // Usually the whole head arrived with the first read: parse it in place, with no timer and
@@ -446,9 +447,6 @@ class DownstreamSession final : public SessionBase,
         return force_close();  // a socket error: nobody to answer
       }
       return reject_request(error);
-    }
-    if (parser_->get().size() > kMaxHeaderCount) {
-      return reject_request(core::ProxyError::kRequestHeaderTooLarge);
     }
     switch (check_request_head(parser_->get())) {
       case RequestHeadProblem::kNone:

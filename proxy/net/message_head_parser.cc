@@ -33,7 +33,7 @@ void MessageHeadParser<isRequest>::on_field_impl(http::field name, string_view n
   ec = {};
   // Trailer fields of a chunked body come here too; the proxy does not pass trailers on.
   if (this->is_header_done()) return;
-  if (head_.size() >= kMaxFields || head_.stored_bytes() > kMaxStoredBytes) {
+  if (head_.size() >= field_limit_ || head_.stored_bytes() > kMaxStoredBytes) {
     ec = http::error::header_limit;
     return;
   }

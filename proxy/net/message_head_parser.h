@@ -1,6 +1,7 @@
 #pragma once
 // Beast's HTTP/1 parser with the head going into a MessageHead instead of Beast's message.
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -42,6 +43,9 @@ class MessageHeadParser final : public boost::beast::http::basic_parser<isReques
   static constexpr std::size_t kMaxStoredBytes = 256 * 1024;
   static constexpr std::size_t kMaxFields = 1000;
 
+  /// The most fields a head may have (at most kMaxFields); one more fails with header_limit.
+  void field_limit(std::size_t fields) { field_limit_ = std::min(fields, kMaxFields); }
+
  private:
   using string_view = boost::beast::string_view;
 
@@ -64,6 +68,7 @@ class MessageHeadParser final : public boost::beast::http::basic_parser<isReques
   std::size_t take(string_view bytes, error_code& ec);
 
   MessageHead<isRequest>& head_;
+  std::size_t field_limit_ = kMaxFields;
 };
 
 }  // namespace albemu::net

@@ -197,5 +197,27 @@ TEST(MessageHeadParser, TricklingHeadStopsAtTheWholeHeadBound) {
   EXPECT_LT(fed, 2u * 1024 * 1024);
 }
 
+TEST(MessageHeadParser, FieldLimitCountsTheWholeHead) {
+  const auto head_with = [](int fields) {
+    std::string bytes = "GET / HTTP/1.1\r\n";
+    for (int i = 0; i < fields; ++i) bytes += "X-" + std::to_string(i) + ": v\r\n";
+    return bytes + "\r\n";
+  };
+  for (const int fields : {100, 101}) {
+    RequestHead head;
+    MessageHeadParser<true> parser(head);
+    parser.field_limit(100);
+    beast::error_code ec;
+    const std::string bytes = head_with(fields);
+    parser.put_head(boost::asio::buffer(bytes), ec);
+    if (fields == 100) {
+      EXPECT_FALSE(ec) << ec.message();
+      EXPECT_EQ(head.size(), 100u);
+    } else {
+      EXPECT_EQ(ec, http::error::header_limit);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace albemu::net
