@@ -8,16 +8,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-void append_fields(const http::fields& fields, std::string& out) {
-  for (const auto& field : fields) {
-    out.append(field.name_string());
-    out.append(": ");
-    out.append(field.value());
-    out.append("\r\n");
-  }
-  out.append("\r\n");
-}
-
 void append_fields(const HeadFields& fields, std::string& out) {
   fields.append_to(out);
   out.append("\r\n");
@@ -45,8 +35,9 @@ bool starts_with_ascii_case(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && core::iequals_ascii(text.substr(0, prefix.size()), prefix);
 }
 
-template <class Head>
-RequestHeadProblem check_head(Head& head) {
+}  // namespace
+
+RequestHeadProblem check_request_head(RequestHead& head) {
   if (head.method() == http::verb::connect) return RequestHeadProblem::kConnect;
 
   // Beast already refuses Content-Length with Transfer-Encoding and a second field after one
@@ -105,36 +96,6 @@ RequestHeadProblem check_head(Head& head) {
   return RequestHeadProblem::kNone;
 }
 
-template <class Head>
-void serialize_request(const Head& head, std::string& out) {
-  out.append(head.method_string());
-  out.push_back(' ');
-  out.append(head.target());
-  out.push_back(' ');
-  append_version(head.version(), out);
-  out.append("\r\n");
-  append_fields(head, out);
-}
-
-template <class Head>
-void serialize_response(const Head& head, std::string& out) {
-  append_version(head.version(), out);
-  const unsigned code = head.result_int();
-  const char digits[] = {' ', static_cast<char>('0' + code / 100 % 10),
-                         static_cast<char>('0' + code / 10 % 10),
-                         static_cast<char>('0' + code % 10), ' '};
-  out.append(digits, sizeof digits);
-  const std::string_view reason = head.reason();
-  out.append(reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason);
-  out.append("\r\n");
-  append_fields(head, out);
-}
-
-}  // namespace
-
-RequestHeadProblem check_request_head(http::request_header<>& head) { return check_head(head); }
-RequestHeadProblem check_request_head(RequestHead& head) { return check_head(head); }
-
 bool has_obs_fold(std::string_view head) {
   for (auto at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) {
     if (at + 2 < head.size() && (head[at + 2] == ' ' || head[at + 2] == '\t')) return true;
@@ -149,18 +110,27 @@ bool has_bare_lf(std::string_view bytes) {
   return false;
 }
 
-void serialize_request_head(const http::request_header<>& head, std::string& out) {
-  serialize_request(head, out);
-}
 void serialize_request_head(const RequestHead& head, std::string& out) {
-  serialize_request(head, out);
+  out.append(head.method_string());
+  out.push_back(' ');
+  out.append(head.target());
+  out.push_back(' ');
+  append_version(head.version(), out);
+  out.append("\r\n");
+  append_fields(head, out);
 }
 
-void serialize_response_head(const http::response_header<>& head, std::string& out) {
-  serialize_response(head, out);
-}
 void serialize_response_head(const ResponseHead& head, std::string& out) {
-  serialize_response(head, out);
+  append_version(head.version(), out);
+  const unsigned code = head.result_int();
+  const char digits[] = {' ', static_cast<char>('0' + code / 100 % 10),
+                         static_cast<char>('0' + code / 10 % 10),
+                         static_cast<char>('0' + code % 10), ' '};
+  out.append(digits, sizeof digits);
+  const std::string_view reason = head.reason();
+  out.append(reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason);
+  out.append("\r\n");
+  append_fields(head, out);
 }
 
 ChunkHeader::ChunkHeader(std::size_t size) {

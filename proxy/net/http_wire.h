@@ -5,7 +5,6 @@
 // cheaper, and the body goes out beside it in the same gathered write.
 
 #include <array>
-#include <boost/beast/http/message.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,12 +15,10 @@ namespace albemu::net {
 
 /// Appends `method SP target SP HTTP/1.x CRLF`, every field as `name: value CRLF`, and the
 /// empty line.
-void serialize_request_head(const boost::beast::http::request_header<>& head, std::string& out);
 void serialize_request_head(const RequestHead& head, std::string& out);
 
 /// Appends `HTTP/1.x code reason CRLF`, the fields and the empty line. An empty reason is
 /// replaced by the standard one for the code.
-void serialize_response_head(const boost::beast::http::response_header<>& head, std::string& out);
 void serialize_response_head(const ResponseHead& head, std::string& out);
 
 /// The framing around one chunk of a chunked body: `size-in-hex CRLF` before the data.
@@ -48,7 +45,6 @@ enum class RequestHeadProblem {
 /// single and well formed, and HTTP/1.1 needs one. An absolute-form target is brought to
 /// origin form and its authority replaces Host (RFC 9112 3.2.2). Called on the worker's
 /// thread once per request head, before anything reads the target or Host.
-RequestHeadProblem check_request_head(boost::beast::http::request_header<>& head);
 RequestHeadProblem check_request_head(RequestHead& head);
 
 /// True if the raw head bytes `head` hold an obs-fold (a line starting with SP or HTAB),

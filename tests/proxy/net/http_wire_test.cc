@@ -8,40 +8,33 @@ namespace albemu::net {
 namespace {
 namespace http = boost::beast::http;
 
-template <class Head>
-Head head(std::string_view target, unsigned version = 11) {
-  Head out;
+RequestHead head(std::string_view target, unsigned version = 11) {
+  RequestHead out;
   out.method(http::verb::get);
   out.target(target);
   out.version(version);
   return out;
 }
 
-// The checks run on Beast's request header and on the proxied path's RequestHead alike.
-template <class Head>
-class CheckRequestHead : public ::testing::Test {};
-using HeadTypes = ::testing::Types<http::request_header<>, RequestHead>;
-TYPED_TEST_SUITE(CheckRequestHead, HeadTypes);
-
-TYPED_TEST(CheckRequestHead, OriginFormNeedsOneWellFormedHostOnHttp11) {
-  auto request = head<TypeParam>("/x");
+TEST(CheckRequestHead, OriginFormNeedsOneWellFormedHostOnHttp11) {
+  auto request = head("/x");
   EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed);  // no Host
   request.set(http::field::host, "a.example:8080");
   EXPECT_EQ(check_request_head(request), RequestHeadProblem::kNone);
   request.insert(http::field::host, "a.example:8080");
   EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed);  // twice
 
-  auto old = head<TypeParam>("/x", 10);
+  auto old = head("/x", 10);
   EXPECT_EQ(check_request_head(old), RequestHeadProblem::kNone);
   for (const char* bad : {"a b", "a,b", "u@a", "a/b", "a\"b"}) {
-    auto request = head<TypeParam>("/x");
+    auto request = head("/x");
     request.set(http::field::host, bad);
     EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed) << bad;
   }
 }
 
-TYPED_TEST(CheckRequestHead, TransferEncodingMustBeAloneChunked) {
-  auto request = head<TypeParam>("/x");
+TEST(CheckRequestHead, TransferEncodingMustBeAloneChunked) {
+  auto request = head("/x");
   request.set(http::field::host, "a");
   request.set(http::field::transfer_encoding, "Chunked");
   EXPECT_EQ(check_request_head(request), RequestHeadProblem::kNone);
@@ -54,38 +47,38 @@ TYPED_TEST(CheckRequestHead, TransferEncodingMustBeAloneChunked) {
   EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed);
 }
 
-TYPED_TEST(CheckRequestHead, TransferEncodingOnHttp10IsFaultyFraming) {
-  auto request = head<TypeParam>("/x", 10);
+TEST(CheckRequestHead, TransferEncodingOnHttp10IsFaultyFraming) {
+  auto request = head("/x", 10);
   request.set(http::field::transfer_encoding, "chunked");
   EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed);
 }
 
-TYPED_TEST(CheckRequestHead, AbsoluteFormBecomesOriginFormAndHost) {
-  auto request = head<TypeParam>("HTTPS://b.example:8443?q=1");
+TEST(CheckRequestHead, AbsoluteFormBecomesOriginFormAndHost) {
+  auto request = head("HTTPS://b.example:8443?q=1");
   request.set(http::field::host, "ignored");
   ASSERT_EQ(check_request_head(request), RequestHeadProblem::kNone);
   EXPECT_EQ(request.target(), "/?q=1");
   EXPECT_EQ(request[http::field::host], "b.example:8443");
 
-  auto no_host = head<TypeParam>("http://c.example/p/q");
+  auto no_host = head("http://c.example/p/q");
   ASSERT_EQ(check_request_head(no_host), RequestHeadProblem::kNone);
   EXPECT_EQ(no_host.target(), "/p/q");
   EXPECT_EQ(no_host[http::field::host], "c.example");
 
   for (const char* bad : {"http:///x", "http://u@c/x", "ftp://c/x", "c/x", "?q", "*"}) {
-    auto request = head<TypeParam>(bad);
+    auto request = head(bad);
     request.set(http::field::host, "a");
     EXPECT_EQ(check_request_head(request), RequestHeadProblem::kMalformed) << bad;
   }
 }
 
-TYPED_TEST(CheckRequestHead, AsteriskOnlyForOptionsAndConnectIsRefused) {
-  auto options = head<TypeParam>("*");
+TEST(CheckRequestHead, AsteriskOnlyForOptionsAndConnectIsRefused) {
+  auto options = head("*");
   options.method(http::verb::options);
   options.set(http::field::host, "a");
   EXPECT_EQ(check_request_head(options), RequestHeadProblem::kNone);
 
-  auto connect = head<TypeParam>("a.example:443");
+  auto connect = head("a.example:443");
   connect.method(http::verb::connect);
   connect.set(http::field::host, "a.example:443");
   EXPECT_EQ(check_request_head(connect), RequestHeadProblem::kConnect);
