@@ -18,6 +18,7 @@
 #include "proxy/core/rate_limiter.h"
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
+#include "proxy/net/drained_read.h"
 #include "proxy/net/exchange.h"
 #include "proxy/net/http_wire.h"
 #include "proxy/net/tls_context.h"
@@ -348,10 +349,10 @@ class DownstreamSession final : public SessionBase,
     worker_.give_back_heads(std::move(heads_));
     if (buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
     expire_after(keepalive());
-    stream_.async_read_some(buffer_.prepare(kIdleReadSize),
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->on_idle_read(ec, n);
-                            });
+    async_read_drained(stream_, buffer_.prepare(kIdleReadSize),
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                         self->on_idle_read(ec, n);
+                       });
   }
 
   void on_idle_read(beast::error_code ec, std::size_t n) {
@@ -413,14 +414,14 @@ class DownstreamSession final : public SessionBase,
   void read_more_head() {
     const std::size_t room = buffer_.max_size() - buffer_.size();
     if (room == 0) return on_read_header(http::error::header_limit);
-    stream_.async_read_some(buffer_.prepare(std::min(room, kHeadReadSize)),
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec) return self->on_read_header(ec);
-                              self->buffer_.commit(n);
-                              ec = self->parse_buffered_head();
-                              if (ec == http::error::need_more) return self->read_more_head();
-                              self->on_read_header(ec);
-                            });
+    async_read_drained(stream_, buffer_.prepare(std::min(room, kHeadReadSize)),
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                         if (ec) return self->on_read_header(ec);
+                         self->buffer_.commit(n);
+                         ec = self->parse_buffered_head();
+                         if (ec == http::error::need_more) return self->read_more_head();
+                         self->on_read_header(ec);
+                       });
   }
 
   void on_read_header(beast::error_code ec) {

@@ -7,6 +7,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "proxy/core/url_map.h"
+#include "proxy/net/drained_read.h"
 
 namespace albemu::net {
 
@@ -418,8 +419,8 @@ void UpstreamExchange::parse_response_head() {
       if (used > 0) return parse_response_head();
     }
   }
-  upstream_->socket().async_read_some(
-      upstream_buffer_.prepare(kResponseReadSize),
+  async_read_drained(
+      upstream_->socket(), upstream_buffer_.prepare(kResponseReadSize),
       [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->upstream_buffer_.commit(n);
         if (ec == asio::error::eof) {
