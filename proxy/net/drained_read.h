@@ -107,14 +107,13 @@ void async_read_drained(drained_read_detail::Socket& socket, boost::asio::mutabl
   typename Op::Allocator allocator;
   Op* op = allocator.allocate(1);
   new (op) Op(impl.get_implementation().socket_, buffer, std::move(handler));
-  drained_read_detail::ServiceAccess::start_read(impl.get_service(), impl.get_implementation(),
-                                                 op);
+  drained_read_detail::ServiceAccess::start_read(impl.get_service(), impl.get_implementation(), op);
 }
 
 /// The same call for any other stream (TLS): its own async_read_some.
 template <class Stream, class Handler>
-  requires(!std::is_same_v<Stream, drained_read_detail::Socket>)
-void async_read_drained(Stream& stream, boost::asio::mutable_buffer buffer, Handler handler) {
+requires(!std::is_same_v<Stream, drained_read_detail::Socket>) void async_read_drained(
+    Stream& stream, boost::asio::mutable_buffer buffer, Handler handler) {
   stream.async_read_some(buffer, std::move(handler));
 }
 
