@@ -18,9 +18,9 @@
 #include "proxy/core/rate_limiter.h"
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
-#include "proxy/net/drained_read.h"
 #include "proxy/net/exchange.h"
 #include "proxy/net/http_wire.h"
+#include "proxy/net/socket_io.h"
 #include "proxy/net/tls_context.h"
 #include "proxy/net/upstream_exchange.h"
 
@@ -192,12 +192,12 @@ class DownstreamSession final : public SessionBase,
 
   void write_client(const std::vector<asio::const_buffer>& buffers, SizeHandler handler) override {
     expire_after(keepalive());
-    asio::async_write(stream_, buffers,
-                      [self = this->shared_from_this(), handler = std::move(handler)](
-                          beast::error_code ec, std::size_t n) mutable {
-                        self->expire_never();
-                        handler(ec, n);
-                      });
+    write_eager(stream_, buffers,
+                [self = this->shared_from_this(), handler = std::move(handler)](
+                    beast::error_code ec, std::size_t n) mutable {
+                  self->expire_never();
+                  handler(ec, n);
+                });
   }
 
   void read_tunnel(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline,
@@ -349,10 +349,10 @@ class DownstreamSession final : public SessionBase,
     worker_.give_back_heads(std::move(heads_));
     if (buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
     expire_after(keepalive());
-    async_read_drained(stream_, buffer_.prepare(kIdleReadSize),
-                       [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                         self->on_idle_read(ec, n);
-                       });
+    stream_.async_read_some(buffer_.prepare(kIdleReadSize),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->on_idle_read(ec, n);
+                            });
   }
 
   void on_idle_read(beast::error_code ec, std::size_t n) {
@@ -414,14 +414,14 @@ class DownstreamSession final : public SessionBase,
   void read_more_head() {
     const std::size_t room = buffer_.max_size() - buffer_.size();
     if (room == 0) return on_read_header(http::error::header_limit);
-    async_read_drained(stream_, buffer_.prepare(std::min(room, kHeadReadSize)),
-                       [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                         if (ec) return self->on_read_header(ec);
-                         self->buffer_.commit(n);
-                         ec = self->parse_buffered_head();
-                         if (ec == http::error::need_more) return self->read_more_head();
-                         self->on_read_header(ec);
-                       });
+    stream_.async_read_some(buffer_.prepare(std::min(room, kHeadReadSize)),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->on_read_header(ec);
+                              self->buffer_.commit(n);
+                              ec = self->parse_buffered_head();
+                              if (ec == http::error::need_more) return self->read_more_head();
+                              self->on_read_header(ec);
+                            });
   }
 
   void on_read_header(beast::error_code ec) {
