@@ -159,8 +159,6 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   bool head_wanted_ = false;          // read_response_head waits for that read to end
   bool early_response_ = false;       // the backend answered before the body was sent
   bool body_write_pending_ = false;   // a request body piece is being written to the backend
-  bool writing_head_ = false;         // inside write_eager of the request head
-  bool answer_unsignalled_ = false;   // the head went out whole just now (async_read_answer)
   std::size_t standin_body_length_ = 0;
   std::chrono::steady_clock::time_point attempt_deadline_;
   boost::asio::basic_waitable_timer<std::chrono::steady_clock,

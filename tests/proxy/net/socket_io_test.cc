@@ -1,14 +1,14 @@
 #include "proxy/net/socket_io.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/socket.h>
 
-#include <array>
-#include <boost/asio/connect.hpp>
+#include <algorithm>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <chrono>
-#include <memory>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,16 +17,10 @@ namespace albemu::net {
 namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 
-struct ReadResult {
-  boost::system::error_code ec;
-  std::string data;
-};
-
-/// A connected loopback pair on one io_context: `local` is read with async_read_answer and
-/// written with write_eager; `peer` is the other end, used synchronously.
-class PlainSocketPair : public ::testing::Test {
+/// A connected loopback pair on one io_context: `local` is written with write_eager; `peer`
+/// is the other end, read synchronously.
+class WriteEagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -34,172 +28,16 @@ class PlainSocketPair : public ::testing::Test {
     acceptor.accept(local_);
   }
 
-  void send(const std::string& bytes) { asio::write(peer_, asio::buffer(bytes)); }
-
-  /// Blocks until the local socket has bytes to read (poll, not a sleep).
-  void wait_readable() {
-    pollfd fd{local_.native_handle(), POLLIN, 0};
-    ASSERT_EQ(::poll(&fd, 1, 5000), 1);
-  }
-
-  /// Starts async_read_answer into `buffer_`; `result` is set by its handler.
-  void start_answer_read(std::optional<ReadResult>& result) {
-    async_read_answer(local_, asio::buffer(buffer_),
-                      [this, &result](boost::system::error_code ec, std::size_t n) {
-                        result = ReadResult{ec, std::string(buffer_.data(), n)};
-                      });
-  }
-
-  /// Starts Asio's own async_read_some into `buffer_`.
-  void start_asio_read(std::optional<ReadResult>& result) {
-    local_.async_read_some(asio::buffer(buffer_),
-                           [this, &result](boost::system::error_code ec, std::size_t n) {
-                             result = ReadResult{ec, std::string(buffer_.data(), n)};
-                           });
-  }
-
-  /// Runs the io_context until the read's handler ran; gives up after 5 s (a read that
-  /// would wait for an edge that never comes) rather than hanging the test.
-  void run_until(const std::optional<ReadResult>& result) {
-    io_.restart();
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!result && std::chrono::steady_clock::now() < give_up) {
-      io_.run_one_until(give_up);
-    }
-    ASSERT_TRUE(result) << "the read never completed";
+  std::string receive(std::size_t size) {
+    std::string received(size, '\0');
+    asio::read(peer_, asio::buffer(received));
+    return received;
   }
 
   asio::io_context io_{1};
-  Socket local_{io_};
-  Socket peer_{io_};
-  std::array<char, 64> buffer_{};
+  PlainSocket local_{io_};
+  PlainSocket peer_{io_};
 };
-
-using AnswerReadTest = PlainSocketPair;
-using WriteEagerTest = PlainSocketPair;
-
-// Asio's own read tries recv as soon as it starts: bytes already there leave the socket before
-// the io_context runs. For an answer the peer cannot have sent yet, that attempt always fails;
-// async_read_answer exists to skip it. If Asio stops doing this, it is no longer needed.
-TEST_F(AnswerReadTest, AsiosReadTriesRecvAtOnce) {
-  send("b");
-  wait_readable();
-  std::optional<ReadResult> result;
-  start_asio_read(result);
-  EXPECT_EQ(local_.available(), 0u);
-}
-
-// The answer read does not try recv when it starts: bytes that arrived (and whose epoll edge
-// is still to be reported) stay in the socket until the io_context runs, and then that edge
-// completes the read.
-TEST_F(AnswerReadTest, ItsFirstAttemptIsLeftToEpoll) {
-  send("bc");
-  wait_readable();
-  std::optional<ReadResult> answer;
-  start_answer_read(answer);
-  EXPECT_EQ(local_.available(), 2u);
-  EXPECT_FALSE(answer);
-  run_until(answer);
-  EXPECT_FALSE(answer->ec);
-  EXPECT_EQ(answer->data, "bc");
-}
-
-TEST_F(AnswerReadTest, BytesArrivingAfterItStartedCompleteIt) {
-  std::optional<ReadResult> answer;
-  start_answer_read(answer);
-  io_.poll();
-  EXPECT_FALSE(answer);
-  send("later");
-  run_until(answer);
-  EXPECT_FALSE(answer->ec);
-  EXPECT_EQ(answer->data, "later");
-}
-
-// A peer that answers and closes at once: the FIN comes with the answer's bytes and raises no
-// edge of its own. The read after the answer must still see the end of stream, so the answer
-// read may not tell the reactor the socket is drained after a short read.
-TEST_F(AnswerReadTest, AFinRightBehindTheAnswerStillEndsTheNextRead) {
-  std::optional<ReadResult> answer;
-  start_answer_read(answer);
-  send("abc");
-  peer_.shutdown(tcp::socket::shutdown_send);
-  wait_readable();
-  run_until(answer);
-  EXPECT_EQ(answer->data, "abc");
-  std::optional<ReadResult> next;
-  start_asio_read(next);
-  run_until(next);
-  EXPECT_EQ(next->ec, asio::error::eof);
-}
-
-// The same with a reset behind the answer's bytes.
-TEST_F(AnswerReadTest, AResetRightBehindTheAnswerStillFailsTheNextRead) {
-  std::optional<ReadResult> answer;
-  start_answer_read(answer);
-  send("abc");
-  peer_.set_option(asio::socket_base::linger(true, 0));
-  peer_.close();  // RST
-  wait_readable();
-  run_until(answer);
-  std::optional<ReadResult> next = answer->data.empty() ? answer : std::nullopt;
-  if (!next) {
-    EXPECT_EQ(answer->data, "abc");
-    start_asio_read(next);
-    run_until(next);
-  }
-  EXPECT_EQ(next->ec, asio::error::connection_reset) << next->ec.message();
-}
-
-TEST_F(AnswerReadTest, ThePeerClosingIsEof) {
-  std::optional<ReadResult> answer;
-  start_answer_read(answer);
-  peer_.close();
-  run_until(answer);
-  EXPECT_EQ(answer->ec, asio::error::eof);
-  EXPECT_EQ(answer->data, "");
-}
-
-TEST_F(AnswerReadTest, CancelEndsItWithOperationAborted) {
-  std::optional<ReadResult> answer;
-  start_answer_read(answer);
-  io_.poll();
-  EXPECT_FALSE(answer);
-  local_.cancel();
-  run_until(answer);
-  EXPECT_EQ(answer->ec, asio::error::operation_aborted);
-}
-
-TEST_F(AnswerReadTest, ClosingTheSocketEndsItWithOperationAborted) {
-  std::optional<ReadResult> answer;
-  start_answer_read(answer);
-  io_.poll();
-  local_.close();
-  run_until(answer);
-  EXPECT_EQ(answer->ec, asio::error::operation_aborted);
-}
-
-// An io_context destroyed with the read still queued frees the read and its handler (and what
-// the handler holds) without calling it, as it does Asio's own operations.
-TEST(AnswerReadLifetime, AReadLeftQueuedIsFreedUncalledWithItsIoContext) {
-  auto held = std::make_shared<int>(0);
-  bool called = false;
-  {
-    asio::io_context io(1);
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    Socket peer(io);
-    Socket reader(io);
-    peer.connect(acceptor.local_endpoint());
-    acceptor.accept(reader);
-    std::array<char, 8> buffer{};
-    async_read_answer(reader, asio::buffer(buffer),
-                      [held, &called](boost::system::error_code, std::size_t) { called = true; });
-    io.poll();
-    EXPECT_EQ(held.use_count(), 2);
-    io.stop();
-  }
-  EXPECT_FALSE(called);
-  EXPECT_EQ(held.use_count(), 1);
-}
 
 struct WriteResult {
   boost::system::error_code ec;
@@ -225,9 +63,7 @@ TEST_F(WriteEagerTest, AWriteThatGoesOutWholeCompletesInsideTheCall) {
   ASSERT_TRUE(result);
   EXPECT_FALSE(result->ec);
   EXPECT_EQ(result->bytes, head.size() + body.size());
-  std::string received(head.size() + body.size(), '\0');
-  asio::read(peer_, asio::buffer(received));
-  EXPECT_EQ(received, head + body);
+  EXPECT_EQ(receive(head.size() + body.size()), head + body);
 }
 
 // A write larger than the socket takes: what did not fit goes through async_write, and the
@@ -264,14 +100,12 @@ TEST_F(WriteEagerTest, ManyPiecesAreWrittenInOrder) {
   while (!result) ASSERT_EQ(io_.run_one(), 1u);
   EXPECT_FALSE(result->ec);
   EXPECT_EQ(result->bytes, text.size());
-  std::string received(text.size(), '\0');
-  asio::read(peer_, asio::buffer(received));
-  EXPECT_EQ(received, text);
+  EXPECT_EQ(receive(text.size()), text);
 }
 
-// A peer that reset the connection: the error reaches the handler through the io_context, as
-// async_write reports it, never a SIGPIPE.
-TEST_F(WriteEagerTest, AWriteToAResetConnectionReportsTheError) {
+// A peer that reset the connection: the error reaches the handler through the io_context,
+// never inside the call, and never as a SIGPIPE.
+TEST_F(WriteEagerTest, AWriteToAResetConnectionReportsTheResetLater) {
   peer_.set_option(asio::socket_base::linger(true, 0));
   peer_.close();  // RST
   pollfd fd{local_.native_handle(), POLLIN, 0};
@@ -283,8 +117,81 @@ TEST_F(WriteEagerTest, AWriteToAResetConnectionReportsTheError) {
   });
   EXPECT_FALSE(result);
   while (!result) ASSERT_EQ(io_.run_one(), 1u);
-  EXPECT_TRUE(result->ec == asio::error::connection_reset || result->ec == asio::error::broken_pipe)
-      << result->ec.message();
+  EXPECT_EQ(result->ec, asio::error::connection_reset) << result->ec.message();
+  EXPECT_EQ(result->bytes, 0u);
+}
+
+TEST_F(WriteEagerTest, AWriteOnAClosedSocketFailsLater) {
+  local_.close();
+  const std::string text = "x";
+  std::optional<WriteResult> result;
+  write_eager(local_, asio::buffer(text), [&](boost::system::error_code ec, std::size_t n) {
+    result = WriteResult{ec, n};
+  });
+  EXPECT_FALSE(result);
+  while (!result) ASSERT_EQ(io_.run_one(), 1u);
+  EXPECT_EQ(result->ec, asio::error::bad_descriptor) << result->ec.message();
+}
+
+// A socket that takes nothing at all (its send buffer is full): the write waits in
+// async_write and completes once the peer reads.
+TEST_F(WriteEagerTest, AWriteToAFullSocketWaitsForRoom) {
+  local_.set_option(asio::socket_base::send_buffer_size(4096));
+  const std::string filler = pattern(64 << 10);
+  std::size_t filled = 0;
+  for (;;) {
+    const ssize_t n = ::send(local_.native_handle(), filler.data(), filler.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK) << errno;
+      break;
+    }
+    filled += static_cast<std::size_t>(n);
+  }
+  const std::string text = "the last word";
+  std::optional<WriteResult> result;
+  write_eager(local_, asio::buffer(text), [&](boost::system::error_code ec, std::size_t n) {
+    result = WriteResult{ec, n};
+  });
+  EXPECT_FALSE(result);
+  std::string received(filled + text.size(), '\0');
+  bool read_done = false;
+  asio::async_read(peer_, asio::buffer(received),
+                   [&](boost::system::error_code, std::size_t) { read_done = true; });
+  while (!result || !read_done) ASSERT_EQ(io_.run_one(), 1u);
+  EXPECT_FALSE(result->ec);
+  EXPECT_EQ(result->bytes, text.size());
+  EXPECT_EQ(received.substr(filled), text);
+}
+
+// Handlers that write again from inside an inline completion (a response relayed piece by
+// piece from one buffer) nest only so deep; the deeper writes complete through the
+// io_context, and every byte still arrives in order.
+TEST_F(WriteEagerTest, WritesFromInsideHandlersNestOnlySoDeep) {
+  constexpr int kWrites = 200;
+  int depth = 0;
+  int deepest = 0;
+  int completed = 0;
+  std::string sent;
+  std::function<void(int)> write_next = [&](int index) {
+    if (index == kWrites) return;
+    sent.push_back(static_cast<char>('a' + index % 26));
+    write_eager(local_, asio::buffer(&sent.back(), 1),
+                [&, index](boost::system::error_code ec, std::size_t n) {
+                  ASSERT_FALSE(ec);
+                  ASSERT_EQ(n, 1u);
+                  ++completed;
+                  deepest = std::max(deepest, ++depth);
+                  write_next(index + 1);
+                  --depth;
+                });
+  };
+  sent.reserve(kWrites);  // the pieces point into it
+  write_next(0);
+  while (completed < kWrites) ASSERT_EQ(io_.run_one(), 1u);
+  // One handler run by the io_context, and inline ones inside it.
+  EXPECT_LE(deepest, socket_io_detail::kMaxInlineDepth + 1);
+  EXPECT_GE(deepest, 2);  // some did complete inline
+  EXPECT_EQ(receive(kWrites), sent);
 }
 
 }  // namespace
