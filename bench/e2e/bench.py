@@ -266,7 +266,7 @@ def main(argv):
     if args.smoke:
         albemu = results["throughput"][0]["summary"]["albemu"]["rps"]
         nginx = results["throughput"][0]["summary"]["nginx"]["rps"]
-        ratio = albemu / nginx if nginx else 0.0
+        ratio = results["throughput"][0]["paired"]["rps"]["nginx"] or 0.0
         results["smoke"] = {"albemu_rps": albemu, "nginx_rps": nginx, "ratio": ratio,
                             "threshold": args.smoke_threshold,
                             "pass": ratio >= args.smoke_threshold}

@@ -153,6 +153,19 @@ def summarize_runs(runs):
     }
 
 
+def paired_ratios(runs, key):
+    """albemu's `key` over each other's, as the median over rounds of the ratio within a round.
+    A round's runs are seconds apart while this VM's speed drifts by 10-20% over minutes, so
+    pairing them by round compares like with like; a ratio of the two medians can pair a fast
+    minute of one proxy with a slow minute of the other."""
+    ratios = {}
+    for other in ("nginx", "haproxy", "direct"):
+        pairs = [(mine.get(key), theirs.get(key))
+                 for mine, theirs in zip(runs.get("albemu", []), runs.get(other, []))]
+        ratios[other] = _median([a / b for a, b in pairs if a and b])
+    return ratios
+
+
 # --- throughput --------------------------------------------------------------------------------
 
 def run_throughput(bench, scenarios, names, rounds, duration, warmup):
@@ -186,7 +199,9 @@ def run_throughput(bench, scenarios, names, rounds, duration, warmup):
             summary[name]["peak_rss_kib"] = kib
         results.append({"scenario": scenario.name, "scheme": scenario.scheme,
                         "mode": scenario.mode, "connections": scenario.connections,
-                        "duration_s": duration, "summary": summary, "runs": runs})
+                        "duration_s": duration, "summary": summary, "runs": runs,
+                        "paired": {"rps": paired_ratios(runs, "rps"),
+                                   "cpu_s_per_100k": paired_ratios(runs, "cpu_s_per_100k")}})
     return results
 
 

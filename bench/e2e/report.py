@@ -11,12 +11,6 @@ def _num(value, digits=0, scale=1.0):
     return f"{value * scale:,.{digits}f}"
 
 
-def _ratio(top, bottom):
-    if not top or not bottom:
-        return "-"
-    return f"{top / bottom:.2f}"
-
-
 def _tls_text(tls):
     seen = {f"{v['version']} {v['cipher']}" for v in tls.values() if v}
     if len(seen) == 1:
@@ -80,18 +74,16 @@ def throughput_section(throughput, proxies):
                 f"{_num(row.get('peak_rss_kib'), 1, 1 / 1024)} | {row['errors']} | "
                 f"{_num(row.get('other_load'), 2)} |")
             first = False
-        albemu = summary.get("albemu", {})
-        nginx = summary.get("nginx", {})
-        haproxy = summary.get("haproxy", {})
-        direct = summary.get("direct", {})
-        # CPU per request: nginx's over albemu's, so above 1 means albemu uses less.
+        rps = entry["paired"]["rps"]
+        cpu = entry["paired"]["cpu_s_per_100k"]
         ratio_lines.append(
-            f"| {entry['scenario']} | {_ratio(albemu.get('rps'), nginx.get('rps'))} | "
-            f"{_ratio(albemu.get('rps'), haproxy.get('rps'))} | "
-            f"{_ratio(albemu.get('cpu_s_per_100k'), nginx.get('cpu_s_per_100k'))} | "
-            f"{_ratio(albemu.get('cpu_s_per_100k'), haproxy.get('cpu_s_per_100k'))} | "
-            f"{_ratio(albemu.get('rps'), direct.get('rps'))} |")
-    notes = ["", "CPU per req ratios are albemu's CPU seconds per request over the other's "
+            f"| {entry['scenario']} | {_num(rps['nginx'], 2)} | {_num(rps['haproxy'], 2)} | "
+            f"{_num(cpu['nginx'], 2)} | {_num(cpu['haproxy'], 2)} | "
+            f"{_num(rps['direct'], 2)} |")
+    notes = ["", "Each ratio is the median over the rounds of the ratio within one round: a "
+             "round's runs are seconds apart, while the machine's speed can drift over minutes, "
+             "so the ratio of the two medians above can differ. "
+             "CPU per req ratios are albemu's CPU seconds per request over the other's "
              "(below 1: albemu uses less CPU per request). \"proxy CPU use\" is the proxy's "
              "utime+stime over the run's wall time (loopback softirq work is not in it). "
              "\"other load\" is the CPU, in cores, that processes outside the benchmark used "
@@ -164,8 +156,8 @@ def smoke_section(smoke):
     verdict = "PASS" if smoke["pass"] else "FAIL"
     return ["### Smoke", "",
             f"albemu {smoke['albemu_rps']:,.0f} req/s, nginx {smoke['nginx_rps']:,.0f} req/s: "
-            f"albemu/nginx = {smoke['ratio']:.2f} (threshold {smoke['threshold']:.2f}): "
-            f"**{verdict}**"]
+            f"albemu/nginx = {smoke['ratio']:.2f}, the median of the round ratios "
+            f"(threshold {smoke['threshold']:.2f}): **{verdict}**"]
 
 
 def render(results, proxies):
