@@ -162,7 +162,7 @@ def paired_ratios(runs, key):
     for other in ("nginx", "haproxy", "direct"):
         pairs = [(mine.get(key), theirs.get(key))
                  for mine, theirs in zip(runs.get("albemu", []), runs.get(other, []))]
-        ratios[other] = _median([a / b for a, b in pairs if a and b])
+        ratios[other] = _median([a / b for a, b in pairs if a is not None and b])
     return ratios
 
 

@@ -45,7 +45,8 @@ inline thread_local int inline_depth = 0;
 /// `handler(error_code, bytes)` runs before this call returns: the caller must not touch,
 /// after the call, state the handler may change, and must hold a reference to itself in the
 /// handler if the handler may end it. Otherwise the handler runs later on the io_context:
-/// - the socket took part of the bytes, or none (full), or there are many pieces: the rest
+/// - the socket took part of the bytes, or none (full), or there are many pieces, or nothing
+///   to write, or 8 handlers of this thread are already running inside one another: the rest
 ///   goes through asio::async_write, and the handler gets the bytes of both parts;
 /// - the send failed (the peer reset the connection, the socket is closed): the error is
 ///   posted.
@@ -72,7 +73,7 @@ void write_eager(PlainSocket& socket, const ConstBuffers& buffers, Handler handl
     total += piece.size();
   }
   std::size_t sent = 0;
-  if (fits && socket.is_open() && inline_depth < socket_io_detail::kMaxInlineDepth) {
+  if (fits && total > 0 && socket.is_open() && inline_depth < socket_io_detail::kMaxInlineDepth) {
     msghdr message{};
     message.msg_iov = pieces.data();
     message.msg_iovlen = count;

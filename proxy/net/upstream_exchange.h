@@ -56,7 +56,9 @@ class ExchangeHost {
   virtual void read_request_body(BodyHandler handler) = 0;
   virtual void send_continue(BodyHandler handler) = 0;
   /// Writes all of `buffers` (response head and body bytes, already framed) to the client.
-  /// The buffers and what they point to stay valid until the handler runs.
+  /// The buffers and what they point to stay valid until the handler runs. On a plain
+  /// connection the handler may run before this call returns (write_eager, socket_io.h), on
+  /// TLS never: a caller must do nothing after the call.
   virtual void write_client(const std::vector<boost::asio::const_buffer>& buffers,
                             SizeHandler handler) = 0;
   virtual void read_tunnel(char* data, std::size_t size,

@@ -1,6 +1,5 @@
 #include "proxy/net/socket_io.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -192,6 +191,39 @@ TEST_F(WriteEagerTest, WritesFromInsideHandlersNestOnlySoDeep) {
   EXPECT_LE(deepest, socket_io_detail::kMaxInlineDepth + 1);
   EXPECT_GE(deepest, 2);  // some did complete inline
   EXPECT_EQ(receive(kWrites), sent);
+  EXPECT_EQ(socket_io_detail::inline_depth, 0);
+}
+
+// Empty pieces take no room in the one sendmsg: eight with bytes among twelve go out inline.
+TEST_F(WriteEagerTest, EmptyPiecesDoNotCountAgainstTheInlineWrite) {
+  const std::string text = pattern(8);
+  std::vector<asio::const_buffer> pieces;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    pieces.push_back(asio::buffer(&text[i], 1));
+    if (i % 2 == 0) pieces.push_back(asio::const_buffer());
+  }
+  ASSERT_EQ(pieces.size(), 12u);
+  std::optional<WriteResult> result;
+  write_eager(local_, pieces, [&](boost::system::error_code ec, std::size_t n) {
+    result = WriteResult{ec, n};
+  });
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->ec);
+  EXPECT_EQ(result->bytes, text.size());
+  EXPECT_EQ(receive(text.size()), text);
+}
+
+// Nothing to write completes as asio::async_write does: later, with 0 bytes, no error.
+TEST_F(WriteEagerTest, NothingToWriteCompletesLaterWithZeroBytes) {
+  std::optional<WriteResult> result;
+  write_eager(local_, std::vector<asio::const_buffer>{},
+              [&](boost::system::error_code ec, std::size_t n) {
+                result = WriteResult{ec, n};
+              });
+  EXPECT_FALSE(result);
+  while (!result) ASSERT_EQ(io_.run_one(), 1u);
+  EXPECT_FALSE(result->ec);
+  EXPECT_EQ(result->bytes, 0u);
 }
 
 }  // namespace
