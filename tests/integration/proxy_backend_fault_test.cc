@@ -348,6 +348,24 @@ TEST_F(ProxyBackendFaultTest, PostOnAPooledConnectionClosedWhileIdleUsesAFreshOn
   EXPECT_EQ(faulty_.requests_for("/app/posted"), 1);
 }
 
+TEST_F(ProxyBackendFaultTest, GetOnAPooledConnectionResetWhileIdleIsSentAgainOnAFreshOne) {
+  // The backend reset the pooled connection while it was idle. A GET skips the pool's
+  // liveness check (it may be sent twice), so writing its head is what fails: nothing left,
+  // so it goes again on a new connection and the client never sees the reset.
+  RawClient client(proxy_.port("http-rule"));
+  ASSERT_TRUE(client.send("GET /app/idle-rst HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_TRUE(client.read_until_text("body-bytes: 0\n", 10s));
+  faulty_.open_gate();
+  ASSERT_TRUE(poll_until([&] { return faulty_.closed_after_answer() == 1; }, 10s));
+  ASSERT_TRUE(client.send("GET /app/next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  EXPECT_TRUE(client.read_until_closed(10s));
+  EXPECT_NE(client.received().find("GET /app/next\n"), std::string::npos) << client.received();
+  EXPECT_EQ(faulty_.requests_for("/app/next"), 1);
+  EXPECT_EQ(faulty_.connections(), 2);
+  auto line = line_for(proxy_.wait_for_log_lines(2), "/app/next");
+  EXPECT_NE(line.find(R"("status":200)"), std::string::npos) << line;
+}
+
 TEST_F(ProxyBackendFaultTest, InterimResponsesAreDroppedBeforeTheFinalOne) {
   for (const std::string code : {"100", "103"}) {
     auto result = run_curl({proxy_.url("http-rule", "/app/interim/" + code)});

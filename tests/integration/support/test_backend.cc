@@ -277,6 +277,14 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
       ++closed_after_answer_;
       return;
     }
+    // The same with a reset, once the test says the answer has gone through the proxy.
+    if (keyword_at("/idle-rst") != std::string::npos) {
+      wait_for_gate();
+      socket->set_option(asio::socket_base::linger(true, 0), ec);
+      close_socket(*socket, ec);
+      ++closed_after_answer_;
+      return;
+    }
     if (ec || !request.keep_alive()) return;
   }
 }

@@ -23,6 +23,8 @@
 //                    closes; /early-stay/N answers N (keepalive) and stops reading until the
 //                    gate opens
 //   /close-after     the usual answer (keepalive), then closes the connection
+//   /idle-rst        the usual answer (keepalive), then, once the gate opens, resets the
+//                    connection (RST)
 //   /drop-if-reused  on a connection that served a request before: reads the request and
 //                    closes without answering; otherwise the usual answer
 //   anything else    200 with "METHOD TARGET\n" and one "name: value" line per header;
@@ -30,9 +32,9 @@
 //   Upgrade: websocket  accepts and echoes every message
 
 #include <atomic>
-#include <condition_variable>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -60,7 +62,7 @@ class TestBackend {
   int connections() const { return connections_.load(); }
   /// Connections whose serving ended (the peer closed, or the backend closed it).
   int connections_ended() const { return connections_ended_.load(); }
-  /// Connections closed right after answering a "/close-after" request.
+  /// Connections closed right after answering a "/close-after" or "/idle-rst" request.
   int closed_after_answer() const { return closed_after_answer_.load(); }
   /// Lets every request waiting at a "/gated" keyword (now or later) go on.
   void open_gate();
