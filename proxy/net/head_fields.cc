@@ -66,13 +66,8 @@ bool HeadFields::matches(const Entry& entry, std::string_view name) const {
 }
 
 void HeadFields::append(field id, std::string_view name, std::string_view value) {
-  value = trim_ows(value);
-  // Either may be a view into text_ (set(x, fields[y])), which store() may move: such views
-  // become offsets before anything is stored.
-  const auto owned_name = owned(name);
-  const auto owned_value = owned(value);
-  const Span name_span = owned_name ? *owned_name : store(name);
-  const Span value_span = owned_value ? *owned_value : store(value);
+  // Either may be a view into text_ (set(x, fields[y])).
+  const auto [name_span, value_span] = keep_both(name, trim_ows(value));
   place({id, false, name_span, value_span});
 }
 
@@ -93,8 +88,8 @@ void HeadFields::place(const Entry& entry) {
 void HeadFields::add_parsed(field id, std::string_view name, std::string_view value) {
   // In the order received (Beast's parser would group fields of one name): what a backend
   // sees is what the client sent. The bytes are usually those adopt_bytes() copied.
-  const Span name_span = keep(name);
-  entries_.push_back({id, false, name_span, keep(value)});
+  const auto [name_span, value_span] = keep_both(name, value);
+  entries_.push_back({id, false, name_span, value_span});
 }
 
 std::string_view HeadFields::adopt_bytes(std::string_view bytes) {
@@ -131,11 +126,7 @@ void HeadFields::set(field name, std::string_view value) {
 }
 
 void HeadFields::set(std::string_view name, std::string_view value) {
-  value = trim_ows(value);
-  const auto owned_name = owned(name);
-  const auto owned_value = owned(value);
-  const Span name_span = owned_name ? *owned_name : store(name);
-  const Span value_span = owned_value ? *owned_value : store(value);
+  const auto [name_span, value_span] = keep_both(name, trim_ows(value));
   erase(view(name_span));
   entries_.push_back({http::string_to_field(view(name_span)), false, name_span, value_span});
 }
@@ -174,15 +165,14 @@ HeadFields::const_iterator HeadFields::find(std::string_view name) const {
   return find_first(name);
 }
 
-std::size_t HeadFields::count(field name) const {
+template <class Name>
+std::size_t HeadFields::count_matching(Name name) const {
   return std::count_if(entries_.begin(), entries_.end(),
                        [&](const Entry& entry) { return matches(entry, name); });
 }
 
-std::size_t HeadFields::count(std::string_view name) const {
-  return std::count_if(entries_.begin(), entries_.end(),
-                       [&](const Entry& entry) { return matches(entry, name); });
-}
+std::size_t HeadFields::count(field name) const { return count_matching(name); }
+std::size_t HeadFields::count(std::string_view name) const { return count_matching(name); }
 
 std::string_view HeadFields::operator[](field name) const {
   const auto it = find(name);

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace albemu::net {
@@ -94,6 +95,14 @@ class HeadFields {
     if (const auto span = owned(text)) return *span;
     return store(text);
   }
+  /// keep() for a name and a value either of which may view the byte buffer: both are located
+  /// before anything is stored, since storing may move the buffer.
+  std::pair<Span, Span> keep_both(std::string_view name, std::string_view value) {
+    const auto owned_name = owned(name);
+    const auto owned_value = owned(value);
+    const Span name_span = owned_name ? *owned_name : store(name);
+    return {name_span, owned_value ? *owned_value : store(value)};
+  }
   std::optional<Span> owned(std::string_view text) const {
     const std::less<const char*> before;
     const char* begin = text_.get();
@@ -120,6 +129,8 @@ class HeadFields {
   std::size_t erase_all(Name name);
   template <class Name>
   const_iterator find_first(Name name) const;
+  template <class Name>
+  std::size_t count_matching(Name name) const;
 
   std::vector<Entry> entries_;
   // Every name, value and start-line token, one after the other. A bare buffer rather than a

@@ -11,14 +11,18 @@ namespace {
 
 using core::for_each_list_element;
 
+/// Appends `token` to the HTTP list `list` (", " between elements).
+void add_token(std::string& list, std::string_view token) {
+  if (!list.empty()) list += ", ";
+  list += token;
+}
+
 /// `list` without the tokens `drop` accepts, joined with ", ".
 template <class Drop>
 std::string filtered_tokens(std::string_view list, Drop&& drop) {
   std::string out;
   for_each_list_element(list, [&](std::string_view token) {
-    if (drop(token)) return;
-    if (!out.empty()) out += ", ";
-    out += token;
+    if (!drop(token)) add_token(out, token);
   });
   return out;
 }
@@ -50,7 +54,7 @@ void MessageHead<isRequest>::set_chunked_coding(bool value) {
       set(field::transfer_encoding, "chunked");
     } else if (!chunked()) {
       std::string codings(it->value());
-      codings += ", chunked";
+      codings += ", chunked";  // as Beast writes it, even after an empty value
       set(field::transfer_encoding, codings);
     }
   } else if (it != end()) {
@@ -58,16 +62,10 @@ void MessageHead<isRequest>::set_chunked_coding(bool value) {
     std::string codings;
     std::string_view last;
     for_each_list_element(it->value(), [&](std::string_view token) {
-      if (!last.empty()) {
-        if (!codings.empty()) codings += ", ";
-        codings += last;
-      }
+      if (!last.empty()) add_token(codings, last);
       last = token;
     });
-    if (!last.empty() && !core::iequals_ascii(last, "chunked")) {
-      if (!codings.empty()) codings += ", ";
-      codings += last;
-    }
+    if (!last.empty() && !core::iequals_ascii(last, "chunked")) add_token(codings, last);
     if (codings.empty()) {
       erase(field::transfer_encoding);
     } else {
@@ -100,14 +98,14 @@ void MessageHead<isRequest>::keep_alive(bool keep_alive) {
   if (version_ < 11 && keep_alive) {
     tokens = filtered_tokens(current, is_close);
     for_each_list_element(current, [&](std::string_view t) { has_wanted |= is_keep_alive(t); });
-    if (!has_wanted) tokens += tokens.empty() ? "keep-alive" : ", keep-alive";
+    if (!has_wanted) add_token(tokens, "keep-alive");
   } else if (version_ < 11 || keep_alive) {
     tokens = filtered_tokens(current,
                              [&](std::string_view t) { return is_close(t) || is_keep_alive(t); });
   } else {
     tokens = filtered_tokens(current, is_keep_alive);
     for_each_list_element(current, [&](std::string_view t) { has_wanted |= is_close(t); });
-    if (!has_wanted) tokens += tokens.empty() ? "close" : ", close";
+    if (!has_wanted) add_token(tokens, "close");
   }
   if (tokens.empty()) {
     erase(field::connection);

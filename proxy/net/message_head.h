@@ -24,17 +24,12 @@ class MessageHead : public HeadFields {
   /// Empties the fields and the start line (the head of a message not parsed yet).
   void clear() {
     HeadFields::clear();
-    version_ = 11;
-    method_ = verb::unknown;
-    method_text_ = {};
-    target_ = {};
-    status_ = 0;
-    reason_ = {};
+    clear_start_line();
   }
   /// clear(), also dropping storage beyond `bytes`.
   void trim_capacity(std::size_t bytes) {
     HeadFields::trim_capacity(bytes);
-    clear();
+    clear_start_line();
   }
 
   unsigned version() const { return version_; }
@@ -88,6 +83,14 @@ class MessageHead : public HeadFields {
   }
 
  private:
+  void clear_start_line() {
+    version_ = 11;
+    method_ = verb::unknown;
+    method_text_ = {};
+    target_ = {};
+    status_ = 0;
+    reason_ = {};
+  }
   /// Transfer-Encoding alone (Beast's set_chunked_impl).
   void set_chunked_coding(bool value);
 
