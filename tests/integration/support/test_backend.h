@@ -64,7 +64,8 @@ class TestBackend {
   int connections_ended() const { return connections_ended_.load(); }
   /// Connections closed right after answering a "/close-after" or "/idle-rst" request.
   int closed_after_answer() const { return closed_after_answer_.load(); }
-  /// Lets every request waiting at a "/gated" keyword (now or later) go on.
+  /// Lets every request waiting for the gate (now or later) go on: "/gated", "/gate-body",
+  /// "/early-stay", "/malformed/late-chunk" and "/idle-rst".
   void open_gate();
 
  private:

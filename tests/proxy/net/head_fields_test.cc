@@ -91,5 +91,33 @@ TEST(HeadFields, MovedFromFieldsAreEmptyAndUsable) {
   EXPECT_EQ(lines(assigned), "X-A: 1\n");
 }
 
+// Values copied from the fields themselves into fields whose new names must be stored, which
+// grows the byte buffer now and then (it moves while the copied view still points into it):
+// every copy must keep its bytes. Under ASan a view read after the move is a use-after-free.
+TEST(HeadFields, ValuesTakenFromTheFieldsSurviveTheBufferMoving) {
+  HeadFields fields;
+  const std::string value(300, 'v');
+  fields.insert("X-Original", value);
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = "X-Copy-" + std::to_string(i) + "-" + std::string(100, 'n');
+    const std::string_view copied = fields.find("X-Original")->value();
+    switch (i % 3) {
+      case 0:
+        fields.insert(name, copied);
+        break;
+      case 1:
+        fields.insert(http::field::via, copied);
+        break;
+      case 2:
+        fields.set(std::string_view(name), copied);
+        break;
+    }
+  }
+  for (const auto& field : fields) EXPECT_EQ(field.value(), value) << field.name_string();
+  EXPECT_EQ(fields.size(), 41u);
+  EXPECT_EQ(fields.count(http::field::via), 13u);
+  EXPECT_GT(fields.stored_bytes(), 512u * 4);  // the buffer grew more than once
+}
+
 }  // namespace
 }  // namespace albemu::net

@@ -27,13 +27,14 @@ std::string lines(const Fields& fields) {
   return out;
 }
 
-/// Parses `bytes` as one request head (and the body that follows, into `body`).
+/// Parses `bytes` as one request head, as the proxy does (put_head), and the body that
+/// follows into `body`.
 inline beast::error_code parse(std::string_view bytes, RequestHead& head,
                                std::string* body = nullptr) {
   MessageHeadParser<true> parser(head);
   parser.body_limit(boost::none);
   beast::error_code ec;
-  const std::size_t used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+  const std::size_t used = parser.put_head(boost::asio::buffer(bytes.data(), bytes.size()), ec);
   if (ec || !body) return ec;
   char chunk[64];
   bytes.remove_prefix(used);

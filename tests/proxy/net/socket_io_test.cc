@@ -6,7 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
+#include <cerrno>
 #include <functional>
 #include <optional>
 #include <string>
@@ -96,6 +96,7 @@ TEST_F(WriteEagerTest, ManyPiecesAreWrittenInOrder) {
   write_eager(local_, pieces, [&](boost::system::error_code ec, std::size_t n) {
     result = WriteResult{ec, n};
   });
+  EXPECT_FALSE(result);
   while (!result) ASSERT_EQ(io_.run_one(), 1u);
   EXPECT_FALSE(result->ec);
   EXPECT_EQ(result->bytes, text.size());
@@ -118,6 +119,15 @@ TEST_F(WriteEagerTest, AWriteToAResetConnectionReportsTheResetLater) {
   while (!result) ASSERT_EQ(io_.run_one(), 1u);
   EXPECT_EQ(result->ec, asio::error::connection_reset) << result->ec.message();
   EXPECT_EQ(result->bytes, 0u);
+  // The reset is reported once; a write after it meets a broken pipe, which would be a
+  // SIGPIPE (killing this test) without MSG_NOSIGNAL.
+  std::optional<WriteResult> again;
+  write_eager(local_, asio::buffer(text), [&](boost::system::error_code ec, std::size_t n) {
+    again = WriteResult{ec, n};
+  });
+  io_.restart();  // it ran out of work after the first write
+  while (!again) ASSERT_EQ(io_.run_one(), 1u);
+  EXPECT_EQ(again->ec, asio::error::broken_pipe) << again->ec.message();
 }
 
 TEST_F(WriteEagerTest, AWriteOnAClosedSocketFailsLater) {
