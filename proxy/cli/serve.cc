@@ -400,6 +400,22 @@ int run_serve(const std::vector<std::string>& args) {
 
   const std::string ready_file =
       vm.count("ready-file") != 0 ? vm["ready-file"].as<std::string>() : "";
+  // Watching starts before the ready file says "ready": a file changed right after that must
+  // not fall between the two.
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (!paths.empty()) {
+    watcher = std::make_unique<ConfigWatcher>(io_context, paths, kWatchDebounce,
+                                              [&server] { server.reload("config changed"); });
+    // serve rewrites the ready file after every reload; if it sits in a watched directory,
+    // its own writes must not trigger the next reload.
+    if (!ready_file.empty()) watcher->ignore(ready_file);
+    if (const auto ec = watcher->start()) {
+      // Reloads still work through SIGHUP and POST /reload.
+      std::cerr << "albemu serve: not watching the config files: " << ec.message() << "\n";
+      watcher.reset();
+    }
+  }
+
   const auto write_ready_file = [&] {
     if (ready_file.empty()) return true;
     std::string error;
@@ -419,20 +435,6 @@ int run_serve(const std::vector<std::string>& args) {
   server.on_reloaded = [&] { write_ready_file(); };
   print_banner(data_plane.bound_addresses(), admin_server.address(), paths.empty(), api_bound,
                api_files);
-
-  std::unique_ptr<ConfigWatcher> watcher;
-  if (!paths.empty()) {
-    watcher = std::make_unique<ConfigWatcher>(io_context, paths, kWatchDebounce,
-                                              [&server] { server.reload("config changed"); });
-    // serve rewrites the ready file after every reload; if it sits in a watched directory,
-    // its own writes must not trigger the next reload.
-    if (!ready_file.empty()) watcher->ignore(ready_file);
-    if (const auto ec = watcher->start()) {
-      // Reloads still work through SIGHUP and POST /reload.
-      std::cerr << "albemu serve: not watching the config files: " << ec.message() << "\n";
-      watcher.reset();
-    }
-  }
 
   std::function<void()> wait_for_sighup = [&] {
     reload_signals.async_wait([&](const boost::system::error_code& ec, int) {
