@@ -349,10 +349,10 @@ class DownstreamSession final : public SessionBase,
     worker_.give_back_heads(std::move(heads_));
     if (buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
     expire_after(keepalive());
-    stream_.async_read_some(buffer_.prepare(kIdleReadSize),
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->on_idle_read(ec, n);
-                            });
+    read_drained(stream_, buffer_.prepare(kIdleReadSize),
+                 [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                   self->on_idle_read(ec, n);
+                 });
   }
 
   void on_idle_read(beast::error_code ec, std::size_t n) {
@@ -414,14 +414,14 @@ class DownstreamSession final : public SessionBase,
   void read_more_head() {
     const std::size_t room = buffer_.max_size() - buffer_.size();
     if (room == 0) return on_read_header(http::error::header_limit);
-    stream_.async_read_some(buffer_.prepare(std::min(room, kHeadReadSize)),
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec) return self->on_read_header(ec);
-                              self->buffer_.commit(n);
-                              ec = self->parse_buffered_head();
-                              if (ec == http::error::need_more) return self->read_more_head();
-                              self->on_read_header(ec);
-                            });
+    read_drained(stream_, buffer_.prepare(std::min(room, kHeadReadSize)),
+                 [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                   if (ec) return self->on_read_header(ec);
+                   self->buffer_.commit(n);
+                   ec = self->parse_buffered_head();
+                   if (ec == http::error::need_more) return self->read_more_head();
+                   self->on_read_header(ec);
+                 });
   }
 
   void on_read_header(beast::error_code ec) {
@@ -750,6 +750,7 @@ void start_session(Worker& worker, const std::string& forwarding_rule, bool http
   auto local = socket.local_endpoint(ec);
   if (ec) return;
   socket.set_option(tcp::no_delay(true), ec);
+  if (!https) enable_drained_reads(socket);
   start_session_with_addresses(worker, forwarding_rule, https, std::move(socket),
                                remote.address().to_string(), local.address().to_string());
 }

@@ -1,27 +1,63 @@
 #pragma once
-// Writes on the proxied path, done the way nginx does them rather than the way Asio does.
+// Reads and writes on the proxied path's plain sockets, done the way nginx does them rather
+// than the way Asio does.
 //
-// asio::async_write tries the send at once too, but its completion is always posted: it joins
-// the back of the io_context's queue, behind the reactor's next turn, so every write costs a
-// queue round and, often, one more epoll_wait. write_eager calls the handler inside the call
+// Writes: asio::async_write tries the send at once too, but its completion is always posted: it
+// joins the back of the io_context's queue, behind the reactor's next turn, so every write costs
+// a queue round and, often, one more epoll_wait. write_eager calls the handler inside the call
 // when every byte went out, which a head and a small body almost always do. Measured with an
 // interleaved A/B against the build before it (bench/e2e configs, wrk, 16 connections):
 // about 2% less CPU per proxied request.
+//
+// Reads: Asio tries every read at once (a "speculative" recv) and waits for epoll only if that
+// fails. It stops trying only after an end of stream: after a read that emptied the socket, the
+// next read still calls recv, which fails with EAGAIN whenever the peer has not answered yet.
+// On the proxied path that is two wasted system calls per request (the idle client read and
+// the backend's answer). nginx skips them with its ready flag, which it clears after a short
+// read unless epoll reported EPOLLRDHUP: a FIN that comes with the last bytes raises no edge of
+// its own, so a socket must not be called drained while a FIN waits in it.
+//
+// read_drained does the same inside Asio's reactor. enable_drained_reads adds EPOLLRDHUP to
+// the socket's epoll registration, so the events epoll reports show a waiting FIN, as they
+// always show an error or a reset. A read_drained that comes up short while the events of the
+// socket's last epoll report show none of the three reports itself to the reactor as
+// "exhausted": the reactor then skips the trial recv until epoll reports the socket again, and
+// any byte, FIN or error that arrives after the recv makes it do so. Anything that arrived
+// before the recv is either in those events (epoll reports the socket's state, not only what
+// woke it) or not yet reported, and then the report to come sets the reactor's flag again. A
+// socket without EPOLLRDHUP behaves as with Asio's own read. Nothing else changes: the read is
+// Asio's own reactor operation, queued, cancelled and closed like any other, and a later read
+// of any kind on the socket respects the reactor's flag.
+//
+// read_drained reaches into Asio's reactor (boost/asio/detail), private members included, which
+// Boost does not promise to keep; the static_asserts below stop the build on another reactor or
+// another Boost release. Worker io_contexts run on one thread each, which is what lets it read
+// and write the reactor's per-socket state without the reactor's lock.
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <array>
 #include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/detail/epoll_reactor.hpp>
+#include <boost/asio/detail/reactive_socket_service.hpp>
+#include <boost/asio/detail/reactor.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/scheduler_operation.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/version.hpp>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -111,6 +147,167 @@ requires(!std::is_same_v<Stream, PlainSocket>) void write_eager(Stream& stream,
                                                                 const ConstBuffers& buffers,
                                                                 Handler handler) {
   boost::asio::async_write(stream, buffers, std::move(handler));
+}
+
+namespace socket_io_detail {
+
+namespace asio = boost::asio;
+using Reactor = asio::detail::epoll_reactor;
+using DescriptorState = Reactor::descriptor_state;
+
+static_assert(std::is_same_v<asio::detail::reactor, Reactor>, "written for Asio's epoll reactor");
+static_assert(BOOST_VERSION == 108100,
+              "reads private members of Boost 1.81's epoll reactor: check them for this release");
+
+/// Names a private member of Asio's reactor: an explicit instantiation may name any member,
+/// whatever its access, and the friend function hands the member pointer out.
+template <class Tag, typename Tag::type Member>
+struct Expose {
+  friend constexpr typename Tag::type member(Tag) { return Member; }
+};
+/// The reactor's epoll descriptor.
+struct EpollFd {
+  using type = int Reactor::*;
+  friend constexpr type member(EpollFd);
+};
+/// The events a socket is registered for.
+struct RegisteredEvents {
+  using type = std::uint32_t DescriptorState::*;
+  friend constexpr type member(RegisteredEvents);
+};
+/// The events of the socket's last epoll report (the reactor keeps them in the descriptor
+/// state's operation base, set when epoll_wait returns them).
+struct ReportedEvents {
+  using type = unsigned int asio::detail::scheduler_operation::*;
+  friend constexpr type member(ReportedEvents);
+};
+template struct Expose<EpollFd, &Reactor::epoll_fd_>;
+template struct Expose<RegisteredEvents, &DescriptorState::registered_events_>;
+template struct Expose<ReportedEvents, &asio::detail::scheduler_operation::task_result_>;
+
+/// The socket's implementation, which basic_socket keeps protected.
+struct SocketAccess : PlainSocket {
+  static auto& impl(PlainSocket& socket) { return socket.*(&SocketAccess::impl_); }
+};
+
+/// The service's start_op (protected): sets the socket non-blocking once and hands the
+/// operation to the reactor, with a speculative attempt unless the last read drained it.
+struct ServiceAccess : asio::detail::reactive_socket_service_base {
+  static void start_read(asio::detail::reactive_socket_service_base& service,
+                         base_implementation_type& impl, asio::detail::reactor_op* op) {
+    (service.*(&ServiceAccess::start_op))(impl, asio::detail::reactor::read_op, op,
+                                          /*is_continuation=*/false,
+                                          /*is_non_blocking=*/true, /*noop=*/false);
+  }
+};
+
+/// True if the socket is registered for EPOLLRDHUP and its last epoll report showed no FIN,
+/// no hang-up and no error. Called with the descriptor state's lock held by the reactor.
+inline bool nothing_pending(DescriptorState* state) {
+  if ((state->*member(RegisteredEvents{}) & EPOLLRDHUP) == 0) return false;
+  // The descriptor state derives privately from the operation that holds the events.
+  const auto* base = (const asio::detail::scheduler_operation*)state;  // NOLINT
+  return (base->*member(ReportedEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0;
+}
+
+template <class Handler>
+class ReadOp final : public asio::detail::reactor_op {
+ public:
+  using Allocator = asio::recycling_allocator<ReadOp>;
+
+  ReadOp(asio::detail::socket_type socket, DescriptorState* state, asio::mutable_buffer buffer,
+         Handler&& handler)
+      : reactor_op(boost::system::error_code(), &ReadOp::do_perform, &ReadOp::do_complete),
+        socket_(socket),
+        state_(state),
+        buffer_(buffer),
+        handler_(std::move(handler)) {}
+
+ private:
+  static status do_perform(reactor_op* base) {
+    auto* op = static_cast<ReadOp*>(base);
+    ssize_t n;
+    do {
+      n = ::recv(op->socket_, op->buffer_.data(), op->buffer_.size(), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
+      op->ec_ = boost::system::error_code(errno, asio::error::get_system_category());
+      return done;
+    }
+    op->bytes_transferred_ = static_cast<std::size_t>(n);
+    if (n == 0) {
+      op->ec_ = asio::error::eof;
+      return done_and_exhausted;  // as Asio's own read reports an end of stream
+    }
+    // A short TCP read emptied the receive queue, or stopped at a FIN.
+    const bool short_read = op->bytes_transferred_ < op->buffer_.size();
+    return short_read && nothing_pending(op->state_) ? done_and_exhausted : done;
+  }
+
+  /// `owner` is null when the io_context is destroyed with the read still queued: the
+  /// operation is freed without calling the handler, as Asio's own operations are.
+  static void do_complete(void* owner, asio::detail::scheduler_operation* base,
+                          const boost::system::error_code& /*ignored*/, std::size_t /*ignored*/) {
+    auto* op = static_cast<ReadOp*>(base);
+    Handler handler(std::move(op->handler_));
+    const boost::system::error_code ec = op->ec_;
+    const std::size_t bytes = op->bytes_transferred_;
+    op->~ReadOp();
+    Allocator().deallocate(op, 1);
+    if (owner) std::move(handler)(ec, bytes);
+  }
+
+  asio::detail::socket_type socket_;
+  DescriptorState* state_;
+  asio::mutable_buffer buffer_;
+  Handler handler_;
+};
+
+}  // namespace socket_io_detail
+
+/// Adds EPOLLRDHUP to `socket`'s registration with its io_context's reactor, which
+/// read_drained needs to tell a drained socket; false if that failed, and the socket's reads
+/// then behave as Asio's. Call it on the thread that runs the socket's io_context.
+inline bool enable_drained_reads(PlainSocket& socket) {
+  namespace detail = socket_io_detail;
+  auto* state = detail::SocketAccess::impl(socket).get_implementation().reactor_data_;
+  if (state == nullptr) return false;
+  std::uint32_t& registered = state->*member(detail::RegisteredEvents{});
+  if (registered == 0) return false;  // not in epoll
+  auto& reactor = boost::asio::use_service<detail::Reactor>(socket.get_executor().context());
+  epoll_event event{};
+  event.events = registered | EPOLLRDHUP;
+  event.data.ptr = state;
+  if (::epoll_ctl(reactor.*member(detail::EpollFd{}), EPOLL_CTL_MOD, socket.native_handle(),
+                  &event) != 0) {
+    return false;
+  }
+  registered = event.events;
+  return true;
+}
+
+/// async_read_some for a plain TCP socket of a worker's io_context: the handler gets
+/// (error_code, bytes) on that io_context, never inline. `buffer` must not be empty. A read
+/// that empties the socket, with no FIN or error waiting, lets the next read of the socket
+/// wait for epoll instead of trying recv first.
+template <class Handler>
+void read_drained(PlainSocket& socket, boost::asio::mutable_buffer buffer, Handler handler) {
+  using Op = socket_io_detail::ReadOp<Handler>;
+  auto& impl = socket_io_detail::SocketAccess::impl(socket);
+  typename Op::Allocator allocator;
+  Op* op = allocator.allocate(1);
+  new (op) Op(impl.get_implementation().socket_, impl.get_implementation().reactor_data_, buffer,
+              std::move(handler));
+  socket_io_detail::ServiceAccess::start_read(impl.get_service(), impl.get_implementation(), op);
+}
+
+/// The same call for a TLS stream: its own async_read_some (the TLS layer reads the socket).
+template <class Stream, class Handler>
+requires(!std::is_same_v<Stream, PlainSocket>) void read_drained(Stream& stream,
+                                                                 boost::asio::mutable_buffer buffer,
+                                                                 Handler handler) {
+  stream.async_read_some(buffer, std::move(handler));
 }
 
 }  // namespace albemu::net

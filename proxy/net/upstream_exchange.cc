@@ -140,8 +140,8 @@ void UpstreamExchange::read_standin_body() {
   auto& parser = host_.request_parser();
   if (parser.is_done()) {
     LocalResponse response;
-    make_standin_response(response, ctx_, request().method_string(), request().target(),
-                          request(), standin_body_length_);
+    make_standin_response(response, ctx_, request().method_string(), request().target(), request(),
+                          standin_body_length_);
     return host_.send_local_response(std::move(response));
   }
   parser.get().body().data = host_.chunk();
@@ -419,19 +419,18 @@ void UpstreamExchange::parse_response_head() {
       if (used > 0) return parse_response_head();
     }
   }
-  upstream_->socket().async_read_some(
-      upstream_buffer_.prepare(kResponseReadSize),
-      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-        self->upstream_buffer_.commit(n);
-        if (ec == asio::error::eof) {
-          // As Beast reports it: nothing at all, or a head cut short.
-          ec = self->response_parser_->got_some() || self->upstream_buffer_.size() > 0
-                   ? http::error::partial_message
-                   : http::error::end_of_stream;
-        }
-        if (ec) return self->on_response_head(self->timeout_aware(ec));
-        self->parse_response_head();
-      });
+  read_drained(upstream_->socket(), upstream_buffer_.prepare(kResponseReadSize),
+               [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                 self->upstream_buffer_.commit(n);
+                 if (ec == asio::error::eof) {
+                   // As Beast reports it: nothing at all, or a head cut short.
+                   ec = self->response_parser_->got_some() || self->upstream_buffer_.size() > 0
+                            ? http::error::partial_message
+                            : http::error::end_of_stream;
+                 }
+                 if (ec) return self->on_response_head(self->timeout_aware(ec));
+                 self->parse_response_head();
+               });
 }
 
 void UpstreamExchange::on_response_head(beast::error_code ec) {
@@ -460,8 +459,7 @@ void UpstreamExchange::on_response_head(beast::error_code ec) {
   // Interim answers (100 Continue, 102, 103 Early Hints) are dropped; the final one follows.
   // albemu answered the client's 100-continue itself.
   if (status / 100 == 1 && status != 101) return read_response_head();
-  if (retry_on &&
-      retriable_status(retry_on, status, grpc_status_of(response_parser_->get())) &&
+  if (retry_on && retriable_status(retry_on, status, grpc_status_of(response_parser_->get())) &&
       replayable_ && ctx_.attempts <= (*retry)->num_retries && Clock::now() < ctx_.deadline) {
     upstream_.reset();  // the unread answer makes the connection useless
     return do_attempt();

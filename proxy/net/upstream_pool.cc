@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <charconv>
 
+#include "proxy/net/socket_io.h"
+
 namespace albemu::net {
 namespace {
 
@@ -130,6 +132,7 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
       if (ec) return pending->finish(ec, {});
       boost::system::error_code ignored;
       pending->stream->socket().set_option(tcp::no_delay(true), ignored);
+      enable_drained_reads(pending->stream->socket());
       pending->finish({}, UpstreamConnection{std::move(pending->stream), false});
     });
   };
