@@ -19,22 +19,28 @@
 //
 // read_drained does the same inside Asio's reactor. enable_drained_reads adds EPOLLRDHUP to
 // the socket's epoll registration, so the events epoll reports show a waiting FIN, as they
-// always show an error or a reset. A read_drained that comes up short while the events of the
-// socket's last epoll report show none of the three reports itself to the reactor as
-// "exhausted": the reactor then skips the trial recv until epoll reports the socket again, and
-// any byte, FIN or error that arrives after the recv makes it do so. Anything that arrived
-// before the recv is either in those events (epoll reports the socket's state, not only what
-// woke it) or not yet reported, and then the report to come sets the reactor's flag again. A
-// socket without EPOLLRDHUP behaves as with Asio's own read. Nothing else changes: the read is
-// Asio's own reactor operation, queued, cancelled and closed like any other, and a later read
-// of any kind on the socket respects the reactor's flag.
+// always show urgent data, a hang-up or an error. A read_drained that comes up short while the
+// events of the socket's latest epoll report show none of these reports itself to the reactor
+// as "exhausted": the reactor then skips the trial recv until epoll reports the socket again.
+// Why no wake-up is lost:
+// - any byte, FIN or error that arrives after the recv makes epoll report the socket again;
+// - anything that arrived before it is either in the latest report (epoll reports the socket's
+//   state, not only what woke it), or in a report still to come, which sets the reactor's flag
+//   again;
+// - the latest report may be one collected but not yet acted on, or even one left in the
+//   reactor's recycled per-socket state by an earlier socket. Both are safe: registering a
+//   socket (EPOLL_CTL_ADD, and the EPOLL_CTL_MOD that adds EPOLLRDHUP) makes epoll report
+//   whatever is already waiting in it.
+// A socket without EPOLLRDHUP behaves as with Asio's own read. Nothing else changes: the read
+// is Asio's own reactor operation, queued, cancelled and closed like any other, and a later
+// read of any kind on the socket respects the reactor's flag.
 //
 // read_drained reaches into Asio's reactor (boost/asio/detail), private members included, which
-// Boost does not promise to keep; the static_asserts below stop the build on another reactor or
-// another Boost release. Worker io_contexts run on one thread each, which is what lets it read
-// and write the reactor's per-socket state without the reactor's lock.
+// Boost does not promise to keep; the static_asserts stop the build on another reactor or
+// another Boost release (the private members are named in socket_io.cc). The reactor's
+// latest events are written by epoll_reactor::run without a lock: both calls must run on the
+// one thread that runs the socket's io_context, as every worker's io_context is.
 
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -45,7 +51,6 @@
 #include <boost/asio/detail/reactive_socket_service.hpp>
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
-#include <boost/asio/detail/scheduler_operation.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -54,10 +59,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/system/error_code.hpp>
-#include <boost/version.hpp>
 #include <cerrno>
 #include <cstddef>
-#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -156,34 +159,10 @@ using Reactor = asio::detail::epoll_reactor;
 using DescriptorState = Reactor::descriptor_state;
 
 static_assert(std::is_same_v<asio::detail::reactor, Reactor>, "written for Asio's epoll reactor");
-static_assert(BOOST_VERSION == 108100,
-              "reads private members of Boost 1.81's epoll reactor: check them for this release");
 
-/// Names a private member of Asio's reactor: an explicit instantiation may name any member,
-/// whatever its access, and the friend function hands the member pointer out.
-template <class Tag, typename Tag::type Member>
-struct Expose {
-  friend constexpr typename Tag::type member(Tag) { return Member; }
-};
-/// The reactor's epoll descriptor.
-struct EpollFd {
-  using type = int Reactor::*;
-  friend constexpr type member(EpollFd);
-};
-/// The events a socket is registered for.
-struct RegisteredEvents {
-  using type = std::uint32_t DescriptorState::*;
-  friend constexpr type member(RegisteredEvents);
-};
-/// The events of the socket's last epoll report (the reactor keeps them in the descriptor
-/// state's operation base, set when epoll_wait returns them).
-struct ReportedEvents {
-  using type = unsigned int asio::detail::scheduler_operation::*;
-  friend constexpr type member(ReportedEvents);
-};
-template struct Expose<EpollFd, &Reactor::epoll_fd_>;
-template struct Expose<RegisteredEvents, &DescriptorState::registered_events_>;
-template struct Expose<ReportedEvents, &asio::detail::scheduler_operation::task_result_>;
+/// True if the socket is registered for EPOLLRDHUP and its latest epoll report showed no FIN,
+/// no urgent data, no hang-up and no error. Called by the reactor, with the socket's lock held.
+bool nothing_pending(const DescriptorState* state);
 
 /// The socket's implementation, which basic_socket keeps protected.
 struct SocketAccess : PlainSocket {
@@ -200,15 +179,6 @@ struct ServiceAccess : asio::detail::reactive_socket_service_base {
                                           /*is_non_blocking=*/true, /*noop=*/false);
   }
 };
-
-/// True if the socket is registered for EPOLLRDHUP and its last epoll report showed no FIN,
-/// no hang-up and no error. Called with the descriptor state's lock held by the reactor.
-inline bool nothing_pending(DescriptorState* state) {
-  if ((state->*member(RegisteredEvents{}) & EPOLLRDHUP) == 0) return false;
-  // The descriptor state derives privately from the operation that holds the events.
-  const auto* base = (const asio::detail::scheduler_operation*)state;  // NOLINT
-  return (base->*member(ReportedEvents{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0;
-}
 
 template <class Handler>
 class ReadOp final : public asio::detail::reactor_op {
@@ -240,7 +210,7 @@ class ReadOp final : public asio::detail::reactor_op {
       op->ec_ = asio::error::eof;
       return done_and_exhausted;  // as Asio's own read reports an end of stream
     }
-    // A short TCP read emptied the receive queue, or stopped at a FIN.
+    // A short TCP read emptied the receive queue, or stopped at a FIN or at urgent data.
     const bool short_read = op->bytes_transferred_ < op->buffer_.size();
     return short_read && nothing_pending(op->state_) ? done_and_exhausted : done;
   }
@@ -267,30 +237,16 @@ class ReadOp final : public asio::detail::reactor_op {
 }  // namespace socket_io_detail
 
 /// Adds EPOLLRDHUP to `socket`'s registration with its io_context's reactor, which
-/// read_drained needs to tell a drained socket; false if that failed, and the socket's reads
-/// then behave as Asio's. Call it on the thread that runs the socket's io_context.
-inline bool enable_drained_reads(PlainSocket& socket) {
-  namespace detail = socket_io_detail;
-  auto* state = detail::SocketAccess::impl(socket).get_implementation().reactor_data_;
-  if (state == nullptr) return false;
-  std::uint32_t& registered = state->*member(detail::RegisteredEvents{});
-  if (registered == 0) return false;  // not in epoll
-  auto& reactor = boost::asio::use_service<detail::Reactor>(socket.get_executor().context());
-  epoll_event event{};
-  event.events = registered | EPOLLRDHUP;
-  event.data.ptr = state;
-  if (::epoll_ctl(reactor.*member(detail::EpollFd{}), EPOLL_CTL_MOD, socket.native_handle(),
-                  &event) != 0) {
-    return false;
-  }
-  registered = event.events;
-  return true;
-}
+/// read_drained needs to tell a drained socket. If that fails (false), the socket's reads
+/// behave as Asio's, so a caller may ignore the result. Runs on the thread that runs the
+/// socket's io_context.
+bool enable_drained_reads(PlainSocket& socket);
 
-/// async_read_some for a plain TCP socket of a worker's io_context: the handler gets
-/// (error_code, bytes) on that io_context, never inline. `buffer` must not be empty. A read
-/// that empties the socket, with no FIN or error waiting, lets the next read of the socket
-/// wait for epoll instead of trying recv first.
+/// async_read_some for a plain TCP socket of a worker's io_context, started on the thread that
+/// runs it: the handler gets (error_code, bytes) on that io_context, never inline. `buffer`
+/// must not be empty. A read that empties the socket, with nothing else waiting, lets the
+/// next read of the socket wait for epoll instead of trying recv first. As with write_eager,
+/// the handler's associated executor, allocator and cancellation slot are not used.
 template <class Handler>
 void read_drained(PlainSocket& socket, boost::asio::mutable_buffer buffer, Handler handler) {
   using Op = socket_io_detail::ReadOp<Handler>;

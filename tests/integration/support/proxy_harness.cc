@@ -148,9 +148,14 @@ std::string ProxyHarness::url(const std::string& forwarding_rule, const std::str
 
 std::vector<std::string> ProxyHarness::log_lines() const {
   std::vector<std::string> lines;
-  std::istringstream text(read_file(log_path_));
+  std::string text = read_file(log_path_);
+  // Only whole lines: the log is written through a stdio buffer, which may have passed on
+  // part of the last line so far.
+  const auto end = text.rfind('\n');
+  text.resize(end == std::string::npos ? 0 : end + 1);
+  std::istringstream stream(text);
   std::string line;
-  while (std::getline(text, line)) {
+  while (std::getline(stream, line)) {
     if (!line.empty()) lines.push_back(line);
   }
   return lines;

@@ -1,7 +1,9 @@
 #include "proxy/net/socket_io.h"
 
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -397,6 +399,31 @@ TEST_F(DrainedReadTest, AResetThatCameWithTheLastBytesEndsTheNextRead) {
   EXPECT_EQ(end->ec, asio::error::connection_reset);
 }
 
+// A TCP read also stops short at urgent data, with bytes still queued behind it: the report
+// shows the urgent data (EPOLLPRI), so the next read tries recv at once and gets them.
+TEST_F(DrainedReadTest, AReadStoppedAtUrgentDataDoesNotMarkTheSocketDrained) {
+  std::optional<ReadResult> first;
+  start_read(buffer_.size(), first);
+  ASSERT_EQ(::send(peer_.native_handle(), "abc", 3, MSG_OOB), 3);  // "c" is urgent
+  send("def");
+  // Both sends are in the reader's socket before the reactor looks: the peer has no byte left
+  // that the reader's side has not acknowledged. (The reader's queue length stops at the
+  // urgent mark, so it cannot tell.)
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int unacknowledged = -1;
+  while ((::ioctl(peer_.native_handle(), SIOCOUTQ, &unacknowledged) != 0 || unacknowledged > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  ASSERT_EQ(unacknowledged, 0);
+  run_until(first);
+  ASSERT_FALSE(first->ec);
+  EXPECT_EQ(first->data, "ab");
+  std::optional<ReadResult> second;
+  start_read(buffer_.size(), second);
+  run_until(second);
+  EXPECT_EQ(second->data, "def");
+}
+
 // A socket whose registration lacks EPOLLRDHUP cannot tell a waiting FIN: every read
 // behaves as Asio's own and tries recv at once.
 TEST(DrainedRead, WithoutEnablingNoReadMarksTheSocketDrained) {
@@ -481,26 +508,33 @@ TEST_F(DrainedReadTest, ClosingTheSocketEndsAQueuedReadWithOperationAborted) {
 }
 
 // An io_context destroyed with the read still queued frees the read and its handler (and what
-// the handler holds) without calling it, as it does Asio's own operations.
+// the handler holds) without calling it, as it does Asio's own operations. The handler owns
+// the socket, as a session's handlers own the session: the read is still queued in the reactor
+// when the io_context shuts down.
 TEST(DrainedRead, AReadLeftQueuedIsFreedUncalledWithItsIoContext) {
   auto held = std::make_shared<int>(0);
   bool called = false;
+  std::weak_ptr<PlainSocket> watched;
   {
     asio::io_context io(1);
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     PlainSocket peer(io);
-    PlainSocket reader(io);
+    auto reader = std::make_shared<PlainSocket>(io);
     peer.connect(acceptor.local_endpoint());
-    acceptor.accept(reader);
-    std::array<char, 8> buffer{};
-    read_drained(reader, asio::buffer(buffer),
-                 [held, &called](boost::system::error_code, std::size_t) { called = true; });
+    acceptor.accept(*reader);
+    watched = reader;
+    auto buffer = std::make_shared<std::array<char, 8>>();
+    read_drained(
+        *reader, asio::buffer(*buffer),
+        [held, reader, buffer, &called](boost::system::error_code, std::size_t) { called = true; });
+    reader.reset();
     io.poll();
     EXPECT_EQ(held.use_count(), 2);
-    io.stop();
+    EXPECT_FALSE(watched.expired());
   }
   EXPECT_FALSE(called);
   EXPECT_EQ(held.use_count(), 1);
+  EXPECT_TRUE(watched.expired());
 }
 
 }  // namespace
