@@ -304,6 +304,26 @@ class DrainedReadTest : public ::testing::Test {
     return result.value_or(ReadResult{});
   }
 
+  /// A drained read is started; the peer sends "abc" and ends the connection with `end`, and
+  /// `arrived` waits until the end reached the reader, all before the reactor looks. The read
+  /// must get "abc"; returns what the next read gets.
+  ReadResult read_after_last_bytes(const std::function<void()>& end,
+                                   const std::function<void()>& arrived) {
+    std::optional<ReadResult> first;
+    start_read(buffer_.size(), first);
+    send("abc");
+    end();
+    arrived();
+    run_until(first);
+    if (!first) return {};  // run_until has failed the test
+    EXPECT_FALSE(first->ec);
+    EXPECT_EQ(first->data, "abc");
+    std::optional<ReadResult> next;
+    start_read(buffer_.size(), next);
+    run_until(next);
+    return next.value_or(ReadResult{});
+  }
+
   asio::io_context io_{1};
   PlainSocket reader_{io_};
   PlainSocket peer_{io_};
@@ -368,35 +388,20 @@ TEST_F(DrainedReadTest, AReadThatFilledItsBufferDoesNotMarkTheSocketDrained) {
 // bytes; the report shows the FIN, so the next read tries recv at once and sees the end of
 // stream instead of waiting for a report that will not come.
 TEST_F(DrainedReadTest, AFinThatCameWithTheLastBytesEndsTheNextRead) {
-  std::optional<ReadResult> first;
-  start_read(buffer_.size(), first);
-  send("abc");
-  peer_.shutdown(tcp::socket::shutdown_send);
-  wait_for_fin();
-  run_until(first);
-  ASSERT_FALSE(first->ec);
-  EXPECT_EQ(first->data, "abc");
-  std::optional<ReadResult> end;
-  start_read(buffer_.size(), end);
-  run_until(end);
-  EXPECT_EQ(end->ec, asio::error::eof);
+  const ReadResult next = read_after_last_bytes(
+      [this] { peer_.shutdown(tcp::socket::shutdown_send); }, [this] { wait_for_fin(); });
+  EXPECT_EQ(next.ec, asio::error::eof);
 }
 
 // The same with a reset: the last bytes and the RST come in one report, which shows the error.
 TEST_F(DrainedReadTest, AResetThatCameWithTheLastBytesEndsTheNextRead) {
-  std::optional<ReadResult> first;
-  start_read(buffer_.size(), first);
-  send("abc");
-  peer_.set_option(asio::socket_base::linger(true, 0));
-  peer_.close();
-  wait_for_reset();
-  run_until(first);
-  ASSERT_FALSE(first->ec);
-  EXPECT_EQ(first->data, "abc");
-  std::optional<ReadResult> end;
-  start_read(buffer_.size(), end);
-  run_until(end);
-  EXPECT_EQ(end->ec, asio::error::connection_reset);
+  const ReadResult next = read_after_last_bytes(
+      [this] {
+        peer_.set_option(asio::socket_base::linger(true, 0));
+        peer_.close();
+      },
+      [this] { wait_for_reset(); });
+  EXPECT_EQ(next.ec, asio::error::connection_reset);
 }
 
 // A TCP read also stops short at urgent data, with bytes still queued behind it: the report
