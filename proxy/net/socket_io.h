@@ -42,7 +42,6 @@
 // one thread that runs the socket's io_context, as every worker's io_context is.
 
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <array>
 #include <boost/asio/basic_stream_socket.hpp>
@@ -51,6 +50,7 @@
 #include <boost/asio/detail/reactive_socket_service.hpp>
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/socket_ops.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -59,7 +59,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/system/error_code.hpp>
-#include <cerrno>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -96,7 +95,8 @@ template <class ConstBuffers, class Handler>
 void write_eager(PlainSocket& socket, const ConstBuffers& buffers, Handler handler) {
   namespace asio = boost::asio;
   using socket_io_detail::inline_depth;
-  std::array<iovec, 8> pieces;
+  namespace socket_ops = asio::detail::socket_ops;
+  std::array<socket_ops::buf, 8> pieces;
   std::size_t count = 0;
   std::size_t total = 0;
   bool fits = true;
@@ -108,32 +108,28 @@ void write_eager(PlainSocket& socket, const ConstBuffers& buffers, Handler handl
       fits = false;
       break;
     }
-    pieces[count++] = iovec{const_cast<void*>(piece.data()), piece.size()};
+    socket_ops::init_buf(pieces[count++], piece.data(), piece.size());
     total += piece.size();
   }
   std::size_t sent = 0;
   if (fits && total > 0 && socket.is_open() && inline_depth < socket_io_detail::kMaxInlineDepth) {
-    msghdr message{};
-    message.msg_iov = pieces.data();
-    message.msg_iovlen = count;
-    ssize_t n;
-    do {
-      n = ::sendmsg(socket.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(total)) {
-      ++inline_depth;
-      std::move(handler)(boost::system::error_code(), total);
-      --inline_depth;
-      return;
+    // Asio's own sendmsg: retries EINTR, adds MSG_NOSIGNAL; false means "would block".
+    boost::system::error_code ec;
+    if (socket_ops::non_blocking_send(socket.native_handle(), pieces.data(), count, MSG_DONTWAIT,
+                                      ec, sent)) {
+      if (ec) {
+        asio::post(socket.get_executor(), [ec, handler = std::move(handler)]() mutable {
+          std::move(handler)(ec, std::size_t{0});
+        });
+        return;
+      }
+      if (sent == total) {
+        ++inline_depth;
+        std::move(handler)(boost::system::error_code(), total);
+        --inline_depth;
+        return;
+      }
     }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      const boost::system::error_code ec(errno, boost::system::system_category());
-      asio::post(socket.get_executor(), [ec, handler = std::move(handler)]() mutable {
-        std::move(handler)(ec, std::size_t{0});
-      });
-      return;
-    }
-    if (n > 0) sent = static_cast<std::size_t>(n);
   }
   boost::beast::buffers_suffix<ConstBuffers> rest(buffers);
   rest.consume(sent);
@@ -196,20 +192,13 @@ class ReadOp final : public asio::detail::reactor_op {
  private:
   static status do_perform(reactor_op* base) {
     auto* op = static_cast<ReadOp*>(base);
-    ssize_t n;
-    do {
-      n = ::recv(op->socket_, op->buffer_.data(), op->buffer_.size(), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return not_done;
-      op->ec_ = boost::system::error_code(errno, asio::error::get_system_category());
-      return done;
+    // Asio's own recv: retries EINTR, turns 0 bytes into eof; false means "would block".
+    if (!asio::detail::socket_ops::non_blocking_recv1(op->socket_, op->buffer_.data(),
+                                                      op->buffer_.size(), 0, /*is_stream=*/true,
+                                                      op->ec_, op->bytes_transferred_)) {
+      return not_done;
     }
-    op->bytes_transferred_ = static_cast<std::size_t>(n);
-    if (n == 0) {
-      op->ec_ = asio::error::eof;
-      return done_and_exhausted;  // as Asio's own read reports an end of stream
-    }
+    if (op->ec_) return op->ec_ == asio::error::eof ? done_and_exhausted : done;  // as Asio's
     // A short TCP read emptied the receive queue, or stopped at a FIN or at urgent data.
     const bool short_read = op->bytes_transferred_ < op->buffer_.size();
     return short_read && nothing_pending(op->state_) ? done_and_exhausted : done;

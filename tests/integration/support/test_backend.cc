@@ -70,6 +70,11 @@ void TestBackend::close_socket(tcp::socket& socket, boost::system::error_code& e
   socket.close(ec);
 }
 
+void TestBackend::reset_socket(tcp::socket& socket, boost::system::error_code& ec) {
+  socket.set_option(asio::socket_base::linger(true, 0), ec);  // close() then sends an RST
+  close_socket(socket, ec);
+}
+
 void TestBackend::accept_loop() {
   while (!stopping_) {
     auto socket = std::make_shared<tcp::socket>(io_context_);
@@ -170,8 +175,7 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     // The behaviour keyword may follow a service prefix ("/login/slow/100").
     auto keyword_at = [&](std::string_view keyword) { return path.find(keyword); };
     if (keyword_at("/reset") != std::string::npos) {
-      socket->set_option(asio::socket_base::linger(true, 0), ec);
-      close_socket(*socket, ec);
+      reset_socket(*socket, ec);
       return;
     }
     if (keyword_at("/drop-if-reused") != std::string::npos && reused_connection) {
@@ -180,8 +184,7 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     }
     if (keyword_at("/rst-partial") != std::string::npos) {
       write_raw("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
-      socket->set_option(asio::socket_base::linger(true, 0), ec);
-      close_socket(*socket, ec);
+      reset_socket(*socket, ec);
       return;
     }
     if (auto at = keyword_at("/stall-body/"); at != std::string::npos) {
@@ -271,17 +274,16 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     response.prepare_payload();
     http::write(*socket, response, ec);
     // A keepalive answer, then the backend drops the connection anyway (an idle timeout that
-    // struck at once): the proxy's pooled connection is dead when it next uses it.
-    if (keyword_at("/close-after") != std::string::npos) {
-      close_socket(*socket, ec);
-      ++closed_after_answer_;
-      return;
-    }
-    // The same with a reset, once the test says the answer has gone through the proxy.
-    if (keyword_at("/idle-rst") != std::string::npos) {
-      wait_for_gate();
-      socket->set_option(asio::socket_base::linger(true, 0), ec);
-      close_socket(*socket, ec);
+    // struck at once): the proxy's pooled connection is dead when it next uses it. /idle-rst
+    // resets it instead, once the test says the answer has gone through the proxy.
+    const bool reset = keyword_at("/idle-rst") != std::string::npos;
+    if (reset || keyword_at("/close-after") != std::string::npos) {
+      if (reset) {
+        wait_for_gate();
+        reset_socket(*socket, ec);
+      } else {
+        close_socket(*socket, ec);
+      }
       ++closed_after_answer_;
       return;
     }

@@ -72,6 +72,8 @@ class TestBackend {
   void accept_loop();
   void serve(std::shared_ptr<boost::asio::ip::tcp::socket> socket);
   void close_socket(boost::asio::ip::tcp::socket& socket, boost::system::error_code& ec);
+  /// close_socket() with SO_LINGER 0: the peer gets an RST rather than a FIN.
+  void reset_socket(boost::asio::ip::tcp::socket& socket, boost::system::error_code& ec);
   void wait_for_gate();
 
   std::string name_;
