@@ -36,7 +36,7 @@ run: build certs
 
 # What the browser and compute-client tests run (before cmake looks for node and npm).
 deps-test:
-	@./scripts/install-deps.sh chromium
+	@./scripts/install-deps.sh chromium python3-requests
 	@command -v npm >/dev/null || ./scripts/install-deps.sh nodejs npm
 
 test: deps-test build certs

@@ -10,6 +10,8 @@
 #include <exception>
 #include <optional>
 
+#include "proxy/net/http_date.h"
+
 namespace albemu::admin {
 
 namespace asio = boost::asio;
@@ -43,6 +45,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
  private:
   void answer() {
     auto response = std::make_shared<ControlResponse>((*handler_)(parser_->get()));
+    response->set(http::field::date, net::http_date());
     http::async_write(stream_, *response,
                       [self = shared_from_this(), response](error_code ec, std::size_t) {
                         if (ec || !response->keep_alive()) return self->shut_down();

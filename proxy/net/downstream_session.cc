@@ -19,6 +19,7 @@
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
 #include "proxy/net/exchange.h"
+#include "proxy/net/http_date.h"
 #include "proxy/net/http_wire.h"
 #include "proxy/net/socket_io.h"
 #include "proxy/net/tls_context.h"
@@ -34,17 +35,23 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kTlsHandshakeTimeout{10};
-constexpr std::chrono::seconds kShutdownTimeout{2};
 constexpr std::chrono::seconds kDefaultKeepalive{610};
-/// A local answer sent before the request body was read keeps the connection only if the body
-/// left is at most this big (it is read and dropped); otherwise the connection closes.
-constexpr std::uint64_t kDiscardBodyLimit = 64 * 1024;
+/// An answer written while the request body is still arriving keeps the connection only if
+/// the body left is at most this big (it is read and dropped, as nginx discards it); a bigger
+/// or unannounced one closes the connection with a lingering close.
+constexpr std::uint64_t kDiscardBodyLimit = 1024 * 1024;
+/// A closing connection reads and drops what the client still sends, so that closing with
+/// unread bytes does not reset the connection and destroy an answer the client has not read
+/// yet. Closing after a complete request lingers at most kCloseLinger; closing while a request
+/// body still arrives lingers as nginx's lingering close does: until the client stops, at most
+/// kLingerTime in all and kLingerTimeout between two reads.
+constexpr std::chrono::seconds kCloseLinger{2};
+constexpr std::chrono::seconds kLingerTime{30};
+constexpr std::chrono::seconds kLingerTimeout{5};
 /// The first read of a request head asks for this much (longer heads take more reads).
 constexpr std::size_t kIdleReadSize = 1024;
 /// Later reads of a request head that did not come whole ask for up to this much.
 constexpr std::size_t kHeadReadSize = 16 * 1024;
-/// After the response, at most this much client data is read and dropped before closing.
-constexpr std::size_t kLingerByteLimit = 256 * 1024;
 
 /// True if `name` is a non-empty run of [A-Za-z0-9.-]: what a DNS host name can hold.
 bool is_plain_host_name(std::string_view name) {
@@ -134,14 +141,51 @@ class DownstreamSession final : public SessionBase,
   char* chunk() override { return chunk_buffer(); }
   WireBuffers& wire() override { return wire_; }
 
-  void read_request_body(BodyHandler handler) override {
-    read_body_some(std::move(handler), false);
+  bool request_body_done() override { return !body_on_socket() && prefetched_ == 0; }
+
+  void read_request_body(SizeHandler handler) override {
+    body_read_pending_ = true;
+    if (prefetched_ > 0) {
+      // The piece that came with the head (prefetch_body) is already in the chunk.
+      const std::size_t n = std::exchange(prefetched_, 0);
+      return asio::post(stream_.get_executor(),
+                        [self = this->shared_from_this(), handler = std::move(handler), n] {
+                          self->on_body_read(handler, {}, n);
+                        });
+    }
+    auto& body = parser_->get().body();
+    body.data = chunk_buffer();
+    body.size = kBodyChunkSize;
+    read_body_some(
+        [self = this->shared_from_this(), handler = std::move(handler)](beast::error_code ec) {
+          self->on_body_read(handler, ec, kBodyChunkSize - self->parser_->get().body().size);
+        },
+        false);
   }
 
-  /// What http::async_read_some does for the body, plus one check Beast lacks: a chunk line
-  /// ended by a bare LF would have the parser wait for a CRLF that never comes. `read` tells
-  /// whether a socket read happened (otherwise the handler is posted, never called inline).
-  void read_body_some(BodyHandler handler, bool read) {
+  /// A body read ended: its piece goes to whoever asked for it, unless the request finished
+  /// meanwhile (an early answer relayed beside the read), which then takes it over.
+  void on_body_read(const SizeHandler& handler, beast::error_code ec, std::size_t n) {
+    body_read_pending_ = false;
+    if (after_body_read_) return std::exchange(after_body_read_, nullptr)(ec, n);
+    handler(ec, n);
+  }
+
+  bool can_keep_alive() override {
+    if (!ctx_.client_keep_alive || draining_) return false;
+    if (!body_on_socket()) return true;
+    // The client may hold the body back until it sees 100 Continue, and never send it.
+    if (ctx_.expect_continue && !ctx_.continue_sent) return false;
+    // A chunked body of unknown size is read and dropped up to the same bound.
+    if (parser_->chunked()) return true;
+    const auto left = parser_->content_length_remaining();
+    return left && *left <= kDiscardBodyLimit;
+  }
+
+  /// Parses the buffered bytes into the body buffer, with one check Beast lacks: a chunk line
+  /// ended by a bare LF would have the parser wait for a CRLF that never comes. need_more
+  /// asks for more bytes from the socket.
+  beast::error_code parse_buffered_body() {
     beast::error_code ec = http::error::need_more;
     if (buffer_.size() > 0) {
       const std::size_t used = parser_->put(buffer_.data(), ec);
@@ -150,6 +194,14 @@ class DownstreamSession final : public SessionBase,
       if (ec == http::error::need_more && parser_->chunked() && has_bare_lf(buffer_view()))
         ec = http::error::bad_chunk;
     }
+    return ec;
+  }
+
+  /// What http::async_read_some does for the body, with parse_buffered_body's check. `read`
+  /// tells whether a socket read happened (otherwise the handler is posted, never called
+  /// inline).
+  void read_body_some(BodyHandler handler, bool read) {
+    beast::error_code ec = parse_buffered_body();
     const std::size_t read_size = beast::read_size(buffer_, 65536);
     if (ec == http::error::need_more && read_size == 0) ec = http::error::buffer_overflow;
     if (ec != http::error::need_more) return complete_body_read(std::move(handler), ec, read);
@@ -181,6 +233,7 @@ class DownstreamSession final : public SessionBase,
 
   void send_continue(BodyHandler handler) override {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    ctx_.continue_sent = true;
     expire_after(keepalive());
     asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = this->shared_from_this(), handler = std::move(handler)](
@@ -253,6 +306,10 @@ class DownstreamSession final : public SessionBase,
 
  private:
   ClientSocket& lowest() { return beast::get_lowest_layer(stream_); }
+  /// Request body bytes are still to come from the client (the parser has not seen the end).
+  bool body_on_socket() const {
+    return parser_ && parser_->is_header_done() && !parser_->is_done() && !body_malformed_;
+  }
   std::string_view buffer_view() const {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
   }
@@ -365,6 +422,10 @@ class DownstreamSession final : public SessionBase,
   void do_read_header() {
     if (!heads_) heads_ = worker_.take_heads();
     parser_.emplace(heads_->request);
+    body_malformed_ = false;
+    prefetched_ = 0;
+    discarded_ = 0;
+    skipped_empty_lines_ = 0;
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
     parser_->field_limit(kMaxHeaderCount);
     parser_->body_limit(boost::none);
@@ -395,6 +456,8 @@ class DownstreamSession final : public SessionBase,
   /// fields: those bytes leave the buffer.
   beast::error_code parse_buffered_head() {
     beast::error_code ec;
+    if (head_bytes_ == 0 && !skip_empty_lines()) return http::error::header_limit;
+    if (buffer_.size() == 0) return http::error::need_more;
     const auto data = buffer_.data();
     const std::size_t used = parser_->put_head(data, ec);
     if (!ec || ec == http::error::need_more) {
@@ -407,6 +470,17 @@ class DownstreamSession final : public SessionBase,
     if (ec == http::error::need_more && has_bare_lf(buffer_view()))
       ec = http::error::bad_line_ending;
     return ec;
+  }
+
+  /// Drops the empty lines (CRLF) before a request line, as RFC 9112 2.2 asks a server to do
+  /// for at least one (some clients send a CRLF after a POST body). False past the head limit.
+  bool skip_empty_lines() {
+    std::string_view bytes = buffer_view();
+    std::size_t skipped = 0;
+    while (bytes.substr(skipped, 2) == kCrlf) skipped += 2;
+    buffer_.consume(skipped);
+    skipped_empty_lines_ += skipped;
+    return skipped_empty_lines_ <= kHeaderLimitBytes;
   }
 
   /// Reads until the head is complete (what http::async_read_header does, but every byte the
@@ -457,9 +531,28 @@ class DownstreamSession final : public SessionBase,
       case RequestHeadProblem::kConnect:
         return reject_connect();
     }
+    if (!prefetch_body()) return reject_request(core::ProxyError::kMalformedRequest);
     begin_request();
     ctx_.log.request_size = header_bytes;
     on_request_head();
+  }
+
+  /// Parses the body bytes that came with the head into the chunk, before anything is routed
+  /// or sent upstream: a body whose framing is already broken there (a chunk size that
+  /// overflows, say) is refused before the service sees any of the request. The piece is
+  /// handed out by the first read_request_body. False if the framing is broken.
+  bool prefetch_body() {
+    if (!body_on_socket()) return true;
+    // Each put then parses every buffered chunk that fits the body buffer, not one step.
+    parser_->eager(true);
+    if (buffer_.size() == 0) return true;
+    auto& body = parser_->get().body();
+    body.data = chunk_buffer();
+    body.size = kBodyChunkSize;
+    const beast::error_code ec = parse_buffered_body();
+    if (ec && ec != http::error::need_more && ec != http::error::need_buffer) return false;
+    prefetched_ = kBodyChunkSize - body.size;
+    return true;
   }
 
   /// Answers a request whose head could not be read, then closes.
@@ -484,7 +577,6 @@ class DownstreamSession final : public SessionBase,
 
   void begin_request() {
     in_request_ = true;
-    body_malformed_ = false;
     worker_.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
     ctx_.reset();
     ctx_.detailed_log = worker_.access_log() != nullptr;
@@ -613,47 +705,59 @@ class DownstreamSession final : public SessionBase,
     local_.version(version_);
     transform_response(local_, ctx_.routed ? &ctx_.decision : nullptr, &info_.variables);
     for (const auto& header : ctx_.cors_headers) local_.set(header.name, header.value);
-    // A body the client is still sending must be read before the next request can be; a
-    // large or announced one (100-continue) is not worth reading: close instead.
-    bool body_left = parser_ && parser_->is_header_done() && !parser_->is_done();
-    if (body_left && (ctx_.expect_continue || !parser_->content_length() ||
-                      *parser_->content_length() > kDiscardBodyLimit)) {
-      ctx_.client_keep_alive = false;
-      body_left = false;
-    }
-    const bool keep_alive = ctx_.client_keep_alive && !draining_;
+    if (local_.find(http::field::date) == local_.end()) local_.set(http::field::date, http_date());
+    const bool keep_alive = can_keep_alive();
     local_.keep_alive(keep_alive);
     local_.prepare_payload();
     ctx_.log.status = static_cast<int>(local_.result_int());
     expire_after(keepalive());
-    http::async_write(stream_, local_,
-                      [self = this->shared_from_this(), keep_alive, body_left](beast::error_code ec,
-                                                                               std::size_t n) {
-                        self->expire_never();
-                        self->ctx_.log.response_size += n;
-                        if (ec) return self->abort_request();
-                        if (body_left) return self->discard_body(keep_alive);
-                        self->finish_request(keep_alive);
-                      });
+    http::async_write(
+        stream_, local_,
+        [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t n) {
+          self->expire_never();
+          self->ctx_.log.response_size += n;
+          if (ec) return self->abort_request();
+          self->finish_request(keep_alive);
+        });
   }
 
-  /// Reads and drops the rest of a small request body so the connection can be reused.
-  void discard_body(bool keep_alive) {
-    if (parser_->is_done()) return finish_request(keep_alive);
-    auto& body = parser_->get().body();
-    body.data = chunk_buffer();
-    body.size = kBodyChunkSize;
-    read_request_body([self = this->shared_from_this(), keep_alive](beast::error_code ec) {
-      if (ec) return self->abort_request();
-      self->ctx_.log.request_size += kBodyChunkSize - self->parser_->get().body().size;
-      self->discard_body(keep_alive);
-    });
-  }
-
+  /// The answer was written whole. A request body still arriving is read and dropped first
+  /// when the connection stays (can_keep_alive said it may, at most kDiscardBodyLimit bytes);
+  /// otherwise the close lingers until the client stops sending (do_close).
   void finish_request(bool keep_alive) {
+    if (body_read_pending_) {
+      // The exchange relayed an early answer while its read of the body waited for the client.
+      // Kept, the connection drops that piece as the rest of the body; closing, it ends the
+      // read and lingers.
+      after_body_read_ = [this, keep_alive](beast::error_code ec, std::size_t n) {
+        ctx_.log.request_size += n;
+        discarded_ += n;
+        if (keep_alive && ec) return abort_request();
+        finish_request(keep_alive);
+      };
+      if (!keep_alive) {
+        beast::error_code ignored;
+        lowest().cancel(ignored);
+      }
+      return;
+    }
+    if (keep_alive && body_on_socket() && !closed_) return discard_body();
     end_request();
     if (!keep_alive || draining_ || closed_) return do_close();
     do_read_request();
+  }
+
+  void discard_body() {
+    if (!body_on_socket()) return finish_request(!draining_);
+    // A chunked body can outgrow the bound after the answer promised to keep the connection:
+    // it closes then, lingering as for any body left unread.
+    if (discarded_ > kDiscardBodyLimit) return finish_request(false);
+    read_request_body([self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return self->abort_request();
+      self->ctx_.log.request_size += n;
+      self->discarded_ += n;
+      self->discard_body();
+    });
   }
 
   /// The client went away (or a write failed) mid-exchange.
@@ -676,34 +780,45 @@ class DownstreamSession final : public SessionBase,
 
   // ---- closing
 
+  /// Closes after the last answer as nginx's lingering close does: the write side is shut
+  /// (after TLS close_notify), then what the client still sends is read and dropped until it
+  /// closes too or the linger ends, so that the close never resets the connection while the
+  /// answer may be unread (a client busy uploading reads it only once its upload is out).
   void do_close() {
     if (closed_) return;
     closed_ = true;
+    const auto now = Clock::now();
+    const bool body_unread = parser_ && parser_->is_header_done() && !parser_->is_done();
+    linger_end_ = now + (body_unread ? kLingerTime : kCloseLinger);
     if constexpr (kIsTls<Stream>) {
-      expire_after(kShutdownTimeout);
-      stream_.async_shutdown(
-          [self = this->shared_from_this()](beast::error_code) { self->close_socket(); });
+      // close_notify alone: marking the client's as received makes SSL_shutdown send ours and
+      // finish, rather than read for the client's, which fails on the application data of an
+      // upload still arriving. The client's bytes are then dropped undecrypted.
+      SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
+      expire_at(std::min(linger_end_, now + kLingerTimeout));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->close_socket();
+        self->linger();
+      });
     } else {
-      // Half-close, then read what the client still sends until it closes too: closing with
-      // unread data would reset the connection and could destroy the response in flight.
-      beast::error_code ignored;
-      lowest().shutdown(tcp::socket::shutdown_send, ignored);
-      // One deadline for the whole linger: a client that keeps sending must not keep the
-      // session (each read would otherwise restart the timeout).
-      expire_after(kShutdownTimeout);
-      linger_read();
+      linger();
     }
   }
 
+  void linger() {
+    beast::error_code ignored;
+    lowest().shutdown(tcp::socket::shutdown_send, ignored);
+    linger_read();
+  }
+
   void linger_read() {
+    expire_at(std::min(linger_end_, Clock::now() + kLingerTimeout));
     // The relay chunk doubles as the drain buffer: a closing connection relays nothing more.
-    lowest().async_read_some(
-        asio::buffer(chunk_buffer(), kBodyChunkSize),
-        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-          self->linger_bytes_ += n;
-          if (ec || self->linger_bytes_ > kLingerByteLimit) return self->close_socket();
-          self->linger_read();
-        });
+    lowest().async_read_some(asio::buffer(chunk_buffer(), kBodyChunkSize),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               if (ec) return self->close_socket();
+                               self->linger_read();
+                             });
   }
 
   Worker& worker_;
@@ -715,7 +830,11 @@ class DownstreamSession final : public SessionBase,
   std::optional<MessageHeadParser<true>> parser_;
   std::unique_ptr<char[]> chunk_;
   WireBuffers wire_;
-  std::size_t linger_bytes_ = 0;
+  std::size_t prefetched_ = 0;   // body bytes in the chunk that read_request_body has not given
+  std::uint64_t discarded_ = 0;  // body bytes read and dropped after the answer
+  bool body_read_pending_ = false;
+  ExchangeHost::SizeHandler after_body_read_;  // takes over a body read the request left
+  Clock::time_point linger_end_;
   RequestContext ctx_;
   LocalResponse local_;
   asio::steady_timer fault_timer_;
@@ -726,7 +845,8 @@ class DownstreamSession final : public SessionBase,
   bool deadline_timer_armed_ = false;
   asio::steady_timer header_timer_;
   uint64_t header_reads_ = 0;
-  std::size_t head_bytes_ = 0;  // head bytes the parser has taken so far
+  std::size_t head_bytes_ = 0;           // head bytes the parser has taken so far
+  std::size_t skipped_empty_lines_ = 0;  // CRLF bytes dropped before the request line
   bool header_timed_out_ = false;
   bool body_malformed_ = false;  // the parser refused the request body (bad chunk framing)
   std::shared_ptr<UpstreamExchange> exchange_;

@@ -65,6 +65,7 @@ void RequestContext::reset() {
   attempts = 0;
   client_keep_alive = true;
   expect_continue = false;
+  continue_sent = false;
   is_head = false;
   websocket = false;
 }
@@ -120,9 +121,8 @@ bool retriable_timeout(uint32_t retry_on) {
   return (retry_on & (core::kRetryOn5xx | core::kRetryOnGatewayError)) != 0;
 }
 
-void begin_log(RequestContext& context, const ConnectionInfo& connection,
-               const HeadFields& fields, std::string_view method, std::string_view target,
-               unsigned version) {
+void begin_log(RequestContext& context, const ConnectionInfo& connection, const HeadFields& fields,
+               std::string_view method, std::string_view target, unsigned version) {
   auto& entry = context.log;
   entry.forwarding_rule = connection.forwarding_rule;
   if (context.listener) entry.url_map = context.listener->url_map;

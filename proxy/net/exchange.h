@@ -61,6 +61,7 @@ struct RequestContext {
   unsigned attempts = 0;
   bool client_keep_alive = true;
   bool expect_continue = false;
+  bool continue_sent = false;  // 100 Continue went out
   bool is_head = false;
   bool websocket = false;
   /// The access log is on: fill every log field. Off, only what the metrics read is kept
@@ -71,8 +72,7 @@ struct RequestContext {
 };
 
 /// Fills `views` with `fields` (name, value) in order.
-void collect_header_views(const HeadFields& fields,
-                          std::vector<core::HeaderView>& views);
+void collect_header_views(const HeadFields& fields, std::vector<core::HeaderView>& views);
 
 /// Whether a backend answer with `status` may be retried under `retry_on` (RetryOn bits).
 /// `grpc_status` is the response's grpc-status header value (-1 if absent or not a number);
@@ -87,9 +87,8 @@ bool retriable_timeout(uint32_t retry_on);
 
 /// Fills the log fields known once the request head is read (before routing); all of them
 /// only when context.detailed_log.
-void begin_log(RequestContext& context, const ConnectionInfo& connection,
-               const HeadFields& fields, std::string_view method,
-               std::string_view target, unsigned version);
+void begin_log(RequestContext& context, const ConnectionInfo& connection, const HeadFields& fields,
+               std::string_view method, std::string_view target, unsigned version);
 /// Fills the log fields known after routing and resolving.
 void route_log(RequestContext& context);
 /// Writes the access-log line and the request metric for a finished exchange.
@@ -106,7 +105,6 @@ void make_error_response(LocalResponse& response, RequestContext& context, core:
 /// Prepares the built-in stand-in's answer to the request `upstream_fields` describes.
 void make_standin_response(LocalResponse& response, RequestContext& context,
                            std::string_view method, std::string_view target,
-                           const HeadFields& upstream_fields,
-                           std::size_t body_length);
+                           const HeadFields& upstream_fields, std::size_t body_length);
 
 }  // namespace albemu::net

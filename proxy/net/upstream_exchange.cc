@@ -83,7 +83,7 @@ void UpstreamExchange::start() {
   }
   auto& parser = host_.request_parser();
   idempotent_ = is_idempotent(request().method());
-  replayable_ = parser.is_done();
+  replayable_ = host_.request_body_done();
   if (!replayable_ && policy && policy->retry && parser.content_length() &&
       *parser.content_length() <= kRetryBodyLimit) {
     buffered_body_.emplace();
@@ -120,8 +120,7 @@ void UpstreamExchange::prepare_upstream_request() {
 }
 
 void UpstreamExchange::maybe_continue(ExchangeHost::BodyHandler next) {
-  if (ctx_.expect_continue && !continue_sent_ && !host_.request_parser().is_done()) {
-    continue_sent_ = true;
+  if (ctx_.expect_continue && !ctx_.continue_sent && !host_.request_body_done()) {
     return host_.send_continue(std::move(next));
   }
   next({});
@@ -137,18 +136,14 @@ void UpstreamExchange::serve_standin() {
 }
 
 void UpstreamExchange::read_standin_body() {
-  auto& parser = host_.request_parser();
-  if (parser.is_done()) {
+  if (host_.request_body_done()) {
     LocalResponse response;
     make_standin_response(response, ctx_, request().method_string(), request().target(), request(),
                           standin_body_length_);
     return host_.send_local_response(std::move(response));
   }
-  parser.get().body().data = host_.chunk();
-  parser.get().body().size = kBodyChunkSize;
-  host_.read_request_body([self = shared_from_this()](beast::error_code ec) {
+  host_.read_request_body([self = shared_from_this()](beast::error_code ec, std::size_t n) {
     if (ec) return self->host_.exchange_aborted();
-    const auto n = kBodyChunkSize - self->host_.request_parser().get().body().size;
     self->standin_body_length_ += n;
     self->ctx_.log.request_size += n;
     self->read_standin_body();
@@ -200,13 +195,9 @@ beast::error_code UpstreamExchange::timeout_aware(beast::error_code ec) const {
 }
 
 void UpstreamExchange::buffer_body_for_retry() {
-  auto& parser = host_.request_parser();
-  if (parser.is_done()) return do_attempt();
-  parser.get().body().data = host_.chunk();
-  parser.get().body().size = kBodyChunkSize;
-  host_.read_request_body([self = shared_from_this()](beast::error_code ec) {
+  if (host_.request_body_done()) return do_attempt();
+  host_.read_request_body([self = shared_from_this()](beast::error_code ec, std::size_t n) {
     if (ec) return self->host_.exchange_aborted();
-    const auto n = kBodyChunkSize - self->host_.request_parser().get().body().size;
     self->buffered_body_->append(self->host_.chunk(), n);
     self->ctx_.log.request_size += n;
     self->restart_deadline();
@@ -282,7 +273,7 @@ void UpstreamExchange::write_request_head() {
                   return self->attempt_failed(
                       core::ProxyError::kBackendConnectionClosedBeforeDataSent, false);
                 }
-                if (self->buffered_body_ || self->host_.request_parser().is_done()) {
+                if (self->buffered_body_ || self->host_.request_body_done()) {
                   self->request_sent_ = true;
                   return self->read_response_head();
                 }
@@ -307,21 +298,18 @@ void UpstreamExchange::frame_body(const char* data, std::size_t size, bool chunk
 void UpstreamExchange::relay_request_body() {
   maybe_continue([self = shared_from_this()](beast::error_code ec) {
     if (ec) return self->host_.exchange_aborted();
-    auto& parser = self->host_.request_parser();
-    parser.get().body().data = self->host_.chunk();
-    parser.get().body().size = kBodyChunkSize;
-    self->host_.read_request_body([self](beast::error_code ec) {
-      if (ec) return self->host_.exchange_aborted();
-      auto& parser = self->host_.request_parser();
-      const auto n = kBodyChunkSize - parser.get().body().size;
+    if (self->early_response_) return self->read_response_head();
+    self->client_read_pending_ = true;
+    self->host_.read_request_body([self](beast::error_code ec, std::size_t n) {
+      self->client_read_pending_ = false;
       self->ctx_.log.request_size += n;
-      if (self->early_response_) {
-        // The backend answered while this piece was read: the rest of the body is not sent.
-        self->request_body_unread_ = !parser.is_done();
-        return self->read_response_head();
-      }
+      // The backend answered while this piece was read, and its answer went on at once: the
+      // rest of the body is not sent (the client connection reads and drops it, or closes;
+      // see can_keep_alive), and a client error now shows on the answer's writes.
+      if (self->early_response_) return;
+      if (ec) return self->host_.exchange_aborted();
       self->restart_deadline();
-      const bool last = parser.is_done();
+      const bool last = self->host_.request_body_done();
       if (n == 0 && !last) return self->relay_request_body();
       self->wire_.out.clear();
       self->frame_body(self->host_.chunk(), n, self->request_chunked_, last);
@@ -334,11 +322,8 @@ void UpstreamExchange::relay_request_body() {
       asio::async_write(self->upstream_->socket(), self->wire_.out,
                         [self, last](beast::error_code ec, std::size_t) {
                           self->body_write_pending_ = false;
-                          if (ec) {
-                            // The backend may have answered early; read what it said.
-                            self->request_body_unread_ = !last;
-                            return self->read_response_head();
-                          }
+                          // An error: the backend may have answered early; read what it said.
+                          if (ec) return self->read_response_head();
                           if (last) {
                             self->request_sent_ = true;
                             return self->read_response_head();
@@ -381,11 +366,15 @@ void UpstreamExchange::watch_for_early_response() {
           break;
         }
         self->early_response_ = true;
-        // A body write the backend no longer reads would wait for the deadline: end it. A
-        // pending client read sees early_response_ when it completes.
+        // A body write the backend no longer reads would wait for the deadline: end it (its
+        // handler reads the answer). A client that waits for the answer before it sends more
+        // would keep a body read pending forever: the answer goes on now, beside that read.
+        // (Otherwise a 100 Continue is being written, and the relay reads the answer next.)
         if (self->body_write_pending_) {
           beast::error_code ignored;
           self->upstream_->socket().cancel(ignored);
+        } else if (self->client_read_pending_) {
+          self->read_response_head();
         }
       });
 }
@@ -487,7 +476,7 @@ void UpstreamExchange::start_response() {
 
   const int status = static_cast<int>(response.result_int());
   const bool no_body = ctx_.is_head || status / 100 == 1 || status == 204 || status == 304;
-  keep_alive_ = ctx_.client_keep_alive && !request_body_unread_ && host_.request_parser().is_done();
+  keep_alive_ = host_.can_keep_alive();
   if (!no_body) {
     if (response_parser_->content_length()) {
       // The backend's own Content-Length field stays as it is (setting it again would

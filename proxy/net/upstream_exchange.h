@@ -52,9 +52,18 @@ class ExchangeHost {
   virtual WireBuffers& wire() = 0;
   virtual boost::beast::flat_buffer& client_buffer() = 0;
 
-  /// Reads the next piece of the request body into the parser's buffer_body.
-  virtual void read_request_body(BodyHandler handler) = 0;
+  /// Whether every byte of the request body was handed out by read_request_body (true for a
+  /// request without a body).
+  virtual bool request_body_done() = 0;
+  /// Reads the next piece of the request body into chunk(); the handler gets its size (0 is
+  /// possible short of the end, e.g. a chunk header alone).
+  virtual void read_request_body(SizeHandler handler) = 0;
+  /// Writes 100 Continue (ctx.continue_sent records it).
   virtual void send_continue(BodyHandler handler) = 0;
+  /// Whether the connection can carry another request after an answer written now: the
+  /// client asked to keep it, albemu is not draining, and a request body still arriving is
+  /// one the connection can read and drop (see finish_request in downstream_session.cc).
+  virtual bool can_keep_alive() = 0;
   /// Writes all of `buffers` (response head and body bytes, already framed) to the client.
   /// The buffers and what they point to stay valid until the handler runs. On a plain
   /// connection the handler may run before this call returns (write_eager, socket_io.h), on
@@ -153,14 +162,13 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   Endpoint endpoint_;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)
   bool idempotent_ = false;  // its method may be sent twice without the client asking
-  bool continue_sent_ = false;
   bool keep_alive_ = false;  // the client connection survives this exchange
   bool request_sent_ = false;
-  bool request_body_unread_ = false;  // client body not fully read (write failed)
   bool watching_ = false;             // watch_for_early_response's read is pending
   bool head_wanted_ = false;          // read_response_head waits for that read to end
   bool early_response_ = false;       // the backend answered before the body was sent
   bool body_write_pending_ = false;   // a request body piece is being written to the backend
+  bool client_read_pending_ = false;  // a request body piece is being read from the client
   std::size_t standin_body_length_ = 0;
   std::chrono::steady_clock::time_point attempt_deadline_;
   boost::asio::basic_waitable_timer<std::chrono::steady_clock,

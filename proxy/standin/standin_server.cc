@@ -16,6 +16,8 @@
 #include <mutex>
 #include <thread>
 
+#include "proxy/net/http_date.h"
+
 namespace albemu::standin {
 
 namespace asio = boost::asio;
@@ -287,6 +289,7 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
   template <class Response>
   void add_identity_headers(Response& response) const {
     response.set(http::field::server, "albemu-standin");
+    response.set(http::field::date, net::http_date());
     response.set("x-standin-service", shared_->identity.service);
     if (!shared_->identity.tag.empty()) response.set("x-standin-tag", shared_->identity.tag);
   }

@@ -21,6 +21,7 @@ TEST(CliAdmin, TokenGuardsReloadAndLeavesReadsOpen) {
 
   const auto missing = http_request(serve.admin(), "POST", "/reload");
   EXPECT_EQ(missing.status, 401) << missing.body;
+  EXPECT_TRUE(missing.headers.at("date").ends_with(" GMT")) << missing.headers.at("date");
   EXPECT_EQ(missing.headers.at("www-authenticate"), R"(Bearer realm="albemu-admin")");
   const auto wrong =
       http_request(serve.admin(), "POST", "/reload", Headers{{"Authorization", "Bearer s3cret"}});

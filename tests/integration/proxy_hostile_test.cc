@@ -184,8 +184,9 @@ TEST_F(ProxyHostileTest, BadChunkFramingIs400AndNeverCompletesARequest) {
     EXPECT_EQ(answer.status, 400) << answer.bytes;
     EXPECT_TRUE(answer.closed);
   }
-  // The head may have been relayed already (bodies stream), but no request ever completed.
+  // The broken framing came with the head: it is refused before the service sees anything.
   EXPECT_EQ(app_.requests_for("/chunks"), 0);
+  EXPECT_EQ(app_.connections(), 0);
   // The backend connections that carried half a body are not reused for the next request.
   const Answer after = send("GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(after.status, 200) << after.bytes;

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 namespace albemu::testing {
 
 RawClient::RawClient(uint16_t port) {
@@ -57,6 +59,7 @@ bool RawClient::read_until(const std::function<bool(const std::string&)>& done,
     const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
     if (n <= 0) {
       closed_ = true;
+      reset_ = n < 0 && errno == ECONNRESET;
       break;
     }
     received_.append(buffer, static_cast<std::size_t>(n));

@@ -37,11 +37,14 @@ class RawClient {
   bool read_until_closed(Clock::duration timeout);
 
   bool closed() const { return closed_; }
+  /// The peer closed with a reset (ECONNRESET), not with a FIN.
+  bool was_reset() const { return reset_; }
   const std::string& received() const { return received_; }
 
  private:
   int fd_ = -1;
   bool closed_ = false;
+  bool reset_ = false;
   std::string received_;
 };
 

@@ -73,6 +73,9 @@ TEST_F(StandinServerTest, AnswersWithTheEchoOfTheRequest) {
   EXPECT_EQ(echo.at("query"), "x=1");
   EXPECT_EQ(echo.at("headers").at("x-test"), boost::json::array({"yes"}));
   EXPECT_EQ(server_->requests_served(), 1u);
+  // RFC 9110 6.6.1: an origin server with a clock sends Date (an IMF-fixdate, 29 bytes).
+  EXPECT_EQ(response[http::field::date].size(), 29u) << response[http::field::date];
+  EXPECT_TRUE(response[http::field::date].ends_with(" GMT")) << response[http::field::date];
 }
 
 TEST_F(StandinServerTest, CountsTheRequestBody) {
