@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/model/resources.h"
 #include "proxy/core/route_request.h"
 #include "proxy/core/serverless_resolver.h"

@@ -1,10 +1,10 @@
-# Writes OUTPUT, a C++ file defining NAMESPACE::FUNCTION() (default: albemu::embedded_demo_config)
+# Writes OUTPUT, a C++ file defining NAMESPACE::FUNCTION() (default: albemu::config::embedded_demo_config)
 # returning INPUT's text as a std::string_view.
 if(NOT DEFINED FUNCTION)
   set(FUNCTION embedded_demo_config)
 endif()
 if(NOT DEFINED NAMESPACE)
-  set(NAMESPACE albemu)
+  set(NAMESPACE albemu::config)
 endif()
 file(READ ${INPUT} content)
 set(delim "ALBEMU_EMBED")

@@ -16,14 +16,15 @@ if(ALBEMU_FUZZ)
   set(ALBEMU_TCMALLOC OFF CACHE BOOL "" FORCE)  # ASan brings its own allocator
 endif()
 
-# Called once albemu_core exists: one executable per tests/fuzz/fuzz_*.cc.
+# Called once the layers exist: one executable per tests/fuzz/fuzz_*.cc.
 function(albemu_add_fuzz_targets)
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.cc)
   add_custom_target(albemu_fuzz_targets)
   foreach(source ${sources})
     get_filename_component(name ${source} NAME_WE)
     add_executable(${name} ${source})
-    target_link_libraries(${name} PRIVATE albemu_core)
+    target_link_libraries(${name} PRIVATE albemu_cli)
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR})
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
     target_compile_definitions(${name} PRIVATE ALBEMU_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
     set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/model/resources.h"
 
 namespace albemu::config::validation {

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/model/resources.h"
 
 namespace albemu::config {

@@ -10,8 +10,8 @@
 
 #include "proxy/admin/config_json.h"
 #include "proxy/admin/console_page.h"
-#include "proxy/admin/control_listener.h"
 #include "proxy/admin/stats_json.h"
+#include "proxy/control/control_listener.h"
 #include "proxy/core/explain.h"
 
 namespace albemu::admin {
@@ -86,7 +86,7 @@ bool cross_origin(const Caller& caller) {
 
 /// 401 for a state-changing call without the admin token (empty `token`: none is required).
 std::optional<Answer> refuse_unauthorized(std::string_view token, const Caller& caller) {
-  if (token.empty() || bearer_matches(caller.authorization, token)) return std::nullopt;
+  if (token.empty() || control::bearer_matches(caller.authorization, token)) return std::nullopt;
   Answer answer{http::status::unauthorized, "text/plain; charset=utf-8",
                 caller.authorization.empty()
                     ? "this call needs the admin token: Authorization: Bearer <token>\n"
@@ -225,12 +225,12 @@ Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& cal
 }
 
 /// One admin request, answered synchronously on the io_context.
-ControlResponse respond(const AdminHooks& hooks, std::string_view token,
-                        const ControlRequest& request) {
+control::ControlResponse respond(const AdminHooks& hooks, std::string_view token,
+                                 const control::ControlRequest& request) {
   const Caller caller{request[http::field::authorization], request[http::field::origin],
                       request[http::field::host]};
   Answer answer = handle(hooks, token, caller, request.method(), request.target());
-  ControlResponse response(answer.status, request.version());
+  control::ControlResponse response(answer.status, request.version());
   response.set(http::field::server, "albemu-admin");
   response.set(http::field::content_type, answer.content_type);
   response.set(http::field::cache_control, "no-store");
@@ -251,12 +251,12 @@ ControlResponse respond(const AdminHooks& hooks, std::string_view token,
 
 AdminServer::AdminServer(asio::io_context& io_context, AdminHooks hooks, std::string token) {
   // Requests are small (the largest is a /route query); 1 MiB is Beast's default body limit.
-  listener_ = std::make_shared<ControlListener>(
+  listener_ = std::make_shared<control::ControlListener>(
       io_context,
-      [hooks = std::move(hooks), token = std::move(token)](const ControlRequest& request) {
+      [hooks = std::move(hooks), token = std::move(token)](const control::ControlRequest& request) {
         return respond(hooks, token, request);
       },
-      ControlLimits{std::chrono::seconds(60), 1024 * 1024});
+      control::ControlLimits{std::chrono::seconds(60), 1024 * 1024});
 }
 
 AdminServer::~AdminServer() { stop(); }

@@ -24,7 +24,7 @@
 #include <memory>
 #include <string>
 
-#include "config/compile/snapshot.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/log/metrics.h"
 
 namespace albemu::admin {
@@ -32,7 +32,7 @@ namespace albemu::admin {
 /// What the endpoint reads from, and the one thing it can do (reload).
 struct AdminHooks {
   /// The snapshot being served; never null once the server is serving.
-  std::function<std::shared_ptr<const config::ConfigSnapshot>()> snapshot;
+  std::function<std::shared_ptr<const core::ConfigSnapshot>()> snapshot;
   /// Empty when the last reload (or the initial load) succeeded.
   std::function<std::string()> last_reload_error;
   std::function<std::string()> metrics_text;
@@ -44,7 +44,13 @@ struct AdminHooks {
   std::function<std::string()> reload;
 };
 
+}  // namespace albemu::admin
+
+namespace albemu::control {
 class ControlListener;
+}  // namespace albemu::control
+
+namespace albemu::admin {
 
 class AdminServer {
  public:
@@ -66,7 +72,7 @@ class AdminServer {
   std::string address() const;
 
  private:
-  std::shared_ptr<ControlListener> listener_;
+  std::shared_ptr<control::ControlListener> listener_;
 };
 
 }  // namespace albemu::admin

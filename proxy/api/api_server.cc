@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 
-#include "proxy/admin/control_listener.h"
+#include "proxy/control/control_listener.h"
 
 namespace albemu::api {
 
@@ -17,15 +17,16 @@ namespace {
 constexpr size_t kBodyLimit = 8 * 1024 * 1024;  // certificates with long chains fit
 
 /// One API call: the Origin and token checks, then ComputeApi::handle, as compute's JSON.
-admin::ControlResponse respond(ComputeApi& api, const std::string& token,
-                               const admin::ControlRequest& request) {
+control::ControlResponse respond(ComputeApi& api, const std::string& token,
+                                 const control::ControlRequest& request) {
   ApiResponse answer;
   if (request.find(http::field::origin) != request.end()) {
     // API clients (client libraries, gcloud, curl) send no Origin; a browser sends it on
     // every cross-origin write. Refusing it keeps web pages the user visits from driving a
     // local API that takes no token.
     answer = api_error(403, "forbidden", "albemu's compute API refuses browser (Origin) requests");
-  } else if (!token.empty() && !admin::bearer_matches(request[http::field::authorization], token)) {
+  } else if (!token.empty() &&
+             !control::bearer_matches(request[http::field::authorization], token)) {
     answer = api_error(401, "required",
                        request[http::field::authorization].empty()
                            ? "Request is missing required authentication credential. "
@@ -37,7 +38,7 @@ admin::ControlResponse respond(ComputeApi& api, const std::string& token,
     const std::string_view path = target.substr(0, target.find('?'));
     answer = api.handle(std::string_view(request.method_string()), path, request.body());
   }
-  admin::ControlResponse response(static_cast<http::status>(answer.status), request.version());
+  control::ControlResponse response(static_cast<http::status>(answer.status), request.version());
   response.set(http::field::server, "albemu-api");
   response.set(http::field::content_type, "application/json; charset=UTF-8");
   response.set(http::field::cache_control, "no-store");
@@ -52,12 +53,12 @@ admin::ControlResponse respond(ComputeApi& api, const std::string& token,
 }  // namespace
 
 ApiServer::ApiServer(asio::io_context& io_context, ComputeApi& api, std::string token) {
-  listener_ = std::make_shared<admin::ControlListener>(
+  listener_ = std::make_shared<control::ControlListener>(
       io_context,
-      [&api, token = std::move(token)](const admin::ControlRequest& request) {
+      [&api, token = std::move(token)](const control::ControlRequest& request) {
         return respond(api, token, request);
       },
-      admin::ControlLimits{std::chrono::seconds(120), kBodyLimit});
+      control::ControlLimits{std::chrono::seconds(120), kBodyLimit});
 }
 
 ApiServer::~ApiServer() { stop(); }

@@ -10,9 +10,9 @@
 
 #include "proxy/api/compute_api.h"
 
-namespace albemu::admin {
+namespace albemu::control {
 class ControlListener;
-}  // namespace albemu::admin
+}  // namespace albemu::control
 
 namespace albemu::api {
 
@@ -32,7 +32,7 @@ class ApiServer {
   std::string address() const;
 
  private:
-  std::shared_ptr<admin::ControlListener> listener_;
+  std::shared_ptr<control::ControlListener> listener_;
 };
 
 }  // namespace albemu::api

@@ -349,7 +349,7 @@ ApiResponse ComputeApi::handle_operation(std::string_view method, const ComputeP
 ApiResponse ComputeApi::commit(ApiState candidate, const ResourceKey& target,
                                const std::string& target_id, std::string_view operation_type) {
   const StoredDocuments documents = documents_of(candidate);
-  const config::SnapshotResult result = try_documents(documents);
+  const core::SnapshotResult result = try_documents(documents);
   if (!result.snapshot) {
     std::string message = config::format_errors(result.errors);
     while (!message.empty() && message.back() == '\n') message.pop_back();

@@ -31,8 +31,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/compile/snapshot.h"
 #include "proxy/api/api_state.h"
+#include "proxy/core/snapshot.h"
 
 namespace albemu::api {
 
@@ -44,7 +44,7 @@ struct ApiResponse {
 /// What the API needs of serve. Called on serve's main thread.
 struct ApiHooks {
   /// The snapshot being served.
-  std::function<std::shared_ptr<const config::ConfigSnapshot>()> snapshot;
+  std::function<std::shared_ptr<const core::ConfigSnapshot>()> snapshot;
   /// Reloads from the config sources (the state file among them); the error text, or empty.
   std::function<std::string()> reload;
 };
@@ -101,7 +101,7 @@ class ComputeApi {
   /// The stored documents of `state`, with stand-ins for NEG services nothing declares.
   StoredDocuments documents_of(const ApiState& state) const;
   /// Loads `documents` with the other config sources; the snapshot result (errors if any).
-  config::SnapshotResult try_documents(const StoredDocuments& documents) const;
+  core::SnapshotResult try_documents(const StoredDocuments& documents) const;
   /// Writes the documents serve loads; false (and `error`) on failure.
   bool write_documents(const StoredDocuments& documents, std::string& error) const;
   /// The files the API writes (state file, demo copy): not "defined by files".

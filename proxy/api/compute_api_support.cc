@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <set>
 
+#include "config/embedded_demo.h"
 #include "proxy/api/compute_api.h"
 #include "proxy/api/compute_references.h"
-#include "proxy/embedded_config.h"
 
 namespace albemu::api {
 
@@ -100,7 +100,8 @@ StoredDocuments ComputeApi::documents_of(const ApiState& state) const {
   StoredDocuments out;
   out.config = state.to_document(implicit);
   if (!options_.demo_file.empty()) {
-    out.demo = state.all().empty() ? std::string(embedded_demo_config()) : std::string("{}\n");
+    out.demo =
+        state.all().empty() ? std::string(config::embedded_demo_config()) : std::string("{}\n");
   }
   return out;
 }
@@ -112,13 +113,13 @@ bool ComputeApi::write_documents(const StoredDocuments& documents, std::string& 
   return write_file_atomically(options_.state_file, documents.config, error);
 }
 
-config::SnapshotResult ComputeApi::try_documents(const StoredDocuments& documents) const {
+core::SnapshotResult ComputeApi::try_documents(const StoredDocuments& documents) const {
   const std::string candidate = options_.scratch_dir + "/candidate-api-state.yaml";
   const std::string demo = options_.scratch_dir + "/candidate-demo.yaml";
   std::string error;
   if (!write_file_atomically(candidate, documents.config, error) ||
       (!options_.demo_file.empty() && !write_file_atomically(demo, documents.demo, error))) {
-    config::SnapshotResult result;
+    core::SnapshotResult result;
     result.errors.push_back(config::ConfigError{candidate, "", error});
     return result;
   }
@@ -126,7 +127,7 @@ config::SnapshotResult ComputeApi::try_documents(const StoredDocuments& document
   for (std::string& path : paths)
     if (path == options_.demo_file) path = demo;
   paths.push_back(candidate);
-  config::SnapshotResult result = config::build_snapshot(config::load_config_files(paths), 0);
+  core::SnapshotResult result = core::build_snapshot(config::load_config_files(paths), 0);
   // Messages name the state file, which is what the candidate becomes.
   for (auto& config_error : result.errors)
     if (config_error.file == candidate) config_error.file = options_.state_file;
@@ -155,7 +156,7 @@ ApiResponse ComputeApi::validate_url_map(const ComputePath& path, const boost::j
   } else {
     candidate.insert("urlMaps", std::move(resource));
   }
-  const config::SnapshotResult result = try_documents(documents_of(candidate));
+  const core::SnapshotResult result = try_documents(documents_of(candidate));
   boost::json::object out{{"loadSucceeded", false},
                           {"loadErrors", error_strings(result.errors, "", "")},
                           {"testPassed", false},

@@ -7,11 +7,11 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
-#include "config/compile/snapshot.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/json_print.h"
 #include "proxy/cli/options.h"
 #include "proxy/core/explain.h"
+#include "proxy/core/snapshot.h"
 
 namespace albemu::cli {
 
@@ -63,7 +63,7 @@ int run_route(const std::vector<std::string>& args) {
 
   const auto paths = vm.count("config") != 0 ? vm["config"].as<std::vector<std::string>>()
                                              : std::vector<std::string>{};
-  const config::SnapshotResult result = config::load_snapshot(paths, 1);
+  const core::SnapshotResult result = core::load_snapshot(paths, 1);
   if (!result.snapshot) {
     std::cerr << "albemu route: the config does not load:\n"
               << config::format_errors(result.errors);

@@ -22,7 +22,6 @@
 #include <iostream>
 #include <thread>
 
-#include "config/compile/snapshot.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/api/api_server.h"
 #include "proxy/api/api_state.h"
@@ -30,6 +29,7 @@
 #include "proxy/cli/commands.h"
 #include "proxy/cli/config_watcher.h"
 #include "proxy/cli/options.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/log/access_log.h"
 #include "proxy/log/metrics.h"
 #include "proxy/net/data_plane.h"
@@ -53,7 +53,7 @@ class Server {
 
   /// The initial load; prints the errors and returns false if the config does not load.
   bool load_initial() {
-    config::SnapshotResult result = config::load_snapshot(paths_, 1);
+    core::SnapshotResult result = core::load_snapshot(paths_, 1);
     if (!result.snapshot) {
       std::cerr << "albemu serve: the config does not load:\n"
                 << config::format_errors(result.errors);
@@ -78,7 +78,7 @@ class Server {
   /// Returns the error text (empty on success).
   std::string reload(std::string_view reason) {
     const uint64_t generation = current_->generation + 1;
-    config::SnapshotResult result = config::load_snapshot(paths_, generation);
+    core::SnapshotResult result = core::load_snapshot(paths_, generation);
     std::string error;
     if (!result.snapshot) {
       error = config::format_errors(result.errors);
@@ -102,7 +102,7 @@ class Server {
     return {};
   }
 
-  std::shared_ptr<const config::ConfigSnapshot> snapshot() const { return current_; }
+  std::shared_ptr<const core::ConfigSnapshot> snapshot() const { return current_; }
   const std::string& last_reload_error() const { return last_reload_error_; }
 
   std::function<void()> on_reloaded;  // after a successful reload (listeners may have moved)
@@ -111,7 +111,7 @@ class Server {
   std::vector<std::string> paths_;
   net::DataPlane& data_plane_;
   log::Metrics& metrics_;
-  std::shared_ptr<const config::ConfigSnapshot> current_;
+  std::shared_ptr<const core::ConfigSnapshot> current_;
   std::string last_reload_error_;
 };
 

@@ -15,9 +15,9 @@
 #include <iostream>
 #include <string>
 
-#include "config/compile/snapshot.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/options.h"
+#include "proxy/core/snapshot.h"
 
 namespace albemu::cli {
 
@@ -25,7 +25,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-boost::json::object test_failure_json(const config::UrlMapTestFailure& failure) {
+boost::json::object test_failure_json(const core::UrlMapTestFailure& failure) {
   // proto3 JSON leaves out unset fields; so does this.
   boost::json::object out;
   out["host"] = failure.host;
@@ -53,7 +53,7 @@ boost::json::object test_failure_json(const config::UrlMapTestFailure& failure) 
   return out;
 }
 
-boost::json::object validation_json(const config::UrlMapValidation& validation) {
+boost::json::object validation_json(const core::UrlMapValidation& validation) {
   boost::json::array load_errors;
   for (const auto& error : validation.load_errors) load_errors.emplace_back(error.to_string());
   boost::json::array failures;
@@ -67,7 +67,7 @@ boost::json::object validation_json(const config::UrlMapValidation& validation) 
   return boost::json::object{{"result", std::move(result)}};
 }
 
-void print_validation_text(const config::UrlMapValidation& validation) {
+void print_validation_text(const core::UrlMapValidation& validation) {
   std::cout << "urlMaps[" << validation.url_map << "]";
   if (!validation.file.empty()) std::cout << " (" << validation.file << ")";
   if (!validation.load_succeeded) {
@@ -104,7 +104,7 @@ void print_validation_text(const config::UrlMapValidation& validation) {
 }
 
 /// True if `error` is reported under one of the URL maps (load error or failed test).
-bool belongs_to_url_map(const config::ConfigError& error, const config::SnapshotResult& result) {
+bool belongs_to_url_map(const config::ConfigError& error, const core::SnapshotResult& result) {
   for (const auto& validation : result.validations) {
     if (error.field_path.starts_with("urlMaps[" + validation.url_map + "]")) return true;
   }
@@ -136,7 +136,7 @@ int run_validate(const std::vector<std::string>& args) {
   const auto paths = vm.count("config") != 0 ? vm["config"].as<std::vector<std::string>>()
                                              : std::vector<std::string>{};
 
-  const config::SnapshotResult result = config::load_snapshot(paths, 1);
+  const core::SnapshotResult result = core::load_snapshot(paths, 1);
 
   bool ok = result.errors.empty();
   for (const auto& validation : result.validations) {

@@ -71,8 +71,8 @@ std::optional<ParsedUrl> parse_url(std::string_view url, std::string& error) {
   return parsed;
 }
 
-const config::ListenerPlan* choose_listener(const config::ConfigSnapshot& snapshot,
-                                            const ParsedUrl& url) {
+const core::ListenerPlan* choose_listener(const core::ConfigSnapshot& snapshot,
+                                          const ParsedUrl& url) {
   const bool https = url.scheme == "https";
   for (const auto& plan : snapshot.listeners) {
     if (plan.port == url.port && plan.https == https) return &plan;
@@ -167,7 +167,7 @@ boost::json::object explain_error(boost::json::object out, std::string error) {
 
 }  // namespace
 
-boost::json::object explain_route(const config::ConfigSnapshot& snapshot,
+boost::json::object explain_route(const core::ConfigSnapshot& snapshot,
                                   const ExplainRequest& request) {
   boost::json::object out = empty_explanation();
 
@@ -176,7 +176,7 @@ boost::json::object explain_route(const config::ConfigSnapshot& snapshot,
   if (!url) return explain_error(std::move(out), std::move(error));
 
   // The URL map: from the chosen forwarding rule, or the only one when no rule is declared.
-  const config::ListenerPlan* listener = nullptr;
+  const core::ListenerPlan* listener = nullptr;
   if (!request.forwarding_rule.empty()) {
     listener = snapshot.find_listener(request.forwarding_rule);
     if (listener == nullptr) {

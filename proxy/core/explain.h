@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/compile/snapshot.h"
+#include "proxy/core/snapshot.h"
 
 namespace albemu::core {
 
@@ -33,7 +33,7 @@ struct ExplainRequest {
 /// URL's (default 80/443) and whose proxy kind matches the scheme, else the first rule whose
 /// port matches, else the first rule. An unknown rule name or an unparsable URL gives
 /// action "error" with `error` set and `status` null.
-boost::json::object explain_route(const config::ConfigSnapshot& snapshot,
+boost::json::object explain_route(const core::ConfigSnapshot& snapshot,
                                   const ExplainRequest& request);
 
 }  // namespace albemu::core

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/model/resources.h"
 #include "proxy/core/route_request.h"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/model/resources.h"
 #include "proxy/core/url_mask.h"
 

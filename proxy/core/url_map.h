@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/model/resources.h"
 #include "proxy/core/route_decision.h"
 #include "proxy/core/route_request.h"

@@ -68,7 +68,7 @@ class DataPlaneImpl {
     for (auto& worker : workers_) worker->start();
   }
 
-  config::ConfigErrors apply(std::shared_ptr<const config::ConfigSnapshot> snapshot) {
+  config::ConfigErrors apply(std::shared_ptr<const core::ConfigSnapshot> snapshot) {
     config::ConfigErrors errors;
     start();  // no-op once started; the workers must run to take the snapshot
     if (!snapshot) {
@@ -181,7 +181,7 @@ class DataPlaneImpl {
     return n;
   }
 
-  bool bind_rule(const config::ListenerPlan& plan, BoundRule& rule, config::ConfigErrors& errors) {
+  bool bind_rule(const core::ListenerPlan& plan, BoundRule& rule, config::ConfigErrors& errors) {
     const std::string field = "forwardingRules[" + plan.forwarding_rule + "]";
     boost::system::error_code ec;
     const std::string& configured =
@@ -224,7 +224,7 @@ DataPlane::DataPlane(DataPlaneOptions options)
     : impl_(std::make_unique<DataPlaneImpl>(std::move(options))) {}
 DataPlane::~DataPlane() = default;
 void DataPlane::start() { impl_->start(); }
-config::ConfigErrors DataPlane::apply(std::shared_ptr<const config::ConfigSnapshot> snapshot) {
+config::ConfigErrors DataPlane::apply(std::shared_ptr<const core::ConfigSnapshot> snapshot) {
   return impl_->apply(std::move(snapshot));
 }
 std::map<std::string, std::string> DataPlane::bound_addresses() const {

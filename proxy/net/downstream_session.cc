@@ -360,7 +360,7 @@ class DownstreamSession final : public SessionBase,
 
   /// This connection's forwarding rule and URL map in the worker's current generation. Looked
   /// up by name once per generation, not once per request.
-  std::pair<const config::ListenerPlan*, const core::CompiledUrlMap*> current_plan() {
+  std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*> current_plan() {
     const auto& generation = worker_.generation();
     if (generation != plan_generation_) {
       plan_generation_ = generation;
@@ -854,7 +854,7 @@ class DownstreamSession final : public SessionBase,
   // current_plan()'s cache. Holding the generation keeps the cached pointers valid (and a new
   // generation can never reuse the address of one still held).
   std::shared_ptr<const Generation> plan_generation_;
-  std::pair<const config::ListenerPlan*, const core::CompiledUrlMap*> plan_{nullptr, nullptr};
+  std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*> plan_{nullptr, nullptr};
   bool in_request_ = false;
   bool draining_ = false;
   bool closed_ = false;

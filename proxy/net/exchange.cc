@@ -5,7 +5,7 @@
 
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
-#include "proxy/standin/echo.h"
+#include "proxy/net/standin_echo.h"
 
 namespace albemu::net {
 
@@ -199,20 +199,20 @@ void make_error_response(LocalResponse& response, RequestContext& context, core:
 void make_standin_response(LocalResponse& response, RequestContext& context,
                            std::string_view method, std::string_view target,
                            const HeadFields& upstream_fields, std::size_t body_length) {
-  standin::Identity identity;
+  net::StandinIdentity identity;
   if (context.target) {
     identity.service.assign(context.target->cloud_run_service);
     identity.revision = identity.service + "-00001-std";
     identity.tag.assign(context.target->tag);
   }
-  standin::EchoRequest echo;
+  net::EchoRequest echo;
   echo.method = method;
   echo.target = target;
   for (const auto& field : upstream_fields)
     echo.headers.emplace_back(field.name_string(), field.value());
   echo.body_length = body_length;
   response.result(http::status::ok);
-  response.body() = standin::echo_json(identity, echo);
+  response.body() = net::echo_json(identity, echo);
   response.set(http::field::content_type, "application/json");
   context.log.status_details = "response_sent_by_backend";
   context.log.server_ip = "built-in stand-in";

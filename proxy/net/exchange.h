@@ -48,7 +48,7 @@ struct ConnectionInfo {
 /// reallocated) to keep the request path free of heap churn.
 struct RequestContext {
   std::shared_ptr<const Generation> generation;  // pinned for the whole exchange
-  const config::ListenerPlan* listener = nullptr;
+  const core::ListenerPlan* listener = nullptr;
   const core::CompiledUrlMap* url_map = nullptr;
   core::RouteDecision decision;
   bool routed = false;  // decision is valid

@@ -132,7 +132,7 @@ std::string_view cipher_list_for_profile(std::string_view profile) {
   return {};
 }
 
-std::shared_ptr<ServerTls> ServerTls::create(const config::ListenerPlan& plan,
+std::shared_ptr<ServerTls> ServerTls::create(const core::ListenerPlan& plan,
                                              config::ConfigErrors& errors) {
   const std::size_t errors_before = errors.size();
   const model::SslPolicy* policy = plan.ssl_policy;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/compile/snapshot.h"
+#include "proxy/core/snapshot.h"
 
 namespace albemu::net {
 
@@ -22,7 +22,7 @@ class ServerTls {
   /// Builds contexts for `plan.certificates` with `plan.ssl_policy`. On a bad PEM, a key
   /// that does not match its certificate, or an unknown profile/version, appends an error
   /// naming the certificate (or policy) and returns null.
-  static std::shared_ptr<ServerTls> create(const config::ListenerPlan& plan,
+  static std::shared_ptr<ServerTls> create(const core::ListenerPlan& plan,
                                            config::ConfigErrors& errors);
 
   ~ServerTls();

@@ -16,7 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "config/compile/snapshot.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/net/message_head.h"
 #include "proxy/net/upstream_pool.h"
 
@@ -37,7 +37,7 @@ class Listener;
 /// What a worker serves from: a snapshot and the TLS contexts of its HTTPS listeners. Posted
 /// by the main thread as one immutable object, swapped by the worker, pinned per request.
 struct Generation {
-  std::shared_ptr<const config::ConfigSnapshot> snapshot;
+  std::shared_ptr<const core::ConfigSnapshot> snapshot;
   std::map<std::string, std::shared_ptr<ServerTls>, std::less<>> tls;  // by forwarding rule
   /// forwarding rule -> the IP actually bound (the load balancer IP in X-Forwarded-For).
   std::map<std::string, std::string, std::less<>> bound_ips;

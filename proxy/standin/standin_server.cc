@@ -103,7 +103,7 @@ class Session {
 
 /// State shared by the listener and its sessions; outlives whichever of them goes last.
 struct SharedState {
-  Identity identity;
+  net::StandinIdentity identity;
   std::atomic<std::uint64_t> requests_served{0};
 
   /// Sessions alive, for stop(). Sessions run on strands of a possibly multi-threaded
@@ -273,14 +273,14 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     add_identity_headers(*response);
     response->keep_alive(keep_alive);
     if (!bodyless) {
-      EchoRequest echo;
+      net::EchoRequest echo;
       echo.method = request.method_string();
       echo.target = request.target();
       for (const auto& field : request)
         echo.headers.emplace_back(field.name_string(), field.value());
       echo.body_length = request.body();
       response->set(http::field::content_type, "application/json");
-      response->body() = echo_json(shared_->identity, echo);
+      response->body() = net::echo_json(shared_->identity, echo);
       response->prepare_payload();
     }
     write(response, keep_alive);

@@ -15,14 +15,14 @@
 #include <memory>
 #include <string>
 
-#include "proxy/standin/echo.h"
+#include "proxy/net/standin_echo.h"
 
 namespace albemu::standin {
 
 struct StandinOptions {
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   std::uint16_t port = 0;          // 0: the kernel picks a free port; see StandinServer::port()
-  Identity identity;
+  net::StandinIdentity identity;
 };
 
 class StandinServerImpl;

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/load/loader.h"
 
 namespace albemu::config::testing {

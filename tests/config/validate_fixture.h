@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/load/loader.h"
 #include "config/model/resources.h"
 

@@ -1,5 +1,5 @@
 // libFuzzer target: YAML text -> the config loader, validator and snapshot compiler
-// (config/load/loader.h, config/compile/snapshot.h), as `albemu validate` runs them.
+// (config/load/loader.h, proxy/core/snapshot.h), as `albemu validate` runs them.
 //
 // Every input must end in load errors or a snapshot: never a crash, an abort, an uncaught
 // exception or a leak. The file name defaults to "fuzz.yaml"; a first line "#@ NAME" (a YAML
@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "config/compile/snapshot.h"
 #include "config/load/loader.h"
+#include "proxy/core/snapshot.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     check(!error.message.empty());
     (void)error.to_string();
   }
-  const albemu::config::SnapshotResult result = albemu::config::build_snapshot(loaded, 1);
+  const albemu::core::SnapshotResult result = albemu::core::build_snapshot(loaded, 1);
   // Exactly one of: a snapshot, or the reasons there is none.
   check((result.snapshot != nullptr) == result.errors.empty());
   if (!loaded.ok()) check(result.snapshot == nullptr);

@@ -26,9 +26,9 @@
 #include <memory>
 #include <string_view>
 
-#include "config/compile/snapshot.h"
+#include "config/embedded_demo.h"
 #include "config/load/loader.h"
-#include "proxy/embedded_config.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/net/downstream_session.h"
 #include "proxy/net/socket_io.h"
 #include "proxy/net/worker.h"
@@ -45,8 +45,8 @@ constexpr const char* kForwardingRule = "demo-http";
 
 net::Worker& worker() {
   static net::Worker* const instance = [] {
-    auto result = albemu::config::build_snapshot(
-        albemu::config::load_config_text(albemu::embedded_demo_config(), "demo.yaml"), 1);
+    auto result = albemu::core::build_snapshot(
+        albemu::config::load_config_text(albemu::config::embedded_demo_config(), "demo.yaml"), 1);
     if (!result.snapshot || !result.snapshot->find_listener(kForwardingRule)) std::abort();
     auto generation = std::make_shared<net::Generation>();
     generation->snapshot = result.snapshot;

@@ -15,13 +15,13 @@
 #include <string_view>
 #include <vector>
 
-#include "config/compile/snapshot.h"
+#include "config/embedded_demo.h"
 #include "config/load/loader.h"
 #include "proxy/core/explain.h"
 #include "proxy/core/route_decision.h"
 #include "proxy/core/route_request.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/core/url_map.h"
-#include "proxy/embedded_config.h"
 
 namespace {
 
@@ -39,26 +39,27 @@ std::string_view next_line(std::string_view& input) {
   return line;
 }
 
-std::vector<std::shared_ptr<const config::ConfigSnapshot>> load_snapshots() {
-  std::vector<std::shared_ptr<const config::ConfigSnapshot>> snapshots;
-  const auto demo =
-      config::build_snapshot(config::load_config_text(albemu::embedded_demo_config(), "demo.yaml"), 1);
+std::vector<std::shared_ptr<const core::ConfigSnapshot>> load_snapshots() {
+  std::vector<std::shared_ptr<const core::ConfigSnapshot>> snapshots;
+  const auto demo = core::build_snapshot(
+      config::load_config_text(albemu::config::embedded_demo_config(), "demo.yaml"), 1);
   if (!demo.snapshot) std::abort();  // the embedded config always loads
   snapshots.push_back(demo.snapshot);
   for (const char* name : {"tutorial.yaml", "url-masks.yaml"}) {
-    const auto result = config::load_snapshot({std::string(ALBEMU_SOURCE_DIR "/config/examples/") + name}, 1);
+    const auto result =
+        core::load_snapshot({std::string(ALBEMU_SOURCE_DIR "/config/examples/") + name}, 1);
     if (result.snapshot) snapshots.push_back(result.snapshot);
   }
   return snapshots;
 }
 
-const std::vector<std::shared_ptr<const config::ConfigSnapshot>>& snapshots() {
+const std::vector<std::shared_ptr<const core::ConfigSnapshot>>& snapshots() {
   static const auto* loaded =
-      new std::vector<std::shared_ptr<const config::ConfigSnapshot>>(load_snapshots());
+      new std::vector<std::shared_ptr<const core::ConfigSnapshot>>(load_snapshots());
   return *loaded;
 }
 
-void check_decision(const config::ConfigSnapshot& snapshot, const core::RouteDecision& decision,
+void check_decision(const core::ConfigSnapshot& snapshot, const core::RouteDecision& decision,
                     std::string_view host, std::string_view target) {
   if (decision.action == core::RouteAction::kRedirect) {
     check(decision.status >= 300 && decision.status < 400);

@@ -8,8 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <future>
 
-#include "config/compile/snapshot.h"
 #include "config/load/loader.h"
+#include "proxy/core/snapshot.h"
 #include "tests/integration/support/proxy_harness.h"
 #include "tests/integration/support/test_backend.h"
 
@@ -80,7 +80,7 @@ TEST(ProxyReloadTest, BindFailureNamesTheRuleAndChangesNothing) {
   auto loaded = config::load_config_text(
       app_config(backend, rule("busy", "127.0.0.1", backend.port())), "test.yaml");
   ASSERT_TRUE(loaded.ok()) << config::format_errors(loaded.errors);
-  auto built = config::build_snapshot(loaded, 1);
+  auto built = core::build_snapshot(loaded, 1);
   ASSERT_TRUE(built.snapshot) << config::format_errors(built.errors);
   auto errors = data_plane.apply(built.snapshot);
   ASSERT_EQ(errors.size(), 1u);

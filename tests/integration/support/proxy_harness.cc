@@ -15,8 +15,8 @@
 #include <sstream>
 #include <thread>
 
-#include "config/compile/snapshot.h"
 #include "config/load/loader.h"
+#include "proxy/core/snapshot.h"
 
 namespace albemu::testing {
 
@@ -129,7 +129,7 @@ ProxyHarness::~ProxyHarness() {
 std::string ProxyHarness::apply_yaml(const std::string& yaml) {
   auto loaded = config::load_config_text(yaml, "test.yaml");
   if (!loaded.ok()) return config::format_errors(loaded.errors);
-  auto built = config::build_snapshot(loaded, ++generation_);
+  auto built = core::build_snapshot(loaded, ++generation_);
   if (!built.errors.empty()) return config::format_errors(built.errors);
   auto errors = data_plane_->apply(built.snapshot);
   return config::format_errors(errors);

@@ -106,7 +106,7 @@ forwardingRules:
 class ExplainRouteTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto result = config::build_snapshot(config::load_config_text(kConfig, "explain_test.yaml"), 7);
+    auto result = core::build_snapshot(config::load_config_text(kConfig, "explain_test.yaml"), 7);
     ASSERT_TRUE(result.snapshot) << config::format_errors(result.errors);
     snapshot_ = result.snapshot;
   }
@@ -122,10 +122,10 @@ class ExplainRouteTest : public ::testing::Test {
     return explain_route(*snapshot_, request);
   }
 
-  static std::shared_ptr<const config::ConfigSnapshot> snapshot_;
+  static std::shared_ptr<const core::ConfigSnapshot> snapshot_;
 };
 
-std::shared_ptr<const config::ConfigSnapshot> ExplainRouteTest::snapshot_;
+std::shared_ptr<const core::ConfigSnapshot> ExplainRouteTest::snapshot_;
 
 TEST_F(ExplainRouteTest, ForwardThroughAPathMaskNamesEveryHop) {
   const auto out = explain("http://127.0.0.1:8080/login/web?x=1");

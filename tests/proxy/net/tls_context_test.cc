@@ -31,8 +31,8 @@ class ServerTlsTest : public ::testing::Test {
     certificates_.push_back(std::move(certificate));
   }
 
-  config::ListenerPlan plan(const model::SslPolicy* policy = nullptr) const {
-    config::ListenerPlan plan;
+  core::ListenerPlan plan(const model::SslPolicy* policy = nullptr) const {
+    core::ListenerPlan plan;
     plan.forwarding_rule = "https-rule";
     plan.https = true;
     plan.target_proxy = "https-proxy";

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-namespace albemu::admin {
+namespace albemu::control {
 
 using ControlRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using ControlResponse = boost::beast::http::response<boost::beast::http::string_body>;
@@ -59,4 +59,4 @@ class ControlListener : public std::enable_shared_from_this<ControlListener> {
 /// The token comparison takes the same time wherever the first difference is.
 bool bearer_matches(std::string_view authorization, std::string_view token);
 
-}  // namespace albemu::admin
+}  // namespace albemu::control

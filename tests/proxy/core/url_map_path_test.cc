@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/core/url_map_test_support.h"
+#include "tests/proxy/core/url_map_test_support.h"
 
 namespace albemu::core {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <string_view>
 
-namespace albemu {
+namespace albemu::config {
 
 /// The text of config/examples/demo.yaml, compiled into the binary.
 std::string_view embedded_demo_config();
 
-}  // namespace albemu
+}  // namespace albemu::config

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/load/loader.h"
 #include "config/model/resources.h"
 #include "proxy/core/serverless_resolver.h"
@@ -20,7 +20,7 @@ namespace albemu::core {
 class RateLimiter;
 }  // namespace albemu::core
 
-namespace albemu::config {
+namespace albemu::core {
 
 /// One listener to bind: a forwarding rule and what its target proxy serves.
 struct ListenerPlan {
@@ -54,7 +54,7 @@ struct UrlMapValidation {
   std::string url_map;
   std::string file;
   bool load_succeeded = false;
-  ConfigErrors load_errors;
+  config::ConfigErrors load_errors;
   bool test_passed = false;
   std::vector<UrlMapTestFailure> test_failures;
 };
@@ -62,27 +62,27 @@ struct UrlMapValidation {
 struct ConfigSnapshot {
   uint64_t generation = 0;
   model::Config config;
-  std::map<std::string, std::shared_ptr<const core::CompiledUrlMap>, std::less<>> url_maps;
-  std::shared_ptr<const core::ServerlessResolver> resolver;
+  std::map<std::string, std::shared_ptr<const CompiledUrlMap>, std::less<>> url_maps;
+  std::shared_ptr<const ServerlessResolver> resolver;
   std::vector<ListenerPlan> listeners;
   /// Cloud Armor policies of the backend services; shared by all workers (thread-safe).
-  std::shared_ptr<core::RateLimiter> rate_limiter;
+  std::shared_ptr<RateLimiter> rate_limiter;
 
-  const core::CompiledUrlMap* find_url_map(std::string_view name) const;
+  const CompiledUrlMap* find_url_map(std::string_view name) const;
   const ListenerPlan* find_listener(std::string_view forwarding_rule) const;
 };
 
 struct SnapshotResult {
   std::shared_ptr<const ConfigSnapshot> snapshot;  // null if errors is not empty
-  ConfigErrors errors;                             // load, compile and URL-map test errors
+  config::ConfigErrors errors;                     // load, compile and URL-map test errors
   std::vector<UrlMapValidation> validations;       // one per URL map, even on failure
 };
 
 /// Compiles a loaded config: URL maps, serverless resolver, listener plan, and runs every URL
 /// map's tests (a failing test is an error, as GCP rejects such an update).
-SnapshotResult build_snapshot(const LoadResult& loaded, uint64_t generation);
+SnapshotResult build_snapshot(const config::LoadResult& loaded, uint64_t generation);
 
 /// Loads (from files, or the embedded demo config when `paths` is empty) and builds.
 SnapshotResult load_snapshot(const std::vector<std::string>& paths, uint64_t generation);
 
-}  // namespace albemu::config
+}  // namespace albemu::core

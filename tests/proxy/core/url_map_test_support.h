@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 #include "config/load/loader.h"
 #include "proxy/core/route_decision.h"
 #include "proxy/core/route_request.h"

@@ -1,9 +1,9 @@
-#include "config/compile/url_map_tests.h"
+#include "proxy/core/url_map_tests.h"
 
 #include <algorithm>
 #include <string_view>
 
-namespace albemu::config {
+namespace albemu::core {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -23,7 +23,7 @@ std::string_view without_scheme(std::string_view url) {
 }
 
 // The URL the backend would see: scheme://host/path?query after rewrites.
-std::string forwarded_url(const core::RouteDecision& decision, const core::RouteRequest& request) {
+std::string forwarded_url(const RouteDecision& decision, const RouteRequest& request) {
   std::string url(request.scheme);
   url += "://";
   url += decision.upstream_host.empty() ? request.host : std::string_view(decision.upstream_host);
@@ -33,14 +33,13 @@ std::string forwarded_url(const core::RouteDecision& decision, const core::Route
 }
 
 struct Outcome {
-  core::RouteDecision decision;
+  RouteDecision decision;
   std::string output_url;
 };
 
-Outcome route_test(const core::CompiledUrlMap& compiled, const core::RouteRequest& request,
-                   uint32_t draw) {
+Outcome route_test(const CompiledUrlMap& compiled, const RouteRequest& request, uint32_t draw) {
   Outcome outcome{compiled.route(request, draw), {}};
-  outcome.output_url = outcome.decision.action == core::RouteAction::kRedirect
+  outcome.output_url = outcome.decision.action == RouteAction::kRedirect
                            ? outcome.decision.location
                            : forwarded_url(outcome.decision, request);
   return outcome;
@@ -48,8 +47,8 @@ Outcome route_test(const core::CompiledUrlMap& compiled, const core::RouteReques
 
 // Compares one outcome with the test's expectations; empty message means it passed.
 std::string check(const model::UrlMapTest& test, const Outcome& outcome) {
-  const core::RouteDecision& decision = outcome.decision;
-  const bool redirected = decision.action == core::RouteAction::kRedirect;
+  const RouteDecision& decision = outcome.decision;
+  const bool redirected = decision.action == RouteAction::kRedirect;
   std::string message;
   auto fail = [&](const std::string& why) {
     if (!message.empty()) message += "; ";
@@ -94,10 +93,10 @@ std::string check(const model::UrlMapTest& test, const Outcome& outcome) {
 }  // namespace
 
 std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
-                                                 const core::CompiledUrlMap& compiled) {
+                                                 const CompiledUrlMap& compiled) {
   std::vector<UrlMapTestFailure> failures;
   for (const model::UrlMapTest& test : url_map.tests) {
-    std::vector<core::HeaderView> headers;
+    std::vector<HeaderView> headers;
     std::string_view host = test.host;
     for (const model::UrlMapTestHeader& header : test.headers) {
       headers.push_back({header.name, header.value});
@@ -107,7 +106,7 @@ std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
                                       [](const auto& h) { return iequals(h.name, "host"); })) {
       headers.push_back({"Host", host});
     }
-    core::RouteRequest request;
+    RouteRequest request;
     request.host = host;
     request.target = test.path.empty() ? std::string_view("/") : std::string_view(test.path);
     request.headers = headers;
@@ -135,7 +134,7 @@ std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
     failure.actual_output_url = outcome.output_url;
     failure.expected_redirect_response_code = test.expected_redirect_response_code.value_or(0);
     failure.actual_redirect_response_code =
-        outcome.decision.action == core::RouteAction::kRedirect ? outcome.decision.status : 0;
+        outcome.decision.action == RouteAction::kRedirect ? outcome.decision.status : 0;
     const std::string name = test.description.empty() ? "" : " '" + test.description + "'";
     failure.message = "test" + name;
     failure.message += " (" + failure.host + failure.path + "): ";
@@ -145,4 +144,4 @@ std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
   return failures;
 }
 
-}  // namespace albemu::config
+}  // namespace albemu::core

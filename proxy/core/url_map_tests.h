@@ -2,13 +2,13 @@
 
 #include <vector>
 
-#include "config/compile/snapshot.h"
+#include "proxy/core/snapshot.h"
 
-namespace albemu::config {
+namespace albemu::core {
 
 /// Runs a URL map's `tests` against its compiled table, as `gcloud compute url-maps validate`
 /// does. Requests are routed as plain HTTP, so an httpsRedirect shows up as an https Location.
 std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
-                                                 const core::CompiledUrlMap& compiled);
+                                                 const CompiledUrlMap& compiled);
 
-}  // namespace albemu::config
+}  // namespace albemu::core

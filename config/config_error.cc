@@ -1,4 +1,4 @@
-#include "config/load/config_error.h"
+#include "config/config_error.h"
 
 namespace albemu::config {
 

@@ -1,4 +1,4 @@
-#include "proxy/admin/control_listener.h"
+#include "proxy/control/control_listener.h"
 
 #include <openssl/crypto.h>
 
@@ -12,7 +12,7 @@
 
 #include "proxy/net/http_date.h"
 
-namespace albemu::admin {
+namespace albemu::control {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -148,4 +148,4 @@ bool bearer_matches(std::string_view authorization, std::string_view token) {
          CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
 }
 
-}  // namespace albemu::admin
+}  // namespace albemu::control

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/core/url_map_test_support.h"
+#include "tests/proxy/core/url_map_test_support.h"
 
 namespace albemu::core {
 namespace {

@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
-namespace albemu::standin {
+namespace albemu::net {
 
-struct Identity {
+struct StandinIdentity {
   std::string service;   // K_SERVICE
   std::string revision;  // K_REVISION
   std::string tag;       // empty: untagged
@@ -25,6 +25,6 @@ struct EchoRequest {
 /// The JSON body the stand-in answers with:
 /// {"service","revision","tag","method","path","query","headers":{name:[values]},"bodyLength"}.
 /// Header names are lower-cased.
-std::string echo_json(const Identity& identity, const EchoRequest& request);
+std::string echo_json(const StandinIdentity& identity, const EchoRequest& request);
 
-}  // namespace albemu::standin
+}  // namespace albemu::net

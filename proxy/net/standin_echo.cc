@@ -1,10 +1,10 @@
-#include "proxy/standin/echo.h"
+#include "proxy/net/standin_echo.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 
-namespace albemu::standin {
+namespace albemu::net {
 
 namespace {
 
@@ -17,7 +17,7 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-std::string echo_json(const Identity& identity, const EchoRequest& request) {
+std::string echo_json(const StandinIdentity& identity, const EchoRequest& request) {
   const std::string_view target = request.target;
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
@@ -44,4 +44,4 @@ std::string echo_json(const Identity& identity, const EchoRequest& request) {
   return boost::json::serialize(body);
 }
 
-}  // namespace albemu::standin
+}  // namespace albemu::net

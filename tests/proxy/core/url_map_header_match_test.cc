@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/core/url_map_test_support.h"
+#include "tests/proxy/core/url_map_test_support.h"
 
 namespace albemu::core {
 namespace {

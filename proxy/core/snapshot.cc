@@ -1,13 +1,13 @@
-#include "config/compile/snapshot.h"
+#include "proxy/core/snapshot.h"
 
 #include <charconv>
 #include <utility>
 
-#include "config/compile/url_map_tests.h"
+#include "config/embedded_demo.h"
 #include "proxy/core/rate_limiter.h"
-#include "proxy/embedded_config.h"
+#include "proxy/core/url_map_tests.h"
 
-namespace albemu::config {
+namespace albemu::core {
 namespace {
 
 constexpr std::string_view kEmbeddedName = "<embedded demo>";
@@ -29,12 +29,12 @@ uint16_t parse_single_port(std::string_view port_range) {
   return static_cast<uint16_t>(port);
 }
 
-bool mentions_url_map(const ConfigError& error, const std::string& url_map) {
+bool mentions_url_map(const config::ConfigError& error, const std::string& url_map) {
   const std::string prefix = "urlMaps[" + url_map + "]";
   return error.field_path.starts_with(prefix);
 }
 
-void plan_listeners(ConfigSnapshot& snapshot, ConfigErrors& errors) {
+void plan_listeners(ConfigSnapshot& snapshot, config::ConfigErrors& errors) {
   const model::Config& config = snapshot.config;
   for (const model::ForwardingRule& rule : config.forwarding_rules) {
     ListenerPlan plan;
@@ -80,7 +80,7 @@ void plan_listeners(ConfigSnapshot& snapshot, ConfigErrors& errors) {
 
 }  // namespace
 
-const core::CompiledUrlMap* ConfigSnapshot::find_url_map(std::string_view name) const {
+const CompiledUrlMap* ConfigSnapshot::find_url_map(std::string_view name) const {
   const auto it = url_maps.find(name);
   return it == url_maps.end() ? nullptr : it->second.get();
 }
@@ -92,7 +92,7 @@ const ListenerPlan* ConfigSnapshot::find_listener(std::string_view forwarding_ru
   return nullptr;
 }
 
-SnapshotResult build_snapshot(const LoadResult& loaded, uint64_t generation) {
+SnapshotResult build_snapshot(const config::LoadResult& loaded, uint64_t generation) {
   SnapshotResult result;
   result.errors = loaded.errors;
   auto snapshot = std::make_shared<ConfigSnapshot>();
@@ -103,11 +103,11 @@ SnapshotResult build_snapshot(const LoadResult& loaded, uint64_t generation) {
     UrlMapValidation validation;
     validation.url_map = url_map.name;
     validation.file = url_map.origin.file;
-    for (const ConfigError& error : loaded.errors) {
+    for (const config::ConfigError& error : loaded.errors) {
       if (mentions_url_map(error, url_map.name)) validation.load_errors.push_back(error);
     }
     if (validation.load_errors.empty()) {
-      auto compiled = core::compile_url_map(url_map, validation.load_errors);
+      auto compiled = compile_url_map(url_map, validation.load_errors);
       if (compiled && validation.load_errors.empty()) {
         validation.test_failures = run_url_map_tests(url_map, *compiled);
         snapshot->url_maps.emplace(url_map.name, std::move(compiled));
@@ -126,8 +126,8 @@ SnapshotResult build_snapshot(const LoadResult& loaded, uint64_t generation) {
   }
   if (!result.errors.empty()) return result;
 
-  snapshot->resolver = core::ServerlessResolver::create(snapshot->config, result.errors);
-  snapshot->rate_limiter = core::RateLimiter::create(snapshot->config, result.errors);
+  snapshot->resolver = ServerlessResolver::create(snapshot->config, result.errors);
+  snapshot->rate_limiter = RateLimiter::create(snapshot->config, result.errors);
   plan_listeners(*snapshot, result.errors);
   if (result.errors.empty()) result.snapshot = std::move(snapshot);
   return result;
@@ -135,9 +135,10 @@ SnapshotResult build_snapshot(const LoadResult& loaded, uint64_t generation) {
 
 SnapshotResult load_snapshot(const std::vector<std::string>& paths, uint64_t generation) {
   if (paths.empty()) {
-    return build_snapshot(load_config_text(embedded_demo_config(), kEmbeddedName), generation);
+    return build_snapshot(config::load_config_text(config::embedded_demo_config(), kEmbeddedName),
+                          generation);
   }
-  return build_snapshot(load_config_files(paths), generation);
+  return build_snapshot(config::load_config_files(paths), generation);
 }
 
-}  // namespace albemu::config
+}  // namespace albemu::core

@@ -1,16 +1,16 @@
-#include "proxy/standin/echo.h"
+#include "proxy/net/standin_echo.h"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
-namespace albemu::standin {
+namespace albemu::net {
 namespace {
 
 boost::json::object parse(const std::string& text) { return boost::json::parse(text).as_object(); }
 
 TEST(EchoJson, ReportsIdentityMethodPathAndQuery) {
-  const Identity identity{"login", "login-00002-abc", "test"};
+  const StandinIdentity identity{"login", "login-00002-abc", "test"};
   EchoRequest request;
   request.method = "POST";
   request.target = "/home/login?user=ann&x=1";
@@ -62,4 +62,4 @@ TEST(EchoJson, EscapesValuesIntoValidJson) {
 }
 
 }  // namespace
-}  // namespace albemu::standin
+}  // namespace albemu::net

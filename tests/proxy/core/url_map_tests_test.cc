@@ -1,14 +1,14 @@
 // run_url_map_tests(): a URL map's `tests` run against its compiled table, with GCP's
 // failure fields.
 
-#include "config/compile/url_map_tests.h"
+#include "proxy/core/url_map_tests.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/core/url_map_test_support.h"
+#include "tests/proxy/core/url_map_test_support.h"
 
-namespace albemu::config {
+namespace albemu::core {
 namespace {
 
 using core::testing::backends;
@@ -169,4 +169,4 @@ TEST(UrlMapTestsTest, AnyServiceOfAWeightedSplitPasses) {
 }
 
 }  // namespace
-}  // namespace albemu::config
+}  // namespace albemu::core
