@@ -17,6 +17,7 @@ namespace albemu::core {
 struct CorsHeader {
   std::string_view name;  // static header name
   std::string value;
+  bool operator==(const CorsHeader&) const = default;
 };
 using CorsHeaders = std::vector<CorsHeader>;
 

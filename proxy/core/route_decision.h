@@ -42,6 +42,11 @@ struct RouteDecision {
   /// Header actions to apply, most specific first (GCP's order): weighted backend service,
   /// route rule, path matcher, URL map. Null entries are levels without an action.
   std::array<const CompiledHeaderAction*, 4> header_actions{};
+
+  /// Back to a default-constructed decision, keeping the strings' storage (a keep-alive
+  /// connection reuses one decision request after request).
+  void reset();
+  bool operator==(const RouteDecision&) const = default;
 };
 
 }  // namespace albemu::core

@@ -9,6 +9,7 @@ namespace albemu::core {
 struct HeaderView {
   std::string_view name;
   std::string_view value;
+  bool operator==(const HeaderView&) const = default;
 };
 
 /// The parts of a client request that routing reads. Views into the caller's request;

@@ -21,6 +21,7 @@ struct ServerlessTarget {
   std::string_view tag;  // empty: untagged (the service's default URL)
   /// The stand-in's URLs (e.g. "http://login:8080"); empty means the built-in stand-in.
   const std::vector<std::string>* endpoints = nullptr;
+  bool operator==(const ServerlessTarget&) const = default;
 };
 
 class ServerlessResolverImpl;

@@ -136,6 +136,27 @@ boost::json::object make_json_payload(const AccessLogEntry& entry) {
 
 }  // namespace
 
+// Field by field rather than `= AccessLogEntry{}`: assigning a fresh entry would free every
+// string's buffer. Lists every member (tests/proxy/log/access_log_test.cc checks it against a
+// fresh entry).
+void AccessLogEntry::reset() {
+  timestamp = {};
+  for (std::string* text :
+       {&project, &region, &network, &forwarding_rule, &target_proxy, &url_map, &backend_service,
+        &network_endpoint_group, &cloud_run_service, &tag, &method, &request_url, &user_agent,
+        &referer, &remote_ip, &server_ip, &proxy_status, &status_details}) {
+    text->clear();
+  }
+  matched_url_path_rule.assign("UNMATCHED");
+  request_size = 0;
+  status = 0;
+  response_size = 0;
+  latency = std::chrono::microseconds{0};
+  protocol.assign("HTTP/1.1");
+  enforced_security_policy.reset();
+  tls.reset();
+}
+
 std::string format_access_log_entry(const AccessLogEntry& entry) {
   boost::json::object root;
   root["httpRequest"] = make_http_request(entry);

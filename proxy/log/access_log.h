@@ -24,6 +24,7 @@ struct EnforcedSecurityPolicy {
   std::string outcome;             // "ACCEPT" | "DENY"
   std::string rate_limit_key;      // empty: no rateLimitAction in the log
   std::string rate_limit_outcome;  // "RATE_LIMIT_THRESHOLD_CONFORM" | "RATE_LIMIT_THRESHOLD_EXCEED"
+  bool operator==(const EnforcedSecurityPolicy&) const = default;
 };
 
 /// TLS facts of the client connection, logged under `jsonPayload.tls` when set.
@@ -31,6 +32,7 @@ struct TlsLogInfo {
   std::string protocol;      // "TLSv1.3"
   std::string cipher_suite;  // "TLS_AES_128_GCM_SHA256"
   std::string sni;           // may be empty
+  bool operator==(const TlsLogInfo&) const = default;
 };
 
 /// Everything one access-log line says about a request. Strings empty mean "not known".
@@ -70,6 +72,11 @@ struct AccessLogEntry {
   std::string status_details;  // "response_sent_by_backend", "failed_to_pick_backend", ...
   std::optional<EnforcedSecurityPolicy> enforced_security_policy;
   std::optional<TlsLogInfo> tls;
+
+  /// Back to a default-constructed entry, keeping the strings' storage (a keep-alive
+  /// connection reuses one entry request after request).
+  void reset();
+  bool operator==(const AccessLogEntry&) const = default;
 };
 
 /// Formats `entry` as one LogEntry JSON object, without a trailing newline. Pure; any thread.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "proxy/core/snapshot.h"
+#include "proxy/net/worker.h"
 
 namespace albemu::log {
 class AccessLog;
@@ -23,8 +24,7 @@ struct DataPlaneOptions {
   std::string listen_address;            // non-empty: bind here instead of each rule's IPAddress
   log::AccessLog* access_log = nullptr;  // may be null: no access log
   log::Metrics* metrics = nullptr;       // must outlive the DataPlane
-  /// A client that started a request must finish its head within this time (else 408).
-  std::chrono::milliseconds request_header_timeout{std::chrono::seconds(60)};
+  ClientTimeouts timeouts;
 };
 
 class DataPlaneImpl;

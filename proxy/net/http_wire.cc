@@ -145,4 +145,27 @@ ChunkHeader::ChunkHeader(std::size_t size) {
   start_ = at;
 }
 
+bool is_plain_host_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void frame_body(ResponseWire& wire, std::string_view body, bool chunked, bool end) {
+  namespace asio = boost::asio;
+  if (chunked && !body.empty()) {
+    wire.chunk_header = ChunkHeader(body.size());
+    wire.out.push_back(asio::buffer(wire.chunk_header.text()));
+    wire.out.push_back(asio::buffer(body));
+    wire.out.push_back(asio::buffer(kCrlf));
+  } else if (!body.empty()) {
+    wire.out.push_back(asio::buffer(body));
+  }
+  if (chunked && end) wire.out.push_back(asio::buffer(kLastChunk));
+}
+
 }  // namespace albemu::net

@@ -5,9 +5,11 @@
 // cheaper, and the body goes out beside it in the same gathered write.
 
 #include <array>
+#include <boost/asio/buffer.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/net/message_head.h"
 
@@ -54,8 +56,23 @@ bool has_obs_fold(std::string_view head);
 /// True if `bytes` hold a LF not preceded by CR (RFC 9112 2.2 lets a server refuse those).
 bool has_bare_lf(std::string_view bytes);
 
+/// True if `name` is a non-empty run of [A-Za-z0-9.-]: what a DNS host name can hold.
+bool is_plain_host_name(std::string_view name);
+
 inline constexpr std::string_view kCrlf = "\r\n";
 /// The last chunk and the end of a chunked body (no trailers).
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+/// What a response is serialized into and written from: kept by the connection, so the
+/// buffers keep their capacity from one request to the next.
+struct ResponseWire {
+  std::string head;
+  std::vector<boost::asio::const_buffer> out;  // the gathered write in progress
+  ChunkHeader chunk_header{0};                 // framing of the chunk in `out`
+};
+
+/// Queues `body` in wire.out (which may hold the head already), chunk-framed when `chunked`;
+/// `end` adds the end of a chunked body. `body` and `wire` must outlive the write.
+void frame_body(ResponseWire& wire, std::string_view body, bool chunked, bool end);
 
 }  // namespace albemu::net

@@ -4,7 +4,7 @@
 
 #include <boost/asio/socket_base.hpp>
 
-#include "proxy/net/downstream_session.h"
+#include "proxy/net/http1_connection.h"
 #include "proxy/net/worker.h"
 
 namespace albemu::net {

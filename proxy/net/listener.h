@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "proxy/net/downstream_session.h"
+#include "proxy/net/http1_connection.h"
 
 namespace albemu::net {
 

@@ -1,188 +1,155 @@
 #pragma once
-// One request forwarded to a backend (or answered by the built-in stand-in): connect through
-// the worker's pool, send the transformed head, stream the body in bounded chunks, read the
-// response head, transform it, stream the response body back, retry when the route says so,
-// and tunnel bytes after a WebSocket 101. Not a template: the client side is reached through
-// ExchangeHost, implemented by the downstream session for plain and TLS streams alike.
+// A request forwarded to a backend, by phase:
+//   attempt and connect (upstream_exchange.cc): the endpoint, the connection, the route
+//     timeout, and the retry rules, all in one place;
+//   request relay (request_relay.cc): the head and the body to the backend, piece by piece,
+//     while it watches for an answer that comes before the body is sent (an early answer);
+//   response relay (response_relay.cc): the response head and body back to the client;
+//   tunnel (upstream_tunnel.cc): bytes both ways after a WebSocket 101.
+// It talks to the client through its Request's RequestStream and to the backend through an
+// UpstreamRequest, both in operations; neither side's buffers or parsers are its business.
 
 #include <boost/asio/basic_waitable_timer.hpp>
-#include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
+#include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstddef>
-#include <functional>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "proxy/core/proxy_error.h"
-#include "proxy/net/exchange.h"
-#include "proxy/net/http_wire.h"
-#include "proxy/net/message_head_parser.h"
+#include "proxy/net/request_context.h"
+#include "proxy/net/upstream_request.h"
 
 namespace albemu::net {
 
-/// What the exchange serializes into and writes from. Owned by the client connection, so the
-/// buffers keep their capacity from one request to the next.
-struct WireBuffers {
-  std::string request_head;                    // the upstream request head
-  std::string response_head;                   // the client response head
-  std::vector<boost::asio::const_buffer> out;  // the gathered write in progress
-};
+class Request;
+class RequestStream;
 
-/// The client side of an exchange. All calls and handlers run on the worker thread.
-class ExchangeHost {
- public:
-  using BodyHandler = std::function<void(boost::beast::error_code)>;
-  using SizeHandler = std::function<void(boost::beast::error_code, std::size_t)>;
+/// Bodies up to this size are buffered when the route has a retry policy, so a retry can
+/// resend them. Larger (or chunked) bodies are streamed once and never retried.
+inline constexpr std::size_t kRetryBodyLimit = 64 * 1024;
 
-  virtual Worker& worker() = 0;
-  virtual RequestContext& context() = 0;
-  virtual const ConnectionInfo& connection() = 0;
-  virtual MessageHeadParser<true>& request_parser() = 0;
-  /// Where the backend's response head is parsed to.
-  virtual ResponseHead& response_head() = 0;
-  /// A kBodyChunkSize scratch buffer owned by the connection.
-  virtual char* chunk() = 0;
-  virtual WireBuffers& wire() = 0;
-  virtual boost::beast::flat_buffer& client_buffer() = 0;
-
-  /// Whether every byte of the request body was handed out by read_request_body (true for a
-  /// request without a body).
-  virtual bool request_body_done() = 0;
-  /// Reads the next piece of the request body into chunk(); the handler gets its size (0 is
-  /// possible short of the end, e.g. a chunk header alone).
-  virtual void read_request_body(SizeHandler handler) = 0;
-  /// Writes 100 Continue (ctx.continue_sent records it).
-  virtual void send_continue(BodyHandler handler) = 0;
-  /// Whether the connection can carry another request after an answer written now: the
-  /// client asked to keep it, albemu is not draining, and a request body still arriving is
-  /// one the connection can read and drop (see finish_request in downstream_session.cc).
-  virtual bool can_keep_alive() = 0;
-  /// Writes all of `buffers` (response head and body bytes, already framed) to the client.
-  /// The buffers and what they point to stay valid until the handler runs. On a plain
-  /// connection the handler may run before this call returns (write_eager, socket_io.h), on
-  /// TLS never: a caller must do nothing after the call.
-  virtual void write_client(const std::vector<boost::asio::const_buffer>& buffers,
-                            SizeHandler handler) = 0;
-  virtual void read_tunnel(char* data, std::size_t size,
-                           std::chrono::steady_clock::time_point deadline, SizeHandler handler) = 0;
-  virtual void write_tunnel(const char* data, std::size_t size,
-                            std::chrono::steady_clock::time_point deadline,
-                            SizeHandler handler) = 0;
-
-  /// The exchange ended; the response was written completely.
-  virtual void exchange_done(bool keep_alive) = 0;
-  /// The exchange failed before any response byte was written: answer `error`.
-  virtual void send_error(core::ProxyError error, int configured_status) = 0;
-  /// The built-in stand-in answered: write `response` (response transforms still apply).
-  virtual void send_local_response(LocalResponse&& response) = 0;
-  /// The client side failed, or a response was cut short: close the connection.
-  virtual void exchange_aborted() = 0;
-  /// Closes the client connection now (a tunnel ended).
-  virtual void close_client() = 0;
-
- protected:
-  ~ExchangeHost() = default;
-};
+/// Whether a backend answer with `status` may be retried under `retry_on` (RetryOn bits).
+/// `grpc_status` is the response's grpc-status value (-1 if absent or not a number); the gRPC
+/// conditions (cancelled, deadline-exceeded, ...) look only at it.
+bool retriable_status(uint32_t retry_on, int status, int grpc_status = -1);
+/// The numeric value of the `grpc-status` field, or -1.
+int grpc_status_of(const HeadFields& fields);
 
 class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
  public:
-  /// `host_keepalive` keeps the client session alive as long as the exchange runs.
-  UpstreamExchange(ExchangeHost& host, std::shared_ptr<void> host_keepalive);
+  /// After routing, resolving and the policies: `request`'s target has endpoints, and its head
+  /// is already the upstream request's (transform_upstream_head).
+  explicit UpstreamExchange(Request& request);
   ~UpstreamExchange();
 
-  /// Starts after routing, resolving and policies have run (ctx.target is set).
   void start();
-  /// Worker thread. Closes the upstream connection; pending steps end with errors.
+  /// The request ended underneath the exchange: the backend connection is dropped, and no
+  /// pending step reports anything any more.
   void cancel();
 
  private:
-  using Request = RequestHead;
-  using Response = ResponseHead;
+  using Clock = std::chrono::steady_clock;
+  using error_code = boost::system::error_code;
 
-  void prepare_upstream_request();
-  void serve_standin();
-  void read_standin_body();
-  void maybe_continue(ExchangeHost::BodyHandler next);
+  /// What ended an attempt without a usable answer.
+  enum class Failure {
+    kConnect,    // the connection could not be opened
+    kTimeout,    // the per-try or route timeout passed
+    kClosed,     // the backend closed or reset the connection before its answer
+    kMalformed,  // the answer could not be parsed
+  };
+
+  // ---- attempts (upstream_exchange.cc)
   void buffer_body_for_retry();
+  /// GCP starts the route timeout once the request has been fully received: each body piece
+  /// restarts it (and the per-try timeout).
   void restart_deadline();
-  /// Bounds the upstream operations that follow by `deadline`: when it passes, they are
-  /// cancelled and report beast::error::timeout (see timeout_aware). One timer per exchange,
-  /// re-armed only when the deadline moves.
-  void arm_deadline(std::chrono::steady_clock::time_point deadline);
+  /// Bounds the backend operations that follow by `deadline`: when it passes they are
+  /// interrupted and report a timeout (timeout_aware). One timer, re-armed only when it moves.
+  void arm_deadline(Clock::time_point deadline);
   void disarm_deadline();
-  boost::beast::error_code timeout_aware(boost::beast::error_code ec) const;
-  void do_attempt();
-  void on_connect(boost::beast::error_code ec, UpstreamConnection connection);
-  void write_request_head();
+  error_code timeout_aware(error_code ec) const;
+  void attempt();
+  void on_connect(error_code ec, std::shared_ptr<UpstreamRequest> upstream);
+  // The retry rules, all of them. Whether another attempt may follow under the route's retry
+  // policy after one that failed by `failure`, or was answered `status` (and grpc-status).
+  bool may_retry(Failure failure) const;
+  bool may_retry(int status, int grpc_status) const;
+  /// What every retry needs: a policy, a request that can be sent again, retries and time left.
+  bool retry_allowed() const;
+  /// A kept connection the backend had closed while it idled shows up as the first write
+  /// failing, or as an answer that never comes. Sending again on a fresh connection is safe,
+  /// and not counted as an attempt, when the request can still be sent (`body_intact`: no
+  /// body piece was read from the client for it, or the body is buffered) and the backend
+  /// cannot have acted on it (`nothing_sent`), or may act twice (an idempotent method).
+  bool replay_after_idle_close(bool nothing_sent, bool body_intact) const;
+  void attempt_failed(Failure failure);
+
+  // ---- the request (request_relay.cc)
+  void send_head();
+  void on_head_sent(error_code ec, std::size_t written, bool end);
   void relay_request_body();
-  void watch_for_early_response();
-  void read_response_head();
-  void parse_response_head();
-  void on_response_head(boost::beast::error_code ec);
-  void attempt_failed(core::ProxyError error, bool retriable);
+  void on_body_piece(error_code ec, std::size_t n);
+  void on_body_sent(error_code ec, bool last);
+  void await_response_head();
+  void on_response_head(error_code ec);
+
+  // ---- the response (response_relay.cc)
+  void take_response_head();
   void start_response();
   void relay_response_body();
-  void on_response_piece(boost::beast::error_code ec, std::size_t n);
-  /// Queues `size` body bytes at `data` in out_, chunk-framed when `chunked`; `last` adds the
-  /// end of a chunked body.
-  void frame_body(const char* data, std::size_t size, bool chunked, bool last);
-  void finish(bool keep_alive);
+  void on_response_piece(error_code ec, std::size_t n, bool last);
+  void on_response_written(error_code ec, std::size_t n, bool last);
+  void finish();
   void response_cut_short(core::ProxyError error);
+
+  // ---- the tunnel (upstream_tunnel.cc)
   void start_tunnel();
   void tunnel_client_to_backend();
   void tunnel_backend_to_client();
   void end_tunnel();
 
-  ExchangeHost& host_;
-  std::shared_ptr<void> host_keepalive_;
+  Request& request_;
+  RequestStream& stream_;
   RequestContext& ctx_;
-  /// The client's request, turned into the upstream request in place (prepare_upstream_request).
-  Request& request() { return host_.request_parser().get(); }
-  /// The backend's response, turned into the client response in place (start_response).
-  Response& response() { return response_parser_->get(); }
-
-  WireBuffers& wire_;
-  unsigned client_version_ = 11;  // the client request's HTTP version (10 or 11)
-  bool request_chunked_ = false;
-  std::unique_ptr<UpstreamStream> upstream_;
-  bool upstream_reused_ = false;
-  boost::beast::flat_buffer upstream_buffer_;
-  std::optional<MessageHeadParser<false>> response_parser_;
-  bool response_head_pending_ = false;  // not written yet: goes out with the first body bytes
-  bool response_chunked_ = false;
-  ChunkHeader chunk_header_{0};               // framing of the chunk in wire_.out
-  std::optional<std::string> buffered_body_;  // set when retries are possible
+  std::shared_ptr<void> stream_keepalive_;
   Endpoint endpoint_;
+  std::shared_ptr<UpstreamRequest> upstream_;
+  std::weak_ptr<PendingConnect> pending_connect_;
+  std::optional<std::string> buffered_body_;  // set when retries are possible
+  unsigned attempts_ = 0;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)
   bool idempotent_ = false;  // its method may be sent twice without the client asking
-  bool keep_alive_ = false;  // the client connection survives this exchange
-  bool request_sent_ = false;
-  bool watching_ = false;             // watch_for_early_response's read is pending
-  bool head_wanted_ = false;          // read_response_head waits for that read to end
-  bool early_response_ = false;       // the backend answered before the body was sent
-  bool body_write_pending_ = false;   // a request body piece is being written to the backend
-  bool client_read_pending_ = false;  // a request body piece is being read from the client
-  std::size_t standin_body_length_ = 0;
-  std::chrono::steady_clock::time_point attempt_deadline_;
-  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+
+  // The route timeout and the per-try one.
+  Clock::time_point deadline_;
+  Clock::time_point attempt_deadline_;
+  boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>,
                                     boost::asio::io_context::executor_type>
       deadline_timer_;
-  std::chrono::steady_clock::time_point armed_deadline_;
+  Clock::time_point armed_deadline_;
   bool deadline_armed_ = false;
-  bool timed_out_ = false;            // the deadline passed; pending operations were cancelled
+  bool timed_out_ = false;            // the deadline passed; pending operations were interrupted
   uint64_t deadline_generation_ = 0;  // tells a stale expiry from the current one
+
+  // The request relay.
+  bool sending_body_ = false;         // the body is being relayed to the backend
+  bool body_write_pending_ = false;   // a piece is being written to the backend
+  bool client_read_pending_ = false;  // a piece is being read from the client
+  bool head_received_ = false;        // receive_head completed (head_error_ says how)
+  error_code head_error_;
+  bool early_response_ = false;  // the backend answered before the body was sent whole
+
+  // The response relay.
+  bool head_pending_ = false;  // not written yet: goes out with the first body bytes
+
   std::unique_ptr<char[]> tunnel_buffer_;
   bool tunnel_closing_ = false;
   bool cancelled_ = false;
-  std::weak_ptr<PendingAcquire> pending_acquire_;  // reached by cancel()
 };
 
 }  // namespace albemu::net

@@ -28,17 +28,26 @@ bool still_open(UpstreamStream& stream) {
 }  // namespace
 
 /// Shared by the timer, resolve and connect handlers; `done` makes the first one win.
-struct PendingAcquire {
+struct PendingAcquire final : PendingConnect, std::enable_shared_from_this<PendingAcquire> {
   PendingAcquire(asio::io_context& io_context, UpstreamPool::ConnectHandler handler_in)
       : resolver(io_context), timer(io_context), handler(std::move(handler_in)) {}
 
-  void finish(boost::system::error_code ec, UpstreamConnection connection) {
+  void finish(boost::system::error_code ec, std::unique_ptr<UpstreamStream> connected) {
     if (done) return;
     done = true;
     timer.cancel();
     resolver.cancel();
     auto callback = std::move(handler);
-    callback(ec, std::move(connection));
+    callback(ec, std::move(connected));
+  }
+  void cancel() override {
+    if (done) return;
+    close_stream();
+    timer.cancel();
+    // The handler must not run inside the caller's cancel(): post it.
+    asio::post(timer.get_executor(), [self = shared_from_this()] {
+      self->finish(asio::error::operation_aborted, nullptr);
+    });
   }
   void close_stream() {
     boost::system::error_code ignored;
@@ -80,7 +89,7 @@ UpstreamPool::UpstreamPool(asio::io_context& io_context)
 
 UpstreamPool::~UpstreamPool() = default;
 
-std::weak_ptr<PendingAcquire> UpstreamPool::acquire(const Endpoint& endpoint,
+std::weak_ptr<PendingConnect> UpstreamPool::acquire(const Endpoint& endpoint,
                                                     std::chrono::steady_clock::time_point deadline,
                                                     ConnectHandler handler) {
   auto pending = std::make_shared<PendingAcquire>(io_context_, std::move(handler));
@@ -112,16 +121,6 @@ std::unique_ptr<UpstreamStream> UpstreamPool::take_idle(const Endpoint& endpoint
   return nullptr;
 }
 
-void UpstreamPool::cancel(const std::weak_ptr<PendingAcquire>& weak) {
-  auto pending = weak.lock();
-  if (!pending || pending->done) return;
-  pending->close_stream();
-  pending->timer.cancel();
-  // The handler must not run inside the caller's cancel(): post it.
-  asio::post(pending->timer.get_executor(),
-             [pending] { pending->finish(asio::error::operation_aborted, {}); });
-}
-
 void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
                                        std::shared_ptr<PendingAcquire> pending) {
   auto connect = [pending](const std::vector<tcp::endpoint>& endpoints) {
@@ -133,7 +132,7 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
       boost::system::error_code ignored;
       pending->stream->socket().set_option(tcp::no_delay(true), ignored);
       enable_drained_reads(pending->stream->socket());
-      pending->finish({}, UpstreamConnection{std::move(pending->stream), false});
+      pending->finish({}, std::move(pending->stream));
     });
   };
 

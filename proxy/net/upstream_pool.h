@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/net/upstream_request.h"
+
 namespace albemu::net {
 
 /// A connection to a backend. The io_context's own executor type, not the type-erased
@@ -24,30 +26,13 @@ namespace albemu::net {
 using UpstreamStream =
     boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 
-/// A backend address parsed from a Cloud Run stand-in URL ("http://login:8080").
-struct Endpoint {
-  std::string host;
-  std::string port = "80";
-  std::string key;  // "host:port", the pool key and the log's serverIp
-};
-
-/// Parses `http://host[:port][/...]`; returns false for other schemes or an empty host.
-bool parse_endpoint_url(std::string_view url, Endpoint& out);
-
-/// A connection checked out of the pool. `reused` tells the exchange that the backend may have
-/// closed it while idle, so a failure before any response byte may be retried once.
-struct UpstreamConnection {
-  std::unique_ptr<UpstreamStream> stream;
-  bool reused = false;
-};
-
-/// An acquire in progress (resolve or connect); see UpstreamPool::cancel.
+/// An acquire in progress (resolve or connect).
 struct PendingAcquire;
 
 class UpstreamPool {
  public:
   using ConnectHandler =
-      std::function<void(boost::system::error_code, UpstreamConnection connection)>;
+      std::function<void(boost::system::error_code, std::unique_ptr<UpstreamStream> stream)>;
 
   static constexpr std::chrono::seconds kIdleTimeout{600};
   /// How long a resolved name is reused (stand-ins rarely move; this bounds DNS load).
@@ -60,8 +45,8 @@ class UpstreamPool {
   /// the name (numeric addresses skip resolution; names are cached for kResolveCacheTtl) and
   /// connects; one timer bounds resolve and connect together by `deadline` (error::timeout).
   /// The handler runs exactly once, always from the io_context (never inline). The result can
-  /// be passed to cancel().
-  std::weak_ptr<PendingAcquire> acquire(const Endpoint& endpoint,
+  /// cancel it.
+  std::weak_ptr<PendingConnect> acquire(const Endpoint& endpoint,
                                         std::chrono::steady_clock::time_point deadline,
                                         ConnectHandler handler);
 
@@ -70,10 +55,6 @@ class UpstreamPool {
   /// closed it; without it, a closed connection shows up as a failed first write or an empty
   /// read, which callers retry when they can send the request again.
   std::unique_ptr<UpstreamStream> take_idle(const Endpoint& endpoint, bool verify);
-
-  /// Worker thread. Ends a pending acquire: its handler runs soon with operation_aborted.
-  /// Does nothing if it already completed.
-  static void cancel(const std::weak_ptr<PendingAcquire>& pending);
 
   /// Worker thread. Returns a connection whose last exchange ended cleanly (response fully
   /// read, keep-alive) for reuse.

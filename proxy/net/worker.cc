@@ -3,18 +3,20 @@
 #include <cstdio>
 #include <exception>
 
+#include "proxy/net/http1_upstream.h"
 #include "proxy/net/listener.h"
 
 namespace albemu::net {
 
 Worker::Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics,
-               std::chrono::milliseconds request_header_timeout)
+               ClientTimeouts timeouts)
     : index_(index),
       access_log_(access_log),
       metrics_(metrics),
-      request_header_timeout_(request_header_timeout),
+      timeouts_(timeouts),
       io_context_(std::make_unique<boost::asio::io_context>(1)),
       pool_(std::make_unique<UpstreamPool>(*io_context_)),
+      upstreams_(std::make_unique<Http1Connector>(*this, *pool_)),
       rng_(std::random_device{}() + index) {}
 
 Worker::~Worker() {
@@ -23,6 +25,7 @@ Worker::~Worker() {
   // destroys pending handlers and with them the sessions they keep alive (sessions unlink
   // themselves from sessions_, which is still alive).
   listeners_.clear();
+  upstreams_.reset();
   pool_.reset();
   io_context_.reset();
 }
@@ -66,7 +69,7 @@ void Worker::close_everything() {
   for (auto* session : sessions) session->force_close();
   for (auto& [rule, listener] : listeners_) listener->close();
   listeners_.clear();
-  pool_->close_all();
+  upstreams_->close_idle();
 }
 
 /// Spare chunks kept beyond what the connections hold: enough for bursts, bounded memory.

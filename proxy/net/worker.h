@@ -34,6 +34,14 @@ inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
 class ServerTls;
 class Listener;
 
+/// The client-side timeouts every connection of a worker keeps (spec section 7).
+struct ClientTimeouts {
+  /// A client that started a request must finish its head within this time (else 408).
+  std::chrono::milliseconds request_header{std::chrono::seconds(60)};
+  /// A TLS client must finish its handshake within this time, else the connection closes.
+  std::chrono::milliseconds tls_handshake{std::chrono::seconds(10)};
+};
+
 /// What a worker serves from: a snapshot and the TLS contexts of its HTTPS listeners. Posted
 /// by the main thread as one immutable object, swapped by the worker, pinned per request.
 struct Generation {
@@ -57,7 +65,7 @@ class SessionBase : public boost::intrusive::list_base_hook<
 class Worker {
  public:
   Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics,
-         std::chrono::milliseconds request_header_timeout);
+         ClientTimeouts timeouts);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -78,6 +86,11 @@ class Worker {
     round_robin_.clear();
   }
   UpstreamPool& pool() { return *pool_; }
+  /// How exchanges reach backends: HTTP/1.1 over pool(), unless a test put another in.
+  UpstreamConnector& upstreams() { return *upstreams_; }
+  void set_upstreams(std::unique_ptr<UpstreamConnector> upstreams) {
+    upstreams_ = std::move(upstreams);
+  }
   /// Body relay buffers (kBodyChunkSize bytes), lent to a connection while it relays a body
   /// and given back when it goes idle: an idle keepalive connection holds none.
   std::unique_ptr<char[]> take_chunk();
@@ -97,7 +110,7 @@ class Worker {
 
   log::AccessLog* access_log() const { return access_log_; }
   log::Metrics* metrics() const { return metrics_; }
-  std::chrono::milliseconds request_header_timeout() const { return request_header_timeout_; }
+  const ClientTimeouts& timeouts() const { return timeouts_; }
 
   // ---- any thread
   std::atomic<std::size_t> connections{0};
@@ -110,12 +123,13 @@ class Worker {
   unsigned index_;
   log::AccessLog* access_log_;
   log::Metrics* metrics_;
-  std::chrono::milliseconds request_header_timeout_;
+  ClientTimeouts timeouts_;
   std::unique_ptr<boost::asio::io_context> io_context_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
   std::shared_ptr<const Generation> generation_;
   std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<UpstreamConnector> upstreams_;
   std::mt19937 rng_;
   std::unordered_map<const void*, uint32_t> round_robin_;
   std::vector<std::unique_ptr<char[]>> spare_chunks_;

@@ -1,4 +1,4 @@
-// libFuzzer target: the downstream HTTP session (proxy/net/downstream_session.h) fed arbitrary
+// libFuzzer target: the downstream HTTP session (proxy/net/http1_connection.h) fed arbitrary
 // client bytes.
 //
 // One worker serves the embedded demo config (built-in stand-ins: no backend, no network).
@@ -29,7 +29,7 @@
 #include "config/embedded_demo.h"
 #include "config/load/loader.h"
 #include "proxy/core/snapshot.h"
-#include "proxy/net/downstream_session.h"
+#include "proxy/net/http1_connection.h"
 #include "proxy/net/socket_io.h"
 #include "proxy/net/worker.h"
 
@@ -52,7 +52,9 @@ net::Worker& worker() {
     generation->snapshot = result.snapshot;
     generation->bound_ips.emplace(kForwardingRule, "127.0.0.1");
     // Never started: the fuzzer's thread runs its io_context, which makes it the worker thread.
-    auto* w = new net::Worker(0, nullptr, nullptr, kHeaderTimeout);
+    net::ClientTimeouts timeouts;
+    timeouts.request_header = kHeaderTimeout;
+    auto* w = new net::Worker(0, nullptr, nullptr, timeouts);
     w->set_generation(std::move(generation));
     return w;
   }();

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <regex>
+#include <thread>
 
 #include "tests/integration/support/proxy_harness.h"
 #include "tests/integration/support/raw_client.h"
@@ -152,6 +153,30 @@ TEST_F(ProxyEarlyAnswerTest, BackendAnswerBeforeASmallBodyKeepsTheClientConnecti
   ASSERT_TRUE(client.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n"));
   ASSERT_TRUE(client.read_until_text("GET /after\n", 5s)) << client.received();
   EXPECT_EQ(backend_.requests_for("/after"), 1);
+}
+
+TEST_F(ProxyEarlyAnswerTest, LargeEarlyAnswerArrivesIntactWhileTheUploadGoesOn) {
+  // The backend streams 2 MiB back before it reads the 2 MiB body, which the client keeps
+  // sending meanwhile: the answer's bytes and the body's must never share a buffer.
+  constexpr std::size_t kAnswer = 2 * 1024 * 1024;
+  constexpr std::size_t kUpload = 2 * 1024 * 1024;
+  RawClient client(port());
+  ASSERT_TRUE(client.send(post_head("/early-bytes/" + std::to_string(kAnswer), kUpload)));
+  std::thread uploader([&] { send_body(client, kUpload); });
+  const bool whole = client.read_until(
+      [&](const std::string& received) {
+        const auto head_end = received.find("\r\n\r\n");
+        return head_end != std::string::npos && received.size() >= head_end + 4 + kAnswer;
+      },
+      std::chrono::steady_clock::now() + 20s);
+  uploader.join();
+  ASSERT_TRUE(whole) << client.received().size();
+  const std::string& received = client.received();
+  EXPECT_EQ(status_of(received), 200);
+  const std::size_t body_start = received.find("\r\n\r\n") + 4;
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < kAnswer; ++i) wrong += received[body_start + i] != pattern_byte(i);
+  EXPECT_EQ(wrong, 0u) << "bytes of the answer differ from what the backend sent";
 }
 
 TEST_F(ProxyEarlyAnswerTest, ChunkedBodyOverTheBoundEndsInALingeringClose) {

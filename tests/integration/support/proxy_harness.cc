@@ -114,7 +114,7 @@ ProxyHarness::ProxyHarness(unsigned workers, std::chrono::milliseconds header_ti
   options.ephemeral_ports = true;
   options.access_log = access_log_.get();
   options.metrics = metrics_.get();
-  options.request_header_timeout = header_timeout;
+  options.timeouts.request_header = header_timeout;
   data_plane_ = std::make_unique<net::DataPlane>(options);
   data_plane_->start();
 }

@@ -115,6 +115,25 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
     if (path.find("/continue-first") != std::string::npos) {
       write_raw("HTTP/1.1 100 Continue\r\n\r\n");
     }
+    if (auto at = path.find("/early-bytes/"); at != std::string::npos) {
+      // Answers N pattern bytes before reading the body, then reads and drops the body (as
+      // nginx does for a location that answers without reading it) and closes.
+      const std::size_t size = std::stoul(path.substr(at + 13));
+      write_raw("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n");
+      for (std::size_t sent = 0; sent < size && !ec; sent += chunk.size()) {
+        const std::size_t n = std::min(chunk.size(), size - sent);
+        for (std::size_t i = 0; i < n; ++i) chunk[i] = pattern_byte(sent + i);
+        asio::write(*socket, asio::buffer(chunk.data(), n), ec);
+      }
+      while (!ec && !parser.is_done()) {
+        request.body().data = chunk.data();
+        request.body().size = chunk.size();
+        http::read(*socket, buffer, parser, ec);
+        if (ec == http::error::need_buffer) ec = {};
+      }
+      close_socket(*socket, ec);
+      return;
+    }
     if (auto at = path.find("/early"); at != std::string::npos) {
       // Answers before reading the body, as a server refusing an upload does; closing with the
       // body unread resets the connection. "/early-stay/N" keeps the connection open without

@@ -22,6 +22,8 @@
 //   /early/N         answers N with "Connection: close" before reading the request body, then
 //                    closes; /early-stay/N answers N (keepalive) and stops reading until the
 //                    gate opens
+//   /early-bytes/N   answers 200 with N bytes (pattern_byte) before reading the request body,
+//                    then reads and drops the body and closes
 //   /close-after     the usual answer (keepalive), then closes the connection
 //   /idle-rst        the usual answer (keepalive), then, once the gate opens, resets the
 //                    connection (RST)
@@ -44,6 +46,9 @@
 #include <vector>
 
 namespace albemu::testing {
+
+/// The byte at `offset` of an "/early-bytes/N" answer.
+inline char pattern_byte(std::size_t offset) { return static_cast<char>('a' + offset % 26); }
 
 class TestBackend {
  public:

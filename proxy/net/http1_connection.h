@@ -1,6 +1,6 @@
 #pragma once
-// Client connections. The session itself is a template over the plain and the TLS stream
-// (downstream_session.cc); the listener only needs this entry point.
+// HTTP/1.x client connections. The connection is a template over the plain and the TLS stream
+// (http1_connection.cc); the listener only needs this entry point.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -24,7 +24,6 @@ void start_session(Worker& worker, const std::string& forwarding_rule, bool http
 /// rather than read from it: a socket that is not TCP, such as one end of a socketpair(), as
 /// the session fuzz target (tests/fuzz) feeds it.
 void start_session_with_addresses(Worker& worker, const std::string& forwarding_rule, bool https,
-                                  ClientSocket socket, std::string client_ip,
-                                  std::string local_ip);
+                                  ClientSocket socket, std::string client_ip, std::string local_ip);
 
 }  // namespace albemu::net
