@@ -5,19 +5,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
-#include "proxy/log/metrics.h"
 #include "proxy/net/connection_deadlines.h"
-#include "proxy/net/http_wire.h"
-#include "proxy/net/message_head_parser.h"
-#include "proxy/net/request.h"
+#include "proxy/net/http1_connection_base.h"
 #include "proxy/net/socket_io.h"
 #include "proxy/net/tls_context.h"
 
@@ -31,11 +27,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
-constexpr std::chrono::seconds kDefaultKeepalive{610};
-/// An answer written while the request body is still arriving keeps the connection only if
-/// the body left is at most this big (it is read and dropped, as nginx discards it); a bigger
-/// or unannounced one closes the connection with a lingering close.
-constexpr std::uint64_t kDiscardBodyLimit = 1024 * 1024;
 /// A closing connection reads and drops what the client still sends, so that closing with
 /// unread bytes does not reset the connection and destroy an answer the client has not read
 /// yet. Closing after a complete request lingers at most kCloseLinger; closing while a request
@@ -57,36 +48,20 @@ using TlsStream = beast::ssl_stream<ClientSocket>;
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
-/// One client connection: reads requests, hands each to its Request, frames what the request
-/// writes, and decides after each whether the connection reads the next one, drops the rest of
-/// a body first, or closes.
+/// One client connection over a plain or a TLS stream: reads request heads and bodies, writes
+/// what its Request frames, and after each request reads the next one, drops the rest of a
+/// body first, or closes.
 template <class Stream>
-class Http1Connection final : public SessionBase,
-                              public RequestStream,
+class Http1Connection final : public Http1ConnectionBase,
                               public std::enable_shared_from_this<Http1Connection<Stream>> {
  public:
   Http1Connection(Worker& worker, Stream stream, ConnectionInfo info,
                   std::shared_ptr<ServerTls> tls)
-      : worker_(worker),
+      : Http1ConnectionBase(worker, std::move(info)),
         stream_(std::move(stream)),
-        info_(std::move(info)),
         tls_(std::move(tls)),
-        buffer_(kHeaderLimitBytes + 4096),
         deadline_timer_(worker.io_context().get_executor()),
-        header_timer_(worker.io_context()),
-        request_(*this) {
-    worker_.connections.fetch_add(1, std::memory_order_relaxed);
-    if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
-    worker_.add_session(*this);
-  }
-
-  ~Http1Connection() override {
-    if (request_.active()) request_.detach();
-    worker_.give_back_heads(std::move(heads_));
-    worker_.give_back_chunk(std::move(chunk_));
-    worker_.connections.fetch_sub(1, std::memory_order_relaxed);
-    if (auto* metrics = worker_.metrics()) metrics->connection_closed(worker_.index());
-  }
+        header_timer_(worker.io_context()) {}
 
   void start() {
     if constexpr (kIsTls<Stream>) {
@@ -114,20 +89,9 @@ class Http1Connection final : public SessionBase,
     if (request_.active()) request_.abort();
   }
 
-  // ---- RequestStream
+  // ---- RequestStream: what takes I/O
 
-  Worker& worker() override { return worker_; }
-  const ConnectionInfo& connection() const override { return info_; }
-  RequestHead& request_head() override { return heads_->request; }
-  ResponseHead& response_head() override { return heads_->response; }
   std::shared_ptr<void> keepalive() override { return this->shared_from_this(); }
-
-  bool body_done() const override { return !body_unread() && prefetched_ == 0; }
-  std::optional<std::uint64_t> body_length() const override {
-    if (!parser_ || parser_->chunked() || !parser_->content_length()) return std::nullopt;
-    return *parser_->content_length();
-  }
-  const char* body_piece() const override { return chunk_.get(); }
 
   void read_body(SizeHandler handler) override {
     body_read_pending_ = true;
@@ -150,58 +114,6 @@ class Http1Connection final : public SessionBase,
         false);
   }
 
-  void write_head(ResponseHead& head, std::string_view body, bool end,
-                  SizeHandler handler) override {
-    const unsigned status = head.result_int();
-    head.version(version_);
-    if (status == 101) {
-      // Switching protocols: the backend's Connection: upgrade stands, and no body follows.
-      response_chunked_ = false;
-    } else {
-      keep_alive_ = can_keep_alive();
-      const bool no_body =
-          request_.context().is_head || status / 100 == 1 || status == 204 || status == 304;
-      response_chunked_ = false;
-      if (!no_body && head.count(http::field::content_length) != 1) {
-        if (version_ == 11) {
-          head.chunked(true);
-          response_chunked_ = true;
-        } else {
-          keep_alive_ = false;  // an HTTP/1.0 client learns the end by the close
-        }
-      }
-      // HTTP/1.1 keeps the connection by default; the backend's Connection field is gone (hop
-      // by hop), so only closing or an HTTP/1.0 client needs one.
-      if (version_ != 11 || !keep_alive_ || head.count(http::field::connection) != 0)
-        head.keep_alive(keep_alive_);
-    }
-    wire_.head.clear();
-    serialize_response_head(head, wire_.head);
-    wire_.out.clear();
-    wire_.out.push_back(asio::buffer(wire_.head));
-    frame_body(wire_, body, response_chunked_, end);
-    send(std::move(handler));
-  }
-
-  void write_body(std::string_view body, bool end, SizeHandler handler) override {
-    wire_.out.clear();
-    frame_body(wire_, body, response_chunked_, end);
-    if (wire_.out.empty()) return handler({}, 0);  // the end of a body with a length
-    send(std::move(handler));
-  }
-
-  void write_trailers(const HeadFields& trailers, SizeHandler handler) override {
-    wire_.out.clear();
-    if (response_chunked_) {
-      wire_.head.assign("0\r\n");
-      trailers.append_to(wire_.head);
-      wire_.head.append("\r\n");
-      wire_.out.push_back(asio::buffer(wire_.head));
-    }
-    if (wire_.out.empty()) return handler({}, 0);
-    send(std::move(handler));
-  }
-
   void reset() override {
     closed_ = true;
     close_socket();
@@ -212,9 +124,6 @@ class Http1Connection final : public SessionBase,
     if (closed_) return;
     finish_request(keep_alive_);
   }
-
-  std::string_view tunnel_pending() override { return buffer_view(); }
-  void tunnel_consumed(std::size_t bytes) override { buffer_.consume(bytes); }
 
   void read_tunnel(char* data, std::size_t size, Deadline deadline, SizeHandler handler) override {
     deadlines_.read(deadline);
@@ -235,39 +144,14 @@ class Http1Connection final : public SessionBase,
 
  private:
   ClientSocket& lowest() { return beast::get_lowest_layer(stream_); }
-  std::string_view buffer_view() const {
-    return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
-  }
   void close_socket() {
     error_code ignored;
     lowest().close(ignored);
   }
-  char* chunk_buffer() {
-    if (!chunk_) chunk_ = worker_.take_chunk();
-    return chunk_.get();
-  }
 
-  /// The client still owes body bytes (the parser has not seen the end).
-  bool body_unread() const { return parser_ && parser_->is_header_done() && !parser_->is_done(); }
-
-  /// Whether the connection can carry another request after an answer written now: the
-  /// client asked to keep it, the request did not ask to close, albemu is not draining, and a
-  /// body still arriving is one to read and drop (finish_request).
-  bool can_keep_alive() const {
-    if (!client_keep_alive_ || !request_.context().client_keep_alive || draining_) return false;
-    if (!body_unread()) return true;
-    if (body_malformed_) return false;
-    // The client may hold the body back until it sees 100 Continue, and never send it.
-    if (expect_continue_ && !continue_sent_) return false;
-    // A chunked body of unknown size is read and dropped up to the same bound.
-    if (parser_->chunked()) return true;
-    const auto left = parser_->content_length_remaining();
-    return left && *left <= kDiscardBodyLimit;
-  }
-
-  // ---- the connection's deadline: every client-side read and write must end before its
-  // own, or the connection is closed (as a stream expiry would do, without re-arming a timer
-  // for each operation: the timer is re-armed only when it fires early or the deadline moves
+  // ---- the connection's deadline: every client-side read and write must end before its own,
+  // or the connection is closed (as a stream expiry would do, without re-arming a timer for
+  // each operation: the timer is re-armed only when it fires early or the deadline moves
   // earlier). A read and a write may be pending together (an answer relayed beside a body
   // read), each with its deadline.
 
@@ -290,30 +174,6 @@ class Http1Connection final : public SessionBase,
   void read_within(Clock::duration timeout) {
     deadlines_.read(Clock::now() + timeout);
     arm_deadline();
-  }
-
-  std::chrono::steady_clock::duration keepalive_timeout() {
-    // During a request the plan found at its start is at hand; between requests, the current
-    // generation's.
-    if (request_.active() && request_.context().listener)
-      return request_.context().listener->keepalive_timeout;
-    const auto* plan = current_plan().first;
-    return plan ? plan->keepalive_timeout : kDefaultKeepalive;
-  }
-
-  /// This connection's forwarding rule and URL map in the worker's current generation. Looked
-  /// up by name once per generation, not once per request.
-  std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*> current_plan() {
-    const auto& generation = worker_.generation();
-    if (generation != plan_generation_) {
-      plan_generation_ = generation;
-      plan_ = {nullptr, nullptr};
-      if (generation && generation->snapshot) {
-        plan_.first = generation->snapshot->find_listener(info_.forwarding_rule);
-        if (plan_.first) plan_.second = generation->snapshot->find_url_map(plan_.first->url_map);
-      }
-    }
-    return plan_;
   }
 
   void on_handshake(error_code ec) {
@@ -342,12 +202,7 @@ class Http1Connection final : public SessionBase,
     if (closed_) return;
     if (draining_) return force_close();
     if (buffer_.size() > 0) return do_read_header();
-    // Idle: give back what only a request in progress needs, so that thousands of idle
-    // keepalive connections cost little memory.
-    worker_.give_back_chunk(std::move(chunk_));
-    parser_.reset();
-    worker_.give_back_heads(std::move(heads_));
-    if (buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
+    release_request_storage();
     read_within(keepalive_timeout());
     read_drained(stream_, buffer_.prepare(kIdleReadSize),
                  [self = this->shared_from_this()](error_code ec, std::size_t n) {
@@ -359,25 +214,15 @@ class Http1Connection final : public SessionBase,
   }
 
   void do_read_header() {
-    in_request_ = true;
-    if (!heads_) heads_ = worker_.take_heads();
-    parser_.emplace(heads_->request);
-    parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
-    parser_->field_limit(kMaxHeaderCount);
-    parser_->body_limit(boost::none);
-    body_malformed_ = false;
-    prefetched_ = 0;
-    discarded_ = 0;
-    skipped_empty_lines_ = 0;
-    head_bytes_ = 0;
+    prepare_head();
     // Usually the whole head arrived with the first read: parse it in place, with no timer and
     // no read operation. Otherwise (need_more) the rest is read below.
     if (buffer_.size() > 0) {
       const error_code ec = parse_buffered_head();
-      if (ec != http::error::need_more) return on_head_parsed(ec);
+      if (ec != http::error::need_more) return on_head(ec);
     }
-    // A timer of its own rather than the connection's deadline: the deadline closes the
-    // socket when it passes, and a slow head still deserves its 408.
+    // A timer of its own rather than the connection's deadline: the deadline closes the socket
+    // when it passes, and a slow head still deserves its 408.
     header_timed_out_ = false;
     const auto generation = ++header_reads_;
     header_timer_.expires_after(worker_.timeouts().request_header);
@@ -390,40 +235,8 @@ class Http1Connection final : public SessionBase,
     read_more_head();
   }
 
-  /// Feeds the buffered bytes to the parser (which takes only whole lines, so a folded field
-  /// is always seen whole). Even short of the whole head it may take the start line and some
-  /// fields: those bytes leave the buffer.
-  error_code parse_buffered_head() {
-    error_code ec;
-    if (head_bytes_ == 0 && !skip_empty_lines()) return http::error::header_limit;
-    if (buffer_.size() == 0) return http::error::need_more;
-    const auto data = buffer_.data();
-    const std::size_t used = parser_->put_head(data, ec);
-    if (!ec || ec == http::error::need_more) {
-      if (has_obs_fold({static_cast<const char*>(data.data()), used})) ec = http::error::bad_value;
-    }
-    buffer_.consume(used);
-    head_bytes_ += used;
-    // Beast waits for CRLF CRLF before it parses a head, so a head ended by bare LFs would
-    // wait for the header timeout: everything buffered belongs to the unfinished head.
-    if (ec == http::error::need_more && has_bare_lf(buffer_view()))
-      ec = http::error::bad_line_ending;
-    return ec;
-  }
-
-  /// Drops the empty lines (CRLF) before a request line, as RFC 9112 2.2 asks a server to do
-  /// for at least one (some clients send a CRLF after a POST body). False past the head limit.
-  bool skip_empty_lines() {
-    const std::string_view bytes = buffer_view();
-    std::size_t skipped = 0;
-    while (bytes.substr(skipped, 2) == kCrlf) skipped += 2;
-    buffer_.consume(skipped);
-    skipped_empty_lines_ += skipped;
-    return skipped_empty_lines_ <= kHeaderLimitBytes;
-  }
-
   /// Reads until the head is complete (what http::async_read_header does, but every byte the
-  /// parser takes passes the obs-fold check).
+  /// parser takes passes the head checks).
   void read_more_head() {
     const std::size_t room = buffer_.max_size() - buffer_.size();
     if (room == 0) return on_head_read(http::error::header_limit);
@@ -444,90 +257,14 @@ class Http1Connection final : public SessionBase,
     // The client closed mid-head: Beast's read would call that a partial message (400).
     if (ec == asio::error::eof && head_bytes_ + buffer_.size() > 0)
       ec = http::error::partial_message;
-    on_head_parsed(ec);
+    on_head(ec);
   }
 
-  void on_head_parsed(error_code ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      return force_close();
-    }
-    if (ec) {
-      core::ProxyError error = core::ProxyError::kMalformedRequest;
-      if (ec == http::error::header_limit) error = core::ProxyError::kRequestHeaderTooLarge;
-      if (ec == beast::error::timeout) error = core::ProxyError::kRequestHeaderTimeout;
-      if (ec.category() != error_code(http::error::header_limit).category() &&
-          ec != beast::error::timeout) {
-        return force_close();  // a socket error: nobody to answer
-      }
-      begin_request();
-      return request_.reject(error);
-    }
-    switch (check_request_head(parser_->get())) {
-      case RequestHeadProblem::kNone:
-        break;
-      case RequestHeadProblem::kMalformed:
-        begin_request();
-        return request_.reject(core::ProxyError::kMalformedRequest);
-      case RequestHeadProblem::kConnect:
-        begin_request();
-        return request_.reject_connect();
-    }
-    if (!prefetch_body()) {
-      begin_request();
-      return request_.reject(core::ProxyError::kMalformedRequest);
-    }
-    begin_request();
-    request_.start();
-  }
-
-  /// Parses the body bytes that came with the head into the chunk, before anything is routed
-  /// or sent upstream: a body whose framing is already broken there (a chunk size that
-  /// overflows, say) is refused before the service sees any of the request. The piece is
-  /// handed out by the first read_body. False if the framing is broken.
-  bool prefetch_body() {
-    if (!body_unread()) return true;
-    // Each put then parses every buffered chunk that fits the body buffer, not one step.
-    parser_->eager(true);
-    if (buffer_.size() == 0) return true;
-    auto& body = parser_->get().body();
-    body.data = chunk_buffer();
-    body.size = kBodyChunkSize;
-    const error_code ec = parse_buffered_body();
-    if (ec && ec != http::error::need_more && ec != http::error::need_buffer) return false;
-    prefetched_ = kBodyChunkSize - body.size;
-    return true;
-  }
-
-  void begin_request() {
-    const auto& head = parser_->get();
-    version_ = head.version();
-    client_keep_alive_ = parser_->is_header_done() && parser_->keep_alive();
-    expect_continue_ = false;
-    if (const auto expect = head[http::field::expect]; !expect.empty())
-      expect_continue_ = beast::iequals(expect, "100-continue");
-    continue_sent_ = false;
-    keep_alive_ = false;
-    const auto [listener, url_map] = current_plan();
-    request_.begin(worker_.generation(), listener, url_map, head_bytes_);
+  void on_head(error_code ec) {
+    if (!on_head_parsed(ec)) force_close();
   }
 
   // ---- reading the request body
-
-  /// Parses the buffered bytes into the body buffer, with one check Beast lacks: a chunk line
-  /// ended by a bare LF would have the parser wait for a CRLF that never comes. need_more
-  /// asks for more bytes from the socket.
-  error_code parse_buffered_body() {
-    error_code ec = http::error::need_more;
-    if (buffer_.size() > 0) {
-      const std::size_t used = parser_->put(buffer_.data(), ec);
-      buffer_.consume(used);
-      // need_more leaves only an unfinished chunk line (or trailer) in the buffer.
-      if (ec == http::error::need_more && parser_->chunked() && has_bare_lf(buffer_view()))
-        ec = http::error::bad_chunk;
-    }
-    return ec;
-  }
 
   /// What http::async_read_some does for the body, with parse_buffered_body's check. `read`
   /// tells whether a socket read happened (otherwise the handler is posted, never called
@@ -573,7 +310,7 @@ class Http1Connection final : public SessionBase,
     handler(ec, n);
   }
 
-  /// Writes 100 Continue, then reads the body (any response write asked for meanwhile waits).
+  /// Writes 100 Continue, then reads the body (a response write asked for meanwhile waits).
   void send_continue(SizeHandler handler) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     continue_sent_ = true;
@@ -594,10 +331,12 @@ class Http1Connection final : public SessionBase,
 
   // ---- writing the response
 
-  /// Writes wire_.out. A write asked for while 100 Continue goes out follows it.
-  void send(SizeHandler handler) {
+  /// A write asked for while 100 Continue goes out follows it.
+  void send_wire(SizeHandler handler) override {
     if (continue_in_flight_) {
-      queued_write_ = [this, handler = std::move(handler)]() mutable { send(std::move(handler)); };
+      queued_write_ = [this, handler = std::move(handler)]() mutable {
+        send_wire(std::move(handler));
+      };
       return;
     }
     deadlines_.write(Clock::now() + keepalive_timeout());
@@ -690,15 +429,8 @@ class Http1Connection final : public SessionBase,
                              });
   }
 
-  Worker& worker_;
   Stream stream_;
-  ConnectionInfo info_;
   std::shared_ptr<ServerTls> tls_;  // keeps the SNI callback's object alive
-  beast::flat_buffer buffer_;
-  std::unique_ptr<MessageHeads> heads_;  // the worker's, lent while a request is read
-  std::optional<MessageHeadParser<true>> parser_;
-  std::unique_ptr<char[]> chunk_;  // request body pieces, lent by the worker
-  ResponseWire wire_;
   ConnectionDeadlines deadlines_;
   asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>
       deadline_timer_;
@@ -706,31 +438,12 @@ class Http1Connection final : public SessionBase,
   bool deadline_timer_armed_ = false;
   asio::steady_timer header_timer_;
   uint64_t header_reads_ = 0;
-  std::size_t head_bytes_ = 0;           // head bytes the parser has taken so far
-  std::size_t skipped_empty_lines_ = 0;  // CRLF bytes dropped before the request line
   bool header_timed_out_ = false;
-  unsigned version_ = 11;  // of the request, and so of its response
-  bool client_keep_alive_ = true;
-  bool expect_continue_ = false;
-  bool continue_sent_ = false;
   bool continue_in_flight_ = false;
   std::function<void()> queued_write_;  // a response write waiting for 100 Continue to go
-  bool keep_alive_ = false;             // decided when the response head is written
-  bool response_chunked_ = false;
-  bool body_malformed_ = false;  // the parser refused the request body (bad chunk framing)
-  std::size_t prefetched_ = 0;   // body bytes in the chunk that read_body has not handed out
-  std::uint64_t discarded_ = 0;  // body bytes read and dropped after the answer
   bool body_read_pending_ = false;
   SizeHandler after_body_read_;  // takes over a body read the request left behind
   Clock::time_point linger_end_;
-  // current_plan()'s cache. Holding the generation keeps the cached pointers valid (and a new
-  // generation can never reuse the address of one still held).
-  std::shared_ptr<const Generation> plan_generation_;
-  std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*> plan_{nullptr, nullptr};
-  bool in_request_ = false;  // from a request's first byte until the connection goes on
-  bool draining_ = false;
-  bool closed_ = false;
-  Request request_;  // last: it reaches into the members above
 };
 
 }  // namespace

@@ -105,7 +105,18 @@ std::string raw_exchange(uint16_t port, const std::string& bytes,
   return out;
 }
 
+namespace {
+net::ClientTimeouts with_header_timeout(std::chrono::milliseconds header_timeout) {
+  net::ClientTimeouts timeouts;
+  timeouts.request_header = header_timeout;
+  return timeouts;
+}
+}  // namespace
+
 ProxyHarness::ProxyHarness(unsigned workers, std::chrono::milliseconds header_timeout)
+    : ProxyHarness(workers, with_header_timeout(header_timeout)) {}
+
+ProxyHarness::ProxyHarness(unsigned workers, net::ClientTimeouts timeouts)
     : log_path_(temp_path("access-log")), metrics_(std::make_unique<log::Metrics>(workers)) {
   std::string error;
   access_log_ = log::AccessLog::open(log_path_, error);
@@ -114,7 +125,7 @@ ProxyHarness::ProxyHarness(unsigned workers, std::chrono::milliseconds header_ti
   options.ephemeral_ports = true;
   options.access_log = access_log_.get();
   options.metrics = metrics_.get();
-  options.timeouts.request_header = header_timeout;
+  options.timeouts = timeouts;
   data_plane_ = std::make_unique<net::DataPlane>(options);
   data_plane_->start();
 }

@@ -47,6 +47,7 @@ class ProxyHarness {
  public:
   explicit ProxyHarness(unsigned workers = 2,
                         std::chrono::milliseconds header_timeout = std::chrono::seconds(60));
+  ProxyHarness(unsigned workers, net::ClientTimeouts timeouts);
   ~ProxyHarness();
 
   /// Loads `yaml`, builds a snapshot and applies it. Returns "" on success, else the errors.
