@@ -274,5 +274,46 @@ TEST(AccessLog, StuckDestinationDropsLinesInsteadOfBlocking) {
   EXPECT_EQ(bytes_read, (lines - dropped) * (payload.size() + 1));
 }
 
+// A new field must be filled below and cleared by reset(); this fails the build until it is.
+static_assert(sizeof(AccessLogEntry) == 960, "AccessLogEntry changed: fill the new field below");
+
+TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
+  AccessLogEntry entry;
+  entry.timestamp = std::chrono::system_clock::now();
+  for (std::string* text : {&entry.project,
+                            &entry.region,
+                            &entry.network,
+                            &entry.forwarding_rule,
+                            &entry.target_proxy,
+                            &entry.url_map,
+                            &entry.matched_url_path_rule,
+                            &entry.backend_service,
+                            &entry.network_endpoint_group,
+                            &entry.cloud_run_service,
+                            &entry.tag,
+                            &entry.method,
+                            &entry.request_url,
+                            &entry.user_agent,
+                            &entry.referer,
+                            &entry.remote_ip,
+                            &entry.server_ip,
+                            &entry.protocol,
+                            &entry.proxy_status,
+                            &entry.status_details}) {
+    text->assign("a value long enough to leave the string's small buffer");
+  }
+  entry.request_size = 1;
+  entry.status = 200;
+  entry.response_size = 2;
+  entry.latency = std::chrono::microseconds(3);
+  entry.enforced_security_policy = EnforcedSecurityPolicy{"p", 1, "allow", "ACCEPT", "", ""};
+  entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "a.example"};
+  const auto* kept = entry.request_url.data();
+
+  entry.reset();
+  EXPECT_EQ(entry, AccessLogEntry{});
+  EXPECT_EQ(entry.request_url.data(), kept) << "reset() must keep the string's storage";
+}
+
 }  // namespace
 }  // namespace albemu::log
