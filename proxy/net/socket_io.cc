@@ -1,5 +1,6 @@
 #include "proxy/net/socket_io.h"
 
+#if ALBEMU_DRAINED_READS
 #include <sys/epoll.h>
 
 #include <boost/asio/detail/scheduler_operation.hpp>
@@ -42,10 +43,19 @@ template struct Expose<ReportedEvents, &asio::detail::scheduler_operation::task_
 
 }  // namespace
 
+/// `derived` as its base `Base`, which may be a private base: the one cast that access would
+/// refuse, checked to be a conversion to a base (a C-style cast between unrelated types would
+/// silently reinterpret the pointer instead).
+template <class Base, class Derived>
+const Base* as_base(const Derived* derived) {
+  static_assert(std::is_base_of_v<Base, Derived>, "not a base: the cast would reinterpret");
+  return (const Base*)derived;  // NOLINT(google-readability-casting): a private base
+}
+
 bool nothing_pending(const DescriptorState* state) {
   if ((state->*member(RegisteredEvents{}) & EPOLLRDHUP) == 0) return false;
   // The descriptor state derives privately from the operation that holds the events.
-  const auto* base = (const asio::detail::scheduler_operation*)state;  // NOLINT
+  const auto* base = as_base<asio::detail::scheduler_operation>(state);
   return (base->*member(ReportedEvents{}) & (EPOLLRDHUP | EPOLLPRI | EPOLLHUP | EPOLLERR)) == 0;
 }
 
@@ -70,3 +80,5 @@ bool enable_drained_reads(PlainSocket& socket) {
 }
 
 }  // namespace albemu::net
+
+#endif  // ALBEMU_DRAINED_READS

@@ -36,20 +36,19 @@
 // read of any kind on the socket respects the reactor's flag.
 //
 // read_drained reaches into Asio's reactor (boost/asio/detail), private members included, which
-// Boost does not promise to keep; the static_asserts stop the build on another reactor or
-// another Boost release (the private members are named in socket_io.cc). The reactor's
-// latest events are written by epoll_reactor::run without a lock: both calls must run on the
-// one thread that runs the socket's io_context, as every worker's io_context is.
+// Boost does not promise to keep. It is built only with ALBEMU_DRAINED_READS (CMake option of
+// that name: on by default with Boost 1.81's epoll reactor, the one it was checked against);
+// without it, read_drained is Asio's async_read_some and enable_drained_reads does nothing.
+// With it, static_asserts stop the build on another reactor or another Boost release (the
+// private members are named in socket_io.cc). The reactor's latest events are written by
+// epoll_reactor::run without a lock: both calls must run on the one thread that runs the
+// socket's io_context, as every worker's io_context is.
 
 #include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/detail/epoll_reactor.hpp>
-#include <boost/asio/detail/reactive_socket_service.hpp>
-#include <boost/asio/detail/reactor.hpp>
-#include <boost/asio/detail/reactor_op.hpp>
 #include <boost/asio/detail/socket_ops.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
@@ -63,7 +62,20 @@
 #include <type_traits>
 #include <utility>
 
+#ifndef ALBEMU_DRAINED_READS
+#error "ALBEMU_DRAINED_READS must be 0 or 1 (the build sets it: CMake option ALBEMU_DRAINED_READS)"
+#endif
+#if ALBEMU_DRAINED_READS
+#include <boost/asio/detail/epoll_reactor.hpp>
+#include <boost/asio/detail/reactive_socket_service.hpp>
+#include <boost/asio/detail/reactor.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#endif
+
 namespace albemu::net {
+
+/// Whether this build skips Asio's trial recv after a read that drained the socket.
+inline constexpr bool kDrainedReads = ALBEMU_DRAINED_READS != 0;
 
 /// A plain TCP socket of a worker's io_context (the type of ClientSocket and of a backend
 /// connection's socket).
@@ -147,6 +159,8 @@ requires(!std::is_same_v<Stream, PlainSocket>) void write_eager(Stream& stream,
                                                                 Handler handler) {
   boost::asio::async_write(stream, buffers, std::move(handler));
 }
+
+#if ALBEMU_DRAINED_READS
 
 namespace socket_io_detail {
 
@@ -246,6 +260,19 @@ void read_drained(PlainSocket& socket, boost::asio::mutable_buffer buffer, Handl
               std::move(handler));
   socket_io_detail::ServiceAccess::start_read(impl.get_service(), impl.get_implementation(), op);
 }
+
+#else
+
+/// Without ALBEMU_DRAINED_READS: does nothing (false), and reads behave as Asio's.
+inline bool enable_drained_reads(PlainSocket&) { return false; }
+
+/// Without ALBEMU_DRAINED_READS: Asio's async_read_some.
+template <class Handler>
+void read_drained(PlainSocket& socket, boost::asio::mutable_buffer buffer, Handler handler) {
+  socket.async_read_some(buffer, std::move(handler));
+}
+
+#endif  // ALBEMU_DRAINED_READS
 
 /// The same call for a TLS stream: its own async_read_some (the TLS layer reads the socket).
 template <class Stream, class Handler>
