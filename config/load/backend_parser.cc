@@ -50,11 +50,7 @@ model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
                                                const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::CloudRunService service;
-  service.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  service.name = header.name;
-  service.project = header.project;
-  service.region = header.region;
+  read_resource_header(resource, reader, defaults, service);
   service.ingress =
       reader.optional_enum("ingress", {"all", "internal", "internal-and-cloud-load-balancing"})
           .value_or("all");
@@ -94,12 +90,7 @@ model::NetworkEndpointGroup parse_network_endpoint_group(const YamlCursor& resou
                                                          const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::NetworkEndpointGroup group;
-  group.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  group.name = header.name;
-  group.description = header.description;
-  group.project = header.project;
-  group.region = header.region;
+  read_resource_header(resource, reader, defaults, group);
 
   // The type (SERVERLESS only) and the cloudRun target's completeness are checked by
   // validate_config; an omitted type means the only one albemu has.
@@ -133,12 +124,7 @@ model::BackendService parse_backend_service(const YamlCursor& resource,
                                             const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::BackendService service;
-  service.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  service.name = header.name;
-  service.description = header.description;
-  service.project = header.project;
-  service.region = header.region;
+  read_resource_header(resource, reader, defaults, service);
 
   YamlCursor scheme = reader.take("loadBalancingScheme");
   service.load_balancing_scheme = scheme.as_string().value_or("INTERNAL_MANAGED");
@@ -152,7 +138,7 @@ model::BackendService parse_backend_service(const YamlCursor& resource,
   for (const YamlCursor& item : reader.items("backends")) {
     FieldReader backend_reader(item);
     model::Backend backend;
-    backend.group = complete_reference(backend_reader.required_reference("group"), header);
+    backend.group = complete_reference(backend_reader.required_reference("group"), service);
     backend.balancing_mode = backend_reader.string("balancingMode");
     backend.capacity_scaler = backend_reader.optional_double("capacityScaler", 0, 1);
     backend.description = backend_reader.string("description");
@@ -163,7 +149,7 @@ model::BackendService parse_backend_service(const YamlCursor& resource,
     service.backends.push_back(std::move(backend));
   }
   if (auto ref = reader.optional_reference("securityPolicy")) {
-    service.security_policy = complete_reference(*ref, header);
+    service.security_policy = complete_reference(*ref, service);
   }
   YamlCursor log_config = reader.take("logConfig");
   if (log_config.present()) {

@@ -1,10 +1,11 @@
 #include "config/load/field_rules.h"
 
-#include <arpa/inet.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <charconv>
+
+#include "config/ip_address.h"
 
 namespace albemu::config {
 
@@ -227,29 +228,8 @@ std::string check_path_template_rewrite(std::string_view rewrite,
 }
 
 std::string check_ip_range(std::string_view range) {
-  std::string invalid = "'" + std::string(range) + "' is not an IP address or CIDR range";
-  std::string address(range);
-  int max_prefix = 32;
-  std::string prefix;
-  if (size_t slash = address.find('/'); slash != std::string::npos) {
-    prefix = address.substr(slash + 1);
-    address.resize(slash);
-    if (prefix.empty()) return invalid;
-  }
-  unsigned char buffer[16];
-  if (inet_pton(AF_INET, address.c_str(), buffer) != 1) {
-    if (inet_pton(AF_INET6, address.c_str(), buffer) != 1) return invalid;
-    max_prefix = 128;
-  }
-  if (!prefix.empty()) {
-    int value = -1;
-    auto [ptr, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), value);
-    if (ec != std::errc() || ptr != prefix.data() + prefix.size() || value < 0 ||
-        value > max_prefix) {
-      return invalid;
-    }
-  }
-  return {};
+  if (parse_ip_range(range)) return {};
+  return "'" + std::string(range) + "' is not an IP address or CIDR range";
 }
 
 bool is_http_token(std::string_view text) {

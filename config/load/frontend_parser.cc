@@ -112,12 +112,7 @@ model::SslCertificate parse_ssl_certificate(const YamlCursor& resource,
                                             const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::SslCertificate certificate;
-  certificate.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  certificate.name = header.name;
-  certificate.description = header.description;
-  certificate.project = header.project;
-  certificate.region = header.region;
+  read_resource_header(resource, reader, defaults, certificate);
   YamlCursor type = reader.take("type");
   if (std::optional<std::string> value = type.as_string(); value && *value != "SELF_MANAGED") {
     type.error("type '" + *value +
@@ -137,12 +132,7 @@ model::SslCertificate parse_ssl_certificate(const YamlCursor& resource,
 model::SslPolicy parse_ssl_policy(const YamlCursor& resource, const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::SslPolicy policy;
-  policy.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  policy.name = header.name;
-  policy.description = header.description;
-  policy.project = header.project;
-  policy.region = header.region;
+  read_resource_header(resource, reader, defaults, policy);
   YamlCursor profile = reader.take("profile");
   policy.profile = profile.as_string().value_or("COMPATIBLE");
   YamlCursor min_version = reader.take("minTlsVersion");
@@ -180,13 +170,8 @@ model::TargetHttpProxy parse_target_http_proxy(const YamlCursor& resource,
                                                const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::TargetHttpProxy proxy;
-  proxy.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  proxy.name = header.name;
-  proxy.description = header.description;
-  proxy.project = header.project;
-  proxy.region = header.region;
-  proxy.url_map = complete_reference(reader.required_reference("urlMap"), header);
+  read_resource_header(resource, reader, defaults, proxy);
+  proxy.url_map = complete_reference(reader.required_reference("urlMap"), proxy);
   read_keepalive(reader, &proxy.http_keep_alive_timeout_sec);
   reader.ignore({"proxyBind"});
   return proxy;
@@ -196,18 +181,13 @@ model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
                                                  const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::TargetHttpsProxy proxy;
-  proxy.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  proxy.name = header.name;
-  proxy.description = header.description;
-  proxy.project = header.project;
-  proxy.region = header.region;
-  proxy.url_map = complete_reference(reader.required_reference("urlMap"), header);
+  read_resource_header(resource, reader, defaults, proxy);
+  proxy.url_map = complete_reference(reader.required_reference("urlMap"), proxy);
   read_keepalive(reader, &proxy.http_keep_alive_timeout_sec);
   YamlCursor certificates = reader.take("sslCertificates");
   for (const YamlCursor& item : certificates.items()) {
     if (std::optional<model::ResourceRef> ref = item.as_reference()) {
-      proxy.ssl_certificates.push_back(complete_reference(*ref, header));
+      proxy.ssl_certificates.push_back(complete_reference(*ref, proxy));
     }
   }
   const bool empty_list = certificates.node().IsSequence() && certificates.node().size() == 0;
@@ -218,7 +198,7 @@ model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
                        std::to_string(certificates.node().size()) + ")");
   }
   if (auto ref = reader.optional_reference("sslPolicy")) {
-    proxy.ssl_policy = complete_reference(*ref, header);
+    proxy.ssl_policy = complete_reference(*ref, proxy);
   }
   reader.optional_enum("quicOverride", {"NONE", "ENABLE", "DISABLE"});  // no QUIC on internal
   reader.optional_enum("tlsEarlyData", {"DISABLED", "PERMISSIVE", "STRICT", "UNRESTRICTED"});
@@ -237,12 +217,7 @@ model::ForwardingRule parse_forwarding_rule(const YamlCursor& resource,
                                             const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::ForwardingRule rule;
-  rule.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  rule.name = header.name;
-  rule.description = header.description;
-  rule.project = header.project;
-  rule.region = header.region;
+  read_resource_header(resource, reader, defaults, rule);
   rule.ip_address = reader.string("IPAddress");
   rule.ip_protocol = reader.optional_enum("IPProtocol", {"TCP"}).value_or("TCP");
   YamlCursor port_range = reader.take("portRange");
@@ -258,12 +233,12 @@ model::ForwardingRule parse_forwarding_rule(const YamlCursor& resource,
     scheme.error("loadBalancingScheme '" + rule.load_balancing_scheme +
                  "' is not supported; albemu emulates INTERNAL_MANAGED only");
   }
-  rule.target = complete_reference(reader.required_reference("target"), header);
+  rule.target = complete_reference(reader.required_reference("target"), rule);
   if (auto ref = reader.optional_reference("network")) {
-    rule.network = complete_reference(*ref, header, /*global=*/true);
+    rule.network = complete_reference(*ref, rule, /*global=*/true);
   }
   if (auto ref = reader.optional_reference("subnetwork")) {
-    rule.subnetwork = complete_reference(*ref, header);
+    rule.subnetwork = complete_reference(*ref, rule);
   }
   rule.allow_global_access = reader.flag("allowGlobalAccess");
   rule.network_tier =

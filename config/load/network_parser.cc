@@ -8,11 +8,7 @@ namespace albemu::config {
 model::Network parse_network(const YamlCursor& resource, const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::Network network;
-  network.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults, /*regional=*/false);
-  network.name = header.name;
-  network.description = header.description;
-  network.project = header.project;
+  read_resource_header(resource, reader, defaults, network, /*regional=*/false);
   network.auto_create_subnetworks = reader.flag("autoCreateSubnetworks");
   reader.ignore({"routingConfig", "mtu", "networkFirewallPolicyEnforcementOrder", "subnetworks",
                  "peerings", "enableUlaInternalIpv6", "internalIpv6Range", "gatewayIPv4",
@@ -25,14 +21,9 @@ model::Network parse_network(const YamlCursor& resource, const ResourceDefaults&
 model::Subnetwork parse_subnetwork(const YamlCursor& resource, const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::Subnetwork subnetwork;
-  subnetwork.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  subnetwork.name = header.name;
-  subnetwork.description = header.description;
-  subnetwork.project = header.project;
-  subnetwork.region = header.region;
+  read_resource_header(resource, reader, defaults, subnetwork);
   subnetwork.network =
-      complete_reference(reader.required_reference("network"), header, /*global=*/true);
+      complete_reference(reader.required_reference("network"), subnetwork, /*global=*/true);
   YamlCursor range = reader.take("ipCidrRange");
   subnetwork.ip_cidr_range = range.as_string().value_or("");
   if (!range.present() && reader.valid()) {

@@ -40,9 +40,10 @@ std::string last_segment(const std::string& text) {
 
 }  // namespace
 
-ResourceHeader read_resource_header(FieldReader& reader, const ResourceDefaults& defaults,
-                                    bool regional) {
-  ResourceHeader header;
+void read_resource_header(const YamlCursor& resource, FieldReader& reader,
+                          const ResourceDefaults& defaults, model::Resource& header,
+                          bool regional) {
+  header.origin.file = resource.context().file;
   reader.ignore(kOutputOnlyFields);
   YamlCursor name_field = reader.take("name");
   header.name = reader.required_string("name");
@@ -61,10 +62,9 @@ ResourceHeader read_resource_header(FieldReader& reader, const ResourceDefaults&
   } else {
     reader.ignore({"region"});
   }
-  return header;
 }
 
-model::ResourceRef complete_reference(model::ResourceRef ref, const ResourceHeader& owner,
+model::ResourceRef complete_reference(model::ResourceRef ref, const model::Resource& owner,
                                       bool global) {
   if (ref.empty()) return ref;
   const bool written_global = ref.text.find("global/") != std::string::npos;

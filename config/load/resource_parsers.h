@@ -41,20 +41,16 @@ model::ForwardingRule parse_forwarding_rule(const YamlCursor& resource,
 
 // ---------------------------------------------------------------- shared by the parsers
 
-/// The fields every resource has: name (checked), description, project, region (a URL is
-/// reduced to its last segment), and the output-only fields exports carry (ignored).
-struct ResourceHeader {
-  std::string name;
-  std::string description;
-  std::string project;
-  std::string region;
-};
-ResourceHeader read_resource_header(FieldReader& reader, const ResourceDefaults& defaults,
-                                    bool regional = true);
+/// Reads the fields every resource has into `into`: name (checked), description, project,
+/// region (a URL is reduced to its last segment; none for a global resource), the file it came
+/// from, and the output-only fields exports carry (ignored).
+void read_resource_header(const YamlCursor& resource, FieldReader& reader,
+                          const ResourceDefaults& defaults, model::Resource& into,
+                          bool regional = true);
 
 /// Fills an omitted project/region of `ref` from the referring resource (region only for
 /// regional collections).
-model::ResourceRef complete_reference(model::ResourceRef ref, const ResourceHeader& owner,
+model::ResourceRef complete_reference(model::ResourceRef ref, const model::Resource& owner,
                                       bool global = false);
 
 /// Records an error when `value` is outside [min, max] characters.

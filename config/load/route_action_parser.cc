@@ -301,7 +301,7 @@ model::HttpRedirectAction parse_redirect_action(const YamlCursor& cursor) {
   return redirect;
 }
 
-model::HttpRouteAction parse_route_action(const YamlCursor& cursor, const ResourceHeader& owner,
+model::HttpRouteAction parse_route_action(const YamlCursor& cursor, const model::Resource& owner,
                                           const RewriteContext& rewrite) {
   FieldReader reader(cursor);
   model::HttpRouteAction action;

@@ -18,7 +18,7 @@ struct RewriteContext {
   std::vector<std::string> captured_variables;
 };
 
-model::HttpRouteAction parse_route_action(const YamlCursor& cursor, const ResourceHeader& owner,
+model::HttpRouteAction parse_route_action(const YamlCursor& cursor, const model::Resource& owner,
                                           const RewriteContext& rewrite);
 model::HttpRedirectAction parse_redirect_action(const YamlCursor& cursor);
 model::HttpHeaderAction parse_header_action(const YamlCursor& cursor);

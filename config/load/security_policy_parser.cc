@@ -147,12 +147,7 @@ model::SecurityPolicy parse_security_policy(const YamlCursor& resource,
                                             const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::SecurityPolicy policy;
-  policy.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  policy.name = header.name;
-  policy.description = header.description;
-  policy.project = header.project;
-  policy.region = header.region;
+  read_resource_header(resource, reader, defaults, policy);
   policy.type = reader.optional_enum("type", {"CLOUD_ARMOR"}).value_or("CLOUD_ARMOR");
   std::map<int64_t, std::string> seen_priorities;
   for (const YamlCursor& item : reader.items("rules")) {

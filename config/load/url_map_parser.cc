@@ -25,7 +25,7 @@ struct Defaults {
   std::optional<model::HttpRedirectAction> url_redirect;
 };
 
-Defaults parse_defaults(FieldReader& reader, const ResourceHeader& owner, bool required) {
+Defaults parse_defaults(FieldReader& reader, const model::Resource& owner, bool required) {
   Defaults defaults;
   if (auto ref = reader.optional_reference("defaultService")) {
     defaults.service = complete_reference(*ref, owner);
@@ -49,7 +49,7 @@ Defaults parse_defaults(FieldReader& reader, const ResourceHeader& owner, bool r
   return defaults;
 }
 
-model::PathRule parse_path_rule(const YamlCursor& cursor, const ResourceHeader& owner,
+model::PathRule parse_path_rule(const YamlCursor& cursor, const model::Resource& owner,
                                 std::map<std::string, std::string>& seen_paths) {
   FieldReader reader(cursor);
   model::PathRule rule;
@@ -90,7 +90,7 @@ model::PathRule parse_path_rule(const YamlCursor& cursor, const ResourceHeader& 
   return rule;
 }
 
-model::HttpRouteRule parse_route_rule(const YamlCursor& cursor, const ResourceHeader& owner,
+model::HttpRouteRule parse_route_rule(const YamlCursor& cursor, const model::Resource& owner,
                                       std::map<int64_t, std::string>& seen_priorities) {
   FieldReader reader(cursor);
   model::HttpRouteRule rule;
@@ -150,7 +150,7 @@ model::HttpRouteRule parse_route_rule(const YamlCursor& cursor, const ResourceHe
   return rule;
 }
 
-model::PathMatcher parse_path_matcher(const YamlCursor& cursor, const ResourceHeader& owner) {
+model::PathMatcher parse_path_matcher(const YamlCursor& cursor, const model::Resource& owner) {
   FieldReader reader(cursor);
   model::PathMatcher matcher;
   YamlCursor name = reader.take("name");
@@ -201,7 +201,7 @@ model::HostRule parse_host_rule(const YamlCursor& cursor) {
   return rule;
 }
 
-model::UrlMapTest parse_test(const YamlCursor& cursor, const ResourceHeader& owner) {
+model::UrlMapTest parse_test(const YamlCursor& cursor, const model::Resource& owner) {
   FieldReader reader(cursor);
   model::UrlMapTest test;
   test.description = optional_bounded_string(reader, "description", 0, 1024).value_or("");
@@ -241,14 +241,9 @@ model::UrlMapTest parse_test(const YamlCursor& cursor, const ResourceHeader& own
 model::UrlMap parse_url_map(const YamlCursor& resource, const ResourceDefaults& defaults) {
   FieldReader reader(resource);
   model::UrlMap url_map;
-  url_map.origin.file = resource.context().file;
-  ResourceHeader header = read_resource_header(reader, defaults);
-  url_map.name = header.name;
-  url_map.description = header.description;
-  url_map.project = header.project;
-  url_map.region = header.region;
+  read_resource_header(resource, reader, defaults, url_map);
 
-  Defaults top = parse_defaults(reader, header, true);
+  Defaults top = parse_defaults(reader, url_map, true);
   url_map.default_service = std::move(top.service);
   url_map.default_route_action = std::move(top.route_action);
   url_map.default_url_redirect = std::move(top.url_redirect);
@@ -258,7 +253,7 @@ model::UrlMap parse_url_map(const YamlCursor& resource, const ResourceDefaults& 
   // Unique path matcher names, known hostRules[].pathMatcher and unique hosts are checked by
   // validate_config with the other references.
   for (const YamlCursor& item : reader.items("pathMatchers")) {
-    url_map.path_matchers.push_back(parse_path_matcher(item, header));
+    url_map.path_matchers.push_back(parse_path_matcher(item, url_map));
   }
   for (const YamlCursor& item : reader.items("hostRules")) {
     url_map.host_rules.push_back(parse_host_rule(item));
@@ -269,7 +264,7 @@ model::UrlMap parse_url_map(const YamlCursor& resource, const ResourceDefaults& 
     tests.error("at most 100 tests are allowed per URL map (got " +
                 std::to_string(test_items.size()) + ")");
   }
-  for (const YamlCursor& item : test_items) url_map.tests.push_back(parse_test(item, header));
+  for (const YamlCursor& item : test_items) url_map.tests.push_back(parse_test(item, url_map));
 
   reader.reject("defaultCustomErrorResponsePolicy",
                 std::string("defaultCustomErrorResponsePolicy") + std::string(kGlobalExternalOnly));

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -40,8 +41,8 @@ std::string entry_path(std::string_view collection, std::string_view name, std::
 template <class T>
 class Collection {
  public:
-  /// Regional collections are those whose resources carry a `region` member.
-  static constexpr bool kRegional = requires(const T& item) { item.region; };
+  /// Every collection is regional but networks (global resources, their region left empty).
+  static constexpr bool kRegional = !std::is_same_v<T, model::Network>;
 
   /// `name` is the YAML key and the collection segment of references ("backendServices");
   /// `kind` is how messages call one resource ("backend service").

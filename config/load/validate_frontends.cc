@@ -1,8 +1,6 @@
 // Target proxies, forwarding rules, networks and subnetworks: what the proxies reference,
 // the proxy-only subnet every INTERNAL_MANAGED forwarding rule needs, and address overlaps.
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
@@ -11,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/ip_address.h"
 #include "config/load/validate_context.h"
 
 namespace albemu::config::validation {
@@ -225,18 +224,10 @@ std::optional<PortRange> parse_port_range(const std::string& text) {
   return PortRange{std::stol(first), std::stol(last)};
 }
 
-/// The address in canonical form, so "::1" and "0:0::1" compare equal.
+/// The address in canonical form, so "::1" and "0:0::1" compare equal; a name as it is,
+/// lower-cased.
 std::string canonical_address(const std::string& address) {
-  unsigned char bytes[16];
-  char text[INET6_ADDRSTRLEN];
-  if (inet_pton(AF_INET, address.c_str(), bytes) == 1 &&
-      inet_ntop(AF_INET, bytes, text, sizeof text) != nullptr) {
-    return text;
-  }
-  if (inet_pton(AF_INET6, address.c_str(), bytes) == 1 &&
-      inet_ntop(AF_INET6, bytes, text, sizeof text) != nullptr) {
-    return text;
-  }
+  if (const auto parsed = parse_ip_address(address)) return parsed->to_string();
   std::string lowered = address;
   std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

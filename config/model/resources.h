@@ -37,6 +37,15 @@ struct Origin {
   std::string file;  // path as given, or "<embedded demo>"
 };
 
+/// What every resource has, read once for all of them (read_resource_header).
+struct Resource {
+  Origin origin;
+  std::string name;
+  std::string description;
+  std::string project;
+  std::string region;  // empty for a global resource
+};
+
 // ---------------------------------------------------------------- URL map parts
 
 struct HeaderToAdd {
@@ -209,12 +218,7 @@ struct UrlMapTest {
   std::optional<int> expected_redirect_response_code;
 };
 
-struct UrlMap {
-  Origin origin;
-  std::string name;
-  std::string description;
-  std::string project;
-  std::string region;
+struct UrlMap : Resource {
   std::optional<ResourceRef> default_service;
   std::optional<HttpRouteAction> default_route_action;
   std::optional<HttpRedirectAction> default_url_redirect;
@@ -226,20 +230,11 @@ struct UrlMap {
 
 // ---------------------------------------------------------------- networking
 
-struct Network {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string description;
+struct Network : Resource {
   bool auto_create_subnetworks = false;
 };
 
-struct Subnetwork {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct Subnetwork : Resource {
   ResourceRef network;
   std::string ip_cidr_range;
   std::string purpose;  // PRIVATE (default) | REGIONAL_MANAGED_PROXY | ...
@@ -250,11 +245,7 @@ struct Subnetwork {
 
 /// albemu's own resource: what stands in for a Cloud Run service. No URL means the
 /// built-in stand-in serves it.
-struct CloudRunService {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
+struct CloudRunService : Resource {
   std::string ingress = "all";    // all | internal | internal-and-cloud-load-balancing
   std::vector<std::string> urls;  // default (untagged) endpoints
   std::map<std::string, std::vector<std::string>> tags;  // tag -> endpoints (may be empty)
@@ -266,12 +257,7 @@ struct CloudRunTarget {
   std::optional<std::string> url_mask;
 };
 
-struct NetworkEndpointGroup {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct NetworkEndpointGroup : Resource {
   std::string network_endpoint_type;  // SERVERLESS
   std::optional<CloudRunTarget> cloud_run;
 };
@@ -288,12 +274,7 @@ struct BackendLogConfig {
   std::optional<double> sample_rate;
 };
 
-struct BackendService {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct BackendService : Resource {
   std::string load_balancing_scheme;  // INTERNAL_MANAGED
   std::string protocol;               // HTTP (default) | HTTPS | HTTP2 | H2C
   std::vector<Backend> backends;
@@ -328,69 +309,39 @@ struct SecurityPolicyRule {
   std::optional<RateLimitOptions> rate_limit_options;
 };
 
-struct SecurityPolicy {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct SecurityPolicy : Resource {
   std::string type;  // CLOUD_ARMOR
   std::vector<SecurityPolicyRule> rules;
 };
 
 // ---------------------------------------------------------------- frontends
 
-struct SslCertificate {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct SslCertificate : Resource {
   std::string certificate;       // PEM (from `certificate` or read from `certificateFile`)
   std::string private_key;       // PEM (from `privateKey` or read from `privateKeyFile`)
   std::string certificate_file;  // as written, relative paths resolved against origin
   std::string private_key_file;
 };
 
-struct SslPolicy {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct SslPolicy : Resource {
   std::string profile = "COMPATIBLE";  // COMPATIBLE | MODERN | RESTRICTED | FIPS_202205 | CUSTOM
   std::string min_tls_version = "TLS_1_0";
   std::vector<std::string> custom_features;
 };
 
-struct TargetHttpProxy {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct TargetHttpProxy : Resource {
   ResourceRef url_map;
   std::optional<int64_t> http_keep_alive_timeout_sec;  // 5-600; unset = 610
 };
 
-struct TargetHttpsProxy {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct TargetHttpsProxy : Resource {
   ResourceRef url_map;
   std::optional<int64_t> http_keep_alive_timeout_sec;
   std::vector<ResourceRef> ssl_certificates;  // 1-15
   std::optional<ResourceRef> ssl_policy;
 };
 
-struct ForwardingRule {
-  Origin origin;
-  std::string name;
-  std::string project;
-  std::string region;
-  std::string description;
+struct ForwardingRule : Resource {
   std::string ip_address;  // `IPAddress`
   std::string ip_protocol = "TCP";
   std::string port_range;             // a single port, e.g. "80" or "443-443"

@@ -12,6 +12,7 @@
 #include "proxy/admin/console_page.h"
 #include "proxy/admin/stats_json.h"
 #include "proxy/control/control_listener.h"
+#include "proxy/core/ascii.h"
 #include "proxy/core/explain.h"
 
 namespace albemu::admin {
@@ -23,29 +24,9 @@ using boost::system::error_code;
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /// application/x-www-form-urlencoded decoding ('+' is a space); bad escapes are kept as is.
 std::string url_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
+  return core::percent_decode(text, core::PlusSign::kSpace);
 }
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {

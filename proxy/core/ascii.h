@@ -1,8 +1,9 @@
 #pragma once
 // ASCII helpers for protocol tokens: case folding (header names, Connection options),
-// optional-whitespace trimming and HTTP list elements. HTTP tokens are
+// optional-whitespace trimming, HTTP list elements and percent-decoding. HTTP tokens are
 // ASCII, so these never consult a locale (std::locale lookups cost more than the comparison).
 
+#include <string>
 #include <string_view>
 
 namespace albemu::core {
@@ -35,6 +36,37 @@ void for_each_list_element(std::string_view list, Fn&& fn) {
     if (!element.empty()) fn(element);
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
   }
+}
+
+/// The value of a hexadecimal digit, or -1.
+constexpr int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// What a '+' stands for: itself in a URL (RFC 3986), a space in an HTML form's
+/// application/x-www-form-urlencoded body or query.
+enum class PlusSign { kLiteral, kSpace };
+
+/// `text` with its %XX escapes decoded (RFC 3986 2.1); an escape that is not one is kept as it
+/// is.
+inline std::string percent_decode(std::string_view text, PlusSign plus = PlusSign::kLiteral) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+' && plus == PlusSign::kSpace) {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_digit_value(text[i + 1]) >= 0 &&
+               hex_digit_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit_value(text[i + 1]) * 16 + hex_digit_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
 }
 
 }  // namespace albemu::core

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "config/model/resources.h"
+#include "proxy/core/ascii.h"
 #include "proxy/core/route_request.h"
 
 namespace albemu::core {
@@ -67,9 +68,6 @@ class QueryParameterMatcher {
 
 /// Parses a whole decimal int64 ("-3" yes; "0.25", "-3x", "" and overflow no).
 std::optional<int64_t> parse_int64_strict(std::string_view text);
-
-/// Percent-decodes `text` ('%41' -> 'A'; a malformed escape is kept as written).
-std::string percent_decode(std::string_view text);
 
 /// Compiles an RE2 regex for full matching; on failure returns null and sets `error`.
 std::unique_ptr<RE2> compile_regex(std::string_view pattern, std::string& error);

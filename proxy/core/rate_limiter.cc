@@ -1,7 +1,5 @@
 #include "proxy/core/rate_limiter.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -14,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/ip_address.h"
 #include "proxy/core/ascii.h"
 
 namespace albemu::core {
@@ -22,76 +21,27 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 /// An address as 16 bytes; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so one compare works.
-struct Address {
-  std::array<uint8_t, 16> bytes{};
-};
+using config::IpAddress;
+using config::IpRange;
 
-std::optional<Address> parse_address(std::string_view text) {
-  char buffer[64];
-  if (text.empty() || text.size() >= sizeof buffer) return std::nullopt;
-  // Accept "[::1]" as written in URLs.
-  if (text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
-  text.copy(buffer, text.size());
-  buffer[text.size()] = '\0';
-  Address address;
-  in_addr v4{};
-  if (inet_pton(AF_INET, buffer, &v4) == 1) {
-    address.bytes[10] = 0xff;
-    address.bytes[11] = 0xff;
-    std::memcpy(&address.bytes[12], &v4, 4);
-    return address;
-  }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, buffer, &v6) == 1) {
-    std::memcpy(address.bytes.data(), &v6, 16);
-    return address;
-  }
-  return std::nullopt;
+/// A client address, also as written in URLs ("[::1]").
+std::optional<IpAddress> parse_client_address(std::string_view text) {
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']')
+    text = text.substr(1, text.size() - 2);
+  return config::parse_ip_address(text);
 }
 
-bool is_v4(const Address& address) {
-  static constexpr std::array<uint8_t, 12> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::equal(kMapped.begin(), kMapped.end(), address.bytes.begin());
-}
-
-struct CidrRange {
-  bool any = false;  // "*"
-  Address network;
-  int prefix_bits = 128;  // over the 16-byte form
-
-  bool contains(const Address& address) const {
-    if (any) return true;
-    int bits = prefix_bits;
-    for (std::size_t i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
-      const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
-      if ((address.bytes[i] & mask) != (network.bytes[i] & mask)) return false;
-    }
-    return true;
-  }
+/// A srcIpRanges entry: a CIDR range or an address, or "*" (any client).
+struct SourceRange {
+  bool any = false;
+  IpRange range;
 };
 
-std::optional<CidrRange> parse_cidr(std::string_view text) {
-  CidrRange range;
-  if (text == "*") {
-    range.any = true;
-    return range;
-  }
-  const auto slash = text.find('/');
-  const auto address = parse_address(text.substr(0, slash));
-  if (!address) return std::nullopt;
-  const bool v4 = is_v4(*address);
-  int length = v4 ? 32 : 128;
-  if (slash != std::string_view::npos) {
-    const std::string_view digits = text.substr(slash + 1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
-    if (ec != std::errc() || end != digits.data() + digits.size() || length < 0 ||
-        length > (v4 ? 32 : 128)) {
-      return std::nullopt;
-    }
-  }
-  range.network = *address;
-  range.prefix_bits = v4 ? 96 + length : length;
-  return range;
+std::optional<SourceRange> parse_source_range(std::string_view text) {
+  if (text == "*") return SourceRange{true, {}};
+  const auto range = config::parse_ip_range(text);
+  if (!range) return std::nullopt;
+  return SourceRange{false, *range};
 }
 
 enum class RuleAction { kAllow, kDeny, kThrottle };
@@ -118,8 +68,8 @@ struct CompiledRule {
   int64_t priority = 0;
   std::string action_text;
   RuleAction action = RuleAction::kAllow;
-  int deny_status = 0;            // kDeny, or the exceed status of kThrottle
-  std::vector<CidrRange> ranges;  // empty: matches every request
+  int deny_status = 0;              // kDeny, or the exceed status of kThrottle
+  std::vector<SourceRange> ranges;  // empty: matches every request
   // kThrottle
   int64_t count = 0;
   std::chrono::seconds interval{0};
@@ -171,7 +121,7 @@ std::string_view rate_limit_key(const CompiledRule& rule, const RateLimitKeyInpu
     case KeyKind::kXffIp: {
       if (const HeaderView* header = find_header(inputs.headers, "x-forwarded-for")) {
         const std::string_view first = trim_ows(header->value.substr(0, header->value.find(',')));
-        if (parse_address(first)) return first;
+        if (parse_client_address(first)) return first;
       }
       return inputs.client_ip;
     }
@@ -292,7 +242,7 @@ std::optional<CompiledPolicy> compile_policy(const model::SecurityPolicy& policy
     if (rule.match) {
       for (std::size_t j = 0; j < rule.match->src_ip_ranges.size(); ++j) {
         const std::string& text = rule.match->src_ip_ranges[j];
-        if (auto range = parse_cidr(text)) {
+        if (auto range = parse_source_range(text)) {
           out.ranges.push_back(*range);
         } else {
           errors.push_back({policy.origin.file,
@@ -341,10 +291,10 @@ std::optional<CompiledPolicy> compile_policy(const model::SecurityPolicy& policy
   return compiled;
 }
 
-bool rule_matches(const CompiledRule& rule, const std::optional<Address>& client) {
+bool rule_matches(const CompiledRule& rule, const std::optional<IpAddress>& client) {
   if (rule.ranges.empty()) return true;
-  for (const CidrRange& range : rule.ranges) {
-    if (range.any || (client && range.contains(*client))) return true;
+  for (const SourceRange& source : rule.ranges) {
+    if (source.any || (client && source.range.contains(*client))) return true;
   }
   return false;
 }
@@ -410,7 +360,7 @@ RateLimitVerdict RateLimiter::check(std::string_view backend_service,
   const auto found = impl_->policy_by_backend_service.find(backend_service);
   if (found == impl_->policy_by_backend_service.end()) return verdict;
   const CompiledPolicy& policy = impl_->policies[found->second];
-  const std::optional<Address> client = parse_address(inputs.client_ip);
+  const std::optional<IpAddress> client = parse_client_address(inputs.client_ip);
   for (const CompiledRule& rule : policy.rules) {
     if (!rule_matches(rule, client)) continue;
     verdict.policy_applied = true;
