@@ -27,6 +27,8 @@ constexpr std::string_view kUsage =
     "           exit 0 if GET URL (default the admin /healthz) answers 2xx\n"
     "  gcloud   compute ... | run deploy ... [--api-endpoint URL]\n"
     "           gcloud's load balancer commands against a running serve's API\n"
+    "  --version, -V\n"
+    "           the release and the build's options\n"
     "\n"
     "`albemu <command> --help` lists a command's options.\n";
 
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
     if (command == "standin") return albemu::cli::run_standin(args);
     if (command == "healthcheck") return albemu::cli::run_healthcheck(args);
     if (command == "gcloud") return albemu::cli::run_gcloud(args);
+    if (command == "--version" || command == "-V") return albemu::cli::run_version();
   } catch (const std::exception& error) {
     std::fprintf(stderr, "albemu %s: %s\n", argv[1], error.what());
     return 1;

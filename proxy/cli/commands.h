@@ -27,4 +27,7 @@ int run_healthcheck(const std::vector<std::string>& args);
 /// guide, applied to a running `albemu serve` through its compute API (proxy/cli/gcloud.h).
 int run_gcloud(const std::vector<std::string>& args);
 
+/// `albemu --version` (or `-V`): the release, and the build's options and libraries.
+int run_version();
+
 }  // namespace albemu::cli
