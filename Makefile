@@ -1,4 +1,5 @@
 # Thin wrappers over cmake/ctest. Every target installs what it needs first.
+SHELL := /bin/bash
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -11,7 +12,7 @@ BENCH_PACKAGES := wrk nginx-light haproxy python3 openssl
 LINT_PACKAGES := clang-format clang-tidy
 
 .PHONY: deps deps-bench deps-lint deps-test configure build run test test-asan test-tsan test-docker bench bench-e2e bench-smoke \
-	format lint clean certs fuzz soak
+	format format-check lint clean certs fuzz soak
 
 deps:
 	@./scripts/install-deps.sh $(DEB_PACKAGES)
@@ -31,7 +32,9 @@ build: configure
 certs: deps
 	@./certs/generate.sh
 
-run: build certs
+# Builds only what it runs: the albemu binary, not the tests.
+run: configure certs
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target albemu
 	./$(BUILD_DIR)/albemu serve
 
 # What the browser and compute-client tests run (before cmake looks for node and npm).
@@ -100,8 +103,18 @@ bench-smoke: deps-bench configure
 format: deps-lint
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
 
+# Fails on any file clang-format would change.
+format-check: deps-lint
+	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+
+# clang-tidy (.clang-tidy's checks) over the product code, every warning an error, one file per
+# job; the build's compile commands tell it how each file is compiled.
+LINT_SOURCES = $(shell git ls-files 'config/*.cc' 'proxy/*.cc')
 lint: deps-lint configure
-	git ls-files '*.cc' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+	@echo "clang-tidy: $(words $(LINT_SOURCES)) files"
+	@printf '%s\n' $(LINT_SOURCES) | xargs -P $(JOBS) -n 1 clang-tidy -p $(BUILD_DIR) --quiet \
+		--warnings-as-errors='*' 2>&1 | grep -v '^[0-9]* warnings generated\.$$' ; \
+		exit $${PIPESTATUS[1]}
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -3,6 +3,9 @@
 
 #include "config/load/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -10,9 +13,6 @@
 #include <optional>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
 
 #include "config/load/resource_parsers.h"
 #include "config/load/yaml_cursor.h"

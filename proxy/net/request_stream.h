@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "proxy/net/message_head.h"
+#include "proxy/net/tunnel_io.h"
 
 namespace albemu::net {
 
@@ -27,11 +28,9 @@ struct ConnectionInfo;
 /// Every call and every handler runs on the stream's worker thread. A write handler may run
 /// before the write call returns (a plain socket that took every byte at once): a caller must
 /// do nothing after the call that the handler may have changed. Read handlers never run inline.
-class RequestStream {
+/// After a 101, the stream is the client end of the tunnel (TunnelIo).
+class RequestStream : public TunnelIo {
  public:
-  using SizeHandler = std::function<void(boost::system::error_code, std::size_t)>;
-  using Deadline = std::chrono::steady_clock::time_point;
-
   virtual Worker& worker() = 0;
   virtual const ConnectionInfo& connection() const = 0;
   /// The request's head, as received and checked. The exchange turns it into the upstream
@@ -72,16 +71,6 @@ class RequestStream {
   /// The request is over (its log line written). The stream goes on to what follows, the next
   /// request of an HTTP/1 connection, say; nothing of the request touches it afterwards.
   virtual void request_done() = 0;
-
-  // ---- after a 101 Switching Protocols: bytes both ways, untouched
-
-  /// Client bytes that arrived after the request head, not yet taken.
-  virtual std::string_view tunnel_pending() = 0;
-  virtual void tunnel_consumed(std::size_t bytes) = 0;
-  virtual void read_tunnel(char* data, std::size_t size, Deadline deadline,
-                           SizeHandler handler) = 0;
-  virtual void write_tunnel(const char* data, std::size_t size, Deadline deadline,
-                            SizeHandler handler) = 0;
 
  protected:
   ~RequestStream() = default;

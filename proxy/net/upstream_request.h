@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "proxy/net/message_head.h"
+#include "proxy/net/tunnel_io.h"
 
 namespace albemu::net {
 
@@ -31,12 +32,11 @@ bool parse_endpoint_url(std::string_view url, Endpoint& out);
 /// One request on one backend connection. Every call and handler runs on the worker thread;
 /// handlers never run inline unless a call says so. Pending operations keep the object alive,
 /// so it may be dropped at any time; their handlers then still run.
-class UpstreamRequest {
+/// After a 101, the connection is the backend end of the tunnel (TunnelIo).
+class UpstreamRequest : public TunnelIo {
  public:
   using Handler = std::function<void(boost::system::error_code)>;
-  using SizeHandler = std::function<void(boost::system::error_code, std::size_t)>;
   using BodyHandler = std::function<void(boost::system::error_code, std::size_t, bool last)>;
-  using Deadline = std::chrono::steady_clock::time_point;
 
   virtual ~UpstreamRequest() = default;
 
@@ -74,15 +74,6 @@ class UpstreamRequest {
   /// Done with the connection: back to its pool when the request went out whole and the
   /// response was read whole with the connection kept, else closed. Pending operations end.
   virtual void release() = 0;
-
-  // ---- after a 101: bytes both ways
-  /// Backend bytes that arrived after the response head, not yet taken.
-  virtual std::string_view tunnel_pending() = 0;
-  virtual void tunnel_consumed(std::size_t bytes) = 0;
-  virtual void read_tunnel(char* data, std::size_t size, Deadline deadline,
-                           SizeHandler handler) = 0;
-  virtual void write_tunnel(const char* data, std::size_t size, Deadline deadline,
-                            SizeHandler handler) = 0;
 };
 
 /// A connect in progress; see UpstreamConnector::connect.

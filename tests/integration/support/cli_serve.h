@@ -21,8 +21,8 @@ class ServeProcess {
   explicit ServeProcess(const std::vector<std::string>& config_args, std::string ready_file = {},
                         const std::map<std::string, std::string>& env = {}) {
     if (!ready_file.empty()) ready_file_ = std::move(ready_file);
-    std::vector<std::string> argv{albemu_binary(), "serve",        "--ephemeral-ports",
-                                  "--workers",     "2",            "--ready-file",
+    std::vector<std::string> argv{albemu_binary(), "serve", "--ephemeral-ports",
+                                  "--workers",     "2",     "--ready-file",
                                   ready_file_};
     // The admin endpoint on a free loopback port unless the test names one.
     if (std::find(config_args.begin(), config_args.end(), "--admin") == config_args.end())
