@@ -26,11 +26,11 @@ constexpr std::string_view kDefaultProject = "albemu-local";
 
 /// Flags every command takes.
 const std::vector<FlagSpec>& global_flags() {
-  static const std::vector<FlagSpec> flags = {
+  static const std::vector<FlagSpec> kFlags = {
       {"project"},   {"api-endpoint"}, {"access-token-file"}, {"format"},
       {"verbosity"}, {"quiet", true},  {"help", true},        {"no-user-output-enabled", true},
   };
-  return flags;
+  return kFlags;
 }
 
 std::string env_or(const char* name, std::string_view fallback) {
@@ -181,7 +181,9 @@ int run_gcloud_unguarded(const std::vector<std::string>& args) {
       invocation.positionals.push_back(arg);
       continue;
     }
-    const std::string candidate = group.empty() ? arg : group + " " + arg;
+    std::string candidate = group;
+    if (!candidate.empty()) candidate += ' ';
+    candidate += arg;
     const auto leaf = std::find_if(commands.begin(), commands.end(),
                                    [&](const CommandSpec& c) { return c.words == candidate; });
     if (leaf != commands.end()) {

@@ -25,7 +25,7 @@ struct Group {
 };
 
 const std::vector<Group>& groups() {
-  static const std::vector<Group> all = {
+  static const std::vector<Group> kAll = {
       {"networks", "networks", false, "network"},
       {"networks subnets", "subnetworks", true, "subnetwork"},
       {"network-endpoint-groups", "networkEndpointGroups", true, "network endpoint group"},
@@ -36,7 +36,7 @@ const std::vector<Group>& groups() {
       {"target-https-proxies", "targetHttpsProxies", true, "target HTTPS proxy"},
       {"forwarding-rules", "forwardingRules", true, "forwarding rule"},
   };
-  return all;
+  return kAll;
 }
 
 std::optional<std::string> region_of(const Invocation& invocation, const Group& group) {

@@ -21,9 +21,9 @@ namespace {
 constexpr std::chrono::seconds kCallTimeout{60};
 
 bool looks_typed(const std::string& text) {
-  static const std::regex number(R"([-+]?(\d+|\d*\.\d+)([eE][-+]?\d+)?)");
+  static const std::regex kNumber(R"([-+]?(\d+|\d*\.\d+)([eE][-+]?\d+)?)");
   return text == "true" || text == "false" || text == "null" || text == "~" || text.empty() ||
-         std::regex_match(text, number);
+         std::regex_match(text, kNumber);
 }
 
 void emit(YAML::Emitter& out, const boost::json::value& value) {
@@ -78,10 +78,10 @@ boost::json::value to_json(const YAML::Node& node) {
   const std::string& scalar = node.Scalar();
   if (node.Tag() == "!") return boost::json::string(scalar);  // quoted in the file
   if (scalar == "true" || scalar == "false") return scalar == "true";
-  static const std::regex integer(R"([-+]?\d{1,18})");
-  if (std::regex_match(scalar, integer)) return std::stoll(scalar);
-  static const std::regex decimal(R"([-+]?(\d+\.\d*|\d*\.\d+)([eE][-+]?\d+)?)");
-  if (std::regex_match(scalar, decimal)) return std::stod(scalar);
+  static const std::regex kInteger(R"([-+]?\d{1,18})");
+  if (std::regex_match(scalar, kInteger)) return std::stoll(scalar);
+  static const std::regex kDecimal(R"([-+]?(\d+\.\d*|\d*\.\d+)([eE][-+]?\d+)?)");
+  if (std::regex_match(scalar, kDecimal)) return std::stod(scalar);
   return boost::json::string(scalar);
 }
 

@@ -159,9 +159,9 @@ boost::json::object empty_explanation() {
   return out;
 }
 
-boost::json::object explain_error(boost::json::object out, std::string error) {
+boost::json::object explain_error(boost::json::object out, const std::string& error) {
   out["action"] = "error";
-  out["error"] = std::move(error);
+  out["error"] = error;
   return out;
 }
 
@@ -173,7 +173,7 @@ boost::json::object explain_route(const core::ConfigSnapshot& snapshot,
 
   std::string error;
   const auto url = parse_url(request.url, error);
-  if (!url) return explain_error(std::move(out), std::move(error));
+  if (!url) return explain_error(std::move(out), error);
 
   // The URL map: from the chosen forwarding rule, or the only one when no rule is declared.
   const core::ListenerPlan* listener = nullptr;

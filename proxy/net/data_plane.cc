@@ -68,7 +68,7 @@ class DataPlaneImpl {
     for (auto& worker : workers_) worker->start();
   }
 
-  config::ConfigErrors apply(std::shared_ptr<const core::ConfigSnapshot> snapshot) {
+  config::ConfigErrors apply(const std::shared_ptr<const core::ConfigSnapshot>& snapshot) {
     config::ConfigErrors errors;
     start();  // no-op once started; the workers must run to take the snapshot
     if (!snapshot) {
@@ -224,8 +224,8 @@ DataPlane::DataPlane(DataPlaneOptions options)
     : impl_(std::make_unique<DataPlaneImpl>(std::move(options))) {}
 DataPlane::~DataPlane() = default;
 void DataPlane::start() { impl_->start(); }
-config::ConfigErrors DataPlane::apply(std::shared_ptr<const core::ConfigSnapshot> snapshot) {
-  return impl_->apply(std::move(snapshot));
+config::ConfigErrors DataPlane::apply(const std::shared_ptr<const core::ConfigSnapshot>& snapshot) {
+  return impl_->apply(snapshot);
 }
 std::map<std::string, std::string> DataPlane::bound_addresses() const {
   return impl_->bound_addresses();

@@ -41,7 +41,7 @@ class DataPlane {
   /// SO_REUSEPORT socket per worker), closes those of removed rules, rebinds changed ones, and
   /// posts the snapshot to every worker. In-flight requests finish on the snapshot they pinned.
   /// On a bind failure returns errors naming the rule and address, and changes nothing.
-  config::ConfigErrors apply(std::shared_ptr<const core::ConfigSnapshot> snapshot);
+  config::ConfigErrors apply(const std::shared_ptr<const core::ConfigSnapshot>& snapshot);
 
   /// Forwarding rule name -> "ip:port" actually bound.
   std::map<std::string, std::string> bound_addresses() const;

@@ -178,7 +178,7 @@ bool websocket_upgrade_of(const Fields& fields) {
 template <class Fields>
 void upstream_request_of(Fields& fields, const core::RouteDecision& decision,
                          const UpstreamRequestContext& context) {
-  remove_hop_by_hop(fields, websocket_upgrade_of(fields));
+  remove_hop_by_hop(fields, context.upgrade_allowed && websocket_upgrade_of(fields));
 
   // GCP: X-Forwarded-For: [<supplied-value>,]<client-ip>,<load-balancer-ip>. Built in a
   // thread-local buffer that keeps its capacity: one allocation less per request.

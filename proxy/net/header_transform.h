@@ -28,6 +28,10 @@ struct UpstreamRequestContext {
   std::string_view load_balancer_ip;           // the forwarding rule's IP (as bound)
   bool https = false;                          // client used TLS
   const VariableContext* variables = nullptr;  // null: all variables empty
+  /// A WebSocket upgrade keeps Connection: upgrade and Upgrade. False for a request that has a
+  /// body: its stream cannot turn into a tunnel while the body still arrives, so it goes as a
+  /// plain request.
+  bool upgrade_allowed = true;
 };
 
 // Each function below takes Beast's fields or a HeadFields (the proxied path's heads) and does
@@ -39,11 +43,12 @@ bool is_websocket_upgrade(const boost::beast::http::fields& fields);
 bool is_websocket_upgrade(const HeadFields& fields);
 
 /// Rewrites a client request's headers in place for the backend: removes hop-by-hop headers
-/// (and those named in Connection) unless it is a WebSocket upgrade, where Connection: upgrade
-/// and Upgrade are kept; appends `<client-ip>,<lb-ip>` to X-Forwarded-For; sets
-/// X-Forwarded-Proto; appends `1.1 google` to Via; sets Host to `decision.upstream_host` (when
-/// non-empty); then applies the decision's request header actions, most specific first, each
-/// level removing then adding (replace=true replaces, false appends a field).
+/// (and those named in Connection) unless it is a WebSocket upgrade (and context allows one),
+/// where Connection: upgrade and Upgrade are kept; appends `<client-ip>,<lb-ip>` to
+/// X-Forwarded-For; sets X-Forwarded-Proto; appends `1.1 google` to Via; sets Host to
+/// `decision.upstream_host` (when non-empty); then applies the decision's request header actions,
+/// most specific first, each level removing then adding (replace=true replaces, false appends a
+/// field).
 void transform_upstream_request(boost::beast::http::fields& fields,
                                 const core::RouteDecision& decision,
                                 const UpstreamRequestContext& context);

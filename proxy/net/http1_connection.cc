@@ -103,6 +103,12 @@ class Http1Connection final : public Http1ConnectionBase,
                           self->on_body_read(handler, {}, n);
                         });
     }
+    if (body_read_cancelled_) {
+      return asio::post(stream_.get_executor(),
+                        [self = this->shared_from_this(), handler = std::move(handler)] {
+                          self->on_body_read(handler, asio::error::operation_aborted, 0);
+                        });
+    }
     if (expect_continue_ && !continue_sent_) return send_continue(std::move(handler));
     auto& body = parser_->get().body();
     body.data = chunk_buffer();
@@ -215,6 +221,7 @@ class Http1Connection final : public Http1ConnectionBase,
 
   void do_read_header() {
     prepare_head();
+    body_read_cancelled_ = false;
     // Usually the whole head arrived with the first read: parse it in place, with no timer and
     // no read operation. Otherwise (need_more) the rest is read below.
     if (buffer_.size() > 0) {
@@ -355,16 +362,18 @@ class Http1Connection final : public Http1ConnectionBase,
   /// when the connection stays (can_keep_alive said it may, at most kDiscardBodyLimit bytes);
   /// otherwise the close lingers until the client stops sending (do_close).
   void finish_request(bool keep_alive) {
+    // A body whose framing broke cannot be told from what follows it: the connection closes.
+    if (body_malformed_) keep_alive = false;
     if (body_read_pending_) {
       // The request ended (an early answer) while a read of its body waits for the client.
       // Kept, the connection drops that piece as the rest of the body; closing, it ends the
-      // read and lingers.
+      // read (also one about to start, behind a 100 Continue) and lingers.
       after_body_read_ = [this, keep_alive](error_code ec, std::size_t n) {
         discarded_ += n;
-        if (keep_alive && ec) return force_close();
-        finish_request(keep_alive);
+        finish_request(keep_alive && !ec);
       };
       if (!keep_alive) {
+        body_read_cancelled_ = true;
         error_code ignored;
         lowest().cancel(ignored);
       }
@@ -381,7 +390,7 @@ class Http1Connection final : public Http1ConnectionBase,
     // it closes then, lingering as for any body left unread.
     if (discarded_ > kDiscardBodyLimit) return finish_request(false);
     read_body([self = this->shared_from_this()](error_code ec, std::size_t n) {
-      if (ec) return self->force_close();
+      if (ec) return self->finish_request(false);
       self->discarded_ += n;
       self->discard_body();
     });
@@ -442,7 +451,8 @@ class Http1Connection final : public Http1ConnectionBase,
   bool continue_in_flight_ = false;
   std::function<void()> queued_write_;  // a response write waiting for 100 Continue to go
   bool body_read_pending_ = false;
-  SizeHandler after_body_read_;  // takes over a body read the request left behind
+  SizeHandler after_body_read_;       // takes over a body read the request left behind
+  bool body_read_cancelled_ = false;  // the request is over and the connection closes
   Clock::time_point linger_end_;
 };
 

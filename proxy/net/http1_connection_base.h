@@ -93,7 +93,7 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   std::unique_ptr<MessageHeads> heads_;  // the worker's, lent while a request is read
   std::optional<MessageHeadParser<true>> parser_;
   std::unique_ptr<char[]> chunk_;  // request body pieces, lent by the worker
-  ResponseWire wire_;
+  WireBuffers wire_;
   std::size_t head_bytes_ = 0;  // head bytes the parser has taken so far
   unsigned version_ = 11;       // of the request, and so of its response
   bool expect_continue_ = false;

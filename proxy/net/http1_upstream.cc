@@ -27,11 +27,23 @@ constexpr std::size_t kResponseReadSize = 4096;
 
 Http1Upstream::Http1Upstream(Worker& worker, const Endpoint& endpoint,
                              std::unique_ptr<UpstreamStream> stream, bool reused)
-    : worker_(worker), endpoint_(endpoint), stream_(std::move(stream)), reused_(reused) {}
+    : worker_(worker),
+      endpoint_(endpoint),
+      stream_(std::move(stream)),
+      reused_(reused),
+      wire_(worker.take_wire()) {}
 
 Http1Upstream::~Http1Upstream() {
   worker_.give_back_chunk(std::move(chunk_));
+  worker_.give_back_wire(std::move(wire_));
   if (stream_) stream_->close();
+}
+
+template <class Fn>
+void Http1Upstream::post_aborted(Fn handler) {
+  asio::post(stream_->get_executor(), [self = shared_from_this(), handler = std::move(handler)] {
+    handler(asio::error::operation_aborted);
+  });
 }
 
 // ---- the request
@@ -45,12 +57,11 @@ void Http1Upstream::send_head(RequestHead& head, std::optional<std::uint64_t> bo
     head.chunked(true);  // a body of unknown length follows
   }
   request_chunked_ = head.chunked();
-  head_wire_.clear();
-  serialize_request_head(head, head_wire_);
-  out_.clear();
-  out_.push_back(asio::buffer(head_wire_));
-  frame_body(body.data(), body.size(), end);
-  write_eager(stream_->socket(), out_,
+  wire_->head.clear();
+  serialize_request_head(head, wire_->head);
+  wire_->out.assign({asio::buffer(wire_->head)});
+  frame_body(*wire_, body, request_chunked_, end);
+  write_eager(stream_->socket(), wire_->out,
               [self = shared_from_this(), end, handler = std::move(handler)](error_code ec,
                                                                              std::size_t written) {
                 if (!ec && end) self->request_sent_ = true;
@@ -59,30 +70,19 @@ void Http1Upstream::send_head(RequestHead& head, std::optional<std::uint64_t> bo
 }
 
 void Http1Upstream::send_body(std::string_view piece, bool end, Handler handler) {
-  out_.clear();
-  frame_body(piece.data(), piece.size(), end);
-  if (out_.empty()) {  // the end of a body with a length: nothing left to send
+  if (interrupted_ || sending_stopped_) return post_aborted(std::move(handler));
+  wire_->out.clear();
+  frame_body(*wire_, piece, request_chunked_, end);
+  if (wire_->out.empty()) {  // the end of a body with a length: nothing left to send
     request_sent_ = end;
     return asio::post(stream_->get_executor(), [handler = std::move(handler)] { handler({}); });
   }
   asio::async_write(
-      stream_->socket(), out_,
+      stream_->socket(), wire_->out,
       [self = shared_from_this(), end, handler = std::move(handler)](error_code ec, std::size_t) {
         if (!ec && end) self->request_sent_ = true;
         handler(ec);
       });
-}
-
-void Http1Upstream::frame_body(const char* data, std::size_t size, bool last) {
-  if (request_chunked_ && size > 0) {
-    chunk_header_ = ChunkHeader(size);
-    out_.push_back(asio::buffer(chunk_header_.text()));
-    out_.push_back(asio::buffer(data, size));
-    out_.push_back(asio::buffer(kCrlf));
-  } else if (size > 0) {
-    out_.push_back(asio::buffer(data, size));
-  }
-  if (request_chunked_ && last) out_.push_back(asio::buffer(kLastChunk));
 }
 
 // ---- the response head
@@ -140,6 +140,10 @@ bool Http1Upstream::parse_head(error_code& ec) {
 }
 
 void Http1Upstream::read_head() {
+  if (interrupted_) {
+    return post_aborted(
+        [self = shared_from_this()](error_code ec) { std::exchange(self->head_handler_, {})(ec); });
+  }
   read_drained(stream_->socket(), buffer_.prepare(kResponseReadSize),
                [self = shared_from_this()](error_code ec, std::size_t n) {
                  self->buffer_.commit(n);
@@ -186,6 +190,9 @@ void Http1Upstream::receive_body(BodyHandler handler) {
     std::size_t n = 0;
     if (parse_body(ec, n)) return handler(ec, n, parser_->is_done());
   }
+  if (interrupted_) {
+    return post_aborted([handler = std::move(handler)](error_code ec) { handler(ec, 0, false); });
+  }
   // read_some: whatever arrived is passed on at once, not held until the piece is full.
   http::async_read_some(
       stream_->socket(), buffer_, *parser_,
@@ -198,6 +205,15 @@ void Http1Upstream::receive_body(BodyHandler handler) {
 // ---- the connection
 
 void Http1Upstream::interrupt() {
+  interrupted_ = true;
+  if (!stream_) return;
+  error_code ignored;
+  stream_->socket().cancel(ignored);
+}
+
+void Http1Upstream::stop_sending() {
+  sending_stopped_ = true;
+  // Only the body write is pending here: the response head was read whole.
   error_code ignored;
   stream_->socket().cancel(ignored);
 }
@@ -218,6 +234,9 @@ std::string_view Http1Upstream::tunnel_pending() {
 
 void Http1Upstream::read_tunnel(char* data, std::size_t size, Deadline deadline,
                                 SizeHandler handler) {
+  if (interrupted_) {
+    return post_aborted([handler = std::move(handler)](error_code ec) { handler(ec, 0); });
+  }
   stream_->expires_at(deadline);
   stream_->async_read_some(asio::buffer(data, size),
                            [self = shared_from_this(), handler = std::move(handler)](
@@ -226,6 +245,9 @@ void Http1Upstream::read_tunnel(char* data, std::size_t size, Deadline deadline,
 
 void Http1Upstream::write_tunnel(const char* data, std::size_t size, Deadline deadline,
                                  SizeHandler handler) {
+  if (interrupted_) {
+    return post_aborted([handler = std::move(handler)](error_code ec) { handler(ec, 0); });
+  }
   stream_->expires_at(deadline);
   asio::async_write(*stream_, asio::buffer(data, size),
                     [self = shared_from_this(), handler = std::move(handler)](

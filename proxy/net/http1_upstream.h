@@ -3,12 +3,9 @@
 // with its body framing, the body relayed piece by piece, the response head and body parsed
 // with Beast's parser into the proxied path's heads.
 
-#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <memory>
 #include <optional>
-#include <string>
-#include <vector>
 
 #include "proxy/net/http_wire.h"
 #include "proxy/net/message_head_parser.h"
@@ -38,6 +35,7 @@ class Http1Upstream final : public UpstreamRequest,
   void receive_body(BodyHandler handler) override;
   const char* body_piece() const override { return chunk_.get(); }
   void interrupt() override;
+  void stop_sending() override;
   void release() override;
 
   std::string_view tunnel_pending() override;
@@ -47,9 +45,9 @@ class Http1Upstream final : public UpstreamRequest,
                     SizeHandler handler) override;
 
  private:
-  /// Queues `size` body bytes at `data` in out_, chunk-framed when the request is chunked;
-  /// `last` adds the end of a chunked body.
-  void frame_body(const char* data, std::size_t size, bool last);
+  /// Runs `handler(operation_aborted)` soon (an operation after interrupt()).
+  template <class Fn>
+  void post_aborted(Fn handler);
   /// Parses buffered bytes into the head; true when it is complete or failed (ec).
   bool parse_head(boost::system::error_code& ec);
   void read_head();
@@ -60,11 +58,11 @@ class Http1Upstream final : public UpstreamRequest,
   const Endpoint& endpoint_;
   std::unique_ptr<UpstreamStream> stream_;
   bool reused_;
-  std::string head_wire_;
-  std::vector<boost::asio::const_buffer> out_;
-  ChunkHeader chunk_header_{0};
+  std::unique_ptr<WireBuffers> wire_;  // lent by the worker
   bool request_chunked_ = false;
-  bool request_sent_ = false;  // the last byte of the request went out
+  bool interrupted_ = false;      // every operation from now on fails
+  bool sending_stopped_ = false;  // no more of the body goes out
+  bool request_sent_ = false;     // the last byte of the request went out
   ResponseHead* response_ = nullptr;
   bool head_request_ = false;
   std::optional<MessageHeadParser<false>> parser_;

@@ -155,7 +155,7 @@ bool is_plain_host_name(std::string_view name) {
   return true;
 }
 
-void frame_body(ResponseWire& wire, std::string_view body, bool chunked, bool end) {
+void frame_body(WireBuffers& wire, std::string_view body, bool chunked, bool end) {
   namespace asio = boost::asio;
   if (chunked && !body.empty()) {
     wire.chunk_header = ChunkHeader(body.size());

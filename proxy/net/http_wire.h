@@ -63,9 +63,10 @@ inline constexpr std::string_view kCrlf = "\r\n";
 /// The last chunk and the end of a chunked body (no trailers).
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
-/// What a response is serialized into and written from: kept by the connection, so the
-/// buffers keep their capacity from one request to the next.
-struct ResponseWire {
+/// What a message head is serialized into and a gathered write is made of: kept (by a client
+/// connection, or lent by the worker to a backend request), so the buffers keep their capacity
+/// from one message to the next.
+struct WireBuffers {
   std::string head;
   std::vector<boost::asio::const_buffer> out;  // the gathered write in progress
   ChunkHeader chunk_header{0};                 // framing of the chunk in `out`
@@ -73,6 +74,6 @@ struct ResponseWire {
 
 /// Queues `body` in wire.out (which may hold the head already), chunk-framed when `chunked`;
 /// `end` adds the end of a chunked body. `body` and `wire` must outlive the write.
-void frame_body(ResponseWire& wire, std::string_view body, bool chunked, bool end);
+void frame_body(WireBuffers& wire, std::string_view body, bool chunked, bool end);
 
 }  // namespace albemu::net

@@ -185,7 +185,7 @@ double Request::draw_percentage() {
 // ---- exchange
 
 void Request::exchange() {
-  transform_upstream_head(stream_.request_head(), ctx_, stream_.connection());
+  transform_upstream_head(stream_.request_head(), ctx_, stream_.connection(), !stream_.body_done());
   const auto* endpoints = ctx_.target->endpoints;
   if (!endpoints || endpoints->empty()) return serve_standin();
   exchange_ = std::make_shared<UpstreamExchange>(*this);

@@ -92,12 +92,12 @@ void finish_log(Worker& worker, RequestContext& context) {
 }
 
 void transform_upstream_head(RequestHead& head, RequestContext& context,
-                             const ConnectionInfo& connection) {
-  context.websocket = is_websocket_upgrade(head);
+                             const ConnectionInfo& connection, bool body_expected) {
+  context.websocket = !body_expected && is_websocket_upgrade(head);
   if (!context.decision.upstream_target.empty()) head.target(context.decision.upstream_target);
   head.erase(http::field::expect);
   const UpstreamRequestContext upstream{connection.client_ip, connection.local_ip, connection.https,
-                                        &connection.variables};
+                                        &connection.variables, !body_expected};
   transform_upstream_request(head, context.decision, upstream);
 }
 

@@ -81,9 +81,9 @@ void finish_log(Worker& worker, RequestContext& context);
 /// Turns the client's request head into the upstream request's, in place: the route's target
 /// and Host, hop-by-hop fields removed, X-Forwarded-For and -Proto, Via and the header actions
 /// (header_transform.h); Expect is dropped, since albemu answers 100-continue itself. Notes a
-/// WebSocket upgrade in context.websocket.
+/// WebSocket upgrade in context.websocket; a request with a body (`body_expected`) is none.
 void transform_upstream_head(RequestHead& head, RequestContext& context,
-                             const ConnectionInfo& connection);
+                             const ConnectionInfo& connection, bool body_expected);
 
 /// Prepares the head and body of albemu's answer for `error` (status, body, content type) and
 /// records the error in the log fields. `configured_status` overrides the status of

@@ -42,7 +42,10 @@ void UpstreamExchange::on_head_sent(error_code ec, std::size_t written, bool end
 }
 
 /// Client body -> backend, one piece at a time: the next read starts after the write ends.
+/// The route timeout starts once the request was received whole: while the client's next piece
+/// is awaited (under the connection's idle timeout), it does not run.
 void UpstreamExchange::relay_request_body() {
+  disarm_deadline();
   client_read_pending_ = true;
   stream_.read_body(
       [self = shared_from_this()](error_code ec, std::size_t n) { self->on_body_piece(ec, n); });
@@ -99,7 +102,7 @@ void UpstreamExchange::on_response_head(error_code ec) {
     early_response_ = !head_error_;
     // A body write the backend no longer takes would wait for the deadline: end it; its
     // handler takes the head.
-    if (body_write_pending_) return upstream_->interrupt();
+    if (body_write_pending_) return upstream_->stop_sending();
     // A body read is pending, and a client may wait for the answer before it sends more: the
     // answer goes on beside that read, whose piece is dropped.
     sending_body_ = false;

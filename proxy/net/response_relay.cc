@@ -71,7 +71,7 @@ void UpstreamExchange::start_response() {
 
 /// Backend body -> client, one piece at a time: the next read starts after the write ends.
 void UpstreamExchange::relay_response_body() {
-  if (!upstream_->body_ready()) arm_deadline(deadline_);
+  arm_deadline(deadline_);
   upstream_->receive_body([self = shared_from_this()](error_code ec, std::size_t n, bool last) {
     self->on_response_piece(self->timeout_aware(ec), n, last);
   });

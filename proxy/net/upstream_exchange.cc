@@ -72,10 +72,13 @@ UpstreamExchange::UpstreamExchange(Request& request)
       stream_keepalive_(request.stream().keepalive()),
       deadline_timer_(request.stream().worker().io_context().get_executor()) {}
 
-UpstreamExchange::~UpstreamExchange() = default;
+UpstreamExchange::~UpstreamExchange() {
+  for (auto& buffer : tunnel_buffers_) stream_.worker().give_back_chunk(std::move(buffer));
+}
 
 void UpstreamExchange::cancel() {
   cancelled_ = true;
+  tunnel_closing_ = true;  // a tunnel's pending handlers find nothing left to relay
   if (auto pending = pending_connect_.lock()) pending->cancel();
   disarm_deadline();
   if (upstream_) upstream_->interrupt();

@@ -147,7 +147,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   // The response relay.
   bool head_pending_ = false;  // not written yet: goes out with the first body bytes
 
-  std::unique_ptr<char[]> tunnel_buffer_;
+  std::unique_ptr<char[]> tunnel_buffers_[2];  // client -> backend, backend -> client
   bool tunnel_closing_ = false;
   bool cancelled_ = false;
 };

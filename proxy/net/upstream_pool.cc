@@ -122,7 +122,7 @@ std::unique_ptr<UpstreamStream> UpstreamPool::take_idle(const Endpoint& endpoint
 }
 
 void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
-                                       std::shared_ptr<PendingAcquire> pending) {
+                                       const std::shared_ptr<PendingAcquire>& pending) {
   auto connect = [pending](const std::vector<tcp::endpoint>& endpoints) {
     if (pending->done) return;
     auto* stream = pending->stream.get();
@@ -160,7 +160,7 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
   pending->resolver.async_resolve(
       endpoint.host, endpoint.port,
       [this, pending, connect, key = endpoint.key](boost::system::error_code ec,
-                                                   tcp::resolver::results_type results) {
+                                                   const tcp::resolver::results_type& results) {
         if (pending->done) return;
         if (ec) return pending->finish(ec, {});
         std::vector<tcp::endpoint> endpoints;

@@ -71,7 +71,8 @@ class UpstreamPool {
     std::chrono::steady_clock::time_point since;
   };
   void arm_sweep();
-  void resolve_and_connect(const Endpoint& endpoint, std::shared_ptr<PendingAcquire> pending);
+  void resolve_and_connect(const Endpoint& endpoint,
+                           const std::shared_ptr<PendingAcquire>& pending);
 
   struct CachedResolve {
     std::vector<boost::asio::ip::tcp::endpoint> endpoints;

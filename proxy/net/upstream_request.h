@@ -68,9 +68,12 @@ class UpstreamRequest : public TunnelIo {
   virtual void receive_body(BodyHandler handler) = 0;
   virtual const char* body_piece() const = 0;
 
-  /// Ends the pending operations, which complete with operation_aborted (a deadline passed, or
-  /// the body still being sent is no longer wanted).
+  /// Ends the pending operations, which complete with operation_aborted, and every later one
+  /// fails the same way (a deadline passed, or the exchange was cancelled).
   virtual void interrupt() = 0;
+  /// Ends a pending send_body, which completes with operation_aborted; no more of the body goes
+  /// out, but the response is still read (the backend answered before the body was sent).
+  virtual void stop_sending() = 0;
   /// Done with the connection: back to its pool when the request went out whole and the
   /// response was read whole with the connection kept, else closed. Pending operations end.
   virtual void release() = 0;

@@ -16,8 +16,9 @@ void UpstreamExchange::start_tunnel() {
     if (self->cancelled_) return;
     if (ec) return self->request_.exchange_aborted();
     self->ctx_.log.response_size += n;
-    // One buffer a direction.
-    self->tunnel_buffer_ = std::make_unique<char[]>(2 * kBodyChunkSize);
+    // One buffer a direction, lent by the worker.
+    self->tunnel_buffers_[0] = self->stream_.worker().take_chunk();
+    self->tunnel_buffers_[1] = self->stream_.worker().take_chunk();
     self->tunnel_client_to_backend();
     self->tunnel_backend_to_client();
   });
@@ -33,7 +34,7 @@ void UpstreamExchange::tunnel_client_to_backend() {
                                      self->tunnel_client_to_backend();
                                    });
   }
-  char* buffer = tunnel_buffer_.get();
+  char* buffer = tunnel_buffers_[0].get();
   stream_.read_tunnel(buffer, kBodyChunkSize, deadline_,
                       [self = shared_from_this(), buffer](error_code ec, std::size_t n) {
                         if (ec || self->tunnel_closing_) return self->end_tunnel();
@@ -57,7 +58,7 @@ void UpstreamExchange::tunnel_backend_to_client() {
                                   self->tunnel_backend_to_client();
                                 });
   }
-  char* buffer = tunnel_buffer_.get() + kBodyChunkSize;
+  char* buffer = tunnel_buffers_[1].get();
   upstream_->read_tunnel(buffer, kBodyChunkSize, deadline_,
                          [self = shared_from_this(), buffer](error_code ec, std::size_t n) {
                            if (ec || self->tunnel_closing_) return self->end_tunnel();

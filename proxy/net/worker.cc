@@ -97,6 +97,20 @@ std::unique_ptr<MessageHeads> Worker::take_heads() {
   return heads;
 }
 
+std::unique_ptr<WireBuffers> Worker::take_wire() {
+  if (spare_wires_.empty()) return std::make_unique<WireBuffers>();
+  auto wire = std::move(spare_wires_.back());
+  spare_wires_.pop_back();
+  return wire;
+}
+
+void Worker::give_back_wire(std::unique_ptr<WireBuffers> wire) {
+  // A head near the size limit leaves a large buffer behind: that one is not kept.
+  if (!wire || spare_wires_.size() >= kMaxSpareHeads || wire->head.capacity() > kKeptHeadBytes)
+    return;
+  spare_wires_.push_back(std::move(wire));
+}
+
 void Worker::give_back_heads(std::unique_ptr<MessageHeads> heads) {
   if (!heads || spare_heads_.size() >= kMaxSpareHeads) return;
   // A head near the size limits leaves large buffers behind: those are not kept.

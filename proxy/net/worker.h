@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "proxy/core/snapshot.h"
+#include "proxy/net/http_wire.h"
 #include "proxy/net/message_head.h"
 #include "proxy/net/upstream_pool.h"
 
@@ -98,6 +99,9 @@ class Worker {
   /// Message head storage, lent to a connection for a request as the chunks are.
   std::unique_ptr<MessageHeads> take_heads();
   void give_back_heads(std::unique_ptr<MessageHeads> heads);
+  /// Serialization buffers, lent to a backend request as the chunks are.
+  std::unique_ptr<WireBuffers> take_wire();
+  void give_back_wire(std::unique_ptr<WireBuffers> wire);
   std::mt19937& rng() { return rng_; }
   uint32_t next_round_robin(const void* endpoints) { return round_robin_[endpoints]++; }
   void add_session(SessionBase& session) { sessions_.push_back(session); }
@@ -134,6 +138,7 @@ class Worker {
   std::unordered_map<const void*, uint32_t> round_robin_;
   std::vector<std::unique_ptr<char[]>> spare_chunks_;
   std::vector<std::unique_ptr<MessageHeads>> spare_heads_;
+  std::vector<std::unique_ptr<WireBuffers>> spare_wires_;
   std::map<std::string, std::shared_ptr<Listener>, std::less<>> listeners_;
   SessionList sessions_;
   bool draining_ = false;

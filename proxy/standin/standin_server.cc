@@ -33,7 +33,7 @@ namespace {
 struct CountingBody {
   using value_type = std::uint64_t;
 
-  class reader {
+  class reader {  // NOLINT(readability-identifier-naming): Beast's Body concept's name
    public:
     template <bool is_request, class Fields>
     reader(http::header<is_request, Fields>&, value_type& count) : count_(count) {}
@@ -59,7 +59,7 @@ struct CountingBody {
 struct RepeatedBody {
   using value_type = std::uint64_t;
 
-  class writer {
+  class writer {  // NOLINT(readability-identifier-naming): Beast's Body concept's name
    public:
     using const_buffers_type = asio::const_buffer;
     template <bool is_request, class Fields>
@@ -68,14 +68,14 @@ struct RepeatedBody {
     boost::optional<std::pair<const_buffers_type, bool>> get(error_code& ec) {
       ec = {};
       if (remaining_ == 0) return boost::none;
-      static const std::array<char, 16384> chunk = [] {
+      static const std::array<char, 16384> kChunk = [] {
         std::array<char, 16384> bytes{};
         bytes.fill('x');
         return bytes;
       }();
-      const std::uint64_t size = std::min<std::uint64_t>(remaining_, chunk.size());
+      const std::uint64_t size = std::min<std::uint64_t>(remaining_, kChunk.size());
       remaining_ -= size;
-      return std::make_pair(asio::const_buffer(chunk.data(), size), remaining_ > 0);
+      return std::make_pair(asio::const_buffer(kChunk.data(), size), remaining_ > 0);
     }
 
    private:

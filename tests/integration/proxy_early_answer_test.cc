@@ -196,6 +196,31 @@ TEST_F(ProxyEarlyAnswerTest, ChunkedBodyOverTheBoundEndsInALingeringClose) {
   EXPECT_FALSE(client.was_reset());
 }
 
+TEST_F(ProxyEarlyAnswerTest, BrokenChunkAfterAnEarlyAnswerClosesInsteadOfStartingARequest) {
+  // A request sent where a chunk-size line belongs is no request: after the early answer the
+  // connection closes rather than reading it as the next one. Both orders: the broken chunk
+  // arrives after the answer ended, or while it is still being relayed.
+  for (const bool during_answer : {false, true}) {
+    SCOPED_TRACE(during_answer ? "during the answer" : "after the answer");
+    RawClient client(port());
+    const std::string path = during_answer ? "/early-bytes/100/half-gated" : "/early/401";
+    ASSERT_TRUE(client.send("POST " + path +
+                            " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "5\r\nhello\r\n"));
+    ASSERT_TRUE(client.read_until_text(during_answer ? "\r\n\r\n" : "early", 5s))
+        << client.received();
+    ASSERT_TRUE(client.send("GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"));
+    if (during_answer) {
+      // The relay's read of the body gets the bytes before the answer ends.
+      ASSERT_TRUE(client.read_until_text(std::string(1, pattern_byte(49)), 5s));
+      backend_.open_gate();
+    }
+    EXPECT_TRUE(client.read_until_closed(5s)) << client.received();
+    EXPECT_EQ(client.received().find("/smuggled"), std::string::npos) << client.received();
+  }
+  EXPECT_EQ(backend_.requests_for("/smuggled"), 0);
+}
+
 TEST_F(ProxyEarlyAnswerTest, ChunkSizeOverflowInTheFirstPacketNeverReachesTheService) {
   bool closed = false;
   const auto answer =

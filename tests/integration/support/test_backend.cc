@@ -119,11 +119,15 @@ void TestBackend::serve(std::shared_ptr<tcp::socket> socket) {
       // Answers N pattern bytes before reading the body, then reads and drops the body (as
       // nginx does for a location that answers without reading it) and closes.
       const std::size_t size = std::stoul(path.substr(at + 13));
+      const bool half_gated = path.find("/half-gated") != std::string::npos;
       write_raw("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n");
-      for (std::size_t sent = 0; sent < size && !ec; sent += chunk.size()) {
-        const std::size_t n = std::min(chunk.size(), size - sent);
+      for (std::size_t sent = 0; sent < size && !ec;) {
+        std::size_t n = std::min(chunk.size(), size - sent);
+        if (half_gated && sent < size / 2) n = std::min(n, size / 2 - sent);
+        if (half_gated && sent == size / 2) wait_for_gate();
         for (std::size_t i = 0; i < n; ++i) chunk[i] = pattern_byte(sent + i);
         asio::write(*socket, asio::buffer(chunk.data(), n), ec);
+        sent += n;
       }
       while (!ec && !parser.is_done()) {
         request.body().data = chunk.data();

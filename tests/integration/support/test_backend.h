@@ -23,7 +23,8 @@
 //                    closes; /early-stay/N answers N (keepalive) and stops reading until the
 //                    gate opens
 //   /early-bytes/N   answers 200 with N bytes (pattern_byte) before reading the request body,
-//                    then reads and drops the body and closes
+//                    then reads and drops the body and closes; with "/half-gated" after N, the
+//                    second half of the bytes waits for the gate
 //   /close-after     the usual answer (keepalive), then closes the connection
 //   /idle-rst        the usual answer (keepalive), then, once the gate opens, resets the
 //                    connection (RST)

@@ -122,12 +122,20 @@ class FakeStream final : public RequestStream, public std::enable_shared_from_th
   }
   std::string_view tunnel_pending() override { return {}; }
   void tunnel_consumed(std::size_t) override {}
-  void read_tunnel(char*, std::size_t, Deadline, SizeHandler handler) override {
-    post([handler = std::move(handler)] { handler(boost::asio::error::eof, 0); });
+  /// After a 101, each read gets `tunnel_bytes` (none: the client closed).
+  void read_tunnel(char* data, std::size_t size, Deadline, SizeHandler handler) override {
+    ++tunnel_reads;
+    const std::size_t n = std::min(size, tunnel_bytes.size());
+    tunnel_bytes.copy(data, n);
+    post([handler = std::move(handler), n] {
+      handler(n > 0 ? error_code() : boost::asio::error::eof, n);
+    });
   }
-  void write_tunnel(const char*, std::size_t, Deadline, SizeHandler handler) override {
-    post([handler = std::move(handler)] { handler(boost::asio::error::eof, 0); });
+  void write_tunnel(const char*, std::size_t size, Deadline, SizeHandler handler) override {
+    post([handler = std::move(handler), size] { handler({}, size); });
   }
+  std::string tunnel_bytes;
+  int tunnel_reads = 0;
 
   /// Client writes fail from now on (it left).
   bool fail_writes = false;
@@ -261,6 +269,12 @@ class FakeUpstream final : public UpstreamRequest,
     if (auto handler = std::exchange(head_handler_, nullptr)) {
       post([handler] { handler(boost::asio::error::operation_aborted); });
     }
+    if (auto handler = std::exchange(tunnel_read_, nullptr)) {
+      post([handler] { handler(boost::asio::error::operation_aborted, 0); });
+    }
+    stop_sending();
+  }
+  void stop_sending() override {
     if (auto handler = std::exchange(stalled_write_, nullptr)) {
       post([handler] { handler(boost::asio::error::operation_aborted); });
     }
@@ -271,11 +285,12 @@ class FakeUpstream final : public UpstreamRequest,
   }
   std::string_view tunnel_pending() override { return {}; }
   void tunnel_consumed(std::size_t) override {}
+  /// After a 101: reads wait (until interrupted); writes go through.
   void read_tunnel(char*, std::size_t, Deadline, SizeHandler handler) override {
-    post([handler = std::move(handler)] { handler(boost::asio::error::eof, 0); });
+    tunnel_read_ = std::move(handler);
   }
-  void write_tunnel(const char*, std::size_t, Deadline, SizeHandler handler) override {
-    post([handler = std::move(handler)] { handler(boost::asio::error::eof, 0); });
+  void write_tunnel(const char*, std::size_t size, Deadline, SizeHandler handler) override {
+    post([handler = std::move(handler), size] { handler({}, size); });
   }
 
  private:
@@ -303,6 +318,7 @@ class FakeUpstream final : public UpstreamRequest,
   ResponseHead* head_ = nullptr;
   Handler head_handler_;
   Handler stalled_write_;
+  SizeHandler tunnel_read_;
   std::size_t next_piece_ = 0;
   std::string piece_;
 };

@@ -380,6 +380,74 @@ TEST_F(RequestTest, BackendFailingMidBodyResetsTheClient) {
             "backend_connection_closed_after_partial_response_sent");
 }
 
+// ---- WebSocket upgrades
+
+std::string upgrade(std::string_view extra = "") {
+  return "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+         std::string(extra) + "\r\n";
+}
+
+TEST_F(RequestTest, UpgradeAnsweredWith101BecomesATunnel) {
+  run_.add_backend(
+      {.status = 101, .fields = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}});
+  auto client = run_.client();
+  client->tunnel_bytes = "frame";
+  client->start(upgrade());
+  ASSERT_TRUE(run_.run_until([&] { return client->tunnel_reads > 0; }));
+  EXPECT_EQ(client->status(), 101u);
+  EXPECT_NE(client->head().find("Upgrade: websocket\r\n"), std::string::npos) << client->head();
+  EXPECT_NE(run_.backends().upstreams()[0]->request_head.find("Upgrade: websocket\r\n"),
+            std::string::npos);
+  client->request().abort();
+  run_.settle();
+  EXPECT_TRUE(client->done());
+}
+
+TEST_F(RequestTest, StreamClosingUnderATunnelWithDataQueuedEndsIt) {
+  // The client's bytes were read, their handler queued, when the connection is closed under
+  // the tunnel (a drain, say): that handler must find the tunnel ended, not relay them.
+  run_.add_backend(
+      {.status = 101, .fields = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}});
+  auto client = run_.client();
+  client->tunnel_bytes = "frame";
+  client->start(upgrade());
+  ASSERT_TRUE(run_.run_until([&] { return client->tunnel_reads > 0; }));
+  client->request().abort();
+  run_.settle();
+  EXPECT_TRUE(client->done());
+  EXPECT_TRUE(client->was_reset());
+  EXPECT_EQ(run_.worker().requests_in_flight.load(), 0u);
+}
+
+TEST_F(RequestTest, UpgradeWithABodyIsAPlainRequest) {
+  // The stream cannot turn into a tunnel while a body still arrives: the upgrade fields do not
+  // reach the backend, and its answer is an answer.
+  run_.add_backend({.body = {"plain"}});
+  auto client = run_.client();
+  client->start(upgrade("Content-Length: 4\r\n"), 4, true);
+  client->add_body("data", true);
+  ASSERT_TRUE(run_.run_until([&] { return client->done(); }));
+  EXPECT_EQ(client->status(), 200u);
+  EXPECT_EQ(run_.backends().upstreams()[0]->request_head.find("Upgrade:"), std::string::npos)
+      << run_.backends().upstreams()[0]->request_head;
+  EXPECT_FALSE(client->context().websocket);
+}
+
+// ---- the route timeout starts once the request was received whole
+
+TEST_F(RequestTest, ASlowUploadIsNotTimedOutWhileTheClientSendsIt) {
+  run_.add_backend({});
+  auto client = run_.client();
+  client->start(post("/quick/upload", 6), 6, true);  // a 200 ms route timeout
+  client->add_body("abc", false);
+  // The client pauses longer than the route timeout before its next piece.
+  EXPECT_FALSE(run_.run_until([&] { return client->done(); }, 400ms));
+  client->add_body("def", true);
+  ASSERT_TRUE(run_.run_until([&] { return client->done(); }));
+  EXPECT_EQ(client->status(), 200u);
+  EXPECT_EQ(run_.backends().upstreams()[0]->request_body, "abcdef");
+}
+
 TEST_F(RequestTest, AbortFromTheStreamEndsARequestInFlight) {
   run_.add_backend({.answer = Answer::kNever});
   auto client = run_.client();
