@@ -10,7 +10,7 @@ namespace albemu::config {
 
 namespace {
 
-constexpr int64_t kMaxPriority = 2147483647;
+constexpr int64_t kMaxRulePriority = 2147483647;
 
 bool is_deny_action(std::string_view action) {
   return action == "deny(403)" || action == "deny(404)" || action == "deny(429)" ||
@@ -104,7 +104,7 @@ model::SecurityPolicyRule parse_rule(const YamlCursor& cursor,
   rule.description = reader.string("description");
   YamlCursor priority = reader.take("priority");
   if (!priority.present() && reader.valid()) priority.error("is required");
-  if (std::optional<int64_t> value = priority.as_int64(0, kMaxPriority)) {
+  if (std::optional<int64_t> value = priority.as_int64(0, kMaxRulePriority)) {
     rule.priority = *value;
     if (auto [it, inserted] = seen_priorities.emplace(*value, cursor.path()); !inserted) {
       priority.error("priority " + std::to_string(*value) + " is already used by " + it->second);

@@ -12,7 +12,7 @@ namespace albemu::config {
 
 namespace {
 
-constexpr int64_t kMaxPriority = 2147483647;
+constexpr int64_t kMaxRouteRulePriority = 2147483647;
 constexpr size_t kMaxTests = 100;
 
 constexpr std::string_view kGlobalExternalOnly =
@@ -97,7 +97,7 @@ model::HttpRouteRule parse_route_rule(const YamlCursor& cursor, const model::Res
   rule.description = optional_bounded_string(reader, "description", 0, 1024).value_or("");
   YamlCursor priority = reader.take("priority");
   if (!priority.present() && reader.valid()) priority.error("is required");
-  if (std::optional<int64_t> value = priority.as_int64(0, kMaxPriority)) {
+  if (std::optional<int64_t> value = priority.as_int64(0, kMaxRouteRulePriority)) {
     rule.priority = *value;
     if (auto [it, inserted] = seen_priorities.emplace(*value, cursor.path()); !inserted) {
       priority.error("priority " + std::to_string(*value) + " is already used by " + it->second +

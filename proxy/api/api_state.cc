@@ -17,11 +17,6 @@ std::string last_segment(std::string_view text) {
   return std::string(slash == std::string_view::npos ? text : text.substr(slash + 1));
 }
 
-std::string string_field(const boost::json::object& object, std::string_view field) {
-  const auto* value = object.if_contains(field);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 const std::vector<boost::json::object> kNone;
 
 }  // namespace

@@ -12,11 +12,6 @@ namespace {
 
 constexpr size_t kOperationsKept = 2000;
 
-std::string string_field(const boost::json::object& object, std::string_view field) {
-  const auto* value = object.if_contains(field);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 /// RFC 7386 JSON merge patch, which compute's PATCH follows: objects merge, null removes,
 /// anything else replaces.
 void merge_patch(boost::json::object& target, const boost::json::object& patch) {

@@ -13,11 +13,6 @@ namespace albemu::api {
 
 namespace {
 
-std::string string_field(const boost::json::object& object, std::string_view field) {
-  const auto* value = object.if_contains(field);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
 /// Replaces every occurrence of `from` in `text` (candidate file names in loader messages).
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;

@@ -217,4 +217,9 @@ void strip_output_only(boost::json::object& resource) {
     resource.erase(field);
 }
 
+std::string string_field(const boost::json::object& object, std::string_view field) {
+  const auto* value = object.if_contains(field);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
 }  // namespace albemu::api

@@ -69,6 +69,9 @@ std::optional<ResourceKey> parse_reference_url(std::string_view text);
 /// so clients that build links from their endpoint override still reference resources.
 void canonicalise_urls(boost::json::value& value);
 
+/// The string `field` of `object`; empty if it is absent or not a string.
+std::string string_field(const boost::json::object& object, std::string_view field);
+
 /// A fresh decimal resource id (unsigned 64-bit, as compute prints it).
 std::string new_id();
 /// Now in RFC 3339 with milliseconds, as compute writes creationTimestamp.

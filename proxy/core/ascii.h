@@ -10,6 +10,13 @@ namespace albemu::core {
 
 constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
+/// `text` with its ASCII upper-case letters lowered.
+inline std::string ascii_lowered(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
 /// Whether `a` and `b` are equal ignoring ASCII case.
 constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

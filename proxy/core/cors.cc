@@ -7,14 +7,6 @@
 namespace albemu::core {
 namespace {
 
-/// The value of the first header named `name` (case-insensitive); null if absent.
-const HeaderView* find_header(std::span<const HeaderView> headers, std::string_view name) {
-  for (const HeaderView& header : headers) {
-    if (iequals_ascii(header.name, name)) return &header;
-  }
-  return nullptr;
-}
-
 bool allows_any_origin(const model::CorsPolicy& policy) {
   return std::find(policy.allow_origins.begin(), policy.allow_origins.end(), "*") !=
          policy.allow_origins.end();

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 
+#include "proxy/core/ascii.h"
 #include "proxy/core/proxy_error.h"
 #include "proxy/core/url_map.h"
 
@@ -19,13 +20,6 @@ struct ParsedUrl {
   uint16_t port = 0;      // explicit or the scheme's default
   std::string target;     // path[?query], never empty
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
 
 /// Parses an absolute http(s) URL; nullopt and `error` set otherwise.
 std::optional<ParsedUrl> parse_url(std::string_view url, std::string& error) {
@@ -208,7 +202,7 @@ boost::json::object explain_route(const core::ConfigSnapshot& snapshot,
   std::vector<HeaderView> headers;
   bool has_host_header = false;
   for (const auto& [name, value] : request.headers) {
-    if (iequals(name, "host")) {
+    if (iequals_ascii(name, "host")) {
       host = value;
       has_host_header = true;
     }

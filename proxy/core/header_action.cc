@@ -2,16 +2,10 @@
 
 #include <algorithm>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::core {
 namespace {
-
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return to_lower(x) == to_lower(y);
-         });
-}
 
 std::vector<HeaderAddition> compile_additions(const std::vector<model::HeaderToAdd>& additions) {
   std::vector<HeaderAddition> out;
@@ -35,12 +29,13 @@ void fold(const std::vector<HeaderAddition>& additions, const std::vector<std::s
           std::vector<std::string>& merged_removals) {
   auto drop_additions_named = [&](std::string_view name) {
     std::erase_if(merged_additions,
-                  [&](const HeaderAddition& earlier) { return iequals(earlier.name, name); });
+                  [&](const HeaderAddition& earlier) { return iequals_ascii(earlier.name, name); });
   };
   for (const std::string& name : removals) {
     drop_additions_named(name);
-    const bool known = std::any_of(merged_removals.begin(), merged_removals.end(),
-                                   [&](const std::string& other) { return iequals(other, name); });
+    const bool known =
+        std::any_of(merged_removals.begin(), merged_removals.end(),
+                    [&](const std::string& other) { return iequals_ascii(other, name); });
     if (!known) merged_removals.push_back(name);
   }
   for (const HeaderAddition& addition : additions) {

@@ -2,18 +2,10 @@
 
 #include <charconv>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::core {
 namespace {
-
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool full_match(const RE2& regex, std::string_view value) {
   return RE2::FullMatch(re2::StringPiece(value.data(), value.size()), regex);
@@ -43,7 +35,7 @@ std::unique_ptr<RE2> compile_regex(std::string_view pattern, std::string& error)
 std::unique_ptr<HeaderMatcher> HeaderMatcher::compile(const model::HttpHeaderMatch& match,
                                                       std::string& error) {
   auto compiled = std::unique_ptr<HeaderMatcher>(new HeaderMatcher());
-  for (char c : match.header_name) compiled->name_ += to_lower(c);
+  for (char c : match.header_name) compiled->name_ += ascii_lower(c);
   if (compiled->name_ == ":authority" || compiled->name_ == "host") {
     compiled->source_ = Source::kAuthority;
   } else if (compiled->name_ == ":method") {
@@ -123,7 +115,7 @@ bool HeaderMatcher::matches(const MatchInput& input) const {
     case Source::kHeader:
       // Repeated headers are matched as one comma-joined value, as Envoy does.
       for (const HeaderView& header : request.headers) {
-        if (!iequals(header.name, name_)) continue;
+        if (!iequals_ascii(header.name, name_)) continue;
         if (!value) {
           value = header.value;
         } else {

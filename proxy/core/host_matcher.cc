@@ -3,16 +3,10 @@
 #include <array>
 #include <charconv>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::core {
 namespace {
-
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = to_lower(c);
-  return out;
-}
 
 // The characters GCP lets a `*` stand for: [a-z0-9-.] (the host is already lower-cased).
 bool is_wildcard_char(char c) {
@@ -36,7 +30,7 @@ HostAndPort split_host_port(std::string_view host_header) {
 }
 
 bool HostMatcher::add(std::string_view pattern, uint32_t index) {
-  const std::string key = lower(pattern);
+  const std::string key = ascii_lowered(pattern);
   if (!key.empty() && key.front() == '*') {
     const bool with_port = split_host_port(key).port.size() > 0;
     has_wildcard_with_port_ = has_wildcard_with_port_ || with_port;
@@ -68,7 +62,7 @@ std::optional<uint32_t> HostMatcher::find(std::string_view host_header,
     heap_buffer.resize(key_len);
     buffer = heap_buffer.data();
   }
-  for (size_t i = 0; i < host_len; ++i) buffer[i] = to_lower(parts.host[i]);
+  for (size_t i = 0; i < host_len; ++i) buffer[i] = ascii_lower(parts.host[i]);
   buffer[host_len] = ':';
   for (size_t i = 0; i < port.size(); ++i) buffer[host_len + 1 + i] = port[i];
 

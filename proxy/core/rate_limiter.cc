@@ -82,13 +82,6 @@ struct CompiledPolicy {
   std::vector<CompiledRule> rules;  // ascending priority
 };
 
-const HeaderView* find_header(std::span<const HeaderView> headers, std::string_view name) {
-  for (const HeaderView& header : headers) {
-    if (iequals_ascii(header.name, name)) return &header;
-  }
-  return nullptr;
-}
-
 std::string_view find_cookie(std::span<const HeaderView> headers, std::string_view name) {
   for (const HeaderView& header : headers) {
     if (!iequals_ascii(header.name, "cookie")) continue;

@@ -4,6 +4,8 @@
 #include <span>
 #include <string_view>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::core {
 
 struct HeaderView {
@@ -11,6 +13,14 @@ struct HeaderView {
   std::string_view value;
   bool operator==(const HeaderView&) const = default;
 };
+
+/// The first header named `name` (ASCII case-insensitive) of `headers`; null if absent.
+inline const HeaderView* find_header(std::span<const HeaderView> headers, std::string_view name) {
+  for (const HeaderView& header : headers) {
+    if (iequals_ascii(header.name, name)) return &header;
+  }
+  return nullptr;
+}
 
 /// The parts of a client request that routing reads. Views into the caller's request;
 /// valid only for the duration of the call that receives it.

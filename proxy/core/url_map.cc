@@ -2,17 +2,12 @@
 
 #include <algorithm>
 
+#include "proxy/core/ascii.h"
 #include "proxy/core/header_action.h"
 #include "proxy/core/url_map_impl.h"
 
 namespace albemu::core {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return out;
-}
 
 std::chrono::milliseconds to_millis(const model::Duration& duration) {
   return std::chrono::seconds(duration.seconds) +
@@ -222,10 +217,11 @@ class Compiler {
     std::string reason;
     if (match.prefix_match) {
       compiled.kind = PathMatchKind::kPrefix;
-      compiled.text = match.ignore_case ? lower(*match.prefix_match) : *match.prefix_match;
+      compiled.text = match.ignore_case ? ascii_lowered(*match.prefix_match) : *match.prefix_match;
     } else if (match.full_path_match) {
       compiled.kind = PathMatchKind::kFullPath;
-      compiled.text = match.ignore_case ? lower(*match.full_path_match) : *match.full_path_match;
+      compiled.text =
+          match.ignore_case ? ascii_lowered(*match.full_path_match) : *match.full_path_match;
     } else if (match.regex_match) {
       compiled.kind = PathMatchKind::kRegex;
       compiled.regex = compile_regex(*match.regex_match, reason);

@@ -3,19 +3,18 @@
 
 #include <charconv>
 
+#include "proxy/core/ascii.h"
 #include "proxy/core/url_map.h"
 #include "proxy/core/url_map_impl.h"
 
 namespace albemu::core {
 namespace {
 
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // `lowered` is already lower-case.
 bool starts_with_ignore_case(std::string_view text, std::string_view lowered) {
   if (text.size() < lowered.size()) return false;
   for (size_t i = 0; i < lowered.size(); ++i) {
-    if (to_lower(text[i]) != lowered[i]) return false;
+    if (ascii_lower(text[i]) != lowered[i]) return false;
   }
   return true;
 }

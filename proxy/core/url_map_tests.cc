@@ -3,19 +3,10 @@
 #include <algorithm>
 #include <string_view>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::core {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view without_scheme(std::string_view url) {
   const size_t separator = url.find("://");
@@ -100,10 +91,11 @@ std::vector<UrlMapTestFailure> run_url_map_tests(const model::UrlMap& url_map,
     std::string_view host = test.host;
     for (const model::UrlMapTestHeader& header : test.headers) {
       headers.push_back({header.name, header.value});
-      if (host.empty() && iequals(header.name, "host")) host = header.value;
+      if (host.empty() && iequals_ascii(header.name, "host")) host = header.value;
     }
-    if (!host.empty() && std::none_of(test.headers.begin(), test.headers.end(),
-                                      [](const auto& h) { return iequals(h.name, "host"); })) {
+    if (!host.empty() && std::none_of(test.headers.begin(), test.headers.end(), [](const auto& h) {
+          return iequals_ascii(h.name, "host");
+        })) {
       headers.push_back({"Host", host});
     }
     RouteRequest request;

@@ -35,8 +35,6 @@ using boost::system::error_code;
 constexpr std::chrono::seconds kCloseLinger{2};
 constexpr std::chrono::seconds kLingerTime{30};
 constexpr std::chrono::seconds kLingerTimeout{5};
-/// The first read of a request head asks for this much (longer heads take more reads).
-constexpr std::size_t kIdleReadSize = 1024;
 /// Later reads of a request head that did not come whole ask for up to this much.
 constexpr std::size_t kHeadReadSize = 16 * 1024;
 
@@ -99,13 +97,12 @@ class Http1Connection final : public Http1ConnectionBase,
       // The piece that came with the head (prefetch_body) is already in the chunk.
       const std::size_t n = std::exchange(prefetched_, 0);
       return asio::post(stream_.get_executor(),
-                        [self = this->shared_from_this(), handler = std::move(handler), n] {
-                          self->on_body_read(handler, {}, n);
-                        });
+                        [self = this->shared_from_this(), handler = std::move(handler),
+                         n]() mutable { self->on_body_read(handler, {}, n); });
     }
     if (body_read_cancelled_) {
       return asio::post(stream_.get_executor(),
-                        [self = this->shared_from_this(), handler = std::move(handler)] {
+                        [self = this->shared_from_this(), handler = std::move(handler)]() mutable {
                           self->on_body_read(handler, asio::error::operation_aborted, 0);
                         });
     }
@@ -114,7 +111,7 @@ class Http1Connection final : public Http1ConnectionBase,
     body.data = chunk_buffer();
     body.size = kBodyChunkSize;
     read_body_some(
-        [self = this->shared_from_this(), handler = std::move(handler)](error_code ec) {
+        [self = this->shared_from_this(), handler = std::move(handler)](error_code ec) mutable {
           self->on_body_read(handler, ec, kBodyChunkSize - self->parser_->get().body().size);
         },
         false);
@@ -136,7 +133,7 @@ class Http1Connection final : public Http1ConnectionBase,
     arm_deadline();
     stream_.async_read_some(asio::buffer(data, size),
                             [self = this->shared_from_this(), handler = std::move(handler)](
-                                error_code ec, std::size_t n) { handler(ec, n); });
+                                error_code ec, std::size_t n) mutable { handler(ec, n); });
   }
 
   void write_tunnel(const char* data, std::size_t size, Deadline deadline,
@@ -145,7 +142,7 @@ class Http1Connection final : public Http1ConnectionBase,
     arm_deadline();
     asio::async_write(stream_, asio::buffer(data, size),
                       [self = this->shared_from_this(), handler = std::move(handler)](
-                          error_code ec, std::size_t n) { handler(ec, n); });
+                          error_code ec, std::size_t n) mutable { handler(ec, n); });
   }
 
  private:
@@ -311,7 +308,7 @@ class Http1Connection final : public Http1ConnectionBase,
 
   /// A body read ended: its piece goes to whoever asked for it, unless the request finished
   /// meanwhile (an early answer relayed beside the read), which then takes it over.
-  void on_body_read(const SizeHandler& handler, error_code ec, std::size_t n) {
+  void on_body_read(SizeHandler& handler, error_code ec, std::size_t n) {
     body_read_pending_ = false;
     if (after_body_read_) return std::exchange(after_body_read_, nullptr)(ec, n);
     handler(ec, n);
@@ -349,8 +346,8 @@ class Http1Connection final : public Http1ConnectionBase,
     deadlines_.write(Clock::now() + keepalive_timeout());
     arm_deadline();
     write_eager(stream_, wire_.out,
-                [self = this->shared_from_this(), handler = std::move(handler)](error_code ec,
-                                                                                std::size_t n) {
+                [self = this->shared_from_this(), handler = std::move(handler)](
+                    error_code ec, std::size_t n) mutable {
                   self->deadlines_.write_done();
                   handler(ec, n);
                 });
@@ -449,7 +446,7 @@ class Http1Connection final : public Http1ConnectionBase,
   uint64_t header_reads_ = 0;
   bool header_timed_out_ = false;
   bool continue_in_flight_ = false;
-  std::function<void()> queued_write_;  // a response write waiting for 100 Continue to go
+  std::move_only_function<void()> queued_write_;  // a response write waiting for 100 Continue
   bool body_read_pending_ = false;
   SizeHandler after_body_read_;       // takes over a body read the request left behind
   bool body_read_cancelled_ = false;  // the request is over and the connection closes

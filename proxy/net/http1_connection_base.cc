@@ -15,8 +15,6 @@ namespace http = beast::http;
 namespace {
 
 constexpr std::chrono::seconds kDefaultKeepalive{610};
-/// The first read of a request head asks for this much (longer heads take more reads).
-constexpr std::size_t kIdleReadSize = 1024;
 
 }  // namespace
 

@@ -50,6 +50,8 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   /// the body left is at most this big (it is read and dropped, as nginx discards it); a
   /// bigger or unannounced one closes the connection with a lingering close.
   static constexpr std::uint64_t kDiscardBodyLimit = 1024 * 1024;
+  /// The first read of a request head asks for this much (longer heads take more reads).
+  static constexpr std::size_t kIdleReadSize = 1024;
 
   Http1ConnectionBase(Worker& worker, ConnectionInfo info);
 

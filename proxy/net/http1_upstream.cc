@@ -41,9 +41,10 @@ Http1Upstream::~Http1Upstream() {
 
 template <class Fn>
 void Http1Upstream::post_aborted(Fn handler) {
-  asio::post(stream_->get_executor(), [self = shared_from_this(), handler = std::move(handler)] {
-    handler(asio::error::operation_aborted);
-  });
+  asio::post(stream_->get_executor(),
+             [self = shared_from_this(), handler = std::move(handler)]() mutable {
+               handler(asio::error::operation_aborted);
+             });
 }
 
 // ---- the request
@@ -51,19 +52,20 @@ void Http1Upstream::post_aborted(Fn handler) {
 void Http1Upstream::send_head(RequestHead& head, std::optional<std::uint64_t> body_length,
                               std::string_view body, bool end, SizeHandler handler) {
   head.version(11);
+  // The client's Transfer-Encoding is gone (hop by hop): the framing is albemu's own.
+  request_chunked_ = !body_length && !end;  // a body of unknown length follows
   if (body_length) {
     head.content_length(*body_length);
-  } else if (!end) {
-    head.chunked(true);  // a body of unknown length follows
+  } else if (request_chunked_) {
+    head.chunked(true);
   }
-  request_chunked_ = head.chunked();
   wire_->head.clear();
   serialize_request_head(head, wire_->head);
   wire_->out.assign({asio::buffer(wire_->head)});
   frame_body(*wire_, body, request_chunked_, end);
   write_eager(stream_->socket(), wire_->out,
-              [self = shared_from_this(), end, handler = std::move(handler)](error_code ec,
-                                                                             std::size_t written) {
+              [self = shared_from_this(), end, handler = std::move(handler)](
+                  error_code ec, std::size_t written) mutable {
                 if (!ec && end) self->request_sent_ = true;
                 handler(ec, written);
               });
@@ -75,14 +77,15 @@ void Http1Upstream::send_body(std::string_view piece, bool end, Handler handler)
   frame_body(*wire_, piece, request_chunked_, end);
   if (wire_->out.empty()) {  // the end of a body with a length: nothing left to send
     request_sent_ = end;
-    return asio::post(stream_->get_executor(), [handler = std::move(handler)] { handler({}); });
+    return asio::post(stream_->get_executor(),
+                      [handler = std::move(handler)]() mutable { handler({}); });
   }
-  asio::async_write(
-      stream_->socket(), wire_->out,
-      [self = shared_from_this(), end, handler = std::move(handler)](error_code ec, std::size_t) {
-        if (!ec && end) self->request_sent_ = true;
-        handler(ec);
-      });
+  asio::async_write(stream_->socket(), wire_->out,
+                    [self = shared_from_this(), end, handler = std::move(handler)](
+                        error_code ec, std::size_t) mutable {
+                      if (!ec && end) self->request_sent_ = true;
+                      handler(ec);
+                    });
 }
 
 // ---- the response head
@@ -191,15 +194,17 @@ void Http1Upstream::receive_body(BodyHandler handler) {
     if (parse_body(ec, n)) return handler(ec, n, parser_->is_done());
   }
   if (interrupted_) {
-    return post_aborted([handler = std::move(handler)](error_code ec) { handler(ec, 0, false); });
+    return post_aborted(
+        [handler = std::move(handler)](error_code ec) mutable { handler(ec, 0, false); });
   }
   // read_some: whatever arrived is passed on at once, not held until the piece is full.
-  http::async_read_some(
-      stream_->socket(), buffer_, *parser_,
-      [self = shared_from_this(), handler = std::move(handler)](error_code ec, std::size_t) {
-        if (ec == http::error::need_buffer) ec = {};
-        handler(ec, kBodyChunkSize - self->response_->body().size, !ec && self->parser_->is_done());
-      });
+  http::async_read_some(stream_->socket(), buffer_, *parser_,
+                        [self = shared_from_this(), handler = std::move(handler)](
+                            error_code ec, std::size_t) mutable {
+                          if (ec == http::error::need_buffer) ec = {};
+                          handler(ec, kBodyChunkSize - self->response_->body().size,
+                                  !ec && self->parser_->is_done());
+                        });
 }
 
 // ---- the connection
@@ -235,23 +240,23 @@ std::string_view Http1Upstream::tunnel_pending() {
 void Http1Upstream::read_tunnel(char* data, std::size_t size, Deadline deadline,
                                 SizeHandler handler) {
   if (interrupted_) {
-    return post_aborted([handler = std::move(handler)](error_code ec) { handler(ec, 0); });
+    return post_aborted([handler = std::move(handler)](error_code ec) mutable { handler(ec, 0); });
   }
   stream_->expires_at(deadline);
   stream_->async_read_some(asio::buffer(data, size),
                            [self = shared_from_this(), handler = std::move(handler)](
-                               error_code ec, std::size_t n) { handler(ec, n); });
+                               error_code ec, std::size_t n) mutable { handler(ec, n); });
 }
 
 void Http1Upstream::write_tunnel(const char* data, std::size_t size, Deadline deadline,
                                  SizeHandler handler) {
   if (interrupted_) {
-    return post_aborted([handler = std::move(handler)](error_code ec) { handler(ec, 0); });
+    return post_aborted([handler = std::move(handler)](error_code ec) mutable { handler(ec, 0); });
   }
   stream_->expires_at(deadline);
   asio::async_write(*stream_, asio::buffer(data, size),
                     [self = shared_from_this(), handler = std::move(handler)](
-                        error_code ec, std::size_t n) { handler(ec, n); });
+                        error_code ec, std::size_t n) mutable { handler(ec, n); });
 }
 
 // ---- the connector
@@ -266,8 +271,8 @@ std::weak_ptr<PendingConnect> Http1Connector::connect(const Endpoint& endpoint, 
                                                       ConnectHandler handler) {
   return pool_.acquire(
       endpoint, deadline,
-      [this, &endpoint, handler = std::move(handler)](error_code ec,
-                                                      std::unique_ptr<UpstreamStream> stream) {
+      [this, &endpoint, handler = std::move(handler)](
+          error_code ec, std::unique_ptr<UpstreamStream> stream) mutable {
         if (ec) return handler(ec, nullptr);
         handler({}, std::make_shared<Http1Upstream>(worker_, endpoint, std::move(stream), false));
       });

@@ -42,7 +42,7 @@ void UpstreamExchange::take_response_head() {
   const auto& head = stream_.response_head();
   const int status = static_cast<int>(head.result_int());
   if (status == 101 && ctx_.websocket) return start_tunnel();
-  if (may_retry(status, grpc_status_of(head))) {
+  if (may_retry(status, head)) {
     upstream_.reset();  // the unread answer makes the connection useless
     return attempt();
   }

@@ -4,18 +4,9 @@
 #include <boost/json.hpp>
 #include <cctype>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::net {
-
-namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
 
 std::string echo_json(const StandinIdentity& identity, const EchoRequest& request) {
   const std::string_view target = request.target;
@@ -27,7 +18,7 @@ std::string echo_json(const StandinIdentity& identity, const EchoRequest& reques
   // Repeated headers keep every value, in received order, under one lower-cased name.
   boost::json::object headers;
   for (const auto& [name, value] : request.headers) {
-    auto& values = headers[lower(name)];
+    auto& values = headers[core::ascii_lowered(name)];
     if (!values.is_array()) values = boost::json::array{};
     values.as_array().emplace_back(value);
   }

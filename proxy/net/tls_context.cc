@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::net {
 namespace ssl = boost::asio::ssl;
 
@@ -43,13 +45,6 @@ int min_version(std::string_view text) {
   return 0;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string openssl_error_text() {
   const unsigned long code = ERR_get_error();
   ERR_clear_error();
@@ -72,7 +67,7 @@ std::vector<std::string> certificate_names(SSL_CTX* ctx) {
       if (name->type != GEN_DNS) continue;
       const unsigned char* data = ASN1_STRING_get0_data(name->d.dNSName);
       const int length = ASN1_STRING_length(name->d.dNSName);
-      names.push_back(lower(
+      names.push_back(core::ascii_lowered(
           std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(length))));
     }
     GENERAL_NAMES_free(sans);
@@ -82,7 +77,8 @@ std::vector<std::string> certificate_names(SSL_CTX* ctx) {
     const int length = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
                                                  common_name, sizeof common_name);
     if (length > 0)
-      names.push_back(lower(std::string_view(common_name, static_cast<std::size_t>(length))));
+      names.push_back(
+          core::ascii_lowered(std::string_view(common_name, static_cast<std::size_t>(length))));
   }
   return names;
 }
@@ -231,7 +227,7 @@ ssl::context& ServerTls::context() { return *certificates_.front().context; }
 
 std::size_t ServerTls::select_certificate(std::string_view sni) const {
   if (sni.empty()) return 0;
-  std::string host = lower(sni);
+  std::string host = core::ascii_lowered(sni);
   if (host.ends_with('.')) host.pop_back();
   for (std::size_t i = 0; i < certificates_.size(); ++i) {
     const auto& names = certificates_[i].dns_names;

@@ -13,7 +13,9 @@ namespace albemu::net {
 /// Worker thread only. Handlers never run inline.
 class TunnelIo {
  public:
-  using SizeHandler = std::function<void(boost::system::error_code, std::size_t)>;
+  // Move-only, so a handler holding a shared_ptr and a flag or two is stored inline: no heap
+  // allocation per operation on the request path.
+  using SizeHandler = std::move_only_function<void(boost::system::error_code, std::size_t)>;
   using Deadline = std::chrono::steady_clock::time_point;
 
   /// Bytes that arrived after the head, not taken yet.

@@ -216,9 +216,10 @@ bool UpstreamExchange::may_retry(Failure failure) const {
   return false;
 }
 
-bool UpstreamExchange::may_retry(int status, int grpc_status) const {
+bool UpstreamExchange::may_retry(int status, const ResponseHead& head) const {
+  // grpc-status is looked up only when a retry could follow: most answers need no lookup.
   return retry_allowed() &&
-         retriable_status(ctx_.decision.policy->retry->retry_on, status, grpc_status);
+         retriable_status(ctx_.decision.policy->retry->retry_on, status, grpc_status_of(head));
 }
 
 bool UpstreamExchange::replay_after_idle_close(bool nothing_sent, bool body_intact) const {

@@ -78,7 +78,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   // The retry rules, all of them. Whether another attempt may follow under the route's retry
   // policy after one that failed by `failure`, or was answered `status` (and grpc-status).
   bool may_retry(Failure failure) const;
-  bool may_retry(int status, int grpc_status) const;
+  bool may_retry(int status, const ResponseHead& head) const;
   /// What every retry needs: a policy, a request that can be sent again, retries and time left.
   bool retry_allowed() const;
   /// A kept connection the backend had closed while it idled shows up as the first write

@@ -31,8 +31,8 @@ struct PendingAcquire;
 
 class UpstreamPool {
  public:
-  using ConnectHandler =
-      std::function<void(boost::system::error_code, std::unique_ptr<UpstreamStream> stream)>;
+  using ConnectHandler = std::move_only_function<void(boost::system::error_code,
+                                                      std::unique_ptr<UpstreamStream> stream)>;
 
   static constexpr std::chrono::seconds kIdleTimeout{600};
   /// How long a resolved name is reused (stand-ins rarely move; this bounds DNS load).

@@ -35,8 +35,9 @@ bool parse_endpoint_url(std::string_view url, Endpoint& out);
 /// After a 101, the connection is the backend end of the tunnel (TunnelIo).
 class UpstreamRequest : public TunnelIo {
  public:
-  using Handler = std::function<void(boost::system::error_code)>;
-  using BodyHandler = std::function<void(boost::system::error_code, std::size_t, bool last)>;
+  using Handler = std::move_only_function<void(boost::system::error_code)>;
+  using BodyHandler =
+      std::move_only_function<void(boost::system::error_code, std::size_t, bool last)>;
 
   virtual ~UpstreamRequest() = default;
 
@@ -91,7 +92,7 @@ class PendingConnect {
 class UpstreamConnector {
  public:
   using ConnectHandler =
-      std::function<void(boost::system::error_code, std::shared_ptr<UpstreamRequest>)>;
+      std::move_only_function<void(boost::system::error_code, std::shared_ptr<UpstreamRequest>)>;
   using Deadline = std::chrono::steady_clock::time_point;
 
   virtual ~UpstreamConnector() = default;

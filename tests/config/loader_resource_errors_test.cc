@@ -9,7 +9,7 @@
 #include "config/load/loader.h"
 #include "tests/config/loader_fixture.h"
 
-namespace albemu::config {
+namespace albemu::config::resource_errors_test {
 namespace {
 
 struct ErrorCase {
@@ -371,4 +371,4 @@ backendServices:
 }
 
 }  // namespace
-}  // namespace albemu::config
+}  // namespace albemu::config::resource_errors_test

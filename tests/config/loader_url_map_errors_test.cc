@@ -9,7 +9,7 @@
 #include "config/load/loader.h"
 #include "tests/config/loader_fixture.h"
 
-namespace albemu::config {
+namespace albemu::config::url_map_errors_test {
 namespace {
 
 struct ErrorCase {
@@ -512,4 +512,4 @@ TEST(UrlMapErrors, ErrorsCarryTheFileName) {
 }
 
 }  // namespace
-}  // namespace albemu::config
+}  // namespace albemu::config::url_map_errors_test

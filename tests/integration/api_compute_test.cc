@@ -18,7 +18,8 @@ namespace albemu::cli_testing {
 namespace {
 
 const std::string kRegion = "/compute/v1/projects/p/regions/us-central1";
-const std::string kRoot = "https://www.googleapis.com/compute/v1/projects/p/regions/us-central1";
+const std::string kRegionRoot =
+    "https://www.googleapis.com/compute/v1/projects/p/regions/us-central1";
 
 struct ApiResult {
   int status = 0;
@@ -66,7 +67,7 @@ void build_load_balancer(const std::string& api, const std::string& service) {
       {"/forwardingRules",
        R"({"name":"rule","loadBalancingScheme":"INTERNAL_MANAGED","IPAddress":"127.0.0.1",
            "portRange":"80","target":")" +
-           kRoot + R"(/targetHttpProxies/proxy"})"},
+           kRegionRoot + R"(/targetHttpProxies/proxy"})"},
   };
   for (const auto& [collection, body] : writes) {
     const ApiResult result = call(api, "POST", kRegion + collection, body);
@@ -97,9 +98,9 @@ TEST(ApiCompute, InsertGetListDeleteRoundTripWithOutputOnlyFields) {
   EXPECT_EQ(text(operation, "operationType"), "insert");
   EXPECT_EQ(text(operation, "status"), "DONE");
   EXPECT_EQ(operation.at("progress").to_number<int>(), 100);
-  EXPECT_EQ(text(operation, "targetLink"), kRoot + "/networkEndpointGroups/neg");
-  EXPECT_EQ(text(operation, "region"), kRoot);
-  EXPECT_TRUE(text(operation, "selfLink").starts_with(kRoot + "/operations/operation-"));
+  EXPECT_EQ(text(operation, "targetLink"), kRegionRoot + "/networkEndpointGroups/neg");
+  EXPECT_EQ(text(operation, "region"), kRegionRoot);
+  EXPECT_TRUE(text(operation, "selfLink").starts_with(kRegionRoot + "/operations/operation-"));
   for (const char* field : {"insertTime", "startTime", "endTime", "user", "id", "name"})
     EXPECT_FALSE(text(operation, field).empty()) << field;
 
@@ -113,8 +114,8 @@ TEST(ApiCompute, InsertGetListDeleteRoundTripWithOutputOnlyFields) {
   EXPECT_TRUE(
       std::regex_match(text(neg, "creationTimestamp"),
                        std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d)")));
-  EXPECT_EQ(text(neg, "selfLink"), kRoot + "/networkEndpointGroups/neg");
-  EXPECT_EQ(text(neg, "region"), kRoot);
+  EXPECT_EQ(text(neg, "selfLink"), kRegionRoot + "/networkEndpointGroups/neg");
+  EXPECT_EQ(text(neg, "region"), kRegionRoot);
   EXPECT_EQ(text(neg, "networkEndpointType"), "SERVERLESS");
   EXPECT_EQ(text(neg.at("cloudRun").as_object(), "service"), "hello");
   EXPECT_FALSE(neg.contains("project"));
@@ -132,7 +133,7 @@ TEST(ApiCompute, InsertGetListDeleteRoundTripWithOutputOnlyFields) {
   const ApiResult listed = call(api, "GET", kRegion + "/networkEndpointGroups");
   ASSERT_EQ(listed.status, 200);
   EXPECT_EQ(text(listed.body, "kind"), "compute#networkEndpointGroupList");
-  EXPECT_EQ(text(listed.body, "selfLink"), kRoot + "/networkEndpointGroups");
+  EXPECT_EQ(text(listed.body, "selfLink"), kRegionRoot + "/networkEndpointGroups");
   ASSERT_EQ(listed.body.at("items").as_array().size(), 1u);
   EXPECT_EQ(listed.body.at("items").at(0).as_object(), neg);
   // The same resource without the /compute/v1 prefix.
@@ -242,7 +243,7 @@ TEST(ApiCompute, WritesChangeTheTrafficThroughTheReloadPath) {
   ASSERT_EQ(patched.status, 200) << boost::json::serialize(patched.body);
   EXPECT_EQ(served_service(serve), "other");
   const ApiResult map = call(api, "GET", kRegion + "/urlMaps/map");
-  EXPECT_EQ(text(map.body, "defaultService"), kRoot + "/backendServices/bs2");
+  EXPECT_EQ(text(map.body, "defaultService"), kRegionRoot + "/backendServices/bs2");
   EXPECT_NE(text(map.body, "fingerprint"), fingerprint);
 
   // setUrlMap on the proxy, to a new map back to the first service.
@@ -250,7 +251,7 @@ TEST(ApiCompute, WritesChangeTheTrafficThroughTheReloadPath) {
       call(api, "POST", kRegion + "/urlMaps", R"({"name":"map-b","defaultService":"bs"})").status,
       200);
   const ApiResult set = call(api, "POST", kRegion + "/targetHttpProxies/proxy/setUrlMap",
-                             R"({"urlMap":")" + kRoot + R"(/urlMaps/map-b"})");
+                             R"({"urlMap":")" + kRegionRoot + R"(/urlMaps/map-b"})");
   ASSERT_EQ(set.status, 200);
   EXPECT_EQ(text(set.body, "operationType"), "setUrlMap");
   EXPECT_EQ(served_service(serve), "hello");
@@ -265,7 +266,7 @@ TEST(ApiCompute, WritesChangeTheTrafficThroughTheReloadPath) {
                 .status,
             200);
   ASSERT_EQ(call(api, "POST", kRegion + "/backendServices/bs/setSecurityPolicy",
-                 R"({"securityPolicy":")" + kRoot + R"(/securityPolicies/deny-all"})")
+                 R"({"securityPolicy":")" + kRegionRoot + R"(/securityPolicies/deny-all"})")
                 .status,
             200);
   EXPECT_EQ(served_service(serve), "status 403");

@@ -39,13 +39,6 @@ CommandResult run_script(const std::string& script, const std::map<std::string, 
   return run(argv, std::chrono::seconds(120));
 }
 
-std::string service_of(const std::string& body) {
-  boost::system::error_code ec;
-  const auto parsed = boost::json::parse(body, ec);
-  if (ec || !parsed.is_object() || !parsed.as_object().contains("service")) return "?" + body;
-  return std::string(parsed.at("service").as_string());
-}
-
 /// Waits until the ready file lists `rule`; its port, or "" at the deadline.
 std::string rule_port(ServeProcess& serve, const std::string& rule) {
   std::string port;

@@ -15,10 +15,6 @@
 namespace albemu::cli_testing {
 namespace {
 
-std::string service_of(const std::string& body) {
-  return std::string(boost::json::parse(body).at("service").as_string());
-}
-
 TEST(CliJourney, GooglesGuideWorksWithCurlOverHttpAndHttps) {
   const std::string tutorial = source_path("config/examples/tutorial.yaml");
   ASSERT_TRUE(std::filesystem::exists(source_path("certs/out/server.crt")))

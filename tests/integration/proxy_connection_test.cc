@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/integration/support/proxy_harness.h"
+#include "tests/integration/support/raw_client.h"
 #include "tests/integration/support/test_backend.h"
 
 namespace albemu::testing {
@@ -33,12 +34,6 @@ class ProxyConnectionTest : public ::testing::Test {
   TestBackend backend_{"app"};
   ProxyHarness proxy_{1, 1500ms};
 };
-
-int count_of(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
 
 TEST_F(ProxyConnectionTest, TooManyHeadersIs431) {
   std::string request = "GET /x HTTP/1.1\r\nHost: a\r\n";

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/support/proxy_harness.h"
+#include "tests/integration/support/raw_client.h"
 #include "tests/integration/support/test_backend.h"
 
 namespace albemu::testing {
@@ -34,12 +35,6 @@ struct Answer {
   bool closed = false;
   int status = 0;  // of the first response, 0 if none
 };
-
-int count_of(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
 
 class ProxyHostileTest : public ::testing::Test {
  protected:

@@ -13,6 +13,15 @@
 
 namespace albemu::cli_testing {
 
+/// The "service" field of a stand-in's JSON echo (which Cloud Run service answered); the body
+/// itself, marked with '?', if it is not such an echo.
+inline std::string service_of(const std::string& body) {
+  boost::system::error_code ec;
+  const auto parsed = boost::json::parse(body, ec);
+  if (ec || !parsed.is_object() || !parsed.as_object().contains("service")) return "?" + body;
+  return std::string(parsed.at("service").as_string());
+}
+
 /// A serve process and the addresses its ready file reports.
 class ServeProcess {
  public:

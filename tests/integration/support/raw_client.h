@@ -11,6 +11,15 @@
 
 namespace albemu::testing {
 
+/// How many times `needle` occurs in `text` (overlapping occurrences count).
+inline int count_of(std::string_view text, std::string_view needle) {
+  int n = 0;
+  for (auto at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 class RawClient {
  public:
   using Clock = std::chrono::steady_clock;

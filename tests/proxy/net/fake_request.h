@@ -85,6 +85,9 @@ class FakeStream final : public RequestStream, public std::enable_shared_from_th
   bool was_reset() const { return reset_; }
   bool done() const { return done_; }
   bool read_pending() const { return static_cast<bool>(pending_read_); }
+  /// Drops a body read still waiting, as a closing connection does: its handler holds the
+  /// request, which holds this stream.
+  void drop_pending_read() { pending_read_ = nullptr; }
 
   // ---- RequestStream
   Worker& worker() override { return worker_; }
@@ -127,12 +130,12 @@ class FakeStream final : public RequestStream, public std::enable_shared_from_th
     ++tunnel_reads;
     const std::size_t n = std::min(size, tunnel_bytes.size());
     tunnel_bytes.copy(data, n);
-    post([handler = std::move(handler), n] {
+    post([handler = std::move(handler), n]() mutable {
       handler(n > 0 ? error_code() : boost::asio::error::eof, n);
     });
   }
   void write_tunnel(const char*, std::size_t size, Deadline, SizeHandler handler) override {
-    post([handler = std::move(handler), size] { handler({}, size); });
+    post([handler = std::move(handler), size]() mutable { handler({}, size); });
   }
   std::string tunnel_bytes;
   int tunnel_reads = 0;
@@ -144,29 +147,31 @@ class FakeStream final : public RequestStream, public std::enable_shared_from_th
   template <class Fn>
   void post(Fn fn) {
     boost::asio::post(worker_.io_context(),
-                      [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+                      [self = shared_from_this(), fn = std::move(fn)]() mutable { fn(); });
   }
   void serve_read() {
     if (!pending_read_) return;
     if (body_error_) {
       auto handler = std::exchange(pending_read_, nullptr);
-      return post([handler, ec = *body_error_] { handler(ec, 0); });
+      return post([handler = std::move(handler), ec = *body_error_]() mutable { handler(ec, 0); });
     }
     if (pieces_.empty()) return;  // the client sends nothing yet
     piece_ = std::move(pieces_.front());
     pieces_.pop_front();
     if (pieces_.empty() && body_ends_) body_open_ = false;
     auto handler = std::exchange(pending_read_, nullptr);
-    post([handler, n = piece_.size()] { handler({}, n); });
+    post([handler = std::move(handler), n = piece_.size()]() mutable { handler({}, n); });
   }
   void write(std::string_view body, bool end, SizeHandler handler) {
     EXPECT_FALSE(ended_) << "a write after the end of the response";
     if (fail_writes) {
-      return post([handler = std::move(handler)] { handler(boost::asio::error::broken_pipe, 0); });
+      return post([handler = std::move(handler)]() mutable {
+        handler(boost::asio::error::broken_pipe, 0);
+      });
     }
     body_.append(body);
     ended_ = end;
-    post([handler = std::move(handler), n = body.size()] { handler({}, n); });
+    post([handler = std::move(handler), n = body.size()]() mutable { handler({}, n); });
   }
 
   Worker& worker_;
@@ -224,13 +229,15 @@ class FakeUpstream final : public UpstreamRequest,
   void send_head(RequestHead& head, std::optional<std::uint64_t>, std::string_view body, bool end,
                  SizeHandler handler) override {
     if (script_.head_write_fails) {
-      return post([handler = std::move(handler)] { handler(boost::asio::error::broken_pipe, 0); });
+      return post([handler = std::move(handler)]() mutable {
+        handler(boost::asio::error::broken_pipe, 0);
+      });
     }
     request_head.clear();
     serialize_request_head(head, request_head);
     request_body.append(body);
     request_ended = end;
-    post([this, handler = std::move(handler), n = request_head.size() + body.size()] {
+    post([this, handler = std::move(handler), n = request_head.size() + body.size()]() mutable {
       handler({}, n);
       answer_if_due();
     });
@@ -242,7 +249,7 @@ class FakeUpstream final : public UpstreamRequest,
     }
     request_body.append(piece);
     request_ended = end;
-    post([this, handler = std::move(handler)] {
+    post([this, handler = std::move(handler)]() mutable {
       handler({});
       answer_if_due();
     });
@@ -257,7 +264,8 @@ class FakeUpstream final : public UpstreamRequest,
   bool body_ready() const override { return true; }
   void receive_body(BodyHandler handler) override {
     if (script_.body_fails && next_piece_ == 1) {
-      return post([handler = std::move(handler)] { handler(boost::asio::error::eof, 0, false); });
+      return post(
+          [handler = std::move(handler)]() mutable { handler(boost::asio::error::eof, 0, false); });
     }
     if (next_piece_ >= script_.body.size()) return handler({}, 0, true);
     piece_ = script_.body[next_piece_++];
@@ -267,16 +275,22 @@ class FakeUpstream final : public UpstreamRequest,
   void interrupt() override {
     interrupted = true;
     if (auto handler = std::exchange(head_handler_, nullptr)) {
-      post([handler] { handler(boost::asio::error::operation_aborted); });
+      post([handler = std::move(handler)]() mutable {
+        handler(boost::asio::error::operation_aborted);
+      });
     }
     if (auto handler = std::exchange(tunnel_read_, nullptr)) {
-      post([handler] { handler(boost::asio::error::operation_aborted, 0); });
+      post([handler = std::move(handler)]() mutable {
+        handler(boost::asio::error::operation_aborted, 0);
+      });
     }
     stop_sending();
   }
   void stop_sending() override {
     if (auto handler = std::exchange(stalled_write_, nullptr)) {
-      post([handler] { handler(boost::asio::error::operation_aborted); });
+      post([handler = std::move(handler)]() mutable {
+        handler(boost::asio::error::operation_aborted);
+      });
     }
   }
   void release() override {
@@ -290,13 +304,13 @@ class FakeUpstream final : public UpstreamRequest,
     tunnel_read_ = std::move(handler);
   }
   void write_tunnel(const char*, std::size_t size, Deadline, SizeHandler handler) override {
-    post([handler = std::move(handler), size] { handler({}, size); });
+    post([handler = std::move(handler), size]() mutable { handler({}, size); });
   }
 
  private:
   template <class Fn>
   void post(Fn fn) {
-    boost::asio::post(io_, [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+    boost::asio::post(io_, [self = shared_from_this(), fn = std::move(fn)]() mutable { fn(); });
   }
   void answer_if_due() {
     if (!head_handler_) return;
@@ -305,12 +319,14 @@ class FakeUpstream final : public UpstreamRequest,
     if (script_.answer == Answer::kAfterRequest && !request_ended) return;
     auto handler = std::exchange(head_handler_, nullptr);
     if (script_.answer == Answer::kClose) {
-      return post([handler] { handler(boost::beast::http::error::end_of_stream); });
+      return post([handler = std::move(handler)]() mutable {
+        handler(boost::beast::http::error::end_of_stream);
+      });
     }
     head_->clear();
     head_->start_response(script_.status, {}, 11);
     for (const auto& [name, value] : script_.fields) head_->insert(name, value);
-    post([handler] { handler({}); });
+    post([handler = std::move(handler)]() mutable { handler({}); });
   }
 
   boost::asio::io_context& io_;
@@ -352,7 +368,7 @@ class FakeConnector final : public UpstreamConnector {
       upstreams_.pop_front();
     }
     const bool fails = !upstream || refusing_.count(upstream.get()) != 0;
-    boost::asio::post(io_, [handler = std::move(handler), upstream, fails] {
+    boost::asio::post(io_, [handler = std::move(handler), upstream, fails]() mutable {
       if (fails) return handler(boost::asio::error::connection_refused, nullptr);
       handler({}, upstream);
     });
@@ -382,6 +398,13 @@ class RequestRun {
     connector_ = connector.get();
     worker_.set_upstreams(std::move(connector));
   }
+  ~RequestRun() {
+    for (const auto& weak : clients_) {
+      if (auto client = weak.lock()) client->drop_pending_read();
+    }
+  }
+  RequestRun(const RequestRun&) = delete;
+  RequestRun& operator=(const RequestRun&) = delete;
 
   Worker& worker() { return worker_; }
   FakeConnector& backends() { return *connector_; }
@@ -394,7 +417,9 @@ class RequestRun {
     connector_->add(std::move(script));
   }
   std::shared_ptr<FakeStream> client(const std::string& forwarding_rule = "http-rule") {
-    return std::make_shared<FakeStream>(worker_, forwarding_rule);
+    auto client = std::make_shared<FakeStream>(worker_, forwarding_rule);
+    clients_.push_back(client);
+    return client;
   }
 
   /// Runs the worker's io_context until `done` holds or `timeout` passes; returns `done()`.
@@ -418,6 +443,7 @@ class RequestRun {
  private:
   Worker worker_;
   FakeConnector* connector_ = nullptr;
+  std::vector<std::weak_ptr<FakeStream>> clients_;
 };
 
 }  // namespace albemu::net::testing

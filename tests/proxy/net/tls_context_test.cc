@@ -17,12 +17,13 @@ namespace {
 class ServerTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    add("primary", testing::generate_self_signed("primary.test", {}));
-    add("wildcard", testing::generate_self_signed("wild", {"*.example.com", "example.org"}));
-    add("exact", testing::generate_self_signed("exact", {"api.example.com"}));
+    add("primary", albemu::testing::generate_self_signed("primary.test", {}));
+    add("wildcard",
+        albemu::testing::generate_self_signed("wild", {"*.example.com", "example.org"}));
+    add("exact", albemu::testing::generate_self_signed("exact", {"api.example.com"}));
   }
 
-  void add(const std::string& name, const testing::TestCertificate& pem) {
+  void add(const std::string& name, const albemu::testing::TestCertificate& pem) {
     auto certificate = std::make_unique<model::SslCertificate>();
     certificate->name = name;
     certificate->origin.file = "certs.yaml";
