@@ -13,8 +13,8 @@ namespace albemu::net {
 /// Worker thread only. Handlers never run inline.
 class TunnelIo {
  public:
-  // Move-only, so a handler holding a shared_ptr and a flag or two is stored inline: no heap
-  // allocation per operation on the request path.
+  // Move-only: a handler may own what it captures (the handler it completes, say) and is
+  // never copied on the way.
   using SizeHandler = std::move_only_function<void(boost::system::error_code, std::size_t)>;
   using Deadline = std::chrono::steady_clock::time_point;
 
