@@ -79,11 +79,22 @@ constexpr std::size_t kMaxSpareChunks = 64;
 constexpr std::size_t kMaxSpareHeads = 64;
 constexpr std::size_t kKeptHeadBytes = 16 * 1024;  // above a whole 4 KiB copy with its reserve
 
+namespace {
+
+/// The last spare of `spares`, or a new one from `make` when there is none.
+template <class T, class Make>
+std::unique_ptr<T> take_spare(std::vector<std::unique_ptr<T>>& spares, Make make) {
+  if (spares.empty()) return make();
+  auto spare = std::move(spares.back());
+  spares.pop_back();
+  return spare;
+}
+
+}  // namespace
+
 std::unique_ptr<char[]> Worker::take_chunk() {
-  if (spare_chunks_.empty()) return std::make_unique_for_overwrite<char[]>(kBodyChunkSize);
-  auto chunk = std::move(spare_chunks_.back());
-  spare_chunks_.pop_back();
-  return chunk;
+  return take_spare(spare_chunks_,
+                    [] { return std::make_unique_for_overwrite<char[]>(kBodyChunkSize); });
 }
 
 void Worker::give_back_chunk(std::unique_ptr<char[]> chunk) {
@@ -91,17 +102,11 @@ void Worker::give_back_chunk(std::unique_ptr<char[]> chunk) {
 }
 
 std::unique_ptr<MessageHeads> Worker::take_heads() {
-  if (spare_heads_.empty()) return std::make_unique<MessageHeads>();
-  auto heads = std::move(spare_heads_.back());
-  spare_heads_.pop_back();
-  return heads;
+  return take_spare(spare_heads_, [] { return std::make_unique<MessageHeads>(); });
 }
 
 std::unique_ptr<WireBuffers> Worker::take_wire() {
-  if (spare_wires_.empty()) return std::make_unique<WireBuffers>();
-  auto wire = std::move(spare_wires_.back());
-  spare_wires_.pop_back();
-  return wire;
+  return take_spare(spare_wires_, [] { return std::make_unique<WireBuffers>(); });
 }
 
 void Worker::give_back_wire(std::unique_ptr<WireBuffers> wire) {

@@ -387,13 +387,20 @@ std::string upgrade(std::string_view extra = "") {
          std::string(extra) + "\r\n";
 }
 
-TEST_F(RequestTest, UpgradeAnsweredWith101BecomesATunnel) {
-  run_.add_backend(
-      {.status = 101, .fields = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}});
-  auto client = run_.client();
+/// A WebSocket upgrade that the backend answers with 101: once it returns, the client end of
+/// the tunnel is reading ("frame" each time).
+std::shared_ptr<FakeStream> start_tunnel(RequestRun& run) {
+  run.add_backend({.status = 101, .fields = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}});
+  auto client = run.client();
   client->tunnel_bytes = "frame";
   client->start(upgrade());
-  ASSERT_TRUE(run_.run_until([&] { return client->tunnel_reads > 0; }));
+  EXPECT_TRUE(run.run_until([&] { return client->tunnel_reads > 0; }));
+  return client;
+}
+
+TEST_F(RequestTest, UpgradeAnsweredWith101BecomesATunnel) {
+  auto client = start_tunnel(run_);
+  ASSERT_GT(client->tunnel_reads, 0);
   EXPECT_EQ(client->status(), 101u);
   EXPECT_NE(client->head().find("Upgrade: websocket\r\n"), std::string::npos) << client->head();
   EXPECT_NE(run_.backends().upstreams()[0]->request_head.find("Upgrade: websocket\r\n"),
@@ -406,12 +413,8 @@ TEST_F(RequestTest, UpgradeAnsweredWith101BecomesATunnel) {
 TEST_F(RequestTest, StreamClosingUnderATunnelWithDataQueuedEndsIt) {
   // The client's bytes were read, their handler queued, when the connection is closed under
   // the tunnel (a drain, say): that handler must find the tunnel ended, not relay them.
-  run_.add_backend(
-      {.status = 101, .fields = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}});
-  auto client = run_.client();
-  client->tunnel_bytes = "frame";
-  client->start(upgrade());
-  ASSERT_TRUE(run_.run_until([&] { return client->tunnel_reads > 0; }));
+  auto client = start_tunnel(run_);
+  ASSERT_GT(client->tunnel_reads, 0);
   client->request().abort();
   run_.settle();
   EXPECT_TRUE(client->done());
