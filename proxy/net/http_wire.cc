@@ -5,16 +5,17 @@
 namespace albemu::net {
 
 namespace http = boost::beast::http;
+using namespace std::string_view_literals;
 
 namespace {
 
 void append_fields(const HeadFields& fields, std::string& out) {
   fields.append_to(out);
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 void append_version(unsigned version, std::string& out) {
-  out.append("HTTP/");
+  out.append("HTTP/"sv);
   out.push_back(static_cast<char>('0' + version / 10));
   out.push_back('.');
   out.push_back(static_cast<char>('0' + version % 10));
@@ -116,7 +117,7 @@ void serialize_request_head(const RequestHead& head, std::string& out) {
   out.append(head.target());
   out.push_back(' ');
   append_version(head.version(), out);
-  out.append("\r\n");
+  out.append("\r\n"sv);
   append_fields(head, out);
 }
 
@@ -129,7 +130,7 @@ void serialize_response_head(const ResponseHead& head, std::string& out) {
   out.append(digits, sizeof digits);
   const std::string_view reason = head.reason();
   out.append(reason.empty() ? std::string_view(http::obsolete_reason(head.result())) : reason);
-  out.append("\r\n");
+  out.append("\r\n"sv);
   append_fields(head, out);
 }
 

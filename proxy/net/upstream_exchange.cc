@@ -69,10 +69,10 @@ UpstreamExchange::UpstreamExchange(Request& request)
     : request_(request),
       stream_(request.stream()),
       ctx_(request.context()),
-      stream_keepalive_(request.stream().keepalive()),
-      deadline_timer_(request.stream().worker().io_context().get_executor()) {}
+      stream_keepalive_(request.stream().keepalive()) {}
 
 UpstreamExchange::~UpstreamExchange() {
+  stream_.worker().give_back_timer(std::move(deadline_timer_));
   for (auto& buffer : tunnel_buffers_) stream_.worker().give_back_chunk(std::move(buffer));
 }
 
@@ -136,10 +136,11 @@ void UpstreamExchange::arm_deadline(Clock::time_point deadline) {
   deadline_armed_ = true;
   armed_deadline_ = deadline;
   const uint64_t generation = ++deadline_generation_;
-  deadline_timer_.expires_at(deadline);
+  if (!deadline_timer_) deadline_timer_ = stream_.worker().take_timer();
+  deadline_timer_->expires_at(deadline);
   // A weak reference: a pending wait must not keep a finished exchange (and its client
-  // connection) alive until the deadline.
-  deadline_timer_.async_wait([weak = weak_from_this(), generation](error_code ec) {
+  // connection) alive until the deadline, nor one whose timer went back to the worker.
+  deadline_timer_->async_wait([weak = weak_from_this(), generation](error_code ec) {
     const auto self = weak.lock();
     if (ec || !self || generation != self->deadline_generation_) return;
     self->deadline_armed_ = false;
@@ -152,7 +153,7 @@ void UpstreamExchange::disarm_deadline() {
   if (!deadline_armed_) return;
   deadline_armed_ = false;
   ++deadline_generation_;
-  deadline_timer_.cancel();
+  deadline_timer_->cancel();
 }
 
 boost::system::error_code UpstreamExchange::timeout_aware(error_code ec) const {

@@ -9,8 +9,6 @@
 // It talks to the client through its Request's RequestStream and to the backend through an
 // UpstreamRequest, both in operations; neither side's buffers or parsers are its business.
 
-#include <boost/asio/basic_waitable_timer.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
 #include <cstddef>
@@ -22,6 +20,7 @@
 #include "proxy/core/proxy_error.h"
 #include "proxy/net/request_context.h"
 #include "proxy/net/upstream_request.h"
+#include "proxy/net/worker.h"
 
 namespace albemu::net {
 
@@ -128,9 +127,7 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   // The route timeout and the per-try one.
   Clock::time_point deadline_;
   Clock::time_point attempt_deadline_;
-  boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>,
-                                    boost::asio::io_context::executor_type>
-      deadline_timer_;
+  std::unique_ptr<Worker::SteadyTimer> deadline_timer_;  // lent by the worker once armed
   Clock::time_point armed_deadline_;
   bool deadline_armed_ = false;
   bool timed_out_ = false;            // the deadline passed; pending operations were interrupted

@@ -27,6 +27,7 @@ Worker::~Worker() {
   listeners_.clear();
   upstreams_.reset();
   pool_.reset();
+  spare_timers_.clear();  // timers belong to the io_context's timer service
   io_context_.reset();
 }
 
@@ -114,6 +115,17 @@ void Worker::give_back_wire(std::unique_ptr<WireBuffers> wire) {
   if (!wire || spare_wires_.size() >= kMaxSpareHeads || wire->head.capacity() > kKeptHeadBytes)
     return;
   spare_wires_.push_back(std::move(wire));
+}
+
+std::unique_ptr<Worker::SteadyTimer> Worker::take_timer() {
+  return take_spare(spare_timers_,
+                    [this] { return std::make_unique<SteadyTimer>(io_context_->get_executor()); });
+}
+
+void Worker::give_back_timer(std::unique_ptr<SteadyTimer> timer) {
+  if (!timer) return;
+  timer->cancel();  // a pending wait completes with operation_aborted, for its old owner
+  if (spare_timers_.size() < kMaxSpareChunks) spare_timers_.push_back(std::move(timer));
 }
 
 void Worker::give_back_heads(std::unique_ptr<MessageHeads> heads) {

@@ -4,9 +4,11 @@
 // own thread, except the atomics and what the main thread does before start / after join.
 
 #include <atomic>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/intrusive/list.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -65,6 +67,11 @@ class SessionBase : public boost::intrusive::list_base_hook<
 
 class Worker {
  public:
+  using SteadyTimer =
+      boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                        boost::asio::wait_traits<std::chrono::steady_clock>,
+                                        boost::asio::io_context::executor_type>;
+
   Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics,
          ClientTimeouts timeouts);
   ~Worker();
@@ -102,6 +109,10 @@ class Worker {
   /// Serialization buffers, lent to a backend request as the chunks are.
   std::unique_ptr<WireBuffers> take_wire();
   void give_back_wire(std::unique_ptr<WireBuffers> wire);
+  /// Timers, lent to a request for its deadlines as the chunks are: making one looks its
+  /// service up under the io_context's lock. Given back cancelled.
+  std::unique_ptr<SteadyTimer> take_timer();
+  void give_back_timer(std::unique_ptr<SteadyTimer> timer);
   std::mt19937& rng() { return rng_; }
   uint32_t next_round_robin(const void* endpoints) { return round_robin_[endpoints]++; }
   void add_session(SessionBase& session) { sessions_.push_back(session); }
@@ -139,6 +150,7 @@ class Worker {
   std::vector<std::unique_ptr<char[]>> spare_chunks_;
   std::vector<std::unique_ptr<MessageHeads>> spare_heads_;
   std::vector<std::unique_ptr<WireBuffers>> spare_wires_;
+  std::vector<std::unique_ptr<SteadyTimer>> spare_timers_;
   std::map<std::string, std::shared_ptr<Listener>, std::less<>> listeners_;
   SessionList sessions_;
   bool draining_ = false;
