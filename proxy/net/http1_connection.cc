@@ -14,6 +14,7 @@
 
 #include "proxy/net/connection_deadlines.h"
 #include "proxy/net/http1_connection_base.h"
+#include "proxy/net/http2_connection.h"
 #include "proxy/net/socket_io.h"
 #include "proxy/net/tls_context.h"
 
@@ -190,9 +191,15 @@ class Http1Connection final : public Http1ConnectionBase,
     }
     info_.tls_version = SSL_get_version(ssl);
     if (const char* cipher = SSL_get_cipher_name(ssl)) info_.tls_cipher = cipher;
-    info_.variables.tls_sni_hostname = info_.sni;
-    info_.variables.tls_version = info_.tls_version;
-    info_.variables.tls_cipher_suite = info_.tls_cipher;
+    info_.bind_tls_variables();
+    const unsigned char* protocol = nullptr;
+    unsigned int protocol_length = 0;
+    SSL_get0_alpn_selected(ssl, &protocol, &protocol_length);
+    if (std::string_view(reinterpret_cast<const char*>(protocol), protocol_length) == "h2") {
+      // The client chose HTTP/2: the connection goes on as one, and this object ends here.
+      closed_ = true;
+      return start_http2(worker_, std::move(stream_), std::move(info_), tls_);
+    }
     do_read_request();
   }
 

@@ -12,12 +12,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-namespace {
-
-constexpr std::chrono::seconds kDefaultKeepalive{610};
-
-}  // namespace
-
 Http1ConnectionBase::Http1ConnectionBase(Worker& worker, ConnectionInfo info)
     : worker_(worker), info_(std::move(info)), buffer_(kHeaderLimitBytes + 4096), request_(*this) {
   worker_.connections.fetch_add(1, std::memory_order_relaxed);
@@ -67,22 +61,7 @@ Http1ConnectionBase::Clock::duration Http1ConnectionBase::keepalive_timeout() {
   if (request_.active() && request_.context().listener)
     return request_.context().listener->keepalive_timeout;
   const auto* plan = current_plan().first;
-  return plan ? plan->keepalive_timeout : kDefaultKeepalive;
-}
-
-/// Looked up by name once per generation, not once per request.
-std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*>
-Http1ConnectionBase::current_plan() {
-  const auto& generation = worker_.generation();
-  if (generation != plan_generation_) {
-    plan_generation_ = generation;
-    plan_ = {nullptr, nullptr};
-    if (generation && generation->snapshot) {
-      plan_.first = generation->snapshot->find_listener(info_.forwarding_rule);
-      if (plan_.first) plan_.second = generation->snapshot->find_url_map(plan_.first->url_map);
-    }
-  }
-  return plan_;
+  return plan ? plan->keepalive_timeout : kDefaultKeepaliveTimeout;
 }
 
 // ---- the response
@@ -130,7 +109,7 @@ void Http1ConnectionBase::write_trailers(const HeadFields& trailers, SizeHandler
   if (!response_chunked_) return handler({}, 0);
   wire_.head.assign("0\r\n");
   trailers.append_to(wire_.head);
-  wire_.head.append("\r\n");
+  wire_.head.append("\r\n", 2);
   wire_.out.assign({asio::buffer(wire_.head)});
   send_wire(std::move(handler));
 }

@@ -113,16 +113,12 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   bool skip_empty_lines();
   bool prefetch_body();
   void begin_request();
-  /// This connection's forwarding rule and URL map in the worker's current generation.
-  std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*> current_plan();
+  PlanCache::Plan current_plan() { return plan_.get(worker_, info_.forwarding_rule); }
 
   std::size_t skipped_empty_lines_ = 0;  // CRLF bytes dropped before the request line
   bool client_keep_alive_ = true;
   bool response_chunked_ = false;
-  // current_plan()'s cache. Holding the generation keeps the cached pointers valid (and a new
-  // generation can never reuse the address of one still held).
-  std::shared_ptr<const Generation> plan_generation_;
-  std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*> plan_{nullptr, nullptr};
+  PlanCache plan_;
 };
 
 }  // namespace albemu::net

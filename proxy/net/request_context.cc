@@ -8,6 +8,19 @@
 
 namespace albemu::net {
 
+PlanCache::Plan PlanCache::get(const Worker& worker, std::string_view forwarding_rule) {
+  const auto& generation = worker.generation();
+  if (generation != generation_) {
+    generation_ = generation;
+    plan_ = {nullptr, nullptr};
+    if (generation && generation->snapshot) {
+      plan_.first = generation->snapshot->find_listener(forwarding_rule);
+      if (plan_.first) plan_.second = generation->snapshot->find_url_map(plan_.first->url_map);
+    }
+  }
+  return plan_;
+}
+
 namespace http = boost::beast::http;
 
 void RequestContext::reset() {
@@ -51,7 +64,7 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection, const 
   if (auto it = fields.find(http::field::referer); it != fields.end())
     entry.referer.assign(it->value());
   entry.remote_ip = connection.client_ip;
-  entry.protocol = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  entry.protocol = version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   if (connection.https) {
     entry.tls = log::TlsLogInfo{connection.tls_version, connection.tls_cipher, connection.sni};
   }

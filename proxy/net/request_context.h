@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "proxy/core/cors.h"
@@ -26,6 +27,8 @@ namespace albemu::net {
 /// Request head limits (spec section 7, Envoy's defaults).
 inline constexpr std::size_t kHeaderLimitBytes = 60 * 1024;
 inline constexpr std::size_t kMaxHeaderCount = 100;
+/// A client connection's keepalive timeout when its forwarding rule is gone (GCP's default).
+inline constexpr std::chrono::seconds kDefaultKeepaliveTimeout{610};
 
 /// Facts of the client connection, fixed for its lifetime.
 struct ConnectionInfo {
@@ -37,6 +40,27 @@ struct ConnectionInfo {
   std::string sni;
   std::string tls_version;
   std::string tls_cipher;
+
+  /// Points the TLS variables at the strings above (again after a move: a short string's
+  /// characters live inside it).
+  void bind_tls_variables() {
+    variables.tls_sni_hostname = sni;
+    variables.tls_version = tls_version;
+    variables.tls_cipher_suite = tls_cipher;
+  }
+};
+
+/// A connection's forwarding rule and URL map in its worker's current generation, looked up by
+/// name once per generation, not once per request. Holding the generation keeps the pointers
+/// valid (and a new generation can never reuse the address of one still held).
+class PlanCache {
+ public:
+  using Plan = std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*>;
+  Plan get(const Worker& worker, std::string_view forwarding_rule);
+
+ private:
+  std::shared_ptr<const Generation> generation_;
+  Plan plan_{nullptr, nullptr};
 };
 
 /// One request's state from its head to its log line. Reused by a connection request after

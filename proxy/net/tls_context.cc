@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "proxy/core/ascii.h"
 
@@ -83,19 +84,23 @@ std::vector<std::string> certificate_names(SSL_CTX* ctx) {
   return names;
 }
 
-/// ALPN: albemu serves HTTP/1.1 only; a client that does not offer it proceeds without ALPN.
+/// ALPN: h2 when the client offers it (as the load balancer does), else http/1.1; a client
+/// that offers neither proceeds without ALPN (and speaks HTTP/1.1).
 int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* in,
                 unsigned int in_length, void*) {
-  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
-  for (unsigned int i = 0; i < in_length;) {
-    const unsigned int length = in[i];
-    if (i + 1 + length > in_length) break;
-    if (length == sizeof kHttp11 && std::equal(kHttp11, kHttp11 + length, in + i + 1)) {
-      *out = in + i + 1;
-      *out_length = static_cast<unsigned char>(length);
-      return SSL_TLSEXT_ERR_OK;
+  static constexpr std::string_view kPreferred[] = {"h2", "http/1.1"};
+  for (const std::string_view protocol : kPreferred) {
+    for (unsigned int i = 0; i < in_length;) {
+      const unsigned int length = in[i];
+      if (i + 1 + length > in_length) break;
+      const std::string_view offered(reinterpret_cast<const char*>(in + i + 1), length);
+      if (offered == protocol) {
+        *out = in + i + 1;
+        *out_length = static_cast<unsigned char>(length);
+        return SSL_TLSEXT_ERR_OK;
+      }
+      i += 1 + length;
     }
-    i += 1 + length;
   }
   return SSL_TLSEXT_ERR_NOACK;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Server TLS for one HTTPS listener: one OpenSSL context per certificate of the target proxy,
-// the SSL policy (minimum version, profile ciphers), ALPN http/1.1, and SNI certificate
+// the SSL policy (minimum version, profile ciphers), ALPN (h2, else http/1.1), and SNI certificate
 // selection (spec section 0: exact SAN, then wildcard SAN, else the first certificate).
 
 #include <boost/asio/ssl/context.hpp>

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "tests/proxy/tls_test_support.h"
 
@@ -60,8 +61,9 @@ struct HandshakeResult {
 };
 
 /// Runs a real OpenSSL client/server handshake over an in-memory BIO pair.
+/// `alpn`: the protocols the client offers, in ALPN's wire form (empty: no ALPN extension).
 HandshakeResult handshake(ServerTls& tls, const char* sni, int client_max_version = 0,
-                          bool offer_alpn = true) {
+                          std::string_view alpn = std::string_view("\x02h2\x08http/1.1")) {
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> client_ctx(SSL_CTX_new(TLS_client_method()),
                                                                SSL_CTX_free);
   // Let old-protocol clients actually offer what they claim (OpenSSL 3 refuses at level 1+).
@@ -74,9 +76,9 @@ HandshakeResult handshake(ServerTls& tls, const char* sni, int client_max_versio
   std::unique_ptr<SSL, decltype(&SSL_free)> server(SSL_new(tls.context().native_handle()),
                                                    SSL_free);
   if (sni != nullptr) SSL_set_tlsext_host_name(client.get(), sni);
-  if (offer_alpn) {
-    static constexpr unsigned char kProtocols[] = "\x02h2\x08http/1.1";
-    SSL_set_alpn_protos(client.get(), kProtocols, sizeof kProtocols - 1);
+  if (!alpn.empty()) {
+    SSL_set_alpn_protos(client.get(), reinterpret_cast<const unsigned char*>(alpn.data()),
+                        static_cast<unsigned int>(alpn.size()));
   }
   BIO* client_bio = nullptr;
   BIO* server_bio = nullptr;
@@ -115,10 +117,10 @@ HandshakeResult handshake(ServerTls& tls, const char* sni, int client_max_versio
   char cn[256] = {};
   X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
   result.served_cn = cn;
-  const unsigned char* alpn = nullptr;
-  unsigned int alpn_length = 0;
-  SSL_get0_alpn_selected(client.get(), &alpn, &alpn_length);
-  result.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
+  const unsigned char* selected = nullptr;
+  unsigned int selected_length = 0;
+  SSL_get0_alpn_selected(client.get(), &selected, &selected_length);
+  result.alpn.assign(reinterpret_cast<const char*>(selected), selected_length);
   result.version = SSL_version(client.get());
   return result;
 }
@@ -151,7 +153,7 @@ TEST_F(ServerTlsTest, HandshakeServesCertificateChosenBySni) {
   auto exact = handshake(*tls, "api.example.com");
   ASSERT_TRUE(exact.ok);
   EXPECT_EQ(exact.served_cn, "exact");
-  EXPECT_EQ(exact.alpn, "http/1.1");  // h2 offered first but not served
+  EXPECT_EQ(exact.alpn, "h2");
 
   auto wildcard = handshake(*tls, "shop.example.com");
   ASSERT_TRUE(wildcard.ok);
@@ -161,10 +163,22 @@ TEST_F(ServerTlsTest, HandshakeServesCertificateChosenBySni) {
   ASSERT_TRUE(unknown.ok);
   EXPECT_EQ(unknown.served_cn, "primary.test");
 
-  auto no_sni = handshake(*tls, nullptr, 0, /*offer_alpn=*/false);
+  auto no_sni = handshake(*tls, nullptr, 0, /*alpn=*/"");
   ASSERT_TRUE(no_sni.ok);
   EXPECT_EQ(no_sni.served_cn, "primary.test");
   EXPECT_EQ(no_sni.alpn, "");
+}
+
+TEST_F(ServerTlsTest, AlpnPrefersH2ElseHttp11) {
+  auto tls = create();
+  ASSERT_NE(tls, nullptr);
+  // The server's preference decides: h2 whenever the client offers it, in any order.
+  EXPECT_EQ(handshake(*tls, "api.example.com", 0, "\x08http/1.1\x02h2").alpn, "h2");
+  EXPECT_EQ(handshake(*tls, "api.example.com", 0, "\x08http/1.1").alpn, "http/1.1");
+  // Nothing albemu speaks: no protocol is selected, and the handshake still succeeds.
+  const auto other = handshake(*tls, "api.example.com", 0, "\x08spdy/3.1");
+  EXPECT_TRUE(other.ok);
+  EXPECT_EQ(other.alpn, "");
 }
 
 TEST_F(ServerTlsTest, MinTlsVersionRejectsOlderClients) {

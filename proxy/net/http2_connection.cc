@@ -1,0 +1,131 @@
+#include "proxy/net/http2_connection.h"
+
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "proxy/net/http2_session.h"
+#include "proxy/net/tls_context.h"
+
+namespace albemu::net {
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+/// Reads from the client ask for up to this much.
+constexpr std::size_t kHttp2ReadSize = 16 * 1024;
+
+/// An HTTP/2 session over a stream: reads feed the codec, the codec's frames are written one
+/// batch at a time. One timer closes the connection once it idled (no stream open) for the
+/// keepalive timeout, with a GOAWAY first, or once a write stalled for as long.
+template <class Stream>
+class Http2Connection final : public Http2Session,
+                              public std::enable_shared_from_this<Http2Connection<Stream>> {
+ public:
+  Http2Connection(Worker& worker, Stream stream, ConnectionInfo info,
+                  std::shared_ptr<ServerTls> tls)
+      : Http2Session(worker, std::move(info)),
+        stream_(std::move(stream)),
+        tls_(std::move(tls)),
+        timer_(worker.io_context().get_executor()),
+        read_buffer_(std::make_unique_for_overwrite<char[]>(kHttp2ReadSize)) {}
+
+  void start() {
+    if (!start_codec()) return force_close();
+    idle_since_ = Clock::now();
+    arm_timer();
+    flush();
+    read();
+  }
+
+  std::shared_ptr<void> keepalive() override { return this->shared_from_this(); }
+
+  void force_close() override {
+    if (closed_) return;
+    closed_ = true;
+    abort_streams();
+    close_transport();
+  }
+
+ private:
+  void read() {
+    stream_.async_read_some(asio::buffer(read_buffer_.get(), kHttp2ReadSize),
+                            [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                              if (self->closed_) return;
+                              if (ec) return self->force_close();
+                              // A connection error stops the reads: the codec's GOAWAY goes
+                              // out, then the connection closes.
+                              if (self->on_bytes(self->read_buffer_.get(), n)) self->read();
+                            });
+  }
+
+  void write_out(std::string_view bytes) override {
+    write_started_ = Clock::now();
+    arm_timer();
+    asio::async_write(
+        stream_, asio::buffer(bytes.data(), bytes.size()),
+        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_written(!ec); });
+  }
+
+  void close_transport() override {
+    error_code ignored;
+    boost::beast::get_lowest_layer(stream_).close(ignored);
+    timer_.cancel();
+  }
+
+  void idle_changed() override {
+    if (idle()) {
+      idle_since_ = Clock::now();
+      arm_timer();
+    }
+  }
+
+  /// When the timer must fire: the end of the idle time, or of a stalled write.
+  Clock::time_point deadline() {
+    auto at = Clock::time_point::max();
+    if (idle()) at = idle_since_ + keepalive_timeout();
+    if (writing()) at = std::min(at, write_started_ + keepalive_timeout());
+    return at;
+  }
+
+  /// Re-armed only when the deadline moves earlier than the armed expiry; a timer that fires
+  /// early re-arms itself.
+  void arm_timer() {
+    const auto at = deadline();
+    if (at == Clock::time_point::max() || (timer_armed_ && expiry_ <= at)) return;
+    timer_armed_ = true;
+    expiry_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait([weak = this->weak_from_this()](error_code ec) {
+      const auto self = weak.lock();
+      if (ec || !self || self->closed_) return;
+      self->timer_armed_ = false;
+      const auto at = self->deadline();
+      if (at == Clock::time_point::max()) return;
+      if (Clock::now() < at) return self->arm_timer();
+      if (self->writing()) return self->force_close();  // the client stopped reading
+      self->idle_timeout();
+    });
+  }
+
+  Stream stream_;
+  std::shared_ptr<ServerTls> tls_;  // keeps the SNI callback's object alive
+  asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>
+      timer_;
+  Clock::time_point expiry_;
+  bool timer_armed_ = false;
+  Clock::time_point idle_since_;
+  Clock::time_point write_started_;
+  std::unique_ptr<char[]> read_buffer_;
+};
+
+}  // namespace
+
+void start_http2(Worker& worker, ClientTlsStream stream, ConnectionInfo info,
+                 std::shared_ptr<ServerTls> tls) {
+  auto connection = std::make_shared<Http2Connection<ClientTlsStream>>(
+      worker, std::move(stream), std::move(info), std::move(tls));
+  connection->start();
+}
+
+}  // namespace albemu::net

@@ -1,0 +1,232 @@
+#include "proxy/net/http2_session.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/post.hpp>
+
+#include "proxy/log/metrics.h"
+#include "proxy/net/http2_stream.h"
+
+namespace albemu::net {
+
+namespace {
+
+/// A write carries at most about this much (more frames wait for the next one).
+constexpr std::size_t kWriteBatch = 64 * 1024;
+
+}  // namespace
+
+/// nghttp2's callbacks, each handing the event to the session or to one stream.
+struct Http2Callbacks {
+  static Http2Session& session(void* user_data) { return *static_cast<Http2Session*>(user_data); }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    auto& self = session(user_data);
+    const bool was_idle = self.streams_.empty();
+    self.streams_.emplace(frame->hd.stream_id,
+                          std::make_shared<Http2Stream>(self, frame->hd.stream_id));
+    if (was_idle) self.idle_changed();
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                       std::size_t name_length, const std::uint8_t* value, std::size_t value_length,
+                       std::uint8_t, void* user_data) {
+    // Request trailers (HEADERS after the body) are not relayed.
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    if (auto* stream = session(user_data).find(frame->hd.stream_id)) {
+      stream->on_field({reinterpret_cast<const char*>(name), name_length},
+                       {reinterpret_cast<const char*>(value), value_length});
+    }
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    auto& self = session(user_data);
+    const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS:
+        if (auto* stream = self.find(frame->hd.stream_id)) {
+          if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+            stream->on_head(self.plan_.get(self.worker_, self.info_.forwarding_rule), end_stream);
+          } else if (end_stream) {
+            stream->on_end_stream();
+          }
+        }
+        break;
+      case NGHTTP2_DATA:
+        if (auto* stream = self.find(frame->hd.stream_id); stream && end_stream) {
+          stream->on_end_stream();
+        }
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session* codec, std::uint8_t, std::int32_t stream_id,
+                           const std::uint8_t* data, std::size_t length, void* user_data) {
+    if (auto* stream = session(user_data).find(stream_id)) {
+      stream->on_data(reinterpret_cast<const char*>(data), length);
+    } else {
+      nghttp2_session_consume(codec, stream_id, length);
+    }
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error,
+                             void* user_data) {
+    auto& self = session(user_data);
+    if (auto* stream = self.find(stream_id)) {
+      stream->on_closed(error);
+      if (stream->ended() || !stream->request_active()) self.drop(stream_id);
+    }
+    return 0;
+  }
+};
+
+Http2Session::Http2Session(Worker& worker, ConnectionInfo info)
+    : worker_(worker), info_(std::move(info)) {
+  info_.bind_tls_variables();
+  worker_.connections.fetch_add(1, std::memory_order_relaxed);
+  if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
+  worker_.add_session(*this);
+}
+
+Http2Session::~Http2Session() {
+  streams_.clear();
+  if (codec_) nghttp2_session_del(codec_);
+  worker_.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (auto* metrics = worker_.metrics()) metrics->connection_closed(worker_.index());
+}
+
+bool Http2Session::start_codec() {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  if (nghttp2_session_callbacks_new(&callbacks) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks,
+                                                          Http2Callbacks::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, Http2Callbacks::on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, Http2Callbacks::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks,
+                                                            Http2Callbacks::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks,
+                                                         Http2Callbacks::on_stream_close);
+  nghttp2_option* options = nullptr;
+  nghttp2_option_new(&options);
+  // The client's windows open as the requests read their bodies, not as bytes arrive.
+  nghttp2_option_set_no_auto_window_update(options, 1);
+  const int rv = nghttp2_session_server_new2(&codec_, callbacks, this, options);
+  nghttp2_option_del(options);
+  nghttp2_session_callbacks_del(callbacks);
+  if (rv != 0) return false;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kHttp2MaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kHttp2StreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(kHeaderLimitBytes)},
+  };
+  if (nghttp2_submit_settings(codec_, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0)
+    return false;
+  return nghttp2_session_set_local_window_size(codec_, NGHTTP2_FLAG_NONE, 0,
+                                               kHttp2ConnectionWindow) == 0;
+}
+
+Http2Stream* Http2Session::find(std::int32_t stream_id) {
+  const auto it = streams_.find(stream_id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void Http2Session::drop(std::int32_t stream_id) {
+  const auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;
+  // The stream may be on the call stack (its own request's last step): it goes once that
+  // returned.
+  boost::asio::post(worker_.io_context(), [stream = std::move(it->second)] {});
+  streams_.erase(it);
+  if (streams_.empty()) {
+    if (draining_) nghttp2_session_terminate_session(codec_, NGHTTP2_NO_ERROR);
+    idle_changed();
+  }
+}
+
+void Http2Session::request_ended(std::int32_t stream_id) {
+  if (auto* stream = find(stream_id); stream && stream->closed()) drop(stream_id);
+  flush();
+}
+
+bool Http2Session::on_bytes(const char* data, std::size_t size) {
+  const auto used =
+      nghttp2_session_mem_recv(codec_, reinterpret_cast<const std::uint8_t*>(data), size);
+  if (used < 0) failed_ = true;
+  flush();
+  return !failed_;
+}
+
+void Http2Session::flush() {
+  if (writing_ || closed_ || !codec_) return;
+  out_.clear();
+  while (out_.size() < kWriteBatch) {
+    const std::uint8_t* data = nullptr;
+    const auto n = nghttp2_session_mem_send(codec_, &data);
+    if (n < 0) {
+      failed_ = true;
+      break;
+    }
+    if (n == 0) break;
+    out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+  }
+  if (!out_.empty()) {
+    writing_ = true;
+    return write_out(out_);
+  }
+  if (failed_ ||
+      (nghttp2_session_want_read(codec_) == 0 && nghttp2_session_want_write(codec_) == 0)) {
+    closed_ = true;
+    abort_streams();
+    close_transport();
+  }
+}
+
+void Http2Session::on_written(bool ok) {
+  writing_ = false;
+  if (!ok) {
+    closed_ = true;
+    abort_streams();
+    return close_transport();
+  }
+  flush();
+}
+
+void Http2Session::abort_streams() {
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, stream] : streams) stream->on_closed(NGHTTP2_CANCEL);
+}
+
+Http2Session::Clock::duration Http2Session::keepalive_timeout() {
+  const auto* plan = plan_.get(worker_, info_.forwarding_rule).first;
+  return plan ? plan->keepalive_timeout : kDefaultKeepaliveTimeout;
+}
+
+void Http2Session::idle_timeout() {
+  if (closed_ || !streams_.empty()) return;
+  nghttp2_session_terminate_session(codec_, NGHTTP2_NO_ERROR);
+  flush();
+}
+
+void Http2Session::on_drain() {
+  if (closed_ || draining_) return;
+  draining_ = true;
+  // GOAWAY with the last stream taken: the open ones finish, the client opens no more.
+  if (streams_.empty()) {
+    nghttp2_session_terminate_session(codec_, NGHTTP2_NO_ERROR);
+  } else {
+    nghttp2_submit_goaway(codec_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(codec_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
+  flush();
+}
+
+}  // namespace albemu::net

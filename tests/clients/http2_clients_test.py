@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""HTTP/2 from real clients through albemu (TLS, ALPN h2).
+
+Debian's python3-httpx (with python3-h2) sends GETs, uploads and many concurrent streams on one
+connection, and reads answers that come before an upload ends; a raw client built on
+python3-h2 checks what a library hides: the 431 for a head over the limit, a stream the client
+resets mid-upload (the connection goes on), a broken frame (GOAWAY, albemu keeps serving), and
+the GOAWAY an idle connection gets when albemu drains on SIGTERM.
+
+  /usr/bin/python3 tests/clients/http2_clients_test.py --albemu build/albemu
+"""
+
+import argparse
+import asyncio
+import os
+import socket
+import ssl
+import sys
+import tempfile
+
+import h2.config
+import h2.connection
+import h2.events
+import httpx
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from early_answers_test import MIB, Albemu, Backend  # noqa: E402  (the same LB and service)
+
+
+def check(failures, condition, message):
+    if not condition:
+        failures.append(message)
+
+
+# ---- httpx
+
+
+def with_httpx(albemu, failures):
+    with httpx.Client(http2=True, verify=albemu.cert, timeout=30) as client:
+        response = client.get(albemu.url("https", "/hello"))
+        check(failures, response.http_version == "HTTP/2",
+              f"GET: negotiated {response.http_version}")
+        check(failures, response.status_code == 200, f"GET: status {response.status_code}")
+        check(failures, response.headers.get("via") == "1.1 google",
+              f"GET: via {response.headers.get('via')!r}")
+
+        body = b"u" * (4 * MIB)
+        response = client.post(albemu.url("https", "/upload"), content=body)
+        check(failures, response.status_code == 200 and response.text == f"body-bytes: {len(body)}",
+              f"4 MiB upload: {response.status_code} {response.text[:100]!r}")
+
+        # Answers that come before the upload ends: albemu's own and the service's.
+        for path, status in (("/denied/x", 403), ("/fault/x", 503), ("/nosuch/x", 503),
+                             ("/early-keep/413", 413), ("/early-close/413", 413)):
+            response = client.post(albemu.url("https", path), content=body)
+            check(failures, response.status_code == status,
+                  f"early answer {path}: {response.status_code}")
+        # The connection is still good after them.
+        response = client.get(albemu.url("https", "/after"))
+        check(failures, response.status_code == 200, f"GET after early answers: {response}")
+
+
+async def concurrent_streams(albemu, failures, count=100):
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(http2=True, verify=albemu.cert, timeout=60,
+                                 limits=limits) as client:
+        responses = await asyncio.gather(
+            *(client.post(albemu.url("https", f"/c{i}"), content=b"x" * i) for i in range(count)))
+    wrong = [(i, r.status_code, r.text) for i, r in enumerate(responses)
+             if r.status_code != 200 or r.text != f"body-bytes: {i}"]
+    check(failures, not wrong, f"{count} concurrent streams: wrong answers {wrong[:5]}")
+    versions = {r.http_version for r in responses}
+    check(failures, versions == {"HTTP/2"}, f"concurrent streams: versions {versions}")
+
+
+# ---- a raw h2 client
+
+
+class RawH2:
+    """One TLS connection speaking HTTP/2 through python3-h2, events read on demand."""
+
+    def __init__(self, albemu):
+        context = ssl.create_default_context(cafile=albemu.cert)
+        context.set_alpn_protocols(["h2"])
+        raw = socket.create_connection(("127.0.0.1", albemu.ports["https"]), timeout=30)
+        self.sock = context.wrap_socket(raw, server_hostname="localhost")
+        assert self.sock.selected_alpn_protocol() == "h2"
+        self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        self.h2.initiate_connection()
+        self.flush()
+        self.authority = f"localhost:{albemu.ports['https']}"
+
+    def flush(self):
+        self.sock.sendall(self.h2.data_to_send())
+
+    def headers(self, path, method="GET", extra=(), end_stream=True):
+        stream_id = self.h2.get_next_available_stream_id()
+        self.h2.send_headers(stream_id, [(":method", method), (":path", path),
+                                         (":scheme", "https"), (":authority", self.authority),
+                                         *extra], end_stream=end_stream)
+        self.flush()
+        return stream_id
+
+    def events(self):
+        """The next events (maybe none); None once the connection closed."""
+        data = self.sock.recv(65536)
+        if not data:
+            return None
+        events = self.h2.receive_data(data)
+        self.flush()
+        return events
+
+    def response(self, stream_id):
+        """(status, body) of `stream_id`, or (None, why) if it was reset or the connection
+        ended."""
+        status, body = None, b""
+        while True:
+            events = self.events()
+            if events is None:
+                return None, "connection closed"
+            for event in events:
+                if getattr(event, "stream_id", None) != stream_id:
+                    continue
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    self.h2.acknowledge_received_data(event.flow_controlled_length, stream_id)
+                    self.flush()
+                elif isinstance(event, h2.events.StreamEnded):
+                    return status, body
+                elif isinstance(event, h2.events.StreamReset):
+                    return None, f"reset {event.error_code}"
+
+    def close(self):
+        self.sock.close()
+
+
+def head_over_the_limit(albemu, failures):
+    """80 KiB of fields in one head: 431, as for HTTP/1 (python3-h2 does not hold back a head
+    over the SETTINGS_MAX_HEADER_LIST_SIZE albemu announces; curl does)."""
+    client = RawH2(albemu)
+    fields = [(f"x-big-{i}", "a" * 4096) for i in range(20)]
+    status, body = client.response(client.headers("/big", extra=fields))
+    check(failures, status == 431, f"80 KiB head: {status} {body!r}")
+    status, _ = client.response(client.headers("/small"))
+    check(failures, status == 200, f"a request after the 431: {status}")
+    client.close()
+
+
+def reset_mid_upload(albemu, failures):
+    """The client resets its stream halfway through an upload: the connection goes on."""
+    client = RawH2(albemu)
+    stream_id = client.headers("/upload", method="POST", end_stream=False,
+                               extra=[("content-length", str(MIB))])
+    client.h2.send_data(stream_id, b"u" * 16384)
+    client.h2.reset_stream(stream_id)
+    client.flush()
+    status, body = client.response(client.headers("/next"))
+    check(failures, status == 200, f"a request after a reset upload: {status} {body!r}")
+    client.close()
+
+
+def broken_frame(albemu, failures):
+    """Bytes that are no HTTP/2 frame after the preface: GOAWAY, and albemu serves on."""
+    client = RawH2(albemu)
+    # A WINDOW_UPDATE of 0 for the connection: a connection error (RFC 9113 6.9).
+    client.sock.sendall(b"\x00\x00\x04\x08\x00\x00\x00\x00\x00" + b"\x00\x00\x00\x00")
+    goaway = None
+    while (events := client.events()) is not None:
+        goaway = next((e for e in events if isinstance(e, h2.events.ConnectionTerminated)), goaway)
+        if goaway:
+            break
+    check(failures, goaway is not None and goaway.error_code != 0,
+          f"broken frame: GOAWAY {goaway}")
+    client.close()
+    again = RawH2(albemu)
+    status, _ = again.response(again.headers("/again"))
+    check(failures, status == 200, f"a new connection after a broken one: {status}")
+    again.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--albemu", required=True, help="path of the albemu binary")
+    args = parser.parse_args()
+
+    backend = Backend()
+    failures = []
+    with tempfile.TemporaryDirectory() as work:
+        albemu = Albemu(args.albemu, work, backend.port)
+        idle = None
+        try:
+            with_httpx(albemu, failures)
+            asyncio.run(concurrent_streams(albemu, failures))
+            head_over_the_limit(albemu, failures)
+            reset_mid_upload(albemu, failures)
+            broken_frame(albemu, failures)
+            # An idle connection when albemu drains: it gets a GOAWAY, then the close.
+            idle = RawH2(albemu)
+            status, _ = idle.response(idle.headers("/before-drain"))
+            check(failures, status == 200, f"GET before the drain: {status}")
+        finally:
+            code = albemu.stop()
+        if idle:
+            events = []
+            while (batch := idle.events()) is not None:
+                events += batch
+            goaways = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
+            check(failures, len(goaways) == 1 and goaways[0].error_code == 0,
+                  f"drain: the idle connection got {events}")
+        if code != 0:
+            failures.append(f"albemu exited {code} after SIGTERM")
+    for failure in failures:
+        print("FAIL", failure)
+    print(f"HTTP/2 clients (httpx, h2): {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
