@@ -39,7 +39,7 @@ run: configure certs
 
 # What the browser and compute-client tests run (before cmake looks for node and npm).
 deps-test:
-	@./scripts/install-deps.sh chromium python3-requests python3-httpx python3-h2
+	@./scripts/install-deps.sh chromium python3-requests python3-httpx python3-h2 python3-grpcio
 	@command -v npm >/dev/null || ./scripts/install-deps.sh nodejs npm
 
 test: deps-test build certs

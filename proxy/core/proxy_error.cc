@@ -3,6 +3,8 @@
 #include <array>
 #include <cstddef>
 
+#include "proxy/core/ascii.h"
+
 namespace albemu::core {
 namespace {
 
@@ -122,6 +124,34 @@ std::string_view to_string(ProxyError error) {
       return "internal_error";
   }
   return "unknown";
+}
+
+bool is_grpc_content_type(std::string_view content_type) {
+  constexpr std::string_view kGrpc = "application/grpc";
+  if (content_type.size() < kGrpc.size()) return false;
+  if (!iequals_ascii(content_type.substr(0, kGrpc.size()), kGrpc)) return false;
+  const std::string_view rest = content_type.substr(kGrpc.size());
+  return rest.empty() || rest.front() == '+' || rest.front() == ';';
+}
+
+int grpc_status_for_http(int status) {
+  switch (status) {
+    case 400:
+      return 13;
+    case 401:
+      return 16;
+    case 403:
+      return 7;
+    case 404:
+      return 12;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14;
+    default:
+      return 2;
+  }
 }
 
 std::string_view to_string(ErrorSource source) {

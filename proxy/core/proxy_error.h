@@ -51,6 +51,15 @@ int error_status(ProxyError error, int configured_status = 0);
 /// The body for a security-policy denial with `status` (GCP's short Cloud Armor HTML page).
 std::string_view security_policy_deny_body(int status);
 
+/// Whether a request's Content-Type is gRPC's (application/grpc, application/grpc+proto, ...):
+/// albemu then answers its own errors in gRPC's form.
+bool is_grpc_content_type(std::string_view content_type);
+
+/// The grpc-status for an answer with HTTP `status`, as Envoy maps it: 400 -> INTERNAL (13),
+/// 401 -> UNAUTHENTICATED (16), 403 -> PERMISSION_DENIED (7), 404 -> UNIMPLEMENTED (12),
+/// 429, 502, 503 and 504 -> UNAVAILABLE (14), anything else -> UNKNOWN (2).
+int grpc_status_for_http(int status);
+
 /// Readable name of the enum value, for tests and debug output ("failed_to_pick_backend" style).
 std::string_view to_string(ProxyError error);
 std::string_view to_string(ErrorSource source);

@@ -44,6 +44,7 @@ void Request::begin(std::shared_ptr<const Generation> generation,
   ctx_.url_map = url_map;
   const RequestHead& head = stream_.request_head();
   ctx_.is_head = head.method() == http::verb::head;
+  ctx_.grpc = core::is_grpc_content_type(head[http::field::content_type]);
   begin_log(ctx_, stream_.connection(), head, head.method_string(), head.target(), head.version());
   ctx_.log.request_size = head_bytes;
 }

@@ -1,6 +1,7 @@
 #include "proxy/net/request_context.h"
 
 #include <boost/beast/http/field.hpp>
+#include <charconv>
 
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
@@ -37,6 +38,7 @@ void RequestContext::reset() {
   client_keep_alive = true;
   is_head = false;
   websocket = false;
+  grpc = false;
   detailed_log = true;
 }
 
@@ -125,7 +127,21 @@ void make_error_response(ResponseHead& head, std::string& body, RequestContext& 
   } else {
     body.assign(info.body);
   }
-  if (!body.empty()) head.set(http::field::content_type, info.content_type);
+  if (context.grpc) {
+    // The reason goes into grpc-message: the plain-text body, else the log's details.
+    const std::string_view message =
+        info.content_type == "text/plain" && !body.empty() ? std::string_view(body) : info.details;
+    const int grpc_status = core::grpc_status_for_http(status);
+    char digits[4];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, grpc_status);
+    head.start_response(200, {}, 11);
+    head.set(http::field::content_type, "application/grpc");
+    head.set("grpc-status", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    head.set("grpc-message", message);
+    body.clear();
+  } else if (!body.empty()) {
+    head.set(http::field::content_type, info.content_type);
+  }
   context.log.proxy_status.assign(info.proxy_status);
   context.log.status_details.assign(info.details);
   if (info.close_connection) context.client_keep_alive = false;

@@ -81,6 +81,8 @@ struct RequestContext {
   bool client_keep_alive = true;
   bool is_head = false;
   bool websocket = false;
+  /// A gRPC request (Content-Type application/grpc*): albemu's own answers take gRPC's form.
+  bool grpc = false;
   /// The access log is on: fill every log field. Off, only what the metrics read is kept
   /// (forwarding rule, URL map, backend service, status, latency).
   bool detailed_log = true;
@@ -111,7 +113,9 @@ void transform_upstream_head(RequestHead& head, RequestContext& context,
 
 /// Prepares the head and body of albemu's answer for `error` (status, body, content type) and
 /// records the error in the log fields. `configured_status` overrides the status of
-/// deny/abort errors.
+/// deny/abort errors. To a gRPC request the answer is gRPC's: 200, no body, content-type
+/// application/grpc, and the grpc-status (mapped from the HTTP status) and grpc-message fields
+/// (trailers-only over HTTP/2).
 void make_error_response(ResponseHead& head, std::string& body, RequestContext& context,
                          core::ProxyError error, int configured_status = 0);
 

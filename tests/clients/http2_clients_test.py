@@ -2,7 +2,8 @@
 """HTTP/2 from real clients through albemu (TLS, ALPN h2).
 
 Debian's python3-httpx (with python3-h2) sends GETs, uploads and many concurrent streams on one
-connection, and reads answers that come before an upload ends; a raw client built on
+connection, and reads answers that come before an upload ends; python3-grpcio gets albemu's own
+answers in gRPC's form (a status and details, not an HTTP error); a raw client built on
 python3-h2 checks what a library hides: the 431 for a head over the limit, a stream the client
 resets mid-upload (the connection goes on), a broken frame (GOAWAY, albemu keeps serving), and
 the GOAWAY an idle connection gets when albemu drains on SIGTERM.
@@ -18,6 +19,7 @@ import ssl
 import sys
 import tempfile
 
+import grpc
 import h2.config
 import h2.connection
 import h2.events
@@ -71,6 +73,30 @@ async def concurrent_streams(albemu, failures, count=100):
     check(failures, not wrong, f"{count} concurrent streams: wrong answers {wrong[:5]}")
     versions = {r.http_version for r in responses}
     check(failures, versions == {"HTTP/2"}, f"concurrent streams: versions {versions}")
+
+
+# ---- gRPC (python3-grpcio): albemu's own answers in gRPC's form
+
+
+def grpc_answers(albemu, failures):
+    """Calls that albemu answers itself end with a gRPC status, not an HTTP error: 503 ->
+    UNAVAILABLE, 403 -> PERMISSION_DENIED, the reason in the status details."""
+    with open(albemu.cert, "rb") as cert:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read())
+    target = f"localhost:{albemu.ports['https']}"
+    with grpc.secure_channel(target, credentials) as channel:
+        for method, code, details in (
+                ("/nosuch/pkg.Service/Call", grpc.StatusCode.UNAVAILABLE, "no healthy upstream"),
+                ("/fault/pkg.Service/Call", grpc.StatusCode.UNAVAILABLE, "fault filter abort"),
+                ("/denied/pkg.Service/Call", grpc.StatusCode.PERMISSION_DENIED,
+                 "denied_by_security_policy")):
+            call = channel.unary_unary(method)
+            try:
+                call(b"request", timeout=30)
+                failures.append(f"gRPC {method}: the call succeeded")
+            except grpc.RpcError as error:
+                check(failures, error.code() == code and error.details() == details,
+                      f"gRPC {method}: {error.code()} {error.details()!r}")
 
 
 # ---- a raw h2 client
@@ -193,6 +219,7 @@ def main():
         try:
             with_httpx(albemu, failures)
             asyncio.run(concurrent_streams(albemu, failures))
+            grpc_answers(albemu, failures)
             head_over_the_limit(albemu, failures)
             reset_mid_upload(albemu, failures)
             broken_frame(albemu, failures)
@@ -213,7 +240,7 @@ def main():
             failures.append(f"albemu exited {code} after SIGTERM")
     for failure in failures:
         print("FAIL", failure)
-    print(f"HTTP/2 clients (httpx, h2): {len(failures)} failures")
+    print(f"HTTP/2 clients (httpx, grpcio, h2): {len(failures)} failures")
     return 1 if failures else 0
 
 

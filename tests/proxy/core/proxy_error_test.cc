@@ -96,6 +96,24 @@ TEST(ProxyError, FaultAbortUsesConfiguredStatus) {
   EXPECT_EQ(error_status(ProxyError::kBackendTimeout, 418), 504);
 }
 
+TEST(ProxyError, GrpcStatusFromHttpStatusAsEnvoyMapsIt) {
+  EXPECT_EQ(grpc_status_for_http(400), 13);  // INTERNAL
+  EXPECT_EQ(grpc_status_for_http(401), 16);  // UNAUTHENTICATED
+  EXPECT_EQ(grpc_status_for_http(403), 7);   // PERMISSION_DENIED
+  EXPECT_EQ(grpc_status_for_http(404), 12);  // UNIMPLEMENTED
+  for (int status : {429, 502, 503, 504}) EXPECT_EQ(grpc_status_for_http(status), 14) << status;
+  for (int status : {200, 408, 418, 431, 500}) EXPECT_EQ(grpc_status_for_http(status), 2) << status;
+}
+
+TEST(ProxyError, GrpcContentTypes) {
+  EXPECT_TRUE(is_grpc_content_type("application/grpc"));
+  EXPECT_TRUE(is_grpc_content_type("application/grpc+proto"));
+  EXPECT_TRUE(is_grpc_content_type("Application/GRPC;charset=utf-8"));
+  EXPECT_FALSE(is_grpc_content_type("application/grpc-web"));
+  EXPECT_FALSE(is_grpc_content_type("application/json"));
+  EXPECT_FALSE(is_grpc_content_type(""));
+}
+
 TEST(ProxyError, Names) {
   EXPECT_EQ(to_string(ProxyError::kFailedToPickBackend), "failed_to_pick_backend");
   EXPECT_EQ(to_string(ErrorSource::kUpstream), "upstream");

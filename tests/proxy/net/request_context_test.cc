@@ -28,6 +28,7 @@ TEST(RequestContext, ResetClearsEveryFieldAndKeepsStorage) {
   context.client_keep_alive = false;
   context.is_head = true;
   context.websocket = true;
+  context.grpc = true;
   context.detailed_log = false;
   ASSERT_NE(context, RequestContext{});
   const auto* kept = context.header_views.data();

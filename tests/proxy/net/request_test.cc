@@ -137,6 +137,34 @@ TEST_F(RequestTest, UnknownServiceIs503WithoutABackend) {
   EXPECT_EQ(client->context().log.status_details, "failed_to_pick_backend");
 }
 
+TEST_F(RequestTest, GrpcRequestGetsItsErrorsInGrpcForm) {
+  // No service for the mask (503 -> UNAVAILABLE) and a fault abort (418 -> UNKNOWN): 200 with
+  // the status in grpc-status, the reason in grpc-message, and no body.
+  const auto grpc_post = [](std::string_view path) {
+    return "POST " + std::string(path) +
+           " HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/grpc\r\n"
+           "TE: trailers\r\n\r\n";
+  };
+  auto unknown = run_.client();
+  unknown->start(grpc_post("/masked/pkg.Service/Call"));
+  ASSERT_TRUE(run_.run_until([&] { return unknown->done(); }));
+  EXPECT_EQ(unknown->status(), 200u);
+  EXPECT_NE(unknown->head().find("Content-Type: application/grpc\r\n"), std::string::npos)
+      << unknown->head();
+  EXPECT_NE(unknown->head().find("grpc-status: 14\r\n"), std::string::npos) << unknown->head();
+  EXPECT_NE(unknown->head().find("grpc-message: no healthy upstream\r\n"), std::string::npos)
+      << unknown->head();
+  EXPECT_EQ(unknown->body(), "");
+  EXPECT_EQ(unknown->context().log.status_details, "failed_to_pick_backend");
+
+  auto aborted = run_.client();
+  aborted->start(grpc_post("/abort/pkg.Service/Call"));
+  ASSERT_TRUE(run_.run_until([&] { return aborted->done(); }));
+  EXPECT_EQ(aborted->status(), 200u);
+  EXPECT_NE(aborted->head().find("grpc-status: 2\r\n"), std::string::npos) << aborted->head();
+  EXPECT_EQ(run_.backends().connects, 0);
+}
+
 TEST_F(RequestTest, FaultAbortAnswersTheConfiguredStatus) {
   auto client = run_.client();
   client->start(get("/abort/x"));
