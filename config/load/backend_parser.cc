@@ -54,6 +54,7 @@ model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
   service.ingress =
       reader.optional_enum("ingress", {"all", "internal", "internal-and-cloud-load-balancing"})
           .value_or("all");
+  service.use_http2 = reader.flag("useHttp2");
   YamlCursor url = reader.take("url");
   YamlCursor urls = reader.take("urls");
   if (url.present() && urls.present()) resource.error("only one of url and urls may be set");

@@ -249,6 +249,9 @@ struct CloudRunService : Resource {
   std::string ingress = "all";    // all | internal | internal-and-cloud-load-balancing
   std::vector<std::string> urls;  // default (untagged) endpoints
   std::map<std::string, std::vector<std::string>> tags;  // tag -> endpoints (may be empty)
+  /// albemu's extension, the counterpart of `gcloud run deploy --use-http2` (a container port
+  /// named h2c): the load balancer speaks HTTP/2 in cleartext with prior knowledge to it.
+  bool use_http2 = false;
 };
 
 struct CloudRunTarget {

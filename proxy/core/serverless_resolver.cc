@@ -73,6 +73,7 @@ struct CloudRunEntry {
   std::string name;
   std::vector<std::string> urls;
   NameTable<std::vector<std::string>> tags;
+  bool use_http2 = false;
 };
 
 /// Cloud Run services of one project and region (a NEG only reaches its own region's).
@@ -130,6 +131,7 @@ std::optional<ServerlessTarget> pick(const NegEntry& neg, std::string_view servi
   ServerlessTarget target;
   target.network_endpoint_group = neg.name;
   target.cloud_run_service = entry.name;
+  target.use_http2 = entry.use_http2;
   if (tag.empty()) {
     target.endpoints = &entry.urls;
     return target;
@@ -166,6 +168,7 @@ std::shared_ptr<const ServerlessResolver> ServerlessResolver::create(const model
     CloudRunEntry entry;
     entry.name = service.name;
     entry.urls = service.urls;
+    entry.use_http2 = service.use_http2;
     for (const auto& [tag, urls] : service.tags) entry.tags.insert(tag, urls);
     // A duplicate name is the validator's to report; the first declaration wins.
     services.insert(service.name, std::move(entry));

@@ -21,6 +21,8 @@ struct ServerlessTarget {
   std::string_view tag;  // empty: untagged (the service's default URL)
   /// The stand-in's URLs (e.g. "http://login:8080"); empty means the built-in stand-in.
   const std::vector<std::string>* endpoints = nullptr;
+  /// The service speaks HTTP/2 in cleartext (h2c, prior knowledge): its `useHttp2`.
+  bool use_http2 = false;
   bool operator==(const ServerlessTarget&) const = default;
 };
 

@@ -262,6 +262,7 @@ void Http1Upstream::write_tunnel(const char* data, std::size_t size, Deadline de
 // ---- the connector
 
 std::shared_ptr<UpstreamRequest> Http1Connector::take_idle(const Endpoint& endpoint, bool verify) {
+  if (endpoint.h2c) return h2c_.take(endpoint);
   auto stream = pool_.take_idle(endpoint, verify);
   if (!stream) return nullptr;
   return std::make_shared<Http1Upstream>(worker_, endpoint, std::move(stream), true);
@@ -269,6 +270,7 @@ std::shared_ptr<UpstreamRequest> Http1Connector::take_idle(const Endpoint& endpo
 
 std::weak_ptr<PendingConnect> Http1Connector::connect(const Endpoint& endpoint, Deadline deadline,
                                                       ConnectHandler handler) {
+  if (endpoint.h2c) return h2c_.connect(endpoint, deadline, std::move(handler));
   return pool_.acquire(
       endpoint, deadline,
       [this, &endpoint, handler = std::move(handler)](

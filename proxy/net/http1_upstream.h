@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "proxy/net/h2c_upstream.h"
 #include "proxy/net/http_wire.h"
 #include "proxy/net/message_head_parser.h"
 #include "proxy/net/upstream_pool.h"
@@ -72,18 +73,24 @@ class Http1Upstream final : public UpstreamRequest,
   std::unique_ptr<char[]> chunk_;  // response body pieces, lent by the worker
 };
 
-/// The worker's UpstreamConnector: HTTP/1.1 over its UpstreamPool.
+/// The worker's UpstreamConnector: HTTP/1.1 over its UpstreamPool, or h2c streams (H2cPool)
+/// to an endpoint that speaks it.
 class Http1Connector final : public UpstreamConnector {
  public:
-  Http1Connector(Worker& worker, UpstreamPool& pool) : worker_(worker), pool_(pool) {}
+  Http1Connector(Worker& worker, UpstreamPool& pool)
+      : worker_(worker), pool_(pool), h2c_(worker, pool) {}
   std::shared_ptr<UpstreamRequest> take_idle(const Endpoint& endpoint, bool verify) override;
   std::weak_ptr<PendingConnect> connect(const Endpoint& endpoint, Deadline deadline,
                                         ConnectHandler handler) override;
-  void close_idle() override { pool_.close_all(); }
+  void close_idle() override {
+    pool_.close_all();
+    h2c_.close_all();
+  }
 
  private:
   Worker& worker_;
   UpstreamPool& pool_;
+  H2cPool h2c_;
 };
 
 }  // namespace albemu::net

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "proxy/log/metrics.h"
+#include "proxy/net/http2_codec.h"
 #include "proxy/net/http2_stream.h"
 
 namespace albemu::net {
@@ -68,12 +69,7 @@ struct Http2Callbacks {
 
   static int on_data_chunk(nghttp2_session* codec, std::uint8_t, std::int32_t stream_id,
                            const std::uint8_t* data, std::size_t length, void* user_data) {
-    if (auto* stream = session(user_data).find(stream_id)) {
-      stream->on_data(reinterpret_cast<const char*>(data), length);
-    } else {
-      nghttp2_session_consume(codec, stream_id, length);
-    }
-    return 0;
+    return deliver_data(codec, session(user_data).find(stream_id), stream_id, data, length);
   }
 
   static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error,
@@ -113,14 +109,9 @@ bool Http2Session::start_codec() {
                                                             Http2Callbacks::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks,
                                                          Http2Callbacks::on_stream_close);
-  nghttp2_option* options = nullptr;
-  nghttp2_option_new(&options);
   // The client's windows open as the requests read their bodies, not as bytes arrive.
-  nghttp2_option_set_no_auto_window_update(options, 1);
-  const int rv = nghttp2_session_server_new2(&codec_, callbacks, this, options);
-  nghttp2_option_del(options);
-  nghttp2_session_callbacks_del(callbacks);
-  if (rv != 0) return false;
+  codec_ = new_codec(/*server=*/true, callbacks, this);
+  if (codec_ == nullptr) return false;
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kHttp2MaxConcurrentStreams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kHttp2StreamWindow)},

@@ -11,46 +11,13 @@
 #include <cstring>
 #include <vector>
 
-#include "proxy/core/ascii.h"
+#include "proxy/net/http2_codec.h"
 #include "proxy/net/http2_session.h"
 
 namespace albemu::net {
 
 namespace http = boost::beast::http;
 using boost::system::error_code;
-
-namespace {
-
-/// Fields that belong to one HTTP/1 connection and have no place in HTTP/2 (RFC 9113 8.2.2).
-bool is_connection_specific(std::string_view lowered) {
-  return lowered == "connection" || lowered == "keep-alive" || lowered == "proxy-connection" ||
-         lowered == "transfer-encoding" || lowered == "upgrade";
-}
-
-/// `fields` as nghttp2 name/value pairs (lowercase names, connection-specific fields left out),
-/// after `status` when it is not empty. nghttp2 copies them when they are submitted; `names`
-/// holds the lowered names until then.
-std::vector<nghttp2_nv> to_nv(const HeadFields& fields, std::string_view status,
-                              std::vector<std::string>& names) {
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size() + 1);
-  names.clear();
-  names.reserve(fields.size());
-  auto add = [&nv](std::string_view name, std::string_view value) {
-    nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                  value.size(), NGHTTP2_NV_FLAG_NONE});
-  };
-  if (!status.empty()) add(":status", status);
-  for (const auto& field : fields) {
-    names.push_back(core::ascii_lowered(field.name_string()));
-    if (is_connection_specific(names.back())) continue;
-    add(names.back(), field.value());
-  }
-  return nv;
-}
-
-}  // namespace
 
 Http2Stream::Http2Stream(Http2Session& session, std::int32_t id)
     : session_(session),
@@ -128,11 +95,7 @@ void Http2Stream::on_data(const char* data, std::size_t size) {
     nghttp2_session_consume(session_.codec(), id_, size);
     return;
   }
-  if (in_offset_ == in_body_.size()) {
-    in_body_.clear();
-    in_offset_ = 0;
-  }
-  in_body_.append(data, size);
+  in_body_.append({data, size});
   if (pending_read_) deliver_body();
 }
 
@@ -143,20 +106,18 @@ void Http2Stream::on_end_stream() {
 
 void Http2Stream::read_body(SizeHandler handler) {
   pending_read_ = std::move(handler);
-  if (in_offset_ < in_body_.size() || remote_ended_ || closed_) deliver_body();
+  if (!in_body_.empty() || remote_ended_ || closed_) deliver_body();
 }
 
 void Http2Stream::deliver_body() {
   auto handler = std::move(pending_read_);
   pending_read_ = nullptr;
-  if (in_offset_ == in_body_.size()) {
+  if (in_body_.empty()) {
     if (remote_ended_) return post(std::move(handler), {}, 0);
     return post(std::move(handler), boost::asio::error::connection_reset, 0);
   }
   if (!chunk_) chunk_ = session_.worker().take_chunk();
-  const std::size_t n = std::min(in_body_.size() - in_offset_, kBodyChunkSize);
-  std::memcpy(chunk_.get(), in_body_.data() + in_offset_, n);
-  in_offset_ += n;
+  const std::size_t n = in_body_.take(chunk_.get(), kBodyChunkSize);
   nghttp2_session_consume(session_.codec(), id_, n);
   session_.flush();  // the WINDOW_UPDATE
   post(std::move(handler), {}, n);
@@ -193,11 +154,12 @@ void Http2Stream::write_head(ResponseHead& head, std::string_view body, bool end
   char digits[4] = {static_cast<char>('0' + status / 100 % 10),
                     static_cast<char>('0' + status / 10 % 10), static_cast<char>('0' + status % 10),
                     0};
-  std::vector<std::string> names;
-  const auto nv = to_nv(head, std::string_view(digits, 3), names);
+  Http2Fields nv;
+  nv.add(":status", std::string_view(digits, 3));
+  nv.add_all(head);
   head_sent_ = true;
-  out_body_.assign(body);
-  out_offset_ = 0;
+  out_body_.clear();
+  out_body_.append(body);
   out_end_ = end;
   pending_write_ = std::move(handler);
   pending_write_size_ = body.size();
@@ -245,12 +207,8 @@ void Http2Stream::resume_data() {
 }
 
 long Http2Stream::read_response(std::uint8_t* buffer, std::size_t length, std::uint32_t* flags) {
-  const std::size_t n = std::min(length, out_body_.size() - out_offset_);
-  std::memcpy(buffer, out_body_.data() + out_offset_, n);
-  out_offset_ += n;
-  if (out_offset_ < out_body_.size()) return static_cast<long>(n);
-  out_body_.clear();
-  out_offset_ = 0;
+  const std::size_t n = out_body_.take(buffer, length);
+  if (!out_body_.empty()) return static_cast<long>(n);
   if (!out_end_) {
     if (pending_write_) complete_write();
     if (n > 0) return static_cast<long>(n);
@@ -260,8 +218,8 @@ long Http2Stream::read_response(std::uint8_t* buffer, std::size_t length, std::u
   *flags |= NGHTTP2_DATA_FLAG_EOF;
   if (trailers_) {
     *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    std::vector<std::string> names;
-    const auto nv = to_nv(*trailers_, {}, names);
+    Http2Fields nv;
+    nv.add_all(*trailers_);
     nghttp2_submit_trailer(session_.codec(), id_, nv.data(), nv.size());
     trailers_.reset();
   }
@@ -284,11 +242,8 @@ void Http2Stream::reset() {
 void Http2Stream::request_done() {
   ended_ = true;
   // What the client still sends is no one's any more: its window must not stay shut.
-  if (in_offset_ < in_body_.size()) {
-    nghttp2_session_consume(session_.codec(), id_, in_body_.size() - in_offset_);
-  }
+  if (!in_body_.empty()) nghttp2_session_consume(session_.codec(), id_, in_body_.size());
   in_body_.clear();
-  in_offset_ = 0;
   // An answer complete before the client's body ended: the rest of the body is read and
   // dropped (on_data) rather than refused with RST_STREAM(NO_ERROR), which RFC 9113 8.1
   // allows but clients busy sending (httpx, say) take for a failure and never read the answer.

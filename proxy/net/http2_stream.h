@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/net/http2_codec.h"
 #include "proxy/net/request.h"
 #include "proxy/net/request_stream.h"
 
@@ -49,7 +50,7 @@ class Http2Stream final : public RequestStream, public std::enable_shared_from_t
   RequestHead& request_head() override { return heads_->request; }
   ResponseHead& response_head() override { return heads_->response; }
   std::shared_ptr<void> keepalive() override { return shared_from_this(); }
-  bool body_done() const override { return remote_ended_ && in_offset_ == in_body_.size(); }
+  bool body_done() const override { return remote_ended_ && in_body_.empty(); }
   std::optional<std::uint64_t> body_length() const override { return body_length_; }
   void read_body(SizeHandler handler) override;
   const char* body_piece() const override { return chunk_.get(); }
@@ -92,15 +93,13 @@ class Http2Stream final : public RequestStream, public std::enable_shared_from_t
 
   // The request body: received, not yet read by the request.
   std::optional<std::uint64_t> body_length_;
-  std::string in_body_;
-  std::size_t in_offset_ = 0;
+  ByteQueue in_body_;
   std::unique_ptr<char[]> chunk_;  // the piece handed out, lent by the worker
   SizeHandler pending_read_;
   bool remote_ended_ = false;
 
   // The response.
-  std::string out_body_;  // queued for the codec
-  std::size_t out_offset_ = 0;
+  ByteQueue out_body_;  // queued for the codec
   bool out_end_ = false;
   bool head_sent_ = false;
   bool data_deferred_ = false;  // the data source said DEFERRED: resume when more is queued

@@ -13,6 +13,7 @@ void UpstreamExchange::send_head() {
   head_received_ = false;
   head_error_ = {};
   early_response_ = false;
+  duplex_ = false;
   const bool end = buffered_body_.has_value() || stream_.body_done();
   const std::string_view body = buffered_body_ ? std::string_view(*buffered_body_) : "";
   arm_deadline(attempt_deadline_);
@@ -72,6 +73,13 @@ void UpstreamExchange::on_body_piece(error_code ec, std::size_t n) {
 void UpstreamExchange::on_body_sent(error_code ec, bool last) {
   body_write_pending_ = false;
   if (cancelled_) return;
+  if (duplex_) {  // the response relay runs beside: the body goes on until it is sent
+    if (ec || last) {
+      sending_body_ = false;
+      return;
+    }
+    return relay_request_body();
+  }
   if (head_received_) {  // the backend answered (or failed) meanwhile: that is what counts
     sending_body_ = false;
     return take_response_head();
@@ -98,6 +106,12 @@ void UpstreamExchange::on_response_head(error_code ec) {
   if (cancelled_) return;
   head_received_ = true;
   head_error_ = timeout_aware(ec);
+  // HTTP/2 carries both directions at once: a response that starts while the body is still
+  // sent (a bidirectional gRPC call) is relayed beside it.
+  if (sending_body_ && !head_error_ && upstream_->full_duplex()) {
+    duplex_ = true;
+    return take_response_head();
+  }
   if (sending_body_) {
     early_response_ = !head_error_;
     // A body write the backend no longer takes would wait for the deadline: end it; its

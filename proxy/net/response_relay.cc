@@ -95,24 +95,35 @@ void UpstreamExchange::on_response_piece(error_code ec, std::size_t n, bool last
   }
   if (n == 0 && !last) return relay_response_body();
   const std::string_view body(upstream_->body_piece(), n);
+  // The last body write ends the response, unless trailer fields follow it.
+  const bool end = last && upstream_->trailers() == nullptr;
   auto written = [self = shared_from_this(), last](error_code ec, std::size_t n) {
     self->on_response_written(ec, n, last);
   };
-  if (!head_pending_) return stream_.write_body(body, last, std::move(written));
+  if (!head_pending_) return stream_.write_body(body, end, std::move(written));
   head_pending_ = false;
-  stream_.write_head(stream_.response_head(), body, last, std::move(written));
+  stream_.write_head(stream_.response_head(), body, end, std::move(written));
 }
 
 void UpstreamExchange::on_response_written(error_code ec, std::size_t n, bool last) {
   if (cancelled_) return;
   if (ec) return request_.exchange_aborted();
   ctx_.log.response_size += n;
-  if (last) return finish();
-  relay_response_body();
+  if (!last) return relay_response_body();
+  if (const HeadFields* trailers = upstream_->trailers(); trailers && !trailers_written_) {
+    trailers_written_ = true;
+    return stream_.write_trailers(*trailers,
+                                  [self = shared_from_this()](error_code ec, std::size_t n) {
+                                    self->on_response_written(ec, n, true);
+                                  });
+  }
+  finish();
 }
 
 void UpstreamExchange::finish() {
   disarm_deadline();
+  // A body relay still running beside (HTTP/2) ends here: its pending steps find nothing to do.
+  cancelled_ = true;
   upstream_->release();
   upstream_.reset();
   request_.exchange_succeeded();

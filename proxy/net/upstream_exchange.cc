@@ -94,6 +94,7 @@ void UpstreamExchange::start() {
   if (!parse_endpoint_url(endpoints[index], endpoint_)) {
     return request_.exchange_failed(core::ProxyError::kFailedToConnectToBackend);
   }
+  endpoint_.h2c = ctx_.target->use_http2;
   const auto* policy = ctx_.decision.policy;
   idempotent_ = is_idempotent(stream_.request_head().method());
   replayable_ = stream_.body_done();

@@ -140,9 +140,11 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   bool head_received_ = false;        // receive_head completed (head_error_ says how)
   error_code head_error_;
   bool early_response_ = false;  // the backend answered before the body was sent whole
+  bool duplex_ = false;          // the body is relayed beside the response (full_duplex upstreams)
 
   // The response relay.
   bool head_pending_ = false;  // not written yet: goes out with the first body bytes
+  bool trailers_written_ = false;
 
   std::unique_ptr<char[]> tunnel_buffers_[2];  // client -> backend, backend -> client
   bool tunnel_closing_ = false;

@@ -23,7 +23,8 @@ namespace albemu::net {
 struct Endpoint {
   std::string host;
   std::string port = "80";
-  std::string key;  // "host:port", the pool key and the log's serverIp
+  std::string key;   // "host:port", the pool key and the log's serverIp
+  bool h2c = false;  // spoken to in HTTP/2 cleartext with prior knowledge (useHttp2)
 };
 
 /// Parses `http://host[:port][/...]`; returns false for other schemes or an empty host.
@@ -43,6 +44,9 @@ class UpstreamRequest : public TunnelIo {
 
   /// The connection carried requests before: the backend may have closed it while it idled.
   virtual bool reused() const = 0;
+  /// The request body may keep flowing after the response head came (HTTP/2: a gRPC
+  /// bidirectional call). Over HTTP/1 an answer that comes first ends the body's relay.
+  virtual bool full_duplex() const { return false; }
 
   /// Writes `head`, framed for a body of `body_length` bytes (unknown: chunked), with `body`
   /// after it; `end`: nothing follows. The handler gets the bytes written, which tells a
@@ -68,6 +72,9 @@ class UpstreamRequest : public TunnelIo {
   /// Completes inline when body_ready().
   virtual void receive_body(BodyHandler handler) = 0;
   virtual const char* body_piece() const = 0;
+  /// The response's trailer fields, once the body was read whole; null if it had none (HTTP/1
+  /// drops a chunked body's trailers; HTTP/2 carries them).
+  virtual const HeadFields* trailers() const { return nullptr; }
 
   /// Ends the pending operations, which complete with operation_aborted, and every later one
   /// fails the same way (a deadline passed, or the exchange was cancelled).

@@ -272,7 +272,7 @@ def skip(reader, size):
 
 
 class Albemu:
-    def __init__(self, binary, work, backend_port):
+    def __init__(self, binary, work, backend_port, config_text=CONFIG, **fields):
         self.cert = os.path.join(work, "cert.pem")
         key = os.path.join(work, "key.pem")
         subprocess.run(
@@ -283,7 +283,8 @@ class Albemu:
             check=True, capture_output=True)
         config = os.path.join(work, "lb.yaml")
         with open(config, "w") as out:
-            out.write(CONFIG.format(backend_port=backend_port, cert=self.cert, key=key))
+            out.write(config_text.format(backend_port=backend_port, cert=self.cert, key=key,
+                                         **fields))
         ready = os.path.join(work, "ready.json")
         self.process = subprocess.Popen(
             [binary, "serve", "-c", config, "--ephemeral-ports", "--api", "off",

@@ -13,6 +13,7 @@ the GOAWAY an idle connection gets when albemu drains on SIGTERM.
 
 import argparse
 import asyncio
+from concurrent import futures
 import os
 import socket
 import ssl
@@ -26,7 +27,34 @@ import h2.events
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from early_answers_test import MIB, Albemu, Backend  # noqa: E402  (the same LB and service)
+from early_answers_test import CONFIG, MIB, Albemu, Backend  # noqa: E402  (the same LB)
+
+# The same load balancer, plus a gRPC service spoken to in h2c (useHttp2) under /echo.Echo/.
+GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
+""", """cloudRunServices:
+  - name: grpc
+    url: http://127.0.0.1:{grpc_port}
+    useHttp2: true
+""").replace("""networkEndpointGroups:
+""", """networkEndpointGroups:
+  - name: grpc-neg
+    networkEndpointType: SERVERLESS
+    cloudRun:
+      service: grpc
+""").replace("""backendServices:
+""", """backendServices:
+  - name: grpc-bs
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: H2C
+    backends:
+      - group: grpc-neg
+""").replace("""        routeRules:
+""", """        routeRules:
+          - priority: 9
+            matchRules:
+              - prefixMatch: /echo.Echo/
+            service: grpc-bs
+""")
 
 
 def check(failures, condition, message):
@@ -97,6 +125,83 @@ def grpc_answers(albemu, failures):
             except grpc.RpcError as error:
                 check(failures, error.code() == code and error.details() == details,
                       f"gRPC {method}: {error.code()} {error.details()!r}")
+
+
+# ---- gRPC end to end: grpcio client -> albemu (TLS, h2) -> grpcio service (h2c)
+
+
+def start_grpc_service():
+    """A grpcio server on 127.0.0.1 in cleartext HTTP/2, echoing bytes in four call shapes."""
+    def unary(request, context):
+        metadata = dict(context.invocation_metadata())
+        context.set_trailing_metadata((("x-trailer", "from-service"),))
+        # The client's deadline (grpc-timeout) reached the service.
+        remaining = context.time_remaining()
+        deadline = b"|deadline" if remaining is not None and remaining <= 31 else b""
+        return request + b"|" + metadata.get("x-meta", "").encode() + deadline
+
+    def server_stream(request, context):
+        for i in range(3):
+            yield request + b"%d" % i
+
+    def client_stream(requests, context):
+        return b"+".join(requests)
+
+    def bidi(requests, context):
+        for request in requests:
+            yield request.upper()
+
+    def fail(request, context):
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "quota gone")
+
+    handlers = {
+        "Unary": grpc.unary_unary_rpc_method_handler(unary),
+        "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
+        "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
+        "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
+        "Fail": grpc.unary_unary_rpc_method_handler(fail),
+    }
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("echo.Echo", handlers),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+def grpc_end_to_end(albemu, failures):
+    with open(albemu.cert, "rb") as cert:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read())
+    with grpc.secure_channel(f"localhost:{albemu.ports['https']}", credentials) as channel:
+        unary = channel.unary_unary("/echo.Echo/Unary")
+        reply, call = unary.with_call(b"ping", metadata=(("x-meta", "m1"),), timeout=30)
+        check(failures, reply == b"ping|m1|deadline", f"gRPC unary: {reply!r}")
+        trailers = dict(call.trailing_metadata())
+        check(failures, trailers.get("x-trailer") == "from-service",
+              f"gRPC unary: trailing metadata {trailers}")
+
+        replies = list(channel.unary_stream("/echo.Echo/ServerStream")(b"s", timeout=30))
+        check(failures, replies == [b"s0", b"s1", b"s2"], f"gRPC server streaming: {replies}")
+
+        reply = channel.stream_unary("/echo.Echo/ClientStream")(iter([b"a", b"b", b"c"]),
+                                                                 timeout=30)
+        check(failures, reply == b"a+b+c", f"gRPC client streaming: {reply!r}")
+
+        replies = list(channel.stream_stream("/echo.Echo/Bidi")(iter([b"x", b"y"]), timeout=30))
+        check(failures, replies == [b"X", b"Y"], f"gRPC bidirectional streaming: {replies}")
+
+        try:
+            channel.unary_unary("/echo.Echo/Fail")(b"", timeout=30)
+            failures.append("gRPC error from the service: the call succeeded")
+        except grpc.RpcError as error:
+            check(failures, error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and
+                  error.details() == "quota gone",
+                  f"gRPC error from the service: {error.code()} {error.details()!r}")
+
+        # Many calls at once share albemu's pooled h2c connection as streams.
+        with futures.ThreadPoolExecutor(max_workers=16) as pool:
+            replies = list(pool.map(lambda i: unary(b"%d" % i, timeout=30), range(64)))
+        check(failures, replies == [b"%d||deadline" % i for i in range(64)],
+              f"64 concurrent gRPC calls: {replies[:4]}")
 
 
 # ---- a raw h2 client
@@ -212,14 +317,16 @@ def main():
     args = parser.parse_args()
 
     backend = Backend()
+    grpc_service, grpc_port = start_grpc_service()
     failures = []
     with tempfile.TemporaryDirectory() as work:
-        albemu = Albemu(args.albemu, work, backend.port)
+        albemu = Albemu(args.albemu, work, backend.port, GRPC_CONFIG, grpc_port=grpc_port)
         idle = None
         try:
             with_httpx(albemu, failures)
             asyncio.run(concurrent_streams(albemu, failures))
             grpc_answers(albemu, failures)
+            grpc_end_to_end(albemu, failures)
             head_over_the_limit(albemu, failures)
             reset_mid_upload(albemu, failures)
             broken_frame(albemu, failures)
@@ -238,6 +345,7 @@ def main():
                   f"drain: the idle connection got {events}")
         if code != 0:
             failures.append(f"albemu exited {code} after SIGTERM")
+    grpc_service.stop(None)
     for failure in failures:
         print("FAIL", failure)
     print(f"HTTP/2 clients (httpx, grpcio, h2): {len(failures)} failures")
