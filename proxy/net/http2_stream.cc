@@ -173,8 +173,9 @@ void Http2Stream::write_head(ResponseHead& head, std::string_view body, bool end
     rv = nghttp2_submit_response(session_.codec(), id_, nv.data(), nv.size(), &provider);
   }
   if (rv != 0) {
+    auto failed = std::move(pending_write_);
     pending_write_ = nullptr;
-    return post(std::move(handler), boost::asio::error::connection_reset, 0);
+    return post(std::move(failed), boost::asio::error::connection_reset, 0);
   }
   if (end && body.empty()) complete_write();
   session_.flush();

@@ -130,6 +130,11 @@ def grpc_answers(albemu, failures):
 # ---- gRPC end to end: grpcio client -> albemu (TLS, h2) -> grpcio service (h2c)
 
 
+# Messages up to 8 MiB both ways (gRPC's default limit is 4 MiB).
+GRPC_OPTIONS = [("grpc.max_receive_message_length", 8 * MIB),
+                ("grpc.max_send_message_length", 8 * MIB)]
+
+
 def start_grpc_service():
     """A grpcio server on 127.0.0.1 in cleartext HTTP/2, echoing bytes in four call shapes."""
     def unary(request, context):
@@ -137,7 +142,7 @@ def start_grpc_service():
         context.set_trailing_metadata((("x-trailer", "from-service"),))
         # The client's deadline (grpc-timeout) reached the service.
         remaining = context.time_remaining()
-        deadline = b"|deadline" if remaining is not None and remaining <= 31 else b""
+        deadline = b"|deadline" if remaining is not None else b""
         return request + b"|" + metadata.get("x-meta", "").encode() + deadline
 
     def server_stream(request, context):
@@ -161,7 +166,7 @@ def start_grpc_service():
         "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
     }
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=GRPC_OPTIONS)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("echo.Echo", handlers),))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
@@ -171,7 +176,8 @@ def start_grpc_service():
 def grpc_end_to_end(albemu, failures):
     with open(albemu.cert, "rb") as cert:
         credentials = grpc.ssl_channel_credentials(root_certificates=cert.read())
-    with grpc.secure_channel(f"localhost:{albemu.ports['https']}", credentials) as channel:
+    with grpc.secure_channel(f"localhost:{albemu.ports['https']}", credentials,
+                             options=GRPC_OPTIONS) as channel:
         unary = channel.unary_unary("/echo.Echo/Unary")
         reply, call = unary.with_call(b"ping", metadata=(("x-meta", "m1"),), timeout=30)
         check(failures, reply == b"ping|m1|deadline", f"gRPC unary: {reply!r}")
@@ -197,11 +203,17 @@ def grpc_end_to_end(albemu, failures):
                   error.details() == "quota gone",
                   f"gRPC error from the service: {error.code()} {error.details()!r}")
 
-        # Many calls at once share albemu's pooled h2c connection as streams.
-        with futures.ThreadPoolExecutor(max_workers=16) as pool:
-            replies = list(pool.map(lambda i: unary(b"%d" % i, timeout=30), range(64)))
-        check(failures, replies == [b"%d||deadline" % i for i in range(64)],
-              f"64 concurrent gRPC calls: {replies[:4]}")
+        # A 4 MiB message each way.
+        big = bytes(range(256)) * (4 * MIB // 256)
+        reply = unary(big, timeout=60)
+        check(failures, reply == big + b"||deadline", f"4 MiB gRPC message: {len(reply)} bytes")
+
+        # 200 calls at once on the one channel: streams of one client connection, and of
+        # albemu's pooled h2c connections to the service.
+        calls = [unary.future(b"%d" % i, timeout=60) for i in range(200)]
+        replies = [call.result() for call in calls]
+        check(failures, replies == [b"%d||deadline" % i for i in range(200)],
+              f"200 concurrent gRPC calls: {replies[:4]}")
 
 
 # ---- a raw h2 client
