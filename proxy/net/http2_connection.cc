@@ -1,5 +1,7 @@
 #include "proxy/net/http2_connection.h"
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -14,6 +16,8 @@ using boost::system::error_code;
 
 /// Reads from the client ask for up to this much.
 constexpr std::size_t kHttp2ReadSize = 16 * 1024;
+/// How long a connection that sent its last frame still reads and drops what comes.
+constexpr std::chrono::seconds kEndLinger{2};
 
 /// An HTTP/2 session over a stream: reads feed the codec, the codec's frames are written one
 /// batch at a time. One timer closes the connection once it idled (no stream open) for the
@@ -73,6 +77,39 @@ class Http2Connection final : public Http2Session,
     timer_.cancel();
   }
 
+  /// As HTTP/1's lingering close: close_notify alone (marking the client's as received, so
+  /// that the shutdown does not wait for it), the write side shut, then what the client still
+  /// sends is read and dropped for at most kEndLinger: closing with unread bytes would reset
+  /// the connection, and the client could lose the GOAWAY.
+  void end_transport() override {
+    timer_.cancel();
+    error_code ignored;
+    boost::beast::get_lowest_layer(stream_).cancel(ignored);  // the pending read ends
+    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
+    stream_.async_shutdown([self = this->shared_from_this()](error_code ec) {
+      if (ec) return self->close_transport();
+      error_code ignored;
+      auto& socket = boost::beast::get_lowest_layer(self->stream_);
+      socket.shutdown(asio::socket_base::shutdown_send, ignored);
+      self->linger_end_ = Clock::now() + kEndLinger;
+      self->linger();
+    });
+  }
+
+  void linger() {
+    if (Clock::now() >= linger_end_) return close_transport();
+    timer_.expires_at(linger_end_);
+    timer_.async_wait([weak = this->weak_from_this()](error_code ec) {
+      if (auto self = weak.lock(); self && !ec) self->close_transport();
+    });
+    boost::beast::get_lowest_layer(stream_).async_read_some(
+        asio::buffer(read_buffer_.get(), kHttp2ReadSize),
+        [self = this->shared_from_this()](error_code ec, std::size_t) {
+          if (ec) return self->close_transport();
+          self->linger();
+        });
+  }
+
   void idle_changed() override {
     if (idle()) {
       idle_since_ = Clock::now();
@@ -116,6 +153,7 @@ class Http2Connection final : public Http2Session,
   bool timer_armed_ = false;
   Clock::time_point idle_since_;
   Clock::time_point write_started_;
+  Clock::time_point linger_end_;
   std::unique_ptr<char[]> read_buffer_;
 };
 

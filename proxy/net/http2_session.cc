@@ -14,6 +14,31 @@ namespace {
 
 /// A write carries at most about this much (more frames wait for the next one).
 constexpr std::size_t kWriteBatch = 64 * 1024;
+/// Empty DATA frames in a row (neither bytes nor the end of a stream) before GOAWAY.
+constexpr unsigned kMaxEmptyFrames = 100;
+
+/// A GOAWAY frame (RFC 9113 6.8) for `last_stream_id` with `error`, written by albemu after a
+/// fatal codec error, when nghttp2 queues none.
+void append_goaway(std::string& out, std::int32_t last_stream_id, std::uint32_t error) {
+  const unsigned char frame[] = {0,
+                                 0,
+                                 8,
+                                 NGHTTP2_GOAWAY,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 static_cast<unsigned char>(last_stream_id >> 24 & 0x7f),
+                                 static_cast<unsigned char>(last_stream_id >> 16),
+                                 static_cast<unsigned char>(last_stream_id >> 8),
+                                 static_cast<unsigned char>(last_stream_id),
+                                 static_cast<unsigned char>(error >> 24),
+                                 static_cast<unsigned char>(error >> 16),
+                                 static_cast<unsigned char>(error >> 8),
+                                 static_cast<unsigned char>(error)};
+  out.append(reinterpret_cast<const char*>(frame), sizeof frame);
+}
 
 }  // namespace
 
@@ -43,9 +68,18 @@ struct Http2Callbacks {
     return 0;
   }
 
-  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  static int on_frame_recv(nghttp2_session* codec, const nghttp2_frame* frame, void* user_data) {
     auto& self = session(user_data);
     const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    // DATA frames that carry nothing and end nothing cost work and are of no use: a run of
+    // them is a flood (Envoy allows one in a row).
+    if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !end_stream) {
+      if (++self.empty_frames_ > kMaxEmptyFrames) {
+        nghttp2_session_terminate_session(codec, NGHTTP2_ENHANCE_YOUR_CALM);
+      }
+      return 0;
+    }
+    self.empty_frames_ = 0;
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
         if (auto* stream = self.find(frame->hd.stream_id)) {
@@ -149,7 +183,20 @@ void Http2Session::request_ended(std::int32_t stream_id) {
 bool Http2Session::on_bytes(const char* data, std::size_t size) {
   const auto used =
       nghttp2_session_mem_recv(codec_, reinterpret_cast<const std::uint8_t*>(data), size);
-  if (used < 0) failed_ = true;
+  if (used < 0) {
+    // A fatal error queues no GOAWAY of nghttp2's own: flush writes albemu's.
+    failed_ = true;
+    goaway_error_ = used == NGHTTP2_ERR_FLOODED || used == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
+                        ? NGHTTP2_ENHANCE_YOUR_CALM
+                        : NGHTTP2_PROTOCOL_ERROR;
+    if (writing_) {
+      // A write is pending: a client that floods and does not read would keep it so.
+      closed_ = true;
+      abort_streams();
+      close_transport();
+      return false;
+    }
+  }
   flush();
   return !failed_;
 }
@@ -167,6 +214,10 @@ void Http2Session::flush() {
     if (n == 0) break;
     out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
   }
+  if (out_.empty() && failed_ && goaway_error_ != NGHTTP2_NO_ERROR) {
+    append_goaway(out_, nghttp2_session_get_last_proc_stream_id(codec_), goaway_error_);
+    goaway_error_ = NGHTTP2_NO_ERROR;
+  }
   if (!out_.empty()) {
     writing_ = true;
     return write_out(out_);
@@ -175,7 +226,7 @@ void Http2Session::flush() {
       (nghttp2_session_want_read(codec_) == 0 && nghttp2_session_want_write(codec_) == 0)) {
     closed_ = true;
     abort_streams();
-    close_transport();
+    end_transport();
   }
 }
 

@@ -72,6 +72,9 @@ class Http2Session : public SessionBase {
   virtual void write_out(std::string_view bytes) = 0;
   /// Closes the socket at once.
   virtual void close_transport() = 0;
+  /// The codec is done (GOAWAY sent): ends the connection so that the client still reads it,
+  /// closing its write side and reading and dropping what the client sends for a moment.
+  virtual void end_transport() = 0;
   /// The connection went idle (no stream open) or busy: the keepalive timer runs while idle.
   virtual void idle_changed() = 0;
 
@@ -91,7 +94,9 @@ class Http2Session : public SessionBase {
   std::string out_;  // serialized frames being written
   bool writing_ = false;
   bool draining_ = false;
-  bool failed_ = false;  // a connection error: what is queued goes out, then the close
+  bool failed_ = false;             // a connection error: what is queued goes out, then the close
+  std::uint32_t goaway_error_ = 0;  // the GOAWAY albemu owes after a fatal codec error
+  unsigned empty_frames_ = 0;       // empty DATA frames in a row
 };
 
 }  // namespace albemu::net
