@@ -109,6 +109,9 @@ class H2cUpstream final : public UpstreamRequest, public std::enable_shared_from
 class H2cPool {
  public:
   explicit H2cPool(Worker& worker, UpstreamPool& sockets) : worker_(worker), sockets_(sockets) {}
+  ~H2cPool() { close_all(); }
+  H2cPool(const H2cPool&) = delete;
+  H2cPool& operator=(const H2cPool&) = delete;
   /// A stream on an open connection to `endpoint` with room for one more, or null.
   std::shared_ptr<UpstreamRequest> take(const Endpoint& endpoint);
   /// Opens a connection to `endpoint` and hands out its first stream.

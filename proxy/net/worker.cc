@@ -27,7 +27,10 @@ Worker::~Worker() {
   listeners_.clear();
   upstreams_.reset();
   pool_.reset();
-  spare_timers_.clear();  // timers belong to the io_context's timer service
+  // Timers belong to the io_context's timer service: none is kept past it, including those
+  // given back by requests its destruction ends.
+  tearing_down_ = true;
+  spare_timers_.clear();
   io_context_.reset();
 }
 
@@ -123,7 +126,7 @@ std::unique_ptr<Worker::SteadyTimer> Worker::take_timer() {
 }
 
 void Worker::give_back_timer(std::unique_ptr<SteadyTimer> timer) {
-  if (!timer) return;
+  if (!timer || tearing_down_) return;
   timer->cancel();  // a pending wait completes with operation_aborted, for its old owner
   if (spare_timers_.size() < kMaxSpareChunks) spare_timers_.push_back(std::move(timer));
 }

@@ -154,6 +154,7 @@ class Worker {
   std::map<std::string, std::shared_ptr<Listener>, std::less<>> listeners_;
   SessionList sessions_;
   bool draining_ = false;
+  bool tearing_down_ = false;  // the io_context is being destroyed
 };
 
 }  // namespace albemu::net
