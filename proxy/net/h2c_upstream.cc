@@ -76,7 +76,8 @@ class H2cConnection : public std::enable_shared_from_this<H2cConnection> {
   friend struct H2cCallbacks;
 
   void read();
-  void fail_streams(error_code ec);
+  /// The connection broke: every open stream ends with an error, then the socket closes.
+  void fail();
 
   Worker& worker_;
   H2cPool& pool_;
@@ -180,16 +181,10 @@ void H2cConnection::read() {
       asio::buffer(read_buffer_.get(), kH2cReadSize),
       [self = shared_from_this()](error_code ec, std::size_t n) {
         if (self->closed_) return;
-        if (ec) {
-          self->fail_streams(ec == asio::error::eof ? asio::error::connection_reset : ec);
-          return self->close();
-        }
+        if (ec) return self->fail();
         const auto used = nghttp2_session_mem_recv(
             self->codec_, reinterpret_cast<const std::uint8_t*>(self->read_buffer_.get()), n);
-        if (used < 0) {
-          self->fail_streams(asio::error::connection_reset);
-          return self->close();
-        }
+        if (used < 0) return self->fail();
         self->flush();
         if (!self->closed_) self->read();
       });
@@ -206,8 +201,7 @@ void H2cConnection::flush() {
   }
   if (out_.empty()) {
     if (nghttp2_session_want_read(codec_) == 0 && nghttp2_session_want_write(codec_) == 0) {
-      fail_streams(asio::error::connection_reset);
-      close();
+      fail();
     }
     return;
   }
@@ -216,19 +210,16 @@ void H2cConnection::flush() {
                     [self = shared_from_this()](error_code ec, std::size_t) {
                       self->writing_ = false;
                       if (self->closed_) return;
-                      if (ec) {
-                        self->fail_streams(ec);
-                        return self->close();
-                      }
+                      if (ec) return self->fail();
                       self->flush();
                     });
 }
 
-void H2cConnection::fail_streams(error_code ec) {
+void H2cConnection::fail() {
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, stream] : streams) stream->on_closed(NGHTTP2_INTERNAL_ERROR);
-  (void)ec;
+  close();
 }
 
 void H2cConnection::close() {

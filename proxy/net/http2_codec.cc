@@ -3,6 +3,16 @@
 #include "proxy/core/ascii.h"
 
 namespace albemu::net {
+namespace {
+
+/// Fields that belong to one HTTP/1 connection and have no place in HTTP/2 (RFC 9113 8.2.2);
+/// `lowered` is a lowercase field name. (TE is one too, unless its value is "trailers".)
+bool is_connection_specific(std::string_view lowered) {
+  return lowered == "connection" || lowered == "keep-alive" || lowered == "proxy-connection" ||
+         lowered == "transfer-encoding" || lowered == "upgrade";
+}
+
+}  // namespace
 
 nghttp2_session* new_codec(bool server, nghttp2_session_callbacks* callbacks, void* user_data) {
   nghttp2_option* options = nullptr;
@@ -16,11 +26,6 @@ nghttp2_session* new_codec(bool server, nghttp2_session_callbacks* callbacks, vo
   }
   nghttp2_session_callbacks_del(callbacks);
   return codec;
-}
-
-bool is_connection_specific(std::string_view lowered) {
-  return lowered == "connection" || lowered == "keep-alive" || lowered == "proxy-connection" ||
-         lowered == "transfer-encoding" || lowered == "upgrade";
 }
 
 void Http2Fields::add(std::string_view name, std::string_view value) {

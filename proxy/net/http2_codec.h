@@ -60,10 +60,6 @@ class ByteQueue {
   std::size_t offset_ = 0;
 };
 
-/// Fields that belong to one HTTP/1 connection and have no place in HTTP/2 (RFC 9113 8.2.2);
-/// `lowered` is a lowercase field name. TE is one of them unless its value is "trailers".
-bool is_connection_specific(std::string_view lowered);
-
 /// Name/value pairs for nghttp2, which copies them when they are submitted.
 class Http2Fields {
  public:

@@ -45,10 +45,7 @@ class Http2Connection final : public Http2Session,
   std::shared_ptr<void> keepalive() override { return this->shared_from_this(); }
 
   void force_close() override {
-    if (closed_) return;
-    closed_ = true;
-    abort_streams();
-    close_transport();
+    if (!closed_) close_now();
   }
 
  private:

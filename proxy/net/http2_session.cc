@@ -191,9 +191,7 @@ bool Http2Session::on_bytes(const char* data, std::size_t size) {
                         : NGHTTP2_PROTOCOL_ERROR;
     if (writing_) {
       // A write is pending: a client that floods and does not read would keep it so.
-      closed_ = true;
-      abort_streams();
-      close_transport();
+      close_now();
       return false;
     }
   }
@@ -232,12 +230,14 @@ void Http2Session::flush() {
 
 void Http2Session::on_written(bool ok) {
   writing_ = false;
-  if (!ok) {
-    closed_ = true;
-    abort_streams();
-    return close_transport();
-  }
+  if (!ok) return close_now();
   flush();
+}
+
+void Http2Session::close_now() {
+  closed_ = true;
+  abort_streams();
+  close_transport();
 }
 
 void Http2Session::abort_streams() {

@@ -61,6 +61,8 @@ class Http2Session : public SessionBase {
   void on_written(bool ok);
   /// Every stream's request ends without an answer (the connection is gone).
   void abort_streams();
+  /// Ends the connection at once: its streams are aborted and the socket closed.
+  void close_now();
   bool writing() const { return writing_; }
   bool idle() const { return streams_.empty(); }
   /// The forwarding rule's keepalive timeout (the current generation's).

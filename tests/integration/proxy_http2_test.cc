@@ -162,9 +162,9 @@ TEST_F(ProxyHttp2Test, ManyStreamsShareOneConnection) {
   EXPECT_EQ(connects, 1u) << verbose;
 }
 
-TEST_F(ProxyHttp2Test, LocalAnswersGoOutAsHttp2) {
-  // The backend's status passes through; albemu's own 404 (no route) needs a map without a
-  // default, so a bad service status stands in: /status/503 from the backend.
+TEST_F(ProxyHttp2Test, BackendErrorStatusGoesOutAsHttp2) {
+  // albemu's own answers over HTTP/2 are checked by tests/clients/http2_clients_test.py
+  // (403, 503 and the gRPC form); here the service's 503 passes through.
   const auto result = h2_curl("h2.example.com", {url("h2.example.com", "/status/503")});
   EXPECT_EQ(result.status, 503);
   EXPECT_EQ(result.headers.rfind("HTTP/2 503", 0), 0u) << result.headers;
