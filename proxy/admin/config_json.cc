@@ -283,6 +283,7 @@ json::object cloud_run_service_json(const model::CloudRunService& service) {
     }
     out["tags"] = std::move(tags);
   }
+  if (service.use_http2) out["useHttp2"] = true;
   return out;
 }
 

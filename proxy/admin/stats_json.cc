@@ -46,6 +46,7 @@ json::object stats_to_json(const log::MetricsTotals& totals) {
                                   {"urlMap", row.url_map},
                                   {"backendService", row.backend_service},
                                   {"codeClass", row.code_class},
+                                  {"protocol", row.protocol},
                                   {"count", row.count}});
   }
   for (const log::RuleLatency& latency : totals.latencies) {

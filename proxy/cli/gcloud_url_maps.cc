@@ -152,6 +152,8 @@ int run_deploy(const Invocation& invocation) {
   if (region.empty()) return fail(invocation, "Missing required argument [--region].", 1);
   boost::json::object body{{"name", invocation.name()}};
   if (invocation.has("ingress")) body["ingress"] = invocation.flag("ingress");
+  // End-to-end HTTP/2: the container is spoken to in h2c (Cloud Run names its port h2c).
+  if (invocation.has("use-http2")) body["useHttp2"] = true;
   const std::vector<std::string> urls = invocation.flag_list("albemu-url");
   if (urls.size() == 1) body["url"] = urls.front();
   if (urls.size() > 1) {
@@ -222,10 +224,13 @@ void add_url_map_and_run_commands(std::vector<CommandSpec>& commands) {
                        {"image"},
                        {"port"},
                        {"tag"},
+                       {"use-http2", true},
+                       {"no-use-http2", true},
                        {"albemu-url"}},
                       run_deploy,
                       "register a Cloud Run service; --albemu-url URL[,URL] serves it from a "
-                      "local URL, else the built-in stand-in answers"});
+                      "local URL, else the built-in stand-in answers; --use-http2 speaks h2c "
+                      "to it"});
 }
 
 }  // namespace albemu::cli::gcloud

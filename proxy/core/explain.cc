@@ -138,6 +138,8 @@ boost::json::object empty_explanation() {
                           "tag",
                           "endpoints",
                           "upstreamUrl",
+                          "hops",
+                          "warning",
                           "status",
                           "location",
                           "requestHeadersToAdd",
@@ -157,6 +159,36 @@ boost::json::object explain_error(boost::json::object out, const std::string& er
   out["action"] = "error";
   out["error"] = error;
   return out;
+}
+
+bool is_grpc_request(const ExplainRequest& request) {
+  return std::any_of(request.headers.begin(), request.headers.end(), [](const auto& header) {
+    return iequals_ascii(header.first, "content-type") && is_grpc_content_type(header.second);
+  });
+}
+
+// The two hops behind the load balancer, as GCP decides them: the backend service's `protocol`
+// sets the load balancer -> Cloud Run one (HTTP/HTTPS: HTTP/1.1; HTTP2/H2C: HTTP/2), the
+// service's `useHttp2` the Cloud Run -> container one. Warns about a gRPC request that cannot
+// work through them.
+void explain_hops(const ServerlessTarget& target, bool grpc, boost::json::object& out) {
+  boost::json::object hops;
+  hops["loadBalancerToCloudRun"] = target.hop_http2 ? "HTTP/2" : "HTTP/1.1";
+  hops["cloudRunToContainer"] = target.use_http2 ? "h2c" : "HTTP/1.1";
+  out["hops"] = std::move(hops);
+  if (!grpc) return;
+  if (!target.hop_http2) {
+    out["warning"] =
+        "gRPC needs HTTP/2 end to end: this backend service's protocol makes the load balancer "
+        "reach Cloud Run over HTTP/1.1, which drops the response trailers (grpc-status), so "
+        "clients report a stream closed without trailers; set `protocol: HTTP2` on the backend "
+        "service";
+  } else if (!target.use_http2) {
+    out["warning"] =
+        "gRPC needs HTTP/2 end to end: Cloud Run service '" +
+        std::string(target.cloud_run_service) +
+        "' is not deployed with --use-http2 (`useHttp2: true`), so its container gets HTTP/1.1";
+  }
 }
 
 }  // namespace
@@ -294,6 +326,7 @@ boost::json::object explain_route(const core::ConfigSnapshot& snapshot,
       decision.upstream_target.empty() ? url->target : decision.upstream_target;
   out["upstreamUrl"] =
       std::string(upstream_tls ? "https://" : "http://") + upstream_host + upstream_target;
+  explain_hops(*target, is_grpc_request(request), out);
   return out;
 }
 

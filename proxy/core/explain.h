@@ -26,7 +26,9 @@ struct ExplainRequest {
 ///   forwardingRule, targetProxy, urlMap, hostRule (matched hosts array), pathMatcher,
 ///   matchedRule ("UNMATCHED" for defaults), action ("forward" | "redirect" | "abort" | "error"),
 ///   backendService, networkEndpointGroup, cloudRunService, tag, endpoints (stand-in URLs, []
-///   for the built-in stand-in), upstreamUrl, status, location, requestHeadersToAdd,
+///   for the built-in stand-in), upstreamUrl, hops ({loadBalancerToCloudRun: "HTTP/1.1" |
+///   "HTTP/2", cloudRunToContainer: "HTTP/1.1" | "h2c"}), warning (a combination that cannot
+///   carry the request, e.g. gRPC over an HTTP/1.1 hop), status, location, requestHeadersToAdd,
 ///   requestHeadersToRemove, responseHeadersToAdd, responseHeadersToRemove, proxyStatus,
 ///   faultInjection, timeoutMs, error (a readable reason for "error").
 /// Forwarding rule choice: `request.forwarding_rule`, else the first rule whose port is the

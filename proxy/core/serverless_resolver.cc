@@ -144,13 +144,32 @@ std::optional<ServerlessTarget> pick(const NegEntry& neg, std::string_view servi
   return target;
 }
 
+// A masked NEG's target for this host and path.
+std::optional<ServerlessTarget> match_mask(const NegEntry& neg, std::string_view host,
+                                           std::string_view path) {
+  UrlMask::Captures captures;
+  if (!neg.mask->match_views(host, path, captures)) return std::nullopt;
+  // What the mask captures wins; the NEG's fixed `service` / `tag` fill what it does not.
+  std::string_view service = neg.mask->has_service() ? captures.service : neg.service;
+  bool service_from_host = neg.mask->has_service() && captures.service_from_host;
+  std::string_view tag = neg.mask->has_tag() ? captures.tag : neg.tag;
+  bool tag_from_host = neg.mask->has_tag() && captures.tag_from_host;
+  return pick(neg, service, service_from_host, tag, tag_from_host);
+}
+
+/// What a backend service resolves through: its NEG and the protocol of its hop to Cloud Run.
+struct BackendServiceEntry {
+  const NegEntry* neg = nullptr;
+  bool hop_http2 = false;
+};
+
 }  // namespace
 
 class ServerlessResolverImpl {
  public:
   std::unordered_map<std::string, RegionServices> regions;  // by "project/region"; build time only
   std::deque<NegEntry> negs;                                // deque: entries never move once added
-  NameTable<const NegEntry*> backend_services;
+  NameTable<BackendServiceEntry> backend_services;
 };
 
 ServerlessResolver::ServerlessResolver() : impl_(std::make_unique<ServerlessResolverImpl>()) {}
@@ -220,7 +239,9 @@ std::shared_ptr<const ServerlessResolver> ServerlessResolver::create(const model
       const std::string& region = backend.group.region.empty() ? own_region : backend.group.region;
       auto found = negs_by_key.find(region + "/" + backend.group.name);
       if (found == negs_by_key.end()) continue;
-      impl.backend_services.insert(backend_service.name, found->second);
+      const bool hop_http2 =
+          backend_service.protocol == "HTTP2" || backend_service.protocol == "H2C";
+      impl.backend_services.insert(backend_service.name, {found->second, hop_http2});
       break;
     }
   }
@@ -234,17 +255,11 @@ std::optional<ServerlessTarget> ServerlessResolver::resolve(std::string_view bac
                                                             std::string_view path) const {
   const auto* found = impl_->backend_services.find(backend_service);
   if (found == nullptr) return std::nullopt;
-  const NegEntry& neg = *found->second;
-  if (!neg.mask) return neg.fixed_target;
-
-  UrlMask::Captures captures;
-  if (!neg.mask->match_views(host, path, captures)) return std::nullopt;
-  // What the mask captures wins; the NEG's fixed `service` / `tag` fill what it does not.
-  std::string_view service = neg.mask->has_service() ? captures.service : neg.service;
-  bool service_from_host = neg.mask->has_service() && captures.service_from_host;
-  std::string_view tag = neg.mask->has_tag() ? captures.tag : neg.tag;
-  bool tag_from_host = neg.mask->has_tag() && captures.tag_from_host;
-  return pick(neg, service, service_from_host, tag, tag_from_host);
+  const NegEntry& neg = *found->second.neg;
+  std::optional<ServerlessTarget> target =
+      neg.mask ? match_mask(neg, host, path) : neg.fixed_target;
+  if (target) target->hop_http2 = found->second.hop_http2;
+  return target;
 }
 
 }  // namespace albemu::core

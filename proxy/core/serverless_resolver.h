@@ -23,6 +23,10 @@ struct ServerlessTarget {
   const std::vector<std::string>* endpoints = nullptr;
   /// The service speaks HTTP/2 in cleartext (h2c, prior knowledge): its `useHttp2`.
   bool use_http2 = false;
+  /// The load balancer reaches Cloud Run over HTTP/2: the backend service's `protocol` is HTTP2
+  /// or H2C. HTTP and HTTPS carry HTTP/1.1, which has no room for response trailers (gRPC's
+  /// status), whatever the container speaks.
+  bool hop_http2 = false;
   bool operator==(const ServerlessTarget&) const = default;
 };
 

@@ -74,6 +74,7 @@ struct alignas(64) Shard {
   std::string last_url_map;
   std::string last_backend;
   std::string_view last_class;
+  std::string last_protocol;
   uint64_t* last_counter = nullptr;
   Histogram* last_histogram = nullptr;
 };
@@ -144,14 +145,14 @@ Metrics::~Metrics() = default;
 
 void Metrics::record_request(unsigned worker, std::string_view forwarding_rule,
                              std::string_view url_map, std::string_view backend_service, int code,
-                             std::chrono::microseconds latency) {
+                             std::string_view protocol, std::chrono::microseconds latency) {
   Shard& shard = impl_->shard(worker);
   std::lock_guard lock(shard.mutex);
   const auto micros = latency.count() < 0 ? 0 : latency.count();
   const std::string_view code_class_name = code_class(code);
   if (shard.last_counter != nullptr && code_class_name == shard.last_class &&
       forwarding_rule == shard.last_rule && url_map == shard.last_url_map &&
-      backend_service == shard.last_backend) {
+      backend_service == shard.last_backend && protocol == shard.last_protocol) {
     ++*shard.last_counter;
     shard.last_histogram->add(micros);
     return;
@@ -164,6 +165,8 @@ void Metrics::record_request(unsigned worker, std::string_view forwarding_rule,
   key += backend_service;
   key += kSeparator;
   key += code_class(code);
+  key += kSeparator;
+  key += protocol;
   auto counter = shard.requests.find(std::string_view(key));
   if (counter == shard.requests.end()) counter = shard.requests.emplace(key, 0).first;
   ++counter->second;
@@ -176,6 +179,7 @@ void Metrics::record_request(unsigned worker, std::string_view forwarding_rule,
   shard.last_url_map.assign(url_map);
   shard.last_backend.assign(backend_service);
   shard.last_class = code_class_name;
+  shard.last_protocol.assign(protocol);
   shard.last_counter = &counter->second;
   shard.last_histogram = &histogram->second;
 }
@@ -209,10 +213,12 @@ std::string Metrics::render_prometheus() const {
 
   std::string out;
   out.reserve(1024 + requests.size() * 160 + durations.size() * 1200);
-  out += "# HELP albemu_requests_total Requests answered, by route and status class.\n";
+  out +=
+      "# HELP albemu_requests_total Requests answered, by route, status class and client "
+      "protocol.\n";
   out += "# TYPE albemu_requests_total counter\n";
-  static constexpr std::array<std::string_view, 4> kRequestLabels = {
-      "forwarding_rule", "url_map", "backend_service", "code_class"};
+  static constexpr std::array<std::string_view, 5> kRequestLabels = {
+      "forwarding_rule", "url_map", "backend_service", "code_class", "protocol"};
   for (const auto& [key, count] : requests) {
     out += "albemu_requests_total{";
     std::string_view rest = key;
@@ -273,7 +279,7 @@ MetricsTotals Metrics::totals() const {
   MetricsTotals out;
   out.requests.reserve(requests.size());
   for (const auto& [key, count] : requests) {
-    std::array<std::string, 4> labels;
+    std::array<std::string, 5> labels;
     std::string_view rest = key;
     for (std::string& label : labels) {
       const auto end = rest.find(kSeparator);
@@ -281,7 +287,7 @@ MetricsTotals Metrics::totals() const {
       rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     }
     out.requests.push_back({std::move(labels[0]), std::move(labels[1]), std::move(labels[2]),
-                            std::move(labels[3]), count});
+                            std::move(labels[3]), std::move(labels[4]), count});
   }
   out.latencies.reserve(durations.size());
   for (const auto& [rule, histogram] : durations) {

@@ -19,6 +19,7 @@ struct RequestCount {
   std::string url_map;
   std::string backend_service;  // empty when the load balancer answered without a backend
   std::string code_class;       // "2xx", "5xx", ... or "none" (no status was sent)
+  std::string protocol;         // the client's: "HTTP/1.1", "HTTP/2.0", "HTTP/1.0"
   uint64_t count = 0;
 };
 
@@ -44,9 +45,10 @@ class Metrics {
   explicit Metrics(unsigned workers);
   ~Metrics();
 
-  /// Worker `worker` finished a request. `code` is the status sent (0 if none).
+  /// Worker `worker` finished a request. `code` is the status sent (0 if none); `protocol` is
+  /// the client's, as the access log writes it ("HTTP/2.0").
   void record_request(unsigned worker, std::string_view forwarding_rule, std::string_view url_map,
-                      std::string_view backend_service, int code,
+                      std::string_view backend_service, int code, std::string_view protocol,
                       std::chrono::microseconds latency);
   void connection_opened(unsigned worker);
   void connection_closed(unsigned worker);

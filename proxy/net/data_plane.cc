@@ -123,6 +123,9 @@ class DataPlaneImpl {
           it->second->close();
           listeners.erase(it);
         }
+        // Its connections finish what they carry and end, as Envoy drains a replaced
+        // listener's: HTTP/2 clients get GOAWAY and reconnect to what the rule is now.
+        worker.drain_rule(name);
       }
       if (worker.draining()) return;
       for (auto& [name, rule] : fresh) {

@@ -377,8 +377,8 @@ void H2cUpstream::deliver_head() {
         [handler = std::move(handler)]() mutable { handler(asio::error::operation_aborted); });
   }
   if (!head_done_) {
-    return post(
-        [handler = std::move(handler)]() mutable { handler(asio::error::connection_reset); });
+    const error_code ec = error_ ? error_ : error_code(asio::error::connection_reset);
+    return post([handler = std::move(handler), ec]() mutable { handler(ec); });
   }
   head_.start_response(status_, {}, 11);
   *response_ = head_;
@@ -445,7 +445,10 @@ void H2cUpstream::on_closed(std::uint32_t error) {
   // A clean close after the whole response is its end; anything else cuts it short.
   if (error != NGHTTP2_NO_ERROR || !remote_ended_) {
     remote_ended_ = false;
-    error_ = asio::error::connection_reset;
+    // REFUSED_STREAM (sent, or nghttp2's for a stream above the service's GOAWAY) means the
+    // service processed none of it: the exchange may retry it under `refused-stream`.
+    error_ = error == NGHTTP2_REFUSED_STREAM && !response_started_ ? asio::error::connection_refused
+                                                                   : asio::error::connection_reset;
   }
   if (pending_send_) complete_send(error_ ? error_ : asio::error::operation_aborted);
   if (pending_head_) deliver_head();

@@ -88,6 +88,8 @@ class Http1Connection final : public Http1ConnectionBase,
     if (request_.active()) request_.abort();
   }
 
+  std::string_view forwarding_rule() const override { return info_.forwarding_rule; }
+
   // ---- RequestStream: what takes I/O
 
   std::shared_ptr<void> keepalive() override { return this->shared_from_this(); }

@@ -102,7 +102,8 @@ void finish_log(Worker& worker, RequestContext& context) {
   if (auto* access_log = worker.access_log()) access_log->write(context.log);
   if (auto* metrics = worker.metrics()) {
     metrics->record_request(worker.index(), context.log.forwarding_rule, context.log.url_map,
-                            context.log.backend_service, context.log.status, context.log.latency);
+                            context.log.backend_service, context.log.status, context.log.protocol,
+                            context.log.latency);
   }
 }
 

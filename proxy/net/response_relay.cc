@@ -1,4 +1,5 @@
 // UpstreamExchange, continued: the backend's answer back to the client.
+#include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -29,6 +30,7 @@ void UpstreamExchange::take_response_head() {
   const error_code ec = head_error_;
   if (ec == beast::error::timeout) return attempt_failed(Failure::kTimeout);
   if (ec && is_parse_error(ec)) return attempt_failed(Failure::kMalformed);
+  if (ec == boost::asio::error::connection_refused) return attempt_failed(Failure::kRefused);
   if (ec) {
     // A kept connection that ends without a byte of answer was most likely closed by the
     // backend while it idled.
@@ -96,7 +98,7 @@ void UpstreamExchange::on_response_piece(error_code ec, std::size_t n, bool last
   if (n == 0 && !last) return relay_response_body();
   const std::string_view body(upstream_->body_piece(), n);
   // The last body write ends the response, unless trailer fields follow it.
-  const bool end = last && upstream_->trailers() == nullptr;
+  const bool end = last && relayed_trailers() == nullptr;
   auto written = [self = shared_from_this(), last](error_code ec, std::size_t n) {
     self->on_response_written(ec, n, last);
   };
@@ -105,12 +107,18 @@ void UpstreamExchange::on_response_piece(error_code ec, std::size_t n, bool last
   stream_.write_head(stream_.response_head(), body, end, std::move(written));
 }
 
+const HeadFields* UpstreamExchange::relayed_trailers() const {
+  // An HTTP/1.1 hop (backend service protocol HTTP or HTTPS) loses them as it does in GCP,
+  // where a gRPC client then reports a stream closed without trailers.
+  return ctx_.target->hop_http2 ? upstream_->trailers() : nullptr;
+}
+
 void UpstreamExchange::on_response_written(error_code ec, std::size_t n, bool last) {
   if (cancelled_) return;
   if (ec) return request_.exchange_aborted();
   ctx_.log.response_size += n;
   if (!last) return relay_response_body();
-  if (const HeadFields* trailers = upstream_->trailers(); trailers && !trailers_written_) {
+  if (const HeadFields* trailers = relayed_trailers(); trailers && !trailers_written_) {
     trailers_written_ = true;
     return stream_.write_trailers(*trailers,
                                   [self = shared_from_this()](error_code ec, std::size_t n) {

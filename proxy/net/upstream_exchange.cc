@@ -212,6 +212,8 @@ bool UpstreamExchange::may_retry(Failure failure) const {
     case Failure::kClosed:
       // deadline-exceeded is a grpc-status condition (4), not a proxy-side timeout.
       return (retry_on & gateway) != 0;
+    case Failure::kRefused:
+      return (retry_on & (core::kRetryOn5xx | core::kRetryOnRefusedStream)) != 0;
     case Failure::kMalformed:
       return false;
   }
@@ -238,6 +240,7 @@ void UpstreamExchange::attempt_failed(Failure failure) {
     case Failure::kTimeout:
       return request_.exchange_failed(core::ProxyError::kBackendTimeout);
     case Failure::kClosed:
+    case Failure::kRefused:
       return request_.exchange_failed(core::ProxyError::kBackendConnectionClosedBeforeDataSent);
     case Failure::kMalformed:
       return request_.exchange_failed(core::ProxyError::kBackendMalformedResponse);

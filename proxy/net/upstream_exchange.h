@@ -59,6 +59,8 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
     kConnect,    // the connection could not be opened
     kTimeout,    // the per-try or route timeout passed
     kClosed,     // the backend closed or reset the connection before its answer
+    kRefused,    // an HTTP/2 backend refused the stream (REFUSED_STREAM, or above its GOAWAY):
+                 // it processed none of the request
     kMalformed,  // the answer could not be parsed
   };
 
@@ -102,6 +104,8 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void start_response();
   void relay_response_body();
   void on_response_piece(error_code ec, std::size_t n, bool last);
+  /// The backend's trailer fields if the hop to Cloud Run carries them (HTTP/2), else null.
+  const HeadFields* relayed_trailers() const;
   void on_response_written(error_code ec, std::size_t n, bool last);
   void finish();
   void response_cut_short(core::ProxyError error);

@@ -67,6 +67,13 @@ void Worker::begin_drain() {
   for (auto* session : sessions) session->on_drain();
 }
 
+void Worker::drain_rule(std::string_view rule) {
+  std::vector<SessionBase*> sessions;
+  for (auto& session : sessions_)
+    if (session.forwarding_rule() == rule) sessions.push_back(&session);
+  for (auto* session : sessions) session->on_drain();
+}
+
 void Worker::close_everything() {
   std::vector<SessionBase*> sessions;
   for (auto& session : sessions_) sessions.push_back(&session);

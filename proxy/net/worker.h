@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -63,6 +64,8 @@ class SessionBase : public boost::intrusive::list_base_hook<
   virtual void on_drain() = 0;
   /// Worker thread. Closes the connection immediately.
   virtual void force_close() = 0;
+  /// The forwarding rule the connection came in on.
+  virtual std::string_view forwarding_rule() const = 0;
 };
 
 class Worker {
@@ -119,6 +122,9 @@ class Worker {
   bool draining() const { return draining_; }
   /// Stops accepting on this worker and asks every session to close once idle.
   void begin_drain();
+  /// Drains the sessions of one forwarding rule (its listener was closed or replaced), as
+  /// begin_drain() does for all: HTTP/2 gets GOAWAY, HTTP/1 closes after its response.
+  void drain_rule(std::string_view rule);
   /// Closes every session and pooled connection.
   void close_everything();
   std::map<std::string, std::shared_ptr<Listener>, std::less<>>& listeners() { return listeners_; }

@@ -281,7 +281,7 @@ class Albemu:
              "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
              "-keyout", key, "-out", self.cert],
             check=True, capture_output=True)
-        config = os.path.join(work, "lb.yaml")
+        config = self.config = os.path.join(work, "lb.yaml")
         with open(config, "w") as out:
             out.write(config_text.format(backend_port=backend_port, cert=self.cert, key=key,
                                          **fields))

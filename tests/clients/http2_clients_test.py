@@ -18,13 +18,17 @@ import os
 import socket
 import ssl
 import sys
+import signal
 import tempfile
+import threading
 
 import grpc
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import httpx
+import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from early_answers_test import CONFIG, MIB, Albemu, Backend  # noqa: E402  (the same LB)
@@ -35,12 +39,19 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
   - name: grpc
     url: http://127.0.0.1:{grpc_port}
     useHttp2: true
+  - name: h2c-app
+    url: http://127.0.0.1:{h2c_port}
+    useHttp2: true
 """).replace("""networkEndpointGroups:
 """, """networkEndpointGroups:
   - name: grpc-neg
     networkEndpointType: SERVERLESS
     cloudRun:
       service: grpc
+  - name: h2c-neg
+    networkEndpointType: SERVERLESS
+    cloudRun:
+      service: h2c-app
 """).replace("""backendServices:
 """, """backendServices:
   - name: grpc-bs
@@ -48,13 +59,191 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
     protocol: H2C
     backends:
       - group: grpc-neg
+  - name: grpc-http1-hop
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP
+    backends:
+      - group: grpc-neg
+  - name: h2c-bs
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP2
+    backends:
+      - group: h2c-neg
 """).replace("""        routeRules:
 """, """        routeRules:
           - priority: 9
             matchRules:
               - prefixMatch: /echo.Echo/
             service: grpc-bs
+          - priority: 10
+            matchRules:
+              - prefixMatch: /http1-hop/
+            service: grpc-http1-hop
+            routeAction:
+              urlRewrite:
+                pathPrefixRewrite: /
+          - priority: 11
+            matchRules:
+              - prefixMatch: /refused-retry/
+            service: h2c-bs
+            routeAction:
+              retryPolicy:
+                retryConditions: [refused-stream]
+                numRetries: 1
+          - priority: 12
+            matchRules:
+              - prefixMatch: /refused/
+            service: h2c-bs
+          - priority: 13
+            matchRules:
+              - prefixMatch: /h2c/
+            service: h2c-bs
 """)
+
+
+class H2cService:
+    """An h2c service (python3-h2, prior knowledge). It refuses the first stream of each path
+    under /refused with RST_STREAM(REFUSED_STREAM); it answers every other request, once its
+    body has ended, with "h2c METHOD PATH BYTES" and a trailer."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.seen = {}
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def requests_for(self, path):
+        with self.lock:
+            return self.seen.get(path, 0)
+
+    def _accept(self):
+        while True:
+            connection, _ = self.listener.accept()
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, sock):
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        streams = {}  # stream id -> [method, path, body bytes]
+        with sock:
+            sock.sendall(conn.data_to_send())
+            while data := sock.recv(65536):
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        fields = dict(event.headers)
+                        path = fields[b":path"].decode()
+                        with self.lock:
+                            self.seen[path] = self.seen.get(path, 0) + 1
+                            refuse = path.startswith("/refused") and self.seen[path] == 1
+                        if refuse:
+                            conn.reset_stream(event.stream_id,
+                                              h2.errors.ErrorCodes.REFUSED_STREAM)
+                        else:
+                            streams[event.stream_id] = [fields[b":method"].decode(), path, 0]
+                    elif isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length,
+                                                       event.stream_id)
+                        if event.stream_id in streams:
+                            streams[event.stream_id][2] += len(event.data)
+                    elif isinstance(event, h2.events.StreamEnded) and event.stream_id in streams:
+                        method, path, size = streams.pop(event.stream_id)
+                        conn.send_headers(event.stream_id, [(":status", "200")])
+                        conn.send_data(event.stream_id, f"h2c {method} {path} {size}".encode())
+                        conn.send_headers(event.stream_id, [("x-h2c-trailer", "done")],
+                                          end_stream=True)
+                sock.sendall(conn.data_to_send())
+
+
+def refused_streams(albemu, h2c_service, failures):
+    """A stream the h2c service refuses is retried under `refused-stream`, else a 502."""
+    with httpx.Client(http2=True, verify=albemu.cert, timeout=30) as client:
+        response = client.get(albemu.url("https", "/refused-retry/a"))
+        check(failures, response.status_code == 200 and
+              response.text == "h2c GET /refused-retry/a 0",
+              f"refused stream, retried: {response.status_code} {response.text[:100]!r}")
+        check(failures, h2c_service.requests_for("/refused-retry/a") == 2,
+              f"refused stream, retried: {h2c_service.requests_for('/refused-retry/a')} attempts")
+        response = client.get(albemu.url("https", "/refused/b"))
+        check(failures, response.status_code == 502,
+              f"refused stream, no retry policy: {response.status_code}")
+        check(failures, h2c_service.requests_for("/refused/b") == 1,
+              f"refused stream, no retry policy: {h2c_service.requests_for('/refused/b')} attempts")
+
+
+def raw_frames(sock):
+    """(type, flags, stream id, payload) of each frame read from `sock` until it closes."""
+    buffer = b""
+    while True:
+        while len(buffer) >= 9 and len(buffer) >= 9 + int.from_bytes(buffer[:3], "big"):
+            length = int.from_bytes(buffer[:3], "big")
+            yield (buffer[3], buffer[4], int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF,
+                   buffer[9:9 + length])
+            buffer = buffer[9 + length:]
+        data = sock.recv(65536)
+        if not data:
+            return
+        buffer += data
+
+
+def goaway_on_reload(binary, backend_port, failures):
+    """A reload that replaces a forwarding rule's listener (its IPAddress changed) drains that
+    rule's connections: an HTTP/2 client gets GOAWAY(NO_ERROR) naming its open stream, and the
+    upload on that stream still completes."""
+    with tempfile.TemporaryDirectory() as work:
+        albemu = Albemu(binary, work, backend_port)
+        try:
+            client = RawH2(albemu)
+            stream_id = client.headers("/upload", method="POST", end_stream=False,
+                                       extra=[("content-length", str(2 * 16384))])
+            client.h2.send_data(stream_id, b"u" * 16384)
+            client.flush()
+            with open(albemu.config) as config:
+                text = config.read()
+            rule = text.index("- name: https-rule")
+            with open(albemu.config, "w") as config:
+                config.write(text[:rule] + text[rule:].replace("127.0.0.1", "127.0.0.2", 1))
+            albemu.process.send_signal(signal.SIGHUP)
+            goaway = None
+            while goaway is None and (events := client.events()) is not None:
+                goaway = next((e for e in events if isinstance(e, h2.events.ConnectionTerminated)),
+                              None)
+            check(failures, goaway is not None and goaway.error_code == 0 and
+                  goaway.last_stream_id == stream_id, f"reload: the connection got {goaway}")
+            # python3-h2 takes a GOAWAY for the connection's end: the rest of the stream is
+            # framed by hand, and the answer decoded with the connection's HPACK state.
+            client.sock.sendall((16384).to_bytes(3, "big") + b"\x00\x01" +
+                                stream_id.to_bytes(4, "big") + b"u" * 16384)
+            status, body = None, b""
+            for kind, flags, frame_stream, payload in raw_frames(client.sock):
+                if frame_stream != stream_id:
+                    continue
+                if kind == 1:  # HEADERS
+                    fields = dict(client.h2.decoder.decode(payload, raw=True))
+                    status = int(fields[b":status"])
+                elif kind == 0:  # DATA
+                    body += payload
+                if flags & 1:  # END_STREAM
+                    break
+            check(failures, status == 200 and body == b"body-bytes: 32768",
+                  f"reload: the open stream after GOAWAY: {status} {body!r}")
+            client.close()
+        finally:
+            code = albemu.stop()
+        check(failures, code == 0, f"reload: albemu exited {code}")
+
+
+def http1_client_to_h2c_service(albemu, failures):
+    """HTTP/1.1 clients (python3-requests, plain and TLS) reach an h2c service: the upload is
+    streamed to it as DATA frames and its answer comes back as HTTP/1.1."""
+    body = b"u" * MIB
+    for scheme in ("http", "https"):
+        with requests.Session() as session:
+            response = session.post(albemu.url(scheme, "/h2c/up"), data=body,
+                                    verify=albemu.cert, timeout=30)
+        check(failures, response.status_code == 200 and
+              response.text == f"h2c POST /h2c/up {MIB}" and response.raw.version == 11,
+              f"HTTP/1.1 ({scheme}) to h2c: {response.status_code} {response.text[:100]!r}")
 
 
 def check(failures, condition, message):
@@ -203,6 +392,16 @@ def grpc_end_to_end(albemu, failures):
                   error.details() == "quota gone",
                   f"gRPC error from the service: {error.code()} {error.details()!r}")
 
+        # Through a backend service whose protocol is HTTP, the load balancer reaches Cloud Run
+        # over HTTP/1.1: the service answers, but its trailers (grpc-status) are lost on the
+        # way, so the call fails as it does behind GCP's load balancer.
+        try:
+            channel.unary_unary("/http1-hop/echo.Echo/Unary")(b"lost", timeout=30)
+            failures.append("gRPC through an HTTP/1.1 hop: the call succeeded")
+        except grpc.RpcError as error:
+            check(failures, error.code() in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL),
+                  f"gRPC through an HTTP/1.1 hop: {error.code()} {error.details()!r}")
+
         # A 4 MiB message each way.
         big = bytes(range(256)) * (4 * MIB // 256)
         reply = unary(big, timeout=60)
@@ -330,15 +529,20 @@ def main():
 
     backend = Backend()
     grpc_service, grpc_port = start_grpc_service()
+    h2c_service = H2cService()
     failures = []
     with tempfile.TemporaryDirectory() as work:
-        albemu = Albemu(args.albemu, work, backend.port, GRPC_CONFIG, grpc_port=grpc_port)
+        albemu = Albemu(args.albemu, work, backend.port, GRPC_CONFIG, grpc_port=grpc_port,
+                        h2c_port=h2c_service.port)
         idle = None
         try:
             with_httpx(albemu, failures)
             asyncio.run(concurrent_streams(albemu, failures))
             grpc_answers(albemu, failures)
             grpc_end_to_end(albemu, failures)
+            refused_streams(albemu, h2c_service, failures)
+            http1_client_to_h2c_service(albemu, failures)
+            goaway_on_reload(args.albemu, backend.port, failures)
             head_over_the_limit(albemu, failures)
             reset_mid_upload(albemu, failures)
             broken_frame(albemu, failures)

@@ -111,7 +111,8 @@ TEST(CliConsole, StatsCountTrafficPerRouteAndBackendWithErrors) {
   EXPECT_EQ(series_total, 6u);
   const auto metrics = http_request(serve.admin(), "GET", "/metrics");
   EXPECT_NE(metrics.body.find("albemu_requests_total{forwarding_rule=\"demo-http\",url_map=\"demo-"
-                              "map\",backend_service=\"services-by-host\",code_class=\"2xx\"} 2"),
+                              "map\",backend_service=\"services-by-host\",code_class=\"2xx\","
+                              "protocol=\"HTTP/1.1\"} 2"),
             std::string::npos)
       << metrics.body;
   serve.process().signal(SIGTERM);

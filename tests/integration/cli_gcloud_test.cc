@@ -395,6 +395,14 @@ pathMatchers:
   EXPECT_EQ(http_request("127.0.0.1:" + port, "GET", "/b/deployed").status, 200);
   EXPECT_EQ(container.requests_for("/b/deployed"), 1);
 
+  // --use-http2 deploys a service spoken to in h2c; deploying again without it turns it off.
+  ASSERT_EQ(gcloud(api, {"run", "deploy", "svc-c", region, "--use-http2"}).exit_code, 0);
+  const auto svc_c = [&] { return config_item(serve, "cloudRunServices", "svc-c"); };
+  ASSERT_TRUE(svc_c().contains("useHttp2")) << boost::json::serialize(svc_c());
+  EXPECT_EQ(svc_c().at("useHttp2"), true);
+  ASSERT_EQ(gcloud(api, {"run", "deploy", "svc-c", region}).exit_code, 0);
+  EXPECT_FALSE(svc_c().contains("useHttp2")) << boost::json::serialize(svc_c());
+
   // The exported fingerprint is stale now: importing the old file again is refused.
   const CommandResult stale = gcloud(api, {"compute", "url-maps", "import", "map", "--source",
                                            dir.file("map.yaml"), region, "--quiet"});

@@ -12,11 +12,12 @@ uint64_t number(const boost::json::value& value) { return value.to_number<uint64
 TEST(StatsJson, GroupsSeriesByRouteAndBackendAndCountsFiveHundredsAsErrors) {
   log::MetricsTotals totals;
   totals.requests = {
-      {"rule-a", "map", "bs-1", "2xx", 7},
-      {"rule-a", "map", "bs-1", "5xx", 3},
-      {"rule-a", "map", "bs-2", "4xx", 2},
-      {"rule-b", "map", "", "3xx", 5},  // a redirect: no backend
-      {"rule-b", "", "", "none", 1},    // closed before any status
+      {"rule-a", "map", "bs-1", "2xx", "HTTP/2.0", 4},
+      {"rule-a", "map", "bs-1", "2xx", "HTTP/1.1", 3},  // series of both protocols add up
+      {"rule-a", "map", "bs-1", "5xx", "HTTP/1.1", 3},
+      {"rule-a", "map", "bs-2", "4xx", "HTTP/1.1", 2},
+      {"rule-b", "map", "", "3xx", "HTTP/1.1", 5},  // a redirect: no backend
+      {"rule-b", "", "", "none", "HTTP/1.1", 1},    // closed before any status
   };
   totals.latencies = {{"rule-a", 12, 24'000}, {"rule-b", 0, 0}};
   totals.active_connections = 2;
@@ -44,8 +45,9 @@ TEST(StatsJson, GroupsSeriesByRouteAndBackendAndCountsFiveHundredsAsErrors) {
   EXPECT_EQ(number(json.at("backendServices").at("bs-1").at("errors")), 3u);
   EXPECT_EQ(number(json.at("backendServices").at("bs-2").at("errors")), 0u);
   EXPECT_EQ(number(json.at("backendServices").at("").at("requests")), 6u);
-  ASSERT_EQ(json.at("series").as_array().size(), 5u);
-  EXPECT_EQ(json.at("series").as_array()[1].at("codeClass").as_string(), "5xx");
+  ASSERT_EQ(json.at("series").as_array().size(), 6u);
+  EXPECT_EQ(json.at("series").as_array()[0].at("protocol").as_string(), "HTTP/2.0");
+  EXPECT_EQ(json.at("series").as_array()[2].at("codeClass").as_string(), "5xx");
 }
 
 TEST(StatsJson, NoTrafficYet) {

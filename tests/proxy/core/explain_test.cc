@@ -18,6 +18,8 @@ cloudRunServices:
       canary: []
   - name: cart
     urls: ["http://cart:8080"]
+  - name: greeter
+    useHttp2: true
 networkEndpointGroups:
   - name: by-path
     networkEndpointType: SERVERLESS
@@ -31,6 +33,10 @@ networkEndpointGroups:
     networkEndpointType: SERVERLESS
     cloudRun:
       service: cart
+  - name: fixed-greeter
+    networkEndpointType: SERVERLESS
+    cloudRun:
+      service: greeter
 backendServices:
   - name: by-path
     loadBalancingScheme: INTERNAL_MANAGED
@@ -40,6 +46,17 @@ backendServices:
     backends: [{group: tagged}]
   - name: cart
     loadBalancingScheme: INTERNAL_MANAGED
+    backends: [{group: fixed-cart}]
+  - name: greeter-h2
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP2
+    backends: [{group: fixed-greeter}]
+  - name: greeter-h1
+    loadBalancingScheme: INTERNAL_MANAGED
+    backends: [{group: fixed-greeter}]
+  - name: cart-h2
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP2
     backends: [{group: fixed-cart}]
 urlMaps:
   - name: main
@@ -53,7 +70,16 @@ urlMaps:
         pathMatcher: tagged
       - hosts: [shop.test]
         pathMatcher: shop
+      - hosts: [grpc.test]
+        pathMatcher: grpc
     pathMatchers:
+      - name: grpc
+        defaultService: greeter-h2
+        pathRules:
+          - paths: [/h1/*]
+            service: greeter-h1
+          - paths: [/cart/*]
+            service: cart-h2
       - name: tagged
         defaultService: tagged
       - name: shop
@@ -229,13 +255,61 @@ TEST_F(ExplainRouteTest, UnknownForwardingRuleAndBadUrlsAreErrors) {
   }
 }
 
+TEST_F(ExplainRouteTest, HopsFollowTheBackendServiceProtocolAndTheServicesUseHttp2) {
+  const std::vector<std::pair<std::string, std::string>> grpc = {
+      {"Host", "grpc.test"}, {"Content-Type", "application/grpc+proto"}};
+
+  auto out = explain("http://127.0.0.1:8080/greeter.Greeter/SayHello", grpc);
+  EXPECT_EQ(out.at("backendService"), "greeter-h2");
+  EXPECT_EQ(out.at("hops").at("loadBalancerToCloudRun"), "HTTP/2");
+  EXPECT_EQ(out.at("hops").at("cloudRunToContainer"), "h2c");
+  EXPECT_TRUE(out.at("warning").is_null());
+
+  // The default protocol (HTTP) carries HTTP/1.1 to Cloud Run: no trailers, so no gRPC.
+  out = explain("http://127.0.0.1:8080/h1/x", grpc);
+  EXPECT_EQ(out.at("backendService"), "greeter-h1");
+  EXPECT_EQ(out.at("hops").at("loadBalancerToCloudRun"), "HTTP/1.1");
+  EXPECT_EQ(out.at("hops").at("cloudRunToContainer"), "h2c");
+  ASSERT_TRUE(out.at("warning").is_string());
+  EXPECT_NE(out.at("warning").as_string().find("protocol: HTTP2"), boost::json::string::npos);
+
+  // The same hop is fine for anything that is not gRPC: Cloud Run speaks h2c to the container.
+  out = explain("http://127.0.0.1:8080/h1/x", {{"Host", "grpc.test"}});
+  EXPECT_EQ(out.at("hops").at("cloudRunToContainer"), "h2c");
+  EXPECT_TRUE(out.at("warning").is_null());
+
+  // HTTP/2 to Cloud Run, but a container deployed without --use-http2 gets HTTP/1.1.
+  out = explain("http://127.0.0.1:8080/cart/x", grpc);
+  EXPECT_EQ(out.at("backendService"), "cart-h2");
+  EXPECT_EQ(out.at("hops").at("loadBalancerToCloudRun"), "HTTP/2");
+  EXPECT_EQ(out.at("hops").at("cloudRunToContainer"), "HTTP/1.1");
+  ASSERT_TRUE(out.at("warning").is_string());
+  EXPECT_NE(out.at("warning").as_string().find("'cart'"), boost::json::string::npos);
+}
+
 TEST_F(ExplainRouteTest, HasEveryDocumentedKey) {
   const auto out = explain("http://127.0.0.1:8080/login");
-  for (const char* key :
-       {"forwardingRule", "targetProxy", "urlMap", "hostRule", "pathMatcher", "matchedRule",
-        "action", "backendService", "networkEndpointGroup", "cloudRunService", "tag", "upstreamUrl",
-        "status", "location", "requestHeadersToAdd", "requestHeadersToRemove",
-        "responseHeadersToAdd", "responseHeadersToRemove", "proxyStatus"}) {
+  for (const char* key : {"forwardingRule",
+                          "targetProxy",
+                          "urlMap",
+                          "hostRule",
+                          "pathMatcher",
+                          "matchedRule",
+                          "action",
+                          "backendService",
+                          "networkEndpointGroup",
+                          "cloudRunService",
+                          "tag",
+                          "upstreamUrl",
+                          "hops",
+                          "warning",
+                          "status",
+                          "location",
+                          "requestHeadersToAdd",
+                          "requestHeadersToRemove",
+                          "responseHeadersToAdd",
+                          "responseHeadersToRemove",
+                          "proxyStatus"}) {
     EXPECT_TRUE(out.contains(key)) << key;
   }
 }

@@ -22,7 +22,8 @@ TEST(Metrics, SumsRequestsAcrossWorkerThreads) {
     threads.emplace_back([&metrics, worker] {
       for (int i = 0; i < kPerWorker; ++i) {
         const int code = i % 5 == 0 ? 503 : 200;
-        metrics.record_request(worker, "fr", "map", "svc", code, std::chrono::microseconds(500));
+        metrics.record_request(worker, "fr", "map", "svc", code, "HTTP/1.1",
+                               std::chrono::microseconds(500));
       }
     });
   }
@@ -34,12 +35,12 @@ TEST(Metrics, SumsRequestsAcrossWorkerThreads) {
   const int total = static_cast<int>(kWorkers) * kPerWorker;
   EXPECT_TRUE(has_line(
       text,
-      R"(albemu_requests_total{forwarding_rule="fr",url_map="map",backend_service="svc",code_class="2xx"} )" +
+      R"(albemu_requests_total{forwarding_rule="fr",url_map="map",backend_service="svc",code_class="2xx",protocol="HTTP/1.1"} )" +
           std::to_string(total * 4 / 5)))
       << text;
   EXPECT_TRUE(has_line(
       text,
-      R"(albemu_requests_total{forwarding_rule="fr",url_map="map",backend_service="svc",code_class="5xx"} )" +
+      R"(albemu_requests_total{forwarding_rule="fr",url_map="map",backend_service="svc",code_class="5xx",protocol="HTTP/1.1"} )" +
           std::to_string(total / 5)))
       << text;
   EXPECT_TRUE(has_line(text, R"(albemu_request_duration_seconds_count{forwarding_rule="fr"} )" +
@@ -51,7 +52,7 @@ TEST(Metrics, ConsecutiveAndInterleavedSeriesCountApart) {
   // Runs of one series and switches between series that differ in one label only.
   Metrics metrics(1);
   const auto record = [&](std::string_view map, std::string_view service) {
-    metrics.record_request(0, "fr", map, service, 200, std::chrono::microseconds(100));
+    metrics.record_request(0, "fr", map, service, 200, "HTTP/1.1", std::chrono::microseconds(100));
   };
   for (int i = 0; i < 3; ++i) record("map", "a");
   record("map", "b");
@@ -61,7 +62,8 @@ TEST(Metrics, ConsecutiveAndInterleavedSeriesCountApart) {
   const std::string text = metrics.render_prometheus();
   const auto series = [](std::string_view map, std::string_view service) {
     return R"(albemu_requests_total{forwarding_rule="fr",url_map=")" + std::string(map) +
-           R"(",backend_service=")" + std::string(service) + R"(",code_class="2xx"} )";
+           R"(",backend_service=")" + std::string(service) +
+           R"(",code_class="2xx",protocol="HTTP/1.1"} )";
   };
   EXPECT_TRUE(has_line(text, series("map", "a") + "4")) << text;
   EXPECT_TRUE(has_line(text, series("map", "b") + "2")) << text;
@@ -72,10 +74,13 @@ TEST(Metrics, ConsecutiveAndInterleavedSeriesCountApart) {
 
 TEST(Metrics, HistogramBucketsAreCumulative) {
   Metrics metrics(2);
-  metrics.record_request(0, "fr", "m", "s", 200, std::chrono::microseconds(800));  // <= 0.001
-  metrics.record_request(1, "fr", "m", "s", 200, std::chrono::milliseconds(20));   // <= 0.025
-  metrics.record_request(0, "fr", "m", "s", 200, std::chrono::seconds(2));         // <= 2.5
-  metrics.record_request(1, "fr", "m", "s", 200, std::chrono::seconds(90));        // +Inf only
+  metrics.record_request(0, "fr", "m", "s", 200, "HTTP/1.1",
+                         std::chrono::microseconds(800));  // <= 0.001
+  metrics.record_request(1, "fr", "m", "s", 200, "HTTP/1.1",
+                         std::chrono::milliseconds(20));                                // <= 0.025
+  metrics.record_request(0, "fr", "m", "s", 200, "HTTP/1.1", std::chrono::seconds(2));  // <= 2.5
+  metrics.record_request(1, "fr", "m", "s", 200, "HTTP/1.1",
+                         std::chrono::seconds(90));  // +Inf only
   const std::string text = metrics.render_prometheus();
   const std::string prefix = R"(albemu_request_duration_seconds_bucket{forwarding_rule="fr",le=")";
   EXPECT_TRUE(has_line(text, prefix + R"(0.001"} 1)")) << text;
@@ -92,18 +97,35 @@ TEST(Metrics, HistogramBucketsAreCumulative) {
 
 TEST(Metrics, CodeClassesAndNoResponse) {
   Metrics metrics(1);
-  metrics.record_request(0, "a", "b", "c", 301, std::chrono::microseconds(1));
-  metrics.record_request(0, "a", "b", "c", 404, std::chrono::microseconds(1));
-  metrics.record_request(0, "a", "b", "", 0, std::chrono::microseconds(1));
+  metrics.record_request(0, "a", "b", "c", 301, "HTTP/1.1", std::chrono::microseconds(1));
+  metrics.record_request(0, "a", "b", "c", 404, "HTTP/1.1", std::chrono::microseconds(1));
+  metrics.record_request(0, "a", "b", "", 0, "HTTP/1.1", std::chrono::microseconds(1));
   const std::string text = metrics.render_prometheus();
-  EXPECT_NE(text.find(R"(code_class="3xx"} 1)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"(code_class="4xx"} 1)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"(backend_service="",code_class="none"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(code_class="3xx",protocol="HTTP/1.1"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(code_class="4xx",protocol="HTTP/1.1"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(backend_service="",code_class="none",protocol="HTTP/1.1"} 1)"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Metrics, ClientProtocolsAreSeparateSeries) {
+  Metrics metrics(1);
+  metrics.record_request(0, "fr", "m", "s", 200, "HTTP/1.1", std::chrono::microseconds(1));
+  metrics.record_request(0, "fr", "m", "s", 200, "HTTP/2.0", std::chrono::microseconds(1));
+  metrics.record_request(0, "fr", "m", "s", 200, "HTTP/2.0", std::chrono::microseconds(1));
+  const std::string text = metrics.render_prometheus();
+  EXPECT_NE(text.find(R"(code_class="2xx",protocol="HTTP/1.1"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(code_class="2xx",protocol="HTTP/2.0"} 2)"), std::string::npos) << text;
+  const auto totals = metrics.totals();
+  ASSERT_EQ(totals.requests.size(), 2u);
+  EXPECT_EQ(totals.requests[1].protocol, "HTTP/2.0");
+  EXPECT_EQ(totals.requests[1].count, 2u);
 }
 
 TEST(Metrics, EscapesLabelValues) {
   Metrics metrics(1);
-  metrics.record_request(0, "r\"q", "back\\slash", "new\nline", 200, std::chrono::microseconds(1));
+  metrics.record_request(0, "r\"q", "back\\slash", "new\nline", 200, "HTTP/1.1",
+                         std::chrono::microseconds(1));
   const std::string text = metrics.render_prometheus();
   EXPECT_NE(
       text.find(R"(forwarding_rule="r\"q",url_map="back\\slash",backend_service="new\nline")"),
@@ -144,14 +166,14 @@ TEST(Metrics, TotalsSumTheShardsPerSeries) {
       for (int i = 0; i < kPerWorker; ++i) {
         const bool error = i % 4 == 0;
         metrics.record_request(worker, "fr", "map", error ? "b" : "a", error ? 503 : 200,
-                               std::chrono::microseconds(1000));
+                               "HTTP/1.1", std::chrono::microseconds(1000));
       }
     });
   }
   // Reading while workers record must be safe (run under TSan to check data races).
   for (int i = 0; i < 20; ++i) (void)metrics.totals();
   for (auto& thread : threads) thread.join();
-  metrics.record_request(0, "fr", "", "", 301, std::chrono::microseconds(3000));
+  metrics.record_request(0, "fr", "", "", 301, "HTTP/1.1", std::chrono::microseconds(3000));
 
   const MetricsTotals totals = metrics.totals();
   ASSERT_EQ(totals.requests.size(), 3u);
