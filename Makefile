@@ -37,9 +37,11 @@ run: configure certs
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target albemu
 	./$(BUILD_DIR)/albemu serve
 
-# What the browser and compute-client tests run (before cmake looks for node and npm).
+# What the browser, compute-client and HTTP/2 client tests run (before cmake looks for node
+# and npm).
 deps-test:
-	@./scripts/install-deps.sh chromium python3-requests python3-httpx python3-h2 python3-grpcio
+	@./scripts/install-deps.sh chromium python3-requests python3-httpx python3-h2 python3-grpcio \
+		nghttp2-client
 	@command -v npm >/dev/null || ./scripts/install-deps.sh nodejs npm
 
 test: deps-test build certs

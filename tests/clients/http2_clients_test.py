@@ -2,11 +2,14 @@
 """HTTP/2 from real clients through albemu (TLS, ALPN h2).
 
 Debian's python3-httpx (with python3-h2) sends GETs, uploads and many concurrent streams on one
-connection, and reads answers that come before an upload ends; python3-grpcio gets albemu's own
-answers in gRPC's form (a status and details, not an HTTP error); a raw client built on
-python3-h2 checks what a library hides: the 431 for a head over the limit, a stream the client
-resets mid-upload (the connection goes on), a broken frame (GOAWAY, albemu keeps serving), and
-the GOAWAY an idle connection gets when albemu drains on SIGTERM.
+connection, and reads answers that come before an upload ends; python3-grpcio calls a grpcio
+service behind albemu (h2c) and gets albemu's own answers in gRPC's form (a status and details,
+not an HTTP error), and a call through an HTTP/1.1 hop fails for want of trailers; an h2c
+service built on python3-h2 refuses streams (retried under `refused-stream`) and serves
+python3-requests' HTTP/1.1; a raw client built on python3-h2 checks what a library hides: the
+431 for a head over the limit, a stream the client resets mid-upload (the connection goes on),
+a broken frame (GOAWAY, albemu keeps serving), the GOAWAY of the keepalive timeout, of a reload
+that replaces the listener (the open stream finishes) and of the drain on SIGTERM.
 
   /usr/bin/python3 tests/clients/http2_clients_test.py --albemu build/albemu
 """
@@ -21,6 +24,7 @@ import sys
 import signal
 import tempfile
 import threading
+import time
 
 import grpc
 import h2.config
@@ -186,13 +190,36 @@ def raw_frames(sock):
         buffer += data
 
 
-def goaway_on_reload(binary, backend_port, failures):
-    """A reload that replaces a forwarding rule's listener (its IPAddress changed) drains that
-    rule's connections: an HTTP/2 client gets GOAWAY(NO_ERROR) naming its open stream, and the
-    upload on that stream still completes."""
+def first_goaway(client):
+    """The GOAWAY the connection gets next (None if it closes without one)."""
+    while (events := client.events()) is not None:
+        for event in events:
+            if isinstance(event, h2.events.ConnectionTerminated):
+                return event
+    return None
+
+
+def goaways_on_idle_and_reload(binary, backend_port, failures):
+    """The target proxy's keepalive timeout (5 s, the least GCP takes) ends an idle HTTP/2
+    connection with GOAWAY(NO_ERROR). A reload that replaces a forwarding rule's listener (its
+    IPAddress changed) drains that rule's connections: the client gets GOAWAY(NO_ERROR) naming
+    its open stream, and the upload on that stream still completes."""
+    config = CONFIG.replace("""    sslCertificates: [cert]
+""", """    sslCertificates: [cert]
+    httpKeepAliveTimeoutSec: 5
+""")
     with tempfile.TemporaryDirectory() as work:
-        albemu = Albemu(binary, work, backend_port)
+        albemu = Albemu(binary, work, backend_port, config)
         try:
+            idle = RawH2(albemu)
+            status, _ = idle.response(idle.headers("/before-idle"))
+            started = time.monotonic()
+            goaway = first_goaway(idle)
+            waited = time.monotonic() - started
+            check(failures, status == 200 and goaway is not None and goaway.error_code == 0 and
+                  4.5 <= waited < 9, f"keepalive timeout: {status}, {goaway} after {waited:.1f} s")
+            idle.close()
+
             client = RawH2(albemu)
             stream_id = client.headers("/upload", method="POST", end_stream=False,
                                        extra=[("content-length", str(2 * 16384))])
@@ -204,10 +231,7 @@ def goaway_on_reload(binary, backend_port, failures):
             with open(albemu.config, "w") as config:
                 config.write(text[:rule] + text[rule:].replace("127.0.0.1", "127.0.0.2", 1))
             albemu.process.send_signal(signal.SIGHUP)
-            goaway = None
-            while goaway is None and (events := client.events()) is not None:
-                goaway = next((e for e in events if isinstance(e, h2.events.ConnectionTerminated)),
-                              None)
+            goaway = first_goaway(client)
             check(failures, goaway is not None and goaway.error_code == 0 and
                   goaway.last_stream_id == stream_id, f"reload: the connection got {goaway}")
             # python3-h2 takes a GOAWAY for the connection's end: the rest of the stream is
@@ -542,7 +566,7 @@ def main():
             grpc_end_to_end(albemu, failures)
             refused_streams(albemu, h2c_service, failures)
             http1_client_to_h2c_service(albemu, failures)
-            goaway_on_reload(args.albemu, backend.port, failures)
+            goaways_on_idle_and_reload(args.albemu, backend.port, failures)
             head_over_the_limit(albemu, failures)
             reset_mid_upload(albemu, failures)
             broken_frame(albemu, failures)

@@ -186,5 +186,37 @@ TEST_F(ProxyHttp2Test, CookieCrumbsReachTheServiceAsOneField) {
   EXPECT_NE(result.body.find("Cookie: a=1; b=2"), std::string::npos) << result.body;
 }
 
+// h2load (nghttp2's benchmark client) over 4 connections of 10 concurrent streams each: every
+// request is answered by the service with a 2xx.
+TEST_F(ProxyHttp2Test, H2loadRequestsAllSucceed) {
+  int exit_code = -1;
+  const std::string out = run_command("h2load -n 2000 -c 4 -m 10 --connect-to=127.0.0.1:" + port_ +
+                                          " " + url("h2.example.com", "/load") + " 2>&1",
+                                      &exit_code);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_NE(out.find("Application protocol: h2"), std::string::npos) << out;
+  EXPECT_NE(out.find("requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("status codes: 2000 2xx"), std::string::npos) << out;
+  EXPECT_EQ(backend_.requests_for("/load"), 2000);
+}
+
+// nghttp shows the frames: albemu's SETTINGS (the stream limit and windows albemu announces)
+// and the answer's HEADERS.
+TEST_F(ProxyHttp2Test, NghttpSeesTheSettingsAndTheAnswer) {
+  int exit_code = -1;
+  const std::string out = run_command(
+      "nghttp -nv -H ':authority: h2.example.com' https://127.0.0.1:" + port_ + "/frames 2>&1",
+      &exit_code);
+  EXPECT_EQ(exit_code, 0) << out;
+  EXPECT_NE(out.find("[SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100]"), std::string::npos) << out;
+  EXPECT_NE(out.find("[SETTINGS_INITIAL_WINDOW_SIZE(0x04):262144]"), std::string::npos) << out;
+  // nghttp opens its priority streams first: the request's stream id is not 1.
+  EXPECT_NE(out.find(") :status: 200"), std::string::npos) << out;
+  EXPECT_NE(out.find(") via: 1.1 google"), std::string::npos) << out;
+  EXPECT_EQ(backend_.requests_for("/frames"), 1);
+}
+
 }  // namespace
 }  // namespace albemu::testing
