@@ -62,12 +62,25 @@ void UpstreamExchange::on_body_piece(error_code ec, std::size_t n) {
   if (ec) return request_.body_failed(ec);
   restart_deadline();
   const bool last = stream_.body_done();
+  if (replay_copy_) keep_for_replay({stream_.body_piece(), n}, last);
   if (n == 0 && !last) return relay_request_body();
   arm_deadline(attempt_deadline_);
   body_write_pending_ = true;
   upstream_->send_body(
       {stream_.body_piece(), n}, last,
       [self = shared_from_this(), last](error_code ec) { self->on_body_sent(ec, last); });
+}
+
+void UpstreamExchange::keep_for_replay(std::string_view piece, bool last) {
+  if (replay_copy_->size() + piece.size() > kRetryBodyLimit) {
+    replay_copy_.reset();  // too large to replay: this attempt is the only one
+    return;
+  }
+  replay_copy_->append(piece);
+  if (!last) return;
+  buffered_body_ = std::move(replay_copy_);
+  replay_copy_.reset();
+  replayable_ = true;
 }
 
 void UpstreamExchange::on_body_sent(error_code ec, bool last) {

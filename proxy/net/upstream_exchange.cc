@@ -105,6 +105,7 @@ void UpstreamExchange::start() {
     replayable_ = true;
     return buffer_body_for_retry();
   }
+  if (!replayable_ && policy && policy->retry && !length) replay_copy_.emplace();
   attempt();
 }
 

@@ -95,6 +95,8 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void on_head_sent(error_code ec, std::size_t written, bool end);
   void relay_request_body();
   void on_body_piece(error_code ec, std::size_t n);
+  /// Copies a piece sent from a body of unknown length for a retry (replay_copy_).
+  void keep_for_replay(std::string_view piece, bool last);
   void on_body_sent(error_code ec, bool last);
   void await_response_head();
   void on_response_head(error_code ec);
@@ -124,6 +126,10 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   std::shared_ptr<UpstreamRequest> upstream_;
   std::weak_ptr<PendingConnect> pending_connect_;
   std::optional<std::string> buffered_body_;  // set when retries are possible
+  // A body of unknown length under a retry policy is sent as it comes (a streaming call must
+  // not wait for its own end) and copied here while it fits kRetryBodyLimit; once it has come
+  // whole, the copy becomes buffered_body_ and the request replayable.
+  std::optional<std::string> replay_copy_;
   unsigned attempts_ = 0;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)
   bool idempotent_ = false;  // its method may be sent twice without the client asking

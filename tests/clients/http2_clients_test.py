@@ -75,6 +75,14 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
       - group: h2c-neg
 """).replace("""        routeRules:
 """, """        routeRules:
+          - priority: 8
+            matchRules:
+              - fullPathMatch: /echo.Echo/FlakyOnce
+            service: grpc-bs
+            routeAction:
+              retryPolicy:
+                retryConditions: [unavailable]
+                numRetries: 2
           - priority: 9
             matchRules:
               - prefixMatch: /echo.Echo/
@@ -348,6 +356,10 @@ GRPC_OPTIONS = [("grpc.max_receive_message_length", 8 * MIB),
                 ("grpc.max_send_message_length", 8 * MIB)]
 
 
+FLAKY_LOCK = threading.Lock()
+FLAKY_CALLS = {}  # request -> calls the service got
+
+
 def start_grpc_service():
     """A grpcio server on 127.0.0.1 in cleartext HTTP/2, echoing bytes in four call shapes."""
     def unary(request, context):
@@ -372,12 +384,22 @@ def start_grpc_service():
     def fail(request, context):
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "quota gone")
 
+    def flaky_once(request, context):
+        # UNAVAILABLE (a trailers-only answer) the first time a request is seen.
+        with FLAKY_LOCK:
+            FLAKY_CALLS[request] = FLAKY_CALLS.get(request, 0) + 1
+            first = FLAKY_CALLS[request] == 1
+        if first:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "warming up")
+        return b"ok:" + request
+
     handlers = {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
         "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
         "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
         "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
+        "FlakyOnce": grpc.unary_unary_rpc_method_handler(flaky_once),
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=GRPC_OPTIONS)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("echo.Echo", handlers),))
@@ -415,6 +437,13 @@ def grpc_end_to_end(albemu, failures):
             check(failures, error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and
                   error.details() == "quota gone",
                   f"gRPC error from the service: {error.code()} {error.details()!r}")
+
+        # The route retries `unavailable`: the service's trailers-only UNAVAILABLE is retried.
+        reply = channel.unary_unary("/echo.Echo/FlakyOnce")(b"r1", timeout=30)
+        with FLAKY_LOCK:
+            calls = FLAKY_CALLS.get(b"r1")
+        check(failures, reply == b"ok:r1" and calls == 2,
+              f"gRPC retry on unavailable: {reply!r} after {calls} calls")
 
         # Through a backend service whose protocol is HTTP, the load balancer reaches Cloud Run
         # over HTTP/1.1: the service answers, but its trailers (grpc-status) are lost on the

@@ -251,6 +251,26 @@ TEST_F(RequestTest, WithoutARetryPolicyA5xxGoesToTheClient) {
   EXPECT_EQ(run_.backends().connects, 1);
 }
 
+TEST_F(RequestTest, BodyOfUnknownLengthIsSentAsItComesAndReplayedOnceWhole) {
+  run_.add_backend({.status = 503});
+  run_.add_backend({.body = {"second time"}});
+  auto client = run_.client();
+  client->start(
+      "POST /retry/up HTTP/1.1\r\nHost: shop.example\r\nTransfer-Encoding: chunked\r\n\r\n",
+      std::nullopt, true);
+  client->add_body("abc", false);
+  // The first piece goes out before the body has ended: a streaming call is not held back.
+  ASSERT_TRUE(run_.run_until([&] { return client->read_pending(); }));
+  EXPECT_EQ(run_.backends().upstreams()[0]->request_body, "abc");
+  client->add_body("def", true);
+  ASSERT_TRUE(run_.run_until([&] { return client->done(); }));
+  EXPECT_EQ(client->status(), 200u);
+  EXPECT_EQ(client->body(), "second time");
+  ASSERT_EQ(run_.backends().upstreams().size(), 2u);
+  EXPECT_EQ(run_.backends().upstreams()[1]->request_body, "abcdef");
+  EXPECT_TRUE(run_.backends().upstreams()[1]->request_ended);
+}
+
 TEST_F(RequestTest, RetriesStopAtTheirNumber) {
   for (int i = 0; i < 3; ++i) run_.add_backend({.status = 502});
   auto client = run_.client();
