@@ -64,7 +64,15 @@ class H2cConnection : public std::enable_shared_from_this<H2cConnection> {
     streams_[id] = stream;
   }
   void unreserve() { --pending_streams_; }
-  void forget(std::int32_t id) { streams_.erase(id); }
+  void forget(std::int32_t id) {
+    streams_.erase(id);
+    if (streams_.empty()) idle_since_ = std::chrono::steady_clock::now();
+  }
+  /// How long no stream has been open (zero while one is).
+  std::chrono::steady_clock::duration idle_for(std::chrono::steady_clock::time_point now) const {
+    if (!streams_.empty() || pending_streams_ > 0) return {};
+    return now - idle_since_;
+  }
   H2cUpstream* find(std::int32_t id) {
     const auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second;
@@ -85,6 +93,7 @@ class H2cConnection : public std::enable_shared_from_this<H2cConnection> {
   nghttp2_session* codec_ = nullptr;
   std::unordered_map<std::int32_t, H2cUpstream*> streams_;
   std::size_t pending_streams_ = 0;
+  std::chrono::steady_clock::time_point idle_since_ = std::chrono::steady_clock::now();
   std::unique_ptr<char[]> read_buffer_;
   std::string out_;
   bool writing_ = false;
@@ -502,6 +511,28 @@ void H2cUpstream::write_tunnel(const char*, std::size_t, Deadline, SizeHandler h
 
 // ---- H2cPool
 
+H2cPool::H2cPool(Worker& worker, UpstreamPool& sockets)
+    : worker_(worker), sockets_(sockets), sweep_timer_(worker.io_context()) {}
+
+void H2cPool::arm_sweep() {
+  if (sweep_armed_ || connections_.empty()) return;
+  sweep_armed_ = true;
+  sweep_timer_.expires_after(std::chrono::seconds(30));
+  sweep_timer_.async_wait([this](error_code ec) {
+    if (ec) return;  // the pool is going away
+    sweep_armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<H2cConnection>> expired;
+    for (const auto& [key, list] : connections_) {
+      for (const auto& connection : list) {
+        if (connection->idle_for(now) >= UpstreamPool::kIdleTimeout) expired.push_back(connection);
+      }
+    }
+    for (const auto& connection : expired) connection->close();  // leaves connections_
+    arm_sweep();
+  });
+}
+
 std::shared_ptr<UpstreamRequest> H2cPool::take(const Endpoint& endpoint) {
   const auto it = connections_.find(endpoint.key);
   if (it == connections_.end()) return nullptr;
@@ -525,6 +556,7 @@ std::weak_ptr<PendingConnect> H2cPool::connect(const Endpoint& endpoint,
                             if (!connection->start())
                               return handler(asio::error::connection_refused, nullptr);
                             connections_[key].push_back(connection);
+                            arm_sweep();
                             handler({}, std::make_shared<H2cUpstream>(worker_, connection, false));
                           });
 }

@@ -6,6 +6,8 @@
 // so the exchange's phases and retry rules are the same as over HTTP/1.1; what HTTP/2 adds is
 // the response's trailers (gRPC's status).
 
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -108,7 +110,7 @@ class H2cUpstream final : public UpstreamRequest, public std::enable_shared_from
 /// The h2c connections of one worker, by endpoint.
 class H2cPool {
  public:
-  explicit H2cPool(Worker& worker, UpstreamPool& sockets) : worker_(worker), sockets_(sockets) {}
+  H2cPool(Worker& worker, UpstreamPool& sockets);
   ~H2cPool() { close_all(); }
   H2cPool(const H2cPool&) = delete;
   H2cPool& operator=(const H2cPool&) = delete;
@@ -123,8 +125,14 @@ class H2cPool {
   void remove(const H2cConnection* connection);
 
  private:
+  /// Every 30 s while connections are held: closes those that carried no stream for
+  /// UpstreamPool::kIdleTimeout, as idle HTTP/1.1 connections are.
+  void arm_sweep();
+
   Worker& worker_;
   UpstreamPool& sockets_;
+  boost::asio::steady_timer sweep_timer_;
+  bool sweep_armed_ = false;
   std::unordered_map<std::string, std::vector<std::shared_ptr<H2cConnection>>> connections_;
 };
 
