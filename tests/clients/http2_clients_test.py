@@ -113,28 +113,19 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
 """)
 
 
-class H2cService:
+class H2cService(Backend):
     """An h2c service (python3-h2, prior knowledge). It refuses the first stream of each path
     under /refused with RST_STREAM(REFUSED_STREAM); it answers every other request, once its
-    body has ended, with "h2c METHOD PATH BYTES" and a trailer."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.lock = threading.Lock()
-        self.seen = {}
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def requests_for(self, path):
-        with self.lock:
-            return self.seen.get(path, 0)
-
-    def _accept(self):
-        while True:
-            connection, _ = self.listener.accept()
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+    body has ended, with "h2c METHOD PATH BYTES" and a trailer. Backend's listener and
+    request counts (requests_for) serve it."""
 
     def _serve(self, sock):
+        try:
+            self._serve_h2c(sock)
+        except OSError:
+            pass
+
+    def _serve_h2c(self, sock):
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         conn.initiate_connection()
         streams = {}  # stream id -> [method, path, body bytes]
@@ -146,8 +137,8 @@ class H2cService:
                         fields = dict(event.headers)
                         path = fields[b":path"].decode()
                         with self.lock:
-                            self.seen[path] = self.seen.get(path, 0) + 1
-                            refuse = path.startswith("/refused") and self.seen[path] == 1
+                            self.paths[path] = self.paths.get(path, 0) + 1
+                            refuse = path.startswith("/refused") and self.paths[path] == 1
                         if refuse:
                             conn.reset_stream(event.stream_id,
                                               h2.errors.ErrorCodes.REFUSED_STREAM)
