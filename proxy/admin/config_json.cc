@@ -274,6 +274,7 @@ json::object cloud_run_service_json(const model::CloudRunService& service) {
   put(out, "region", service.region);
   out["ingress"] = service.ingress;
   put(out, "urls", service.urls);
+  put(out, "useHttp2", service.use_http2);
   if (!service.tags.empty()) {
     json::object tags;
     for (const auto& [tag, urls] : service.tags) {
@@ -283,7 +284,6 @@ json::object cloud_run_service_json(const model::CloudRunService& service) {
     }
     out["tags"] = std::move(tags);
   }
-  if (service.use_http2) out["useHttp2"] = true;
   return out;
 }
 

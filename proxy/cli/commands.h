@@ -17,10 +17,11 @@ int run_validate(const std::vector<std::string>& args);
 /// `albemu route -c PATH... --url URL [-X METHOD] [-H 'Name: value']... [--forwarding-rule NAME]`
 int run_route(const std::vector<std::string>& args);
 
-/// `albemu standin [--port P] [--host H] [--service NAME] [--revision R] [--tag T]`
+/// `albemu standin [--port P] [--host H] [--service NAME] [--revision R] [--tag T] [--http2]`
 int run_standin(const std::vector<std::string>& args);
 
-/// `albemu healthcheck [--url URL] [--timeout-ms N]`: exit 0 when GET URL answers 2xx.
+/// `albemu healthcheck [--url URL] [--timeout-ms N] [--http2]`: exit 0 when GET URL answers
+/// 2xx (in h2c with prior knowledge with --http2).
 int run_healthcheck(const std::vector<std::string>& args);
 
 /// `albemu gcloud COMMAND... [NAME] [--flag=value]...`: the gcloud command lines of Google's

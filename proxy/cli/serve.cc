@@ -28,6 +28,7 @@
 #include "proxy/api/compute_api.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/config_watcher.h"
+#include "proxy/cli/h2c_standins.h"
 #include "proxy/cli/options.h"
 #include "proxy/core/snapshot.h"
 #include "proxy/log/access_log.h"
@@ -53,7 +54,7 @@ class Server {
 
   /// The initial load; prints the errors and returns false if the config does not load.
   bool load_initial() {
-    core::SnapshotResult result = core::load_snapshot(paths_, 1);
+    core::SnapshotResult result = load(1);
     if (!result.snapshot) {
       std::cerr << "albemu serve: the config does not load:\n"
                 << config::format_errors(result.errors);
@@ -71,6 +72,7 @@ class Server {
       return false;
     }
     metrics_.set_config_generation(current_->generation);
+    h2c_standins_.keep_only(current_->config);
     return true;
   }
 
@@ -78,7 +80,7 @@ class Server {
   /// Returns the error text (empty on success).
   std::string reload(std::string_view reason) {
     const uint64_t generation = current_->generation + 1;
-    core::SnapshotResult result = core::load_snapshot(paths_, generation);
+    core::SnapshotResult result = load(generation);
     std::string error;
     if (!result.snapshot) {
       error = config::format_errors(result.errors);
@@ -94,6 +96,7 @@ class Server {
       return error;
     }
     current_ = std::move(result.snapshot);
+    h2c_standins_.keep_only(current_->config);
     last_reload_error_.clear();
     metrics_.set_config_generation(current_->generation);
     std::cerr << "albemu serve: reloaded (" << reason << "), generation " << current_->generation
@@ -108,11 +111,19 @@ class Server {
   std::function<void()> on_reloaded;  // after a successful reload (listeners may have moved)
 
  private:
+  /// Loads the config, gives the useHttp2 services without a URL their h2c stand-ins, builds.
+  core::SnapshotResult load(uint64_t generation) {
+    config::LoadResult loaded = core::load_config_sources(paths_);
+    if (loaded.ok()) h2c_standins_.provide(loaded.config);
+    return core::build_snapshot(loaded, generation);
+  }
+
   std::vector<std::string> paths_;
   net::DataPlane& data_plane_;
   log::Metrics& metrics_;
   std::shared_ptr<const core::ConfigSnapshot> current_;
   std::string last_reload_error_;
+  H2cStandins h2c_standins_;
 };
 
 std::string ready_file_text(const std::map<std::string, std::string>& bound,

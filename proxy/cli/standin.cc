@@ -1,5 +1,6 @@
 // `albemu standin`: a Cloud Run stand-in process, configured like Cloud Run (PORT, K_SERVICE,
-// K_REVISION) with flags that win over the environment.
+// K_REVISION) with flags that win over the environment. `--http2` makes it a service deployed
+// with --use-http2: h2c with prior knowledge only, and a gRPC echo service.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -35,16 +36,21 @@ int run_standin(const std::vector<std::string>& args) {
       "service", po::value<std::string>(), "service name (default $K_SERVICE, else \"standin\")")(
       "revision", po::value<std::string>(),
       "revision name (default $K_REVISION, else SERVICE-00001-standin)")(
-      "tag", po::value<std::string>()->default_value(""), "revision tag reported in answers");
+      "tag", po::value<std::string>()->default_value(""), "revision tag reported in answers")(
+      "http2",
+      "speak only h2c (HTTP/2 with prior knowledge), as a service deployed with --use-http2; "
+      "gRPC calls are echoed message by message");
   po::variables_map vm;
   if (const auto exit_code = parse_options(
           "standin",
-          "albemu standin [--port P] [--host H] [--service NAME] [--revision R] [--tag T]", options,
-          args, vm))
+          "albemu standin [--port P] [--host H] [--service NAME] [--revision R] [--tag T] "
+          "[--http2]",
+          options, args, vm))
     return *exit_code;
 
   standin::StandinOptions standin_options;
   standin_options.host = vm["host"].as<std::string>();
+  standin_options.http2 = vm.count("http2") != 0;
   unsigned port = 8080;
   if (vm.count("port") != 0) {
     port = vm["port"].as<unsigned>();
@@ -78,7 +84,7 @@ int run_standin(const std::vector<std::string>& args) {
   }
   std::cout << "albemu standin: service " << identity.service << " revision " << identity.revision
             << (identity.tag.empty() ? "" : " tag " + identity.tag) << " listening on "
-            << server.address() << std::endl;
+            << server.address() << (standin_options.http2 ? " (h2c)" : "") << std::endl;
 
   boost::asio::signal_set signals(io_context, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int) {

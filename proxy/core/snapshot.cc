@@ -133,12 +133,13 @@ SnapshotResult build_snapshot(const config::LoadResult& loaded, uint64_t generat
   return result;
 }
 
+config::LoadResult load_config_sources(const std::vector<std::string>& paths) {
+  if (paths.empty()) return config::load_config_text(config::embedded_demo_config(), kEmbeddedName);
+  return config::load_config_files(paths);
+}
+
 SnapshotResult load_snapshot(const std::vector<std::string>& paths, uint64_t generation) {
-  if (paths.empty()) {
-    return build_snapshot(config::load_config_text(config::embedded_demo_config(), kEmbeddedName),
-                          generation);
-  }
-  return build_snapshot(config::load_config_files(paths), generation);
+  return build_snapshot(load_config_sources(paths), generation);
 }
 
 }  // namespace albemu::core

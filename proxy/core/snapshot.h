@@ -82,7 +82,10 @@ struct SnapshotResult {
 /// map's tests (a failing test is an error, as GCP rejects such an update).
 SnapshotResult build_snapshot(const config::LoadResult& loaded, uint64_t generation);
 
-/// Loads (from files, or the embedded demo config when `paths` is empty) and builds.
+/// Loads from files, or the embedded demo config when `paths` is empty (not built yet).
+config::LoadResult load_config_sources(const std::vector<std::string>& paths);
+
+/// Loads (load_config_sources) and builds.
 SnapshotResult load_snapshot(const std::vector<std::string>& paths, uint64_t generation);
 
 }  // namespace albemu::core

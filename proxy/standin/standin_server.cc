@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -10,13 +9,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/optional.hpp>
-#include <charconv>
 #include <chrono>
-#include <list>
-#include <mutex>
 #include <thread>
 
 #include "proxy/net/http_date.h"
+#include "proxy/standin/h2c_standin_session.h"
+#include "proxy/standin/standin_session.h"
 
 namespace albemu::standin {
 
@@ -86,47 +84,8 @@ struct RepeatedBody {
 std::optional<std::uint64_t> header_number(const http::fields& fields, std::string_view name) {
   const auto found = fields.find(name);
   if (found == fields.end()) return std::nullopt;
-  const std::string_view text = found->value();
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
+  return hook_number(found->value());
 }
-
-/// A connection stop() must be able to close, whatever protocol it speaks now.
-class Session {
- public:
-  virtual ~Session() = default;
-  /// Any thread: closes the socket on the session's own strand.
-  virtual void close_from_outside() = 0;
-};
-
-/// State shared by the listener and its sessions; outlives whichever of them goes last.
-struct SharedState {
-  net::StandinIdentity identity;
-  std::atomic<std::uint64_t> requests_served{0};
-
-  /// Sessions alive, for stop(). Sessions run on strands of a possibly multi-threaded
-  /// io_context, hence the lock; it is taken once per connection, never per request.
-  void remember(const std::shared_ptr<Session>& session) {
-    const std::lock_guard lock(mutex);
-    sessions.remove_if([](const std::weak_ptr<Session>& weak) { return weak.expired(); });
-    sessions.push_back(session);
-  }
-  void close_all() {
-    std::list<std::weak_ptr<Session>> closing;
-    {
-      const std::lock_guard lock(mutex);
-      closing.swap(sessions);
-    }
-    for (auto& weak : closing) {
-      if (auto session = weak.lock()) session->close_from_outside();
-    }
-  }
-
-  std::mutex mutex;
-  std::list<std::weak_ptr<Session>> sessions;
-};
 
 /// One WebSocket connection: echoes every message back as it came (text or binary).
 class WebSocketSession : public Session, public std::enable_shared_from_this<WebSocketSession> {
@@ -251,9 +210,8 @@ class HttpSession : public Session, public std::enable_shared_from_this<HttpSess
     const bool keep_alive = request.keep_alive();
 
     auto status = http::status::ok;
-    if (const auto code = header_number(request, "x-standin-status");
-        code && *code >= 200 && *code <= 599) {
-      status = static_cast<http::status>(*code);
+    if (const auto found = request.find("x-standin-status"); found != request.end()) {
+      if (const auto code = hook_status(found->value())) status = static_cast<http::status>(*code);
     }
     const bool bodyless =
         status == http::status::no_content || status == http::status::not_modified;
@@ -322,6 +280,7 @@ class StandinServerImpl : public std::enable_shared_from_this<StandinServerImpl>
         acceptor_(io_context),
         host_(std::move(options.host)),
         requested_port_(options.port),
+        http2_(options.http2),
         shared_(std::make_shared<SharedState>()) {
     shared_->identity = std::move(options.identity);
   }
@@ -349,9 +308,15 @@ class StandinServerImpl : public std::enable_shared_from_this<StandinServerImpl>
     acceptor_.async_accept(asio::make_strand(io_context_), [self = shared_from_this()](
                                                                error_code ec, tcp::socket socket) {
       if (ec) return;  // acceptor closed
-      auto session = std::make_shared<HttpSession>(std::move(socket), self->shared_);
-      self->shared_->remember(session);
-      session->start();
+      if (self->http2_) {
+        // Like a Cloud Run service deployed with --use-http2: h2c with prior knowledge only.
+        if (auto session = start_h2c_session(std::move(socket), self->shared_))
+          self->shared_->remember(session);
+      } else {
+        auto session = std::make_shared<HttpSession>(std::move(socket), self->shared_);
+        self->shared_->remember(session);
+        session->start();
+      }
       self->do_accept();
     });
   }
@@ -374,6 +339,7 @@ class StandinServerImpl : public std::enable_shared_from_this<StandinServerImpl>
   std::string host_;
   std::uint16_t requested_port_;
   std::uint16_t bound_port_ = 0;
+  bool http2_;
   std::shared_ptr<SharedState> shared_;
 };
 

@@ -1,13 +1,21 @@
 #pragma once
-// A Cloud Run stand-in: an HTTP/1.1 server that answers every request with echo_json().
-// Used by `albemu standin`, by `albemu serve` for Cloud Run services without a URL, and by
-// integration tests as a real upstream.
+// A Cloud Run stand-in: a server that answers every request with echo_json(). It speaks
+// HTTP/1.1, or, with StandinOptions::http2, only h2c with prior knowledge (as a service deployed
+// with --use-http2 does), and then answers gRPC calls as a generic echo service. Used by
+// `albemu standin`, by `albemu serve` for the useHttp2 Cloud Run services that have no URL,
+// and by tests as a real upstream.
 //
 // Test hooks, read from request headers:
-//   x-standin-delay-ms: N        answer after N milliseconds
+//   x-standin-delay-ms: N        answer after N milliseconds (gRPC: start the answer then)
 //   x-standin-status: N          answer with status N (body is still the echo JSON)
-//   x-standin-response-bytes: N  answer with N bytes of body ('x'), chunked, instead of the JSON
-//   Upgrade: websocket           accept the upgrade and echo every message back
+//   x-standin-response-bytes: N  answer with N bytes of body ('x'), streamed, instead of the JSON
+//   Upgrade: websocket           accept the upgrade and echo every message back (HTTP/1.1)
+//
+// gRPC (h2c only; content-type application/grpc or application/grpc+...): any method answers
+// each request message with the same message as it arrives, then grpc-status 0; the response
+// headers carry x-standin-service and x-standin-revision. Hooks, read from the call's metadata:
+//   x-standin-grpc-status: N     end the call at once with status N (0 to 16), no message
+//   x-standin-grpc-message: TEXT its grpc-message
 
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
@@ -23,6 +31,7 @@ struct StandinOptions {
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   std::uint16_t port = 0;          // 0: the kernel picks a free port; see StandinServer::port()
   net::StandinIdentity identity;
+  bool http2 = false;  // h2c with prior knowledge only, instead of HTTP/1.1
 };
 
 class StandinServerImpl;

@@ -7,11 +7,27 @@
 #   tests/e2e/compose_test.sh        (or: make test-docker)
 #
 # It runs in its own compose project with a copy of docker/config/, so a compose project the
-# user already has up is not touched (but both use 10.1.2.0/24: stop yours first).
+# user already has up is not touched (but both use 10.1.2.0/24: stop yours first). Runs of it
+# from other checkouts of the repository on the same machine go one at a time (see below).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${root}"
+
+# One run at a time on a machine: two would each bring up 10.1.2.0/24, and two private engines
+# would fight over docker0 and iptables. A lock orders this script's runs; a private engine
+# that a run without the lock started (an older checkout's) is waited for until it stops.
+exec 9>"${TMPDIR:-/tmp}/albemu-compose-test.lock"
+if ! flock -n 9; then
+  echo "another compose end-to-end run holds the lock; waiting for it"
+  flock 9
+fi
+other_engine() { pgrep -f 'dockerd --data-root [^ ]*/albemu-docker\.' >/dev/null; }
+if other_engine; then
+  echo "a private Docker engine of another run is up; waiting until it stops (at most 30 min)"
+  waited=$((SECONDS + 1800))
+  while other_engine && ((SECONDS < waited)); do sleep 2; done
+fi
 
 failures=0
 checks=0
@@ -64,7 +80,7 @@ wait_healthy() {
   echo "${service} is ${status:-not running} after 120 s" >&2
   return 1
 }
-for service in albemu helloworld login login-test cart; do
+for service in albemu helloworld login login-test cart grpc-echo; do
   if wait_healthy "${service}"; then pass "${service} container is healthy"; else fail "${service} container is healthy"; fi
 done
 [ "${failures}" -eq 0 ] || exit 1
@@ -126,6 +142,36 @@ expect "https://test.example.com/home/login/web -> login tagged test" 200 \
 expect "an unknown service -> 503" 503 - -H 'Host: example.com' "http://${vip}/nosuchservice/x"
 expect "an unknown tag -> 503" 503 - -k "https://beta.example.com/home/login/web" \
   --connect-to "beta.example.com:443:${vip}:443"
+
+# gRPC: grpc-call (python3-grpcio, in vm-client) calls grpc-echo.example.com over TLS; albemu
+# speaks h2c to the grpc-echo stand-in (useHttp2), which echoes each message back.
+# grpc_expect NAME PYTHON_CONDITION GRPC_CALL_ARGS...: the condition sees the calls by name as
+# `c` (c['unary'], c['bidi']: sent, received, code, details, metadata).
+grpc_expect() {
+  local name=$1 condition=$2
+  shift 2
+  local out
+  # Its exit status is the condition's to judge (a hook's error status is the point).
+  out="$(compose exec -T vm-client grpc-call "$@" 2>&1)" || true
+  if OUT="${out}" python3 -c "import json, os, sys
+c = {r['call']: r for r in (json.loads(l) for l in os.environ['OUT'].splitlines() if l.startswith('{'))}
+sys.exit(0 if (${condition}) else 1)" 2>/dev/null; then
+    pass "${name}"
+  else
+    fail "${name}: ${condition} does not hold for ${out}"
+  fi
+}
+grpc_expect "gRPC unary call echoes through the load balancer (grpc-status OK)" \
+  "c['unary']['code'] == 'OK' and c['unary']['received'] == c['unary']['sent'] and c['unary']['metadata']['x-standin-service'] == 'grpc-echo' and c['unary']['metadata']['x-standin-revision'] == 'grpc-echo-00001-abc'"
+grpc_expect "gRPC bidirectional streaming call echoes each message (grpc-status OK)" \
+  "c['bidi']['code'] == 'OK' and c['bidi']['received'] == ['one', 'two', 'three']"
+grpc_expect "gRPC status hook: both calls end PERMISSION_DENIED with its message" \
+  "all(c[k]['code'] == 'PERMISSION_DENIED' and c[k]['details'] == 'denied by test' and c[k]['received'] == [] for k in ('unary', 'bidi'))" \
+  --status 7 --message 'denied by test'
+expect "https://grpc-echo.example.com/ (not gRPC) -> grpc-echo's JSON echo over h2c" 200 \
+  "e['service'] == 'grpc-echo' and e['revision'] == 'grpc-echo-00001-abc' and e['headers']['host'] == ['grpc-echo.example.com']" \
+  --cacert /var/lib/albemu/certs/ca.crt 'https://grpc-echo.example.com/' \
+  --connect-to "grpc-echo.example.com:443:${vip}:443"
 
 # The ports published on the host's loopback reach the same load balancer.
 host_body="$(curl -sS --max-time 10 -H 'Host: example.com' "http://127.0.0.1:${ALBEMU_HTTP_PORT}/cart/x")"
