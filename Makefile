@@ -99,7 +99,7 @@ bench: deps-bench build
 	bench/e2e/run.sh 10 50
 
 # albemu vs nginx vs HAProxy end to end (bench/e2e/README.md): throughput, HTTPS, HTTP/2, gRPC,
-# open-loop latency, idle connections, hot reload. About 22 minutes on 2 cores; results in
+# open-loop latency, idle connections, hot reload. About 20 minutes on 2 cores; results in
 # bench/out/. Only some sections: bench/e2e/run.sh --sections h2,grpc
 bench-e2e: deps-bench configure
 	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) bench/e2e/run.sh

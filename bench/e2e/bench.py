@@ -220,15 +220,28 @@ def run(args, processes, work_dir):
     bench = phases.Bench(args, processes, layout, work_dir, Path(args.albemu),
                          Path(args.loadgen), certs / "ca.crt", backend)
     names = args.proxy_names
+    section_seconds = results["meta"]["section_seconds"] = {}
+    clock = [time.monotonic()]
+
+    def section_done(section):
+        """Logs and keeps how long a section took (waits and repeats included)."""
+        now = time.monotonic()
+        section_seconds[section] = round(now - clock[0], 1)
+        bench.log(f"({section} section: {now - clock[0]:.0f} s)")
+        clock[0] = now
+
     if "throughput" in args.section_names:
         results["throughput"] = phases.run_throughput(bench, scenarios(args), names,
                                                       args.rounds, args.duration, args.warmup)
+        section_done("throughput")
     if "h2" in args.section_names:
         results["h2"] = h2_phases.run_http2(bench, args.h2_load_list, names, args.rounds,
                                             args.duration, args.warmup)
+        section_done("h2")
     if "grpc" in args.section_names:
         results["grpc"] = h2_phases.run_grpc(bench, args.h2_load_list, names, args.rounds,
                                              args.duration, args.warmup)
+        section_done("grpc")
     if "latency" in args.section_names:
         rate = latency_rate(args, results)
         if rate is None:  # no throughput section: measure the slowest proxy quickly
@@ -237,8 +250,10 @@ def run(args, processes, work_dir):
             rate = latency_rate(args, rate_results)
         results["latency"] = phases.run_latency(bench, names, rate, args.rounds, args.duration,
                                                 args.warmup, args.latency_connections)
+        section_done("latency")
     if "idle" in args.section_names:
         results["idle"] = phases.run_idle(bench, names, args.idle_connections)
+        section_done("idle")
     if "reload" in args.section_names and "albemu" in names:
         results["reload"] = [
             phases.run_reload(bench, f"{args.services:,} host rules", 0, args.reloads,
@@ -247,6 +262,7 @@ def run(args, processes, work_dir):
                               _path_rules_for_one_megabyte(layout), args.reloads,
                               args.reload_posts, args.reload_connections),
         ]
+        section_done("reload")
     results["meta"]["tls"] = bench.tls_seen
     results["meta"]["disturbed_retries"] = bench.retries_used
     results["meta"]["quiet_waited_s"] = round(bench.quiet_waited, 1)

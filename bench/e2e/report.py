@@ -27,7 +27,8 @@ def setup_section(meta):
         f"- Machine: {meta['cpus']} CPUs ({meta['cpu_model']}), Linux {meta['kernel']}; "
         f"{meta['versions']}.",
         f"- Each proxy runs {s['workers']} worker thread(s)/process(es) pinned to CPU "
-        f"{s['proxy_cpus']}; wrk, albemu_loadgen and the backend run on CPU {s['load_cpus']}.",
+        f"{s['proxy_cpus']}; wrk, h2load, albemu_loadgen and the backend run on CPU "
+        f"{s['load_cpus']}.",
         f"- {s['services']:,} Cloud Run services (s0000...) spread over {s['backend_ports']} "
         f"backend ports of one nginx (1 worker) that answers a {s['body_bytes']}-byte body naming "
         "its port. Every request names a different service than the previous one: by path "
@@ -39,7 +40,7 @@ def setup_section(meta):
         f"- Throughput: wrk 4.1, 1 thread, keepalive, {s['rounds']} rounds of {s['duration']} s "
         f"per proxy after a {s['warmup']} s warm-up, proxies interleaved; each cell is the "
         "median of the rounds. wrk's p50/p99 are closed-loop (they omit the requests wrk did not "
-        "send while waiting).",
+        "send while waiting). h2load (HTTP/2, gRPC) runs the same way.",
         f"- The machine may be shared: before each timed run the harness waits (at most 15 s, "
         f"{s['quiet_wait']:.0f} s in all; {meta.get('quiet_waited_s', 0):.0f} s this time) until "
         f"processes outside the benchmark use less than {s['disturbed_load']} cores, and a run "
@@ -47,6 +48,10 @@ def setup_section(meta):
         f"{meta.get('disturbed_retries', 0)} this time). \"other load\" in the tables is what "
         "they used during the kept runs.",
     ]
+    if meta.get("section_seconds"):
+        lines.append("- Time per section (waits and repeats included): " + ", ".join(
+            f"{name} {seconds:.0f} s" for name, seconds in meta["section_seconds"].items())
+            + f"; {meta.get('wall_seconds', 0):.0f} s in all.")
     return lines
 
 
