@@ -8,7 +8,8 @@ CMAKE_FLAGS += -DALBEMU_WERROR=ON
 endif
 
 DEB_PACKAGES := $(shell grep -v '^\#' scripts/build-packages.txt)
-BENCH_PACKAGES := wrk nginx-light haproxy python3 openssl
+BENCH_PACKAGES := wrk nghttp2-client nginx-light haproxy openssl \
+	python3 python3-httpx python3-h2 python3-grpcio
 LINT_PACKAGES := clang clang-format clang-tidy
 
 .PHONY: deps deps-bench deps-lint deps-test configure build run test test-asan test-tsan test-docker bench bench-e2e bench-smoke \
@@ -99,12 +100,14 @@ bench: deps-bench build
 	./$(BUILD_DIR)/albemu_bench --benchmark_min_time=0.5
 	bench/e2e/run.sh 10 50
 
-# albemu vs nginx vs HAProxy end to end (bench/e2e/README.md): throughput, HTTPS, open-loop
-# latency, idle connections, hot reload. About 15 minutes on 2 cores; results in bench/out/.
+# albemu vs nginx vs HAProxy end to end (bench/e2e/README.md): throughput, HTTPS, HTTP/2, gRPC,
+# open-loop latency, idle connections, hot reload. About 20 minutes on 2 cores; results in
+# bench/out/. Only some sections: bench/e2e/run.sh --sections h2,grpc
 bench-e2e: deps-bench configure
 	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) bench/e2e/run.sh
 
-# Under a minute: fails if albemu's requests/s fall below 0.8x nginx's in the same run.
+# About a minute: fails if albemu's requests/s fall below 0.8x nginx's in the same run over
+# HTTP/1.1, or below 0.7x over HTTP/2 (h2load, TLS).
 bench-smoke: deps-bench configure
 	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) bench/e2e/run.sh --smoke
 

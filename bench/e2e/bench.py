@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """albemu against nginx and HAProxy, end to end, in one run on this machine (see README.md).
 
-    bench/e2e/bench.py                 # everything: throughput, HTTPS, latency, idle, reload
-    bench/e2e/bench.py --smoke         # albemu vs nginx, ~30 s; exit 1 below 0.8x nginx
+    bench/e2e/bench.py                 # everything: throughput, HTTPS, HTTP/2, gRPC, latency,
+                                       # idle, reload
+    bench/e2e/bench.py --smoke         # albemu vs nginx, HTTP/1.1 and HTTP/2, about a minute;
+                                       # exit 1 below 0.8x nginx (HTTP/1.1) or 0.7x (HTTP/2)
     bench/e2e/bench.py --sections throughput --connections 64 --duration 3 --rounds 1
+    bench/e2e/bench.py --sections h2,grpc --h2-loads 16x10
 
 run.sh builds albemu and albemu_loadgen first and calls this; it needs the dev certificates
-(certs/generate.sh), wrk, nginx and haproxy. Writes results.json and results.md (smoke.json and
+(certs/generate.sh), wrk, h2load, nginx, haproxy, and python3-httpx, python3-h2 and
+python3-grpcio for the HTTP/2 and gRPC checks. Writes results.json and results.md (smoke.json and
 smoke.md for --smoke) into --out, and prints the report.
 """
 
@@ -27,13 +31,14 @@ sys.path.insert(0, str(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 
 import configs  # noqa: E402
+import h2_phases  # noqa: E402
 import phases  # noqa: E402
 import report  # noqa: E402
 from procs import HarnessError, Processes, free_port, raise_fd_limit  # noqa: E402
 from proxies import start_backend  # noqa: E402
 
 ROOT = HERE.parent.parent
-ALL_SECTIONS = ("throughput", "latency", "idle", "reload")
+ALL_SECTIONS = ("throughput", "h2", "grpc", "latency", "idle", "reload")
 
 
 def cpu_list(text):
@@ -47,11 +52,16 @@ def parse_args(argv):
     parser.add_argument("--smoke", action="store_true",
                         help="albemu vs nginx only, short; fails below --smoke-threshold")
     parser.add_argument("--smoke-threshold", type=float, default=0.8)
+    parser.add_argument("--smoke-h2-threshold", type=float, default=0.7,
+                        help="the same for --smoke's HTTP/2 row (h2load, TLS)")
     parser.add_argument("--sections", default=",".join(ALL_SECTIONS),
                         help="comma list of: " + ", ".join(ALL_SECTIONS))
     parser.add_argument("--proxies", default="albemu,nginx,haproxy")
     parser.add_argument("--connections", default="16,256",
                         help="wrk connection counts (each: HTTP path, HTTP host, HTTPS path)")
+    parser.add_argument("--h2-loads", default="16x10,256x1",
+                        help="h2load loads of the h2 and grpc sections: CONNECTIONSxSTREAMS "
+                             "(streams in flight per connection), comma-separated")
     parser.add_argument("--no-https", action="store_true", help="skip the HTTPS configurations")
     parser.add_argument("--no-host", action="store_true", help="skip the host-mask configurations")
     parser.add_argument("--duration", type=int, default=8, help="seconds per timed run")
@@ -91,8 +101,9 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.smoke:
         args.proxies = "albemu,nginx"
-        args.sections = "throughput"
+        args.sections = "throughput,h2"
         args.connections = "64"
+        args.h2_loads = "16x10"
         args.no_https = args.no_host = True
         args.duration, args.warmup, args.rounds = min(args.duration, 3), 1, 3
         args.retries, args.quiet_wait = min(args.retries, 3), min(args.quiet_wait, 10)
@@ -101,6 +112,10 @@ def parse_args(argv):
     for section in args.section_names:
         if section not in ALL_SECTIONS:
             parser.error(f"unknown section {section}")
+    try:
+        args.h2_load_list = h2_phases.parse_loads(args.h2_loads)
+    except ValueError as error:
+        parser.error(f"--h2-loads: {error}")
     if args.smoke and args.proxy_names != ["albemu", "nginx"]:
         parser.error("--smoke compares albemu with nginx")
     return args
@@ -128,7 +143,8 @@ def tool_versions():
     nginx = first_line(["nginx", "-v"]).replace("nginx version: ", "")
     haproxy = first_line(["haproxy", "-v"]).split(" - ")[0]
     wrk = first_line(["wrk", "--version"]).split(" [")[0]
-    return f"{nginx}, {haproxy}, {wrk}"
+    h2load = first_line(["h2load", "--version"]).replace("h2load nghttp2/", "h2load ")
+    return f"{nginx}, {haproxy}, {wrk}, {h2load}"
 
 
 def cpu_model():
@@ -152,11 +168,14 @@ def latency_rate(args, results):
 
 def find_problems(results, args):
     problems = []
-    for entry in results.get("throughput", []):
+    for entry in results.get("throughput", []) + results.get("h2", []) + results.get("grpc", []):
         for name, row in entry["summary"].items():
             if row["errors"]:
                 problems.append(f"{entry['scenario']}: {name} had {row['errors']} socket errors "
                                 "or non-2xx answers")
+            if row.get("unconfirmed"):
+                problems.append(f"{entry['scenario']}: {name} counted {row['unconfirmed']} "
+                                "successes that the backend did not answer")
     latency = results.get("latency")
     if latency:
         for name, row in latency["summary"].items():
@@ -180,8 +199,10 @@ def run(args, processes, work_dir):
     certs = Path(args.certs)
     fd_limit = raise_fd_limit()
     ports = [free_port() for _ in range(args.backend_ports)]
+    grpc_ports = [free_port() for _ in range(args.backend_ports)]
     layout = configs.Layout(args.services, ports, args.workers, certs / "server.crt",
-                            certs / "server.key", fd_limit=fd_limit)
+                            certs / "server.key", fd_limit=fd_limit, grpc_ports=grpc_ports,
+                            status_port=free_port())
     results = {"meta": {
         "cpus": os.cpu_count(), "cpu_model": cpu_model(), "kernel": platform.release(),
         "versions": tool_versions(), "fd_limit": fd_limit,
@@ -199,9 +220,28 @@ def run(args, processes, work_dir):
     bench = phases.Bench(args, processes, layout, work_dir, Path(args.albemu),
                          Path(args.loadgen), certs / "ca.crt", backend)
     names = args.proxy_names
+    section_seconds = results["meta"]["section_seconds"] = {}
+    clock = [time.monotonic()]
+
+    def section_done(section):
+        """Logs and keeps how long a section took (waits and repeats included)."""
+        now = time.monotonic()
+        section_seconds[section] = round(now - clock[0], 1)
+        bench.log(f"({section} section: {now - clock[0]:.0f} s)")
+        clock[0] = now
+
     if "throughput" in args.section_names:
         results["throughput"] = phases.run_throughput(bench, scenarios(args), names,
                                                       args.rounds, args.duration, args.warmup)
+        section_done("throughput")
+    if "h2" in args.section_names:
+        results["h2"] = h2_phases.run_http2(bench, args.h2_load_list, names, args.rounds,
+                                            args.duration, args.warmup)
+        section_done("h2")
+    if "grpc" in args.section_names:
+        results["grpc"] = h2_phases.run_grpc(bench, args.h2_load_list, names, args.rounds,
+                                             args.duration, args.warmup)
+        section_done("grpc")
     if "latency" in args.section_names:
         rate = latency_rate(args, results)
         if rate is None:  # no throughput section: measure the slowest proxy quickly
@@ -210,8 +250,10 @@ def run(args, processes, work_dir):
             rate = latency_rate(args, rate_results)
         results["latency"] = phases.run_latency(bench, names, rate, args.rounds, args.duration,
                                                 args.warmup, args.latency_connections)
+        section_done("latency")
     if "idle" in args.section_names:
         results["idle"] = phases.run_idle(bench, names, args.idle_connections)
+        section_done("idle")
     if "reload" in args.section_names and "albemu" in names:
         results["reload"] = [
             phases.run_reload(bench, f"{args.services:,} host rules", 0, args.reloads,
@@ -220,10 +262,19 @@ def run(args, processes, work_dir):
                               _path_rules_for_one_megabyte(layout), args.reloads,
                               args.reload_posts, args.reload_connections),
         ]
+        section_done("reload")
     results["meta"]["tls"] = bench.tls_seen
     results["meta"]["disturbed_retries"] = bench.retries_used
     results["meta"]["quiet_waited_s"] = round(bench.quiet_waited, 1)
     return results
+
+
+def smoke_check(entry, threshold):
+    """albemu vs nginx in one configuration: passes at `threshold` x nginx's req/s or above."""
+    ratio = entry["paired"]["rps"]["nginx"] or 0.0
+    return {"scenario": entry["scenario"], "albemu_rps": entry["summary"]["albemu"]["rps"],
+            "nginx_rps": entry["summary"]["nginx"]["rps"], "ratio": ratio,
+            "threshold": threshold, "pass": ratio >= threshold}
 
 
 def _path_rules_for_one_megabyte(layout):
@@ -264,13 +315,11 @@ def main(argv):
     results["meta"]["wall_seconds"] = round(time.monotonic() - started, 1)
     exit_code = 0
     if args.smoke:
-        albemu = results["throughput"][0]["summary"]["albemu"]["rps"]
-        nginx = results["throughput"][0]["summary"]["nginx"]["rps"]
-        ratio = results["throughput"][0]["paired"]["rps"]["nginx"] or 0.0
-        results["smoke"] = {"albemu_rps": albemu, "nginx_rps": nginx, "ratio": ratio,
-                            "threshold": args.smoke_threshold,
-                            "pass": ratio >= args.smoke_threshold}
-        exit_code = 0 if results["smoke"]["pass"] else 1
+        smoke = {"http1": smoke_check(results["throughput"][0], args.smoke_threshold),
+                 "h2": smoke_check(results["h2"][0], args.smoke_h2_threshold)}
+        smoke["pass"] = smoke["http1"]["pass"] and smoke["h2"]["pass"]
+        results["smoke"] = smoke
+        exit_code = 0 if smoke["pass"] else 1
     results["problems"] = find_problems(results, args)
     if results["problems"]:
         exit_code = exit_code or 1

@@ -54,13 +54,20 @@ class Bench:
     def log(self, text):
         print(text, flush=True)
 
-    def start_proxies(self, names):
+    def start_proxies(self, names, http2=False, grpc=False):
+        """Starts and checks each proxy: routing over HTTP/1.1 and HTTPS, and with `http2` over
+        HTTP/2 too; with `grpc`, the gRPC config, checked with gRPC calls instead."""
         started = {}
         for name in names:
             proxy = proxies.start_proxy(name, self.processes, self.albemu, self.layout,
-                                        self.work_dir, self.proxy_cpus)
-            self.tls_seen[name] = proxies.verify_routing(proxy, self.layout, self.ca_file)
+                                        self.work_dir, self.proxy_cpus, grpc=grpc)
             started[name] = proxy
+            if grpc:
+                proxies.verify_grpc(proxy, self.layout, self.ca_file)
+                continue
+            self.tls_seen[name] = proxies.verify_routing(proxy, self.layout, self.ca_file)
+            if http2:
+                proxies.verify_http2(proxy, self.layout, self.ca_file)
         return started
 
     def stop_proxies(self, started):
@@ -74,14 +81,19 @@ class Bench:
     def wrk(self, url, connections, duration, mode, process=None, retry=True):
         """One wrk run, with the CPU the proxy (`process`) used and how busy each core was.
         A run that other processes disturbed is repeated while the retry budget lasts."""
+        return self.timed(
+            lambda: loads.run_wrk(self.processes, url, connections, duration, self.load_cpus,
+                                  mode=mode, services=self.layout.services),
+            process, retry)
+
+    def timed(self, load, process=None, retry=True):
+        """One run of `load()` (a dict with at least requests and seconds), as wrk()."""
         while True:
             if retry:
                 self.wait_for_quiet()
             watch = CpuWatch([process, self.backend])
             try:
-                result = loads.run_wrk(self.processes, url, connections, duration,
-                                       self.load_cpus, mode=mode,
-                                       services=self.layout.services)
+                result = load()
             except HarnessError as error:
                 raise HarnessError(f"{error}\n{_state(process)}") from None
             cpu = watch.stop()

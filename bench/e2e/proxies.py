@@ -1,10 +1,14 @@
 """Starting the backend and the three proxies, and checking that each one routes as albemu does
-before anything is timed."""
+before anything is timed: over HTTP/1.1 and HTTPS, over HTTP/2 (httpx), and for the gRPC
+variant, with real gRPC calls (grpcio)."""
 
 import http.client
+import importlib
 import json
+import os
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 
 import configs
@@ -56,10 +60,10 @@ def start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=None, name
     return Proxy(name, process, http_port, https_port, admin=bound["admin"], config_path=config)
 
 
-def start_nginx(processes, layout, work_dir, cpus):
+def start_nginx(processes, layout, work_dir, cpus, grpc=False):
     http_port, https_port = free_port(), free_port()
-    conf = Path(work_dir) / "nginx.conf"
-    conf.write_text(configs.nginx_conf(layout, work_dir, http_port, https_port))
+    conf = Path(work_dir) / ("nginx-grpc.conf" if grpc else "nginx.conf")
+    conf.write_text(configs.nginx_conf(layout, work_dir, http_port, https_port, grpc))
     _check(["nginx", "-t", "-q", "-c", str(conf)], "the nginx config")
     process = processes.start("nginx", ["nginx", "-c", str(conf), "-g", "daemon off;"],
                               cpus=cpus)
@@ -68,15 +72,15 @@ def start_nginx(processes, layout, work_dir, cpus):
     return Proxy("nginx", process, http_port, https_port)
 
 
-def start_haproxy(processes, layout, work_dir, cpus):
+def start_haproxy(processes, layout, work_dir, cpus, grpc=False):
     http_port, https_port = free_port(), free_port()
     # 10,000 idle connections need maxconn above 10,000 even where the file limit is below the
     # two descriptors per connection HAProxy budgets (the config says `no strict-limits`).
     maxconn = max(12000, min(30000, (layout.fd_limit - 200) // 2))
-    cfg, files = configs.haproxy_files(layout, work_dir, http_port, https_port, maxconn)
+    cfg, files = configs.haproxy_files(layout, work_dir, http_port, https_port, maxconn, grpc)
     for file_name, content in files.items():
         (Path(work_dir) / file_name).write_text(content)
-    conf = Path(work_dir) / "haproxy.cfg"
+    conf = Path(work_dir) / ("haproxy-grpc.cfg" if grpc else "haproxy.cfg")
     conf.write_text(cfg)
     _check(["haproxy", "-c", "-q", "-f", str(conf)], "the HAProxy config")
     process = processes.start("haproxy", ["haproxy", "-db", "-f", str(conf)], cpus=cpus)
@@ -85,13 +89,15 @@ def start_haproxy(processes, layout, work_dir, cpus):
     return Proxy("haproxy", process, http_port, https_port)
 
 
-def start_proxy(name, processes, albemu, layout, work_dir, cpus):
+def start_proxy(name, processes, albemu, layout, work_dir, cpus, grpc=False):
+    """`grpc`: the gRPC variant of the config (configs.py), to the backend's gRPC ports."""
     if name == "albemu":
-        return start_albemu(processes, albemu, layout, work_dir, cpus)
+        yaml_text = configs.albemu_yaml(layout, grpc=True) if grpc else None
+        return start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=yaml_text)
     if name == "nginx":
-        return start_nginx(processes, layout, work_dir, cpus)
+        return start_nginx(processes, layout, work_dir, cpus, grpc)
     if name == "haproxy":
-        return start_haproxy(processes, layout, work_dir, cpus)
+        return start_haproxy(processes, layout, work_dir, cpus, grpc)
     raise HarnessError(f"unknown proxy {name}")
 
 
@@ -161,3 +167,89 @@ def verify_routing(proxy, layout, ca_file, sample=(7, 0, 1, 2, 3, 500, 999)):
         if status != 503:
             raise HarnessError(f"{proxy.name} answers {status} for an {label}, not 503: {body!r}")
     return tls_seen
+
+
+def _client_module(name, packages):
+    """The HTTP/2 and gRPC checks' client library, imported when first needed so that the
+    HTTP/1.1 sections run without it."""
+    # grpcio's core logs to stderr each answer it rejects (as the unknown-service checks
+    # provoke); the checks say what went wrong.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise HarnessError(f"{sys.executable} cannot import {name} (Debian's {packages}: "
+                           "make deps-bench, and run the Debian python3)") from None
+
+
+def verify_http2(proxy, layout, ca_file, sample=(7, 0, 1, 2, 3, 500, 999)):
+    """The HTTPS checks of verify_routing over HTTP/2 (httpx, ALPN h2): by path and by
+    :authority, every answer in HTTP/2 from the service's own backend port; unknown services
+    get 503."""
+    httpx = _client_module("httpx", "python3-httpx and python3-h2")
+    base = f"https://127.0.0.1:{proxy.https_port}"
+    with httpx.Client(http2=True, verify=str(ca_file), timeout=5.0) as client:
+        checks = []
+        for index in (i for i in sample if i < layout.services):
+            service = configs.service_name(index)
+            expected = str(layout.port_of(index))
+            checks.append(("h2 path", f"/{service}/verify", None, 200, expected))
+            checks.append(("h2 host", "/verify", f"{service}.{configs.DOMAIN}", 200, expected))
+        checks.append(("h2 unknown path", "/nosuch/verify", None, 503, None))
+        checks.append(("h2 unknown host", "/verify", f"nosuch.{configs.DOMAIN}", 503, None))
+        for label, path, host, status, port in checks:
+            headers = {"Host": host} if host else {}  # httpx sends it as :authority
+            answer = client.get(base + path, headers=headers)
+            if (answer.http_version != "HTTP/2" or answer.status_code != status
+                    or (port and answer.headers.get("x-backend-port") != port)):
+                raise HarnessError(
+                    f"{proxy.name} over HTTP/2 ({label} {host or ''}{path}): "
+                    f"{answer.http_version} {answer.status_code}, backend port "
+                    f"{answer.headers.get('x-backend-port')}, expected {status} from {port}; "
+                    f"body {answer.text[:200]!r}")
+
+
+def grpc_call(port, ca_file, method, authority=None, timeout=5.0):
+    """One generic unary call (the message bytes as they are) over TLS to 127.0.0.1:`port`;
+    returns (status code, reply, initial metadata, trailing metadata) as dicts."""
+    grpc = _client_module("grpc", "python3-grpcio")
+    credentials = grpc.ssl_channel_credentials(root_certificates=Path(ca_file).read_bytes())
+    options = [("grpc.ssl_target_name_override", authority or "localhost")]
+    if authority:
+        options.append(("grpc.default_authority", authority))
+    with grpc.secure_channel(f"ipv4:127.0.0.1:{port}", credentials, options=options) as channel:
+        call = channel.unary_unary(method)
+        try:
+            reply, info = call.with_call(configs.GRPC_REQUEST_MESSAGE, timeout=timeout)
+        except grpc.RpcError as error:
+            return error.code(), None, dict(error.initial_metadata() or ()), {
+                "details": error.details()}
+        return info.code(), reply, dict(info.initial_metadata()), dict(info.trailing_metadata())
+
+
+def verify_grpc(proxy, layout, ca_file, sample=(7, 0, 1, 2, 3, 500, 999)):
+    """Real gRPC calls (grpcio over TLS) through a proxy started with the gRPC config: by path
+    (`/<service>/Call`) and by :authority, each must end OK with the backend's reply, the
+    service's own backend port in a header and in a trailer (so the trailers came through);
+    unknown services must end UNAVAILABLE."""
+    grpc = _client_module("grpc", "python3-grpcio")
+    for index in (i for i in sample if i < layout.services):
+        service = configs.service_name(index)
+        expected = str(layout.port_of(index, grpc=True))
+        for label, method, authority in (
+                ("path", f"/{service}/Call", None),
+                ("host", "/bench.Bench/Call", f"{service}.{configs.DOMAIN}")):
+            code, reply, head, trailers = grpc_call(proxy.https_port, ca_file, method, authority)
+            if (code != grpc.StatusCode.OK or reply != configs.GRPC_REPLY_MESSAGE
+                    or head.get("x-backend-port") != expected
+                    or trailers.get("x-backend-port") != expected):
+                raise HarnessError(
+                    f"{proxy.name} gRPC {service} ({label}): {code}, reply {reply!r}, backend "
+                    f"port {head.get('x-backend-port')} / trailer "
+                    f"{trailers.get('x-backend-port')}, expected OK from {expected}; {trailers}")
+    for label, method, authority in (("path", "/nosuch/Call", None),
+                                     ("host", "/bench.Bench/Call", f"nosuch.{configs.DOMAIN}")):
+        code, _, _, trailers = grpc_call(proxy.https_port, ca_file, method, authority)
+        if code != grpc.StatusCode.UNAVAILABLE:
+            raise HarnessError(f"{proxy.name} gRPC to an unknown service ({label}) ends {code}, "
+                               f"not UNAVAILABLE: {trailers}")

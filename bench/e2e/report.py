@@ -11,10 +11,10 @@ def _num(value, digits=0, scale=1.0):
     return f"{value * scale:,.{digits}f}"
 
 
-def _tls_text(tls):
+def _tls_text(tls, client="Python's ssl client"):
     seen = {f"{v['version']} {v['cipher']}" for v in tls.values() if v}
     if len(seen) == 1:
-        return f"every proxy negotiates {seen.pop()} (checked with Python's ssl client)"
+        return f"every proxy negotiates {seen.pop()} (checked with {client})"
     return ", ".join(f"{PROXY_LABELS[name]} {v['version']} {v['cipher']}"
                      for name, v in tls.items() if v) or "not checked"
 
@@ -27,7 +27,8 @@ def setup_section(meta):
         f"- Machine: {meta['cpus']} CPUs ({meta['cpu_model']}), Linux {meta['kernel']}; "
         f"{meta['versions']}.",
         f"- Each proxy runs {s['workers']} worker thread(s)/process(es) pinned to CPU "
-        f"{s['proxy_cpus']}; wrk, albemu_loadgen and the backend run on CPU {s['load_cpus']}.",
+        f"{s['proxy_cpus']}; wrk, h2load, albemu_loadgen and the backend run on CPU "
+        f"{s['load_cpus']}.",
         f"- {s['services']:,} Cloud Run services (s0000...) spread over {s['backend_ports']} "
         f"backend ports of one nginx (1 worker) that answers a {s['body_bytes']}-byte body naming "
         "its port. Every request names a different service than the previous one: by path "
@@ -39,7 +40,7 @@ def setup_section(meta):
         f"- Throughput: wrk 4.1, 1 thread, keepalive, {s['rounds']} rounds of {s['duration']} s "
         f"per proxy after a {s['warmup']} s warm-up, proxies interleaved; each cell is the "
         "median of the rounds. wrk's p50/p99 are closed-loop (they omit the requests wrk did not "
-        "send while waiting).",
+        "send while waiting). h2load (HTTP/2, gRPC) runs the same way.",
         f"- The machine may be shared: before each timed run the harness waits (at most 15 s, "
         f"{s['quiet_wait']:.0f} s in all; {meta.get('quiet_waited_s', 0):.0f} s this time) until "
         f"processes outside the benchmark use less than {s['disturbed_load']} cores, and a run "
@@ -47,6 +48,10 @@ def setup_section(meta):
         f"{meta.get('disturbed_retries', 0)} this time). \"other load\" in the tables is what "
         "they used during the kept runs.",
     ]
+    if meta.get("section_seconds"):
+        lines.append("- Time per section (waits and repeats included): " + ", ".join(
+            f"{name} {seconds:.0f} s" for name, seconds in meta["section_seconds"].items())
+            + f"; {meta.get('wall_seconds', 0):.0f} s in all.")
     return lines
 
 
@@ -90,6 +95,68 @@ def throughput_section(throughput, proxies):
              "during the run (other work on a shared machine); well above 0 means the run is "
              "disturbed."]
     return lines + ratio_lines + notes
+
+
+def _h2_tls_text(entries):
+    """What h2load printed of TLS, for each proxy (as _tls_text)."""
+    tls = {}
+    for entry in entries:
+        for name, row in entry["summary"].items():
+            tls[name] = row.get("tls") or tls.get(name)
+    return _tls_text(tls, "h2load")
+
+
+def http2_section(entries, proxies, grpc=False):
+    """The h2 or grpc section's tables: one row per load and proxy, then the ratios."""
+    if grpc:
+        lines = ["### gRPC unary calls (h2load over TLS, ALPN h2; h2c to the backends)", "",
+                 "Each call POSTs one gRPC message to `/<service>/Call` (the next of the "
+                 "services each time, URL mask `/<service>`) with `te: trailers`; the backends "
+                 "answer one message and `grpc-status: 0` in trailers. albemu speaks h2c to "
+                 "services with `useHttp2`, nginx uses `grpc_pass`, HAProxy `proto h2`. A success "
+                 "counts only if it came from the backend: \"not from backend\" is the number "
+                 "of h2load's successes that the response bytes or the backend's request count "
+                 "do not account for (must be 0). The ceiling is h2load in h2c straight to one "
+                 "backend port."]
+    else:
+        lines = ["### HTTP/2 over TLS (h2load, ALPN h2; HTTP/1.1 to the backends)", "",
+                 "Each request goes to the next of the services by path (URL mask "
+                 "`/<service>`): h2load takes :authority from its first URI only, so the host "
+                 "mask is checked over HTTP/2 before timing but not loaded."]
+    lines += ["", f"TLS: {_h2_tls_text(entries)}. Latency is h2load's closed-loop mean "
+              "(it gives no percentiles). Median of the rounds.", "",
+              "| load | proxy | protocol | req/s | mean ms | CPU s / 100k req | proxy CPU use | "
+              "peak RSS MiB | errors | " + ("not from backend | " if grpc else "")
+              + "other load |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if grpc else "") + "---:|"]
+    ratio_lines = ["", "| load | albemu/nginx req/s | albemu/HAProxy req/s | "
+                   "albemu/nginx CPU per req | albemu/HAProxy CPU per req |"
+                   + (" albemu/ceiling |" if grpc else ""),
+                   "|---|---:|---:|---:|---:|" + ("---:|" if grpc else "")]
+    for entry in entries:
+        first = True
+        for name in list(proxies) + ["direct"]:
+            row = entry["summary"].get(name)
+            if not row:
+                continue
+            util = row.get("proxy_cpu_util")
+            unconfirmed = f"{row.get('unconfirmed', 0)} | " if grpc else ""
+            lines.append(
+                f"| {entry['scenario'] if first else ''} | {PROXY_LABELS[name]} | "
+                f"{row.get('protocol') or '-'} | {_num(row['rps'])} | "
+                f"{_num(row.get('mean_us'), 2, 1e-3)} | {_num(row.get('cpu_s_per_100k'), 2)} | "
+                f"{'-' if util is None else f'{util:.0%}'} | "
+                f"{_num(row.get('peak_rss_kib'), 1, 1 / 1024)} | {row['errors']} | "
+                f"{unconfirmed}{_num(row.get('other_load'), 2)} |")
+            first = False
+        rps = entry["paired"]["rps"]
+        cpu = entry["paired"]["cpu_s_per_100k"]
+        ratio_lines.append(
+            f"| {entry['scenario']} | {_num(rps['nginx'], 2)} | {_num(rps['haproxy'], 2)} | "
+            f"{_num(cpu['nginx'], 2)} | {_num(cpu['haproxy'], 2)} |"
+            + (f" {_num(rps['direct'], 2)} |" if grpc else ""))
+    return lines + ratio_lines + ["", "Ratios as in the throughput table: the median over the "
+                                  "rounds of the ratio within one round."]
 
 
 def latency_section(latency, proxies):
@@ -153,11 +220,15 @@ def reload_section(reloads):
 
 
 def smoke_section(smoke):
-    verdict = "PASS" if smoke["pass"] else "FAIL"
-    return ["### Smoke", "",
-            f"albemu {smoke['albemu_rps']:,.0f} req/s, nginx {smoke['nginx_rps']:,.0f} req/s: "
-            f"albemu/nginx = {smoke['ratio']:.2f}, the median of the round ratios "
-            f"(threshold {smoke['threshold']:.2f}): **{verdict}**"]
+    lines = ["### Smoke", "",
+             "albemu/nginx is the median of the round ratios; each row must reach its threshold.",
+             "", "| configuration | albemu req/s | nginx req/s | albemu/nginx | threshold | |",
+             "|---|---:|---:|---:|---:|---|"]
+    for row in (smoke["http1"], smoke["h2"]):
+        lines.append(f"| {row['scenario']} | {row['albemu_rps']:,.0f} | {row['nginx_rps']:,.0f} | "
+                     f"{row['ratio']:.2f} | {row['threshold']:.2f} | "
+                     f"{'PASS' if row['pass'] else 'FAIL'} |")
+    return lines + ["", f"**{'PASS' if smoke['pass'] else 'FAIL'}**"]
 
 
 def render(results, proxies):
@@ -165,6 +236,10 @@ def render(results, proxies):
     lines += setup_section(results["meta"]) + [""]
     if results.get("throughput"):
         lines += throughput_section(results["throughput"], proxies) + [""]
+    if results.get("h2"):
+        lines += http2_section(results["h2"], proxies) + [""]
+    if results.get("grpc"):
+        lines += http2_section(results["grpc"], proxies, grpc=True) + [""]
     if results.get("latency"):
         lines += latency_section(results["latency"], proxies) + [""]
     if results.get("idle"):

@@ -3,9 +3,12 @@
 # proxy pinned to one core and the load generator and backend to the other (bench/e2e/README.md).
 #
 #   bench/e2e/run.sh                         everything (make bench-e2e): throughput over HTTP and
-#                                            HTTPS, open-loop latency, idle connections, reload
-#   bench/e2e/run.sh --smoke                 albemu vs nginx in under a minute (make bench-smoke);
+#                                            HTTPS, HTTP/2, gRPC, open-loop latency, idle
+#                                            connections, reload
+#   bench/e2e/run.sh --sections h2,grpc      only the HTTP/2 and gRPC sections (h2load)
+#   bench/e2e/run.sh --smoke                 albemu vs nginx in about a minute (make bench-smoke);
 #                                            exits 1 if albemu is below 0.8x nginx's requests/s
+#                                            over HTTP/1.1, or 0.7x over HTTP/2
 #   bench/e2e/run.sh DURATION CONNECTIONS    one HTTP throughput table, one round (make bench)
 #   bench/e2e/run.sh --help                  every option (bench.py)
 #
@@ -18,8 +21,12 @@ root=$(cd "$here/../.." && pwd)
 build_dir=${BUILD_DIR:-build}
 [[ $build_dir == /* ]] || build_dir="$root/$build_dir"
 jobs=${JOBS:-$(nproc)}
+# The HTTP/2 and gRPC checks use Debian's python3-httpx, python3-h2 and python3-grpcio, which
+# only the system interpreter has (another python3 may come first on PATH).
+python=${PYTHON:-python3}
+[[ -z ${PYTHON:-} && -x /usr/bin/python3 ]] && python=/usr/bin/python3
 
-for tool in wrk nginx haproxy python3 cmake openssl; do
+for tool in wrk h2load nginx haproxy python3 cmake openssl; do
   command -v "$tool" >/dev/null || { echo "run.sh: no $tool (make deps-bench)" >&2; exit 2; }
 done
 
@@ -28,7 +35,7 @@ if [[ $# -eq 2 && $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ ]]; then
   args=(--sections throughput --connections "$2" --duration "$1" --rounds 1 --no-host --no-https)
 fi
 for arg in "${args[@]}"; do
-  [[ $arg == -h || $arg == --help ]] && exec python3 "$here/bench.py" --help
+  [[ $arg == -h || $arg == --help ]] && exec "$python" "$here/bench.py" --help
 done
 
 if [[ ! -f $build_dir/build.ninja && ! -f $build_dir/Makefile ]]; then
@@ -68,7 +75,7 @@ trap 'exit 129' HUP
 # 10,000 idle connections need more open files than the usual soft limit.
 ulimit -n 100000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-python3 "$here/bench.py" --albemu "$build_dir/albemu" --loadgen "$build_dir/albemu_loadgen" \
+"$python" "$here/bench.py" --albemu "$build_dir/albemu" --loadgen "$build_dir/albemu_loadgen" \
   --pid-file "$pid_file" "${args[@]}" &
 bench_pid=$!
 status=0
