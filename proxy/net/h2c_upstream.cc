@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "proxy/core/proxy_error.h"
+#include "proxy/net/h2c_connection.h"
 #include "proxy/net/http2_codec.h"
 #include "proxy/net/worker.h"
 
@@ -19,88 +20,6 @@ namespace albemu::net {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using boost::system::error_code;
-
-namespace {
-
-constexpr std::uint32_t kMaxStreamsPerConnection = 100;
-constexpr std::int32_t kH2cStreamWindow = 256 * 1024;
-constexpr std::int32_t kH2cConnectionWindow = 1024 * 1024;
-constexpr std::size_t kH2cReadSize = 16 * 1024;
-constexpr std::size_t kH2cWriteBatch = 64 * 1024;
-
-}  // namespace
-
-/// One h2c connection to a service: the codec, the socket's reads and writes, and the streams
-/// open on it (by id; a stream removes itself when it ends).
-class H2cConnection : public std::enable_shared_from_this<H2cConnection> {
- public:
-  H2cConnection(Worker& worker, H2cPool& pool, std::unique_ptr<UpstreamStream> socket)
-      : worker_(worker),
-        pool_(pool),
-        socket_(std::move(socket)),
-        read_buffer_(std::make_unique_for_overwrite<char[]>(kH2cReadSize)) {}
-
-  ~H2cConnection() {
-    if (codec_) nghttp2_session_del(codec_);
-  }
-
-  bool start();
-  nghttp2_session* codec() { return codec_; }
-  bool open() const { return !closed_ && !going_away_; }
-  bool has_room() const {
-    if (!open()) return false;
-    const auto peer_limit =
-        nghttp2_session_get_remote_settings(codec_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-    return streams_.size() + pending_streams_ < std::min(peer_limit, kMaxStreamsPerConnection);
-  }
-  bool used() const { return used_; }
-  /// A stream is about to be opened on this connection (its head not sent yet).
-  void reserve() {
-    ++pending_streams_;
-    used_ = true;
-  }
-  void opened(std::int32_t id, H2cUpstream* stream) {
-    --pending_streams_;
-    streams_[id] = stream;
-  }
-  void unreserve() { --pending_streams_; }
-  void forget(std::int32_t id) {
-    streams_.erase(id);
-    if (streams_.empty()) idle_since_ = std::chrono::steady_clock::now();
-  }
-  /// How long no stream has been open (zero while one is).
-  std::chrono::steady_clock::duration idle_for(std::chrono::steady_clock::time_point now) const {
-    if (!streams_.empty() || pending_streams_ > 0) return {};
-    return now - idle_since_;
-  }
-  H2cUpstream* find(std::int32_t id) {
-    const auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second;
-  }
-  void flush();
-  void close();
-
- private:
-  friend struct H2cCallbacks;
-
-  void read();
-  /// The connection broke: every open stream ends with an error, then the socket closes.
-  void fail();
-
-  Worker& worker_;
-  H2cPool& pool_;
-  std::unique_ptr<UpstreamStream> socket_;
-  nghttp2_session* codec_ = nullptr;
-  std::unordered_map<std::int32_t, H2cUpstream*> streams_;
-  std::size_t pending_streams_ = 0;
-  std::chrono::steady_clock::time_point idle_since_ = std::chrono::steady_clock::now();
-  std::unique_ptr<char[]> read_buffer_;
-  std::string out_;
-  bool writing_ = false;
-  bool closed_ = false;
-  bool going_away_ = false;  // the service sent GOAWAY: no new stream
-  bool used_ = false;
-};
 
 /// nghttp2's callbacks for an h2c connection; each hands the event to one stream.
 struct H2cCallbacks {
@@ -507,72 +426,6 @@ void H2cUpstream::write_tunnel(const char*, std::size_t, Deadline, SizeHandler h
   post([handler = std::move(handler)]() mutable {
     handler(asio::error::operation_not_supported, 0);
   });
-}
-
-// ---- H2cPool
-
-H2cPool::H2cPool(Worker& worker, UpstreamPool& sockets)
-    : worker_(worker), sockets_(sockets), sweep_timer_(worker.io_context()) {}
-
-void H2cPool::arm_sweep() {
-  if (sweep_armed_ || connections_.empty()) return;
-  sweep_armed_ = true;
-  sweep_timer_.expires_after(std::chrono::seconds(30));
-  sweep_timer_.async_wait([this](error_code ec) {
-    if (ec) return;  // the pool is going away
-    sweep_armed_ = false;
-    const auto now = std::chrono::steady_clock::now();
-    std::vector<std::shared_ptr<H2cConnection>> expired;
-    for (const auto& [key, list] : connections_) {
-      for (const auto& connection : list) {
-        if (connection->idle_for(now) >= UpstreamPool::kIdleTimeout) expired.push_back(connection);
-      }
-    }
-    for (const auto& connection : expired) connection->close();  // leaves connections_
-    arm_sweep();
-  });
-}
-
-std::shared_ptr<UpstreamRequest> H2cPool::take(const Endpoint& endpoint) {
-  const auto it = connections_.find(endpoint.key);
-  if (it == connections_.end()) return nullptr;
-  for (const auto& connection : it->second) {
-    if (connection->has_room()) {
-      return std::make_shared<H2cUpstream>(worker_, connection, connection->used());
-    }
-  }
-  return nullptr;
-}
-
-std::weak_ptr<PendingConnect> H2cPool::connect(const Endpoint& endpoint,
-                                               UpstreamConnector::Deadline deadline,
-                                               UpstreamConnector::ConnectHandler handler) {
-  return sockets_.acquire(endpoint, deadline,
-                          [this, key = endpoint.key, handler = std::move(handler)](
-                              error_code ec, std::unique_ptr<UpstreamStream> socket) mutable {
-                            if (ec) return handler(ec, nullptr);
-                            auto connection =
-                                std::make_shared<H2cConnection>(worker_, *this, std::move(socket));
-                            if (!connection->start())
-                              return handler(asio::error::connection_refused, nullptr);
-                            connections_[key].push_back(connection);
-                            arm_sweep();
-                            handler({}, std::make_shared<H2cUpstream>(worker_, connection, false));
-                          });
-}
-
-void H2cPool::remove(const H2cConnection* connection) {
-  for (auto& [key, list] : connections_) {
-    std::erase_if(list, [connection](const auto& held) { return held.get() == connection; });
-  }
-}
-
-void H2cPool::close_all() {
-  auto all = std::move(connections_);
-  connections_.clear();
-  for (auto& [key, list] : all) {
-    for (auto& connection : list) connection->close();
-  }
 }
 
 }  // namespace albemu::net

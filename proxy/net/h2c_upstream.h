@@ -116,7 +116,9 @@ class H2cPool {
   H2cPool& operator=(const H2cPool&) = delete;
   /// A stream on an open connection to `endpoint` with room for one more, or null.
   std::shared_ptr<UpstreamRequest> take(const Endpoint& endpoint);
-  /// Opens a connection to `endpoint` and hands out its first stream.
+  /// A stream on a new connection to `endpoint`. Exchanges that ask while one is being opened
+  /// wait for it (up to the streams a connection carries) instead of each opening its own: a
+  /// burst of requests to a service opens one connection, as it would to Cloud Run.
   std::weak_ptr<PendingConnect> connect(const Endpoint& endpoint,
                                         UpstreamConnector::Deadline deadline,
                                         UpstreamConnector::ConnectHandler handler);
@@ -125,6 +127,11 @@ class H2cPool {
   void remove(const H2cConnection* connection);
 
  private:
+  struct Opening;
+  /// The socket to `key` is connected (or failed): the waiting exchanges get their streams.
+  void opened(const std::string& key, const std::shared_ptr<Opening>& opening,
+              boost::system::error_code ec, std::unique_ptr<UpstreamStream> socket);
+
   /// Every 30 s while connections are held: closes those that carried no stream for
   /// UpstreamPool::kIdleTimeout, as idle HTTP/1.1 connections are.
   void arm_sweep();
@@ -134,6 +141,7 @@ class H2cPool {
   boost::asio::steady_timer sweep_timer_;
   bool sweep_armed_ = false;
   std::unordered_map<std::string, std::vector<std::shared_ptr<H2cConnection>>> connections_;
+  std::unordered_map<std::string, std::shared_ptr<Opening>> opening_;  // by endpoint key
 };
 
 }  // namespace albemu::net
