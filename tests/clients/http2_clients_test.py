@@ -46,6 +46,9 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
   - name: h2c-app
     url: http://127.0.0.1:{h2c_port}
     useHttp2: true
+  - name: h2c-burst
+    url: http://127.0.0.1:{h2c_burst_port}
+    useHttp2: true
 """).replace("""networkEndpointGroups:
 """, """networkEndpointGroups:
   - name: grpc-neg
@@ -56,6 +59,10 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
     networkEndpointType: SERVERLESS
     cloudRun:
       service: h2c-app
+  - name: h2c-burst-neg
+    networkEndpointType: SERVERLESS
+    cloudRun:
+      service: h2c-burst
 """).replace("""backendServices:
 """, """backendServices:
   - name: grpc-bs
@@ -73,6 +80,11 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
     protocol: HTTP2
     backends:
       - group: h2c-neg
+  - name: h2c-burst-bs
+    loadBalancingScheme: INTERNAL_MANAGED
+    protocol: HTTP2
+    backends:
+      - group: h2c-burst-neg
 """).replace("""        routeRules:
 """, """        routeRules:
           - priority: 8
@@ -110,6 +122,10 @@ GRPC_CONFIG = CONFIG.replace("""cloudRunServices:
             matchRules:
               - prefixMatch: /h2c/
             service: h2c-bs
+          - priority: 14
+            matchRules:
+              - prefixMatch: /h2c-burst/
+            service: h2c-burst-bs
 """)
 
 
@@ -119,7 +135,13 @@ class H2cService(Backend):
     body has ended, with "h2c METHOD PATH BYTES" and a trailer. Backend's listener and
     request counts (requests_for) serve it."""
 
+    def __init__(self):
+        self.connections = 0  # connections albemu opened to it
+        super().__init__()
+
     def _serve(self, sock):
+        with self.lock:
+            self.connections += 1
         try:
             self._serve_h2c(sock)
         except OSError:
@@ -156,6 +178,20 @@ class H2cService(Backend):
                         conn.send_headers(event.stream_id, [("x-h2c-trailer", "done")],
                                           end_stream=True)
                 sock.sendall(conn.data_to_send())
+
+
+async def burst_to_a_new_service(albemu, burst_service, failures, count=100):
+    """100 streams at once to an h2c service albemu has no connection to yet: they wait for the
+    one connection the first of them opens, instead of opening one each."""
+    async with httpx.AsyncClient(http2=True, verify=albemu.cert, timeout=60,
+                                 limits=httpx.Limits(max_connections=1)) as client:
+        responses = await asyncio.gather(
+            *(client.get(albemu.url("https", f"/h2c-burst/{i}")) for i in range(count)))
+    wrong = [(i, r.status_code, r.text) for i, r in enumerate(responses)
+             if r.status_code != 200 or r.text != f"h2c GET /h2c-burst/{i} 0"]
+    check(failures, not wrong, f"burst to a new h2c service: wrong answers {wrong[:5]}")
+    check(failures, burst_service.connections == 1,
+          f"burst to a new h2c service: {burst_service.connections} connections")
 
 
 def refused_streams(albemu, h2c_service, failures):
@@ -574,10 +610,12 @@ def main():
     backend = Backend()
     grpc_service, grpc_port = start_grpc_service()
     h2c_service = H2cService()
+    burst_service = H2cService()
     failures = []
     with tempfile.TemporaryDirectory() as work:
         albemu = Albemu(args.albemu, work, backend.port, GRPC_CONFIG, grpc_port=grpc_port,
-                        h2c_port=h2c_service.port)
+                        h2c_port=h2c_service.port,
+                        h2c_burst_port=burst_service.port)
         idle = None
         try:
             with_httpx(albemu, failures)
@@ -586,6 +624,7 @@ def main():
             grpc_end_to_end(albemu, failures)
             refused_streams(albemu, h2c_service, failures)
             http1_client_to_h2c_service(albemu, failures)
+            asyncio.run(burst_to_a_new_service(albemu, burst_service, failures))
             goaways_on_idle_and_reload(args.albemu, backend.port, failures)
             head_over_the_limit(albemu, failures)
             reset_mid_upload(albemu, failures)
