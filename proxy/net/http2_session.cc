@@ -181,8 +181,10 @@ void Http2Session::request_ended(std::int32_t stream_id) {
 }
 
 bool Http2Session::on_bytes(const char* data, std::size_t size) {
+  in_codec_ = true;
   const auto used =
       nghttp2_session_mem_recv(codec_, reinterpret_cast<const std::uint8_t*>(data), size);
+  in_codec_ = false;
   if (used < 0) {
     // A fatal error queues no GOAWAY of nghttp2's own: flush writes albemu's.
     failed_ = true;
@@ -196,15 +198,23 @@ bool Http2Session::on_bytes(const char* data, std::size_t size) {
     }
   }
   flush();
-  return !failed_;
+  // The flush may have ended the connection (a GOAWAY from the client with no stream open):
+  // then no read follows.
+  return !failed_ && !closed_;
 }
 
 void Http2Session::flush() {
-  if (writing_ || closed_ || !codec_) return;
+  // Called from nghttp2's own callbacks (a stream answered at once, a body piece consumed):
+  // the codec must not be asked to serialize from inside them, since sending can close and
+  // free a stream the receiving code still holds (nghttp2's programmer's guide). What they
+  // queued goes out when mem_recv returned (on_bytes flushes) or in the running loop below.
+  if (writing_ || closed_ || in_codec_ || !codec_) return;
   out_.clear();
   while (out_.size() < kWriteBatch) {
     const std::uint8_t* data = nullptr;
+    in_codec_ = true;
     const auto n = nghttp2_session_mem_send(codec_, &data);
+    in_codec_ = false;
     if (n < 0) {
       failed_ = true;
       break;
