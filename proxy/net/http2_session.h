@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -90,6 +91,13 @@ class Http2Session : public SessionBase {
 
   Http2Stream* find(std::int32_t stream_id);
   void drop(std::int32_t stream_id);
+  /// Ends the session with GOAWAY(`error`) once the open streams are done: at once, or, from
+  /// inside nghttp2's callbacks, once it returned. A terminate from a callback is undone by
+  /// nghttp2, which resets its read state after the callback and goes on parsing the read; a
+  /// connection error later in it then fails an assertion in nghttp2 (which aborts).
+  void terminate(std::uint32_t error);
+  /// Carries out the terminate a callback asked for; false if none was.
+  bool terminate_now();
 
   PlanCache plan_;
   nghttp2_session* codec_ = nullptr;
@@ -101,6 +109,7 @@ class Http2Session : public SessionBase {
   bool failed_ = false;             // a connection error: what is queued goes out, then the close
   std::uint32_t goaway_error_ = 0;  // the GOAWAY albemu owes after a fatal codec error
   unsigned empty_frames_ = 0;       // empty DATA frames in a row
+  std::optional<std::uint32_t> terminate_after_;  // asked for inside nghttp2's callbacks
 };
 
 }  // namespace albemu::net

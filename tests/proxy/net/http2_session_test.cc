@@ -20,9 +20,9 @@ namespace albemu::net::testing {
 namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-constexpr std::uint8_t kData = 0x0, kHeaders = 0x1, kRstStream = 0x3, kSettings = 0x4,
+constexpr std::uint8_t kData = 0x0, kHeaders = 0x1, kRstStream = 0x3, kSettings = 0x4, kPing = 0x6,
                        kGoaway = 0x7;
-constexpr std::uint32_t kCancel = 0x8;
+constexpr std::uint32_t kCancel = 0x8, kEnhanceYourCalm = 0xb;
 constexpr std::uint8_t kEndStream = 0x1, kEndHeaders = 0x4;
 
 std::string be32(std::uint32_t value) {
@@ -72,6 +72,17 @@ std::vector<Frame> frames_of(std::string_view bytes) {
     bytes.remove_prefix(std::min(bytes.size(), 9 + length));
   }
   return frames;
+}
+
+/// The error code of the GOAWAY among `frames`, or -1.
+std::int64_t goaway_error(const std::vector<Frame>& frames) {
+  for (const auto& f : frames) {
+    if (f.type == kGoaway && f.payload.size() >= 8) {
+      const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(f.payload[i]); };
+      return std::int64_t{byte(4)} << 24 | byte(5) << 16 | byte(6) << 8 | byte(7);
+    }
+  }
+  return -1;
 }
 
 bool has_frame(const std::vector<Frame>& frames, std::uint8_t type, std::uint32_t stream_id) {
@@ -181,6 +192,41 @@ TEST_F(Http2SessionTest, ClientGoawayWithNoStreamOpenEndsTheReads) {
   EXPECT_FALSE(connection->receive(frame(kGoaway, 0, 0, be32(0) + be32(0))));
   EXPECT_TRUE(connection->ended());
   run_.settle();
+}
+
+// Over 100 empty DATA frames in a row are a flood, which ends the session. It used to be ended
+// from inside nghttp2's callback (nghttp2_session_terminate_session), after which nghttp2 resets
+// its read state and parses on; a connection error later in the same read (a RST_STREAM of the
+// wrong length) then failed nghttp2's assertion `iframe->state == NGHTTP2_IB_IGN_ALL`, which
+// aborts albemu. Found by fuzz_http2_session.
+TEST_F(Http2SessionTest, EmptyDataFloodThenAConnectionErrorInTheSameRead) {
+  auto connection = connect();
+  std::string flood;
+  for (int i = 0; i < 101; ++i) flood += frame(kData, 0, 1);
+  EXPECT_TRUE(connection->receive(std::string(kPreface) + frame(kSettings, 0, 0) +
+                                  get(1, "/login/upload", false) + flood +
+                                  frame(kRstStream, 0, 1)));
+  run_.settle();
+  EXPECT_EQ(goaway_error(frames_of(connection->written())), kEnhanceYourCalm);
+  run_.settle();
+  EXPECT_TRUE(connection->ended());
+}
+
+// The same from a drain: the last stream closing inside a read ends the session (GOAWAY), and a
+// connection error later in that read (a PING of the wrong length) must not meet an ended
+// session in the middle of nghttp2's parsing.
+TEST_F(Http2SessionTest, DrainEndingInsideAReadThenAConnectionError) {
+  auto connection = connect();
+  // A service the URL mask does not find: the 503 comes before the client's side ends.
+  EXPECT_TRUE(connection->receive(std::string(kPreface) + frame(kSettings, 0, 0) +
+                                  get(1, "/no-such-service/x", false)));
+  run_.settle();
+  EXPECT_TRUE(has_frame(frames_of(connection->written()), kHeaders, 1));
+  connection->on_drain();
+  run_.settle();
+  connection->receive(frame(kData, kEndStream, 1) + frame(kPing, 0, 0));
+  run_.settle();
+  EXPECT_TRUE(connection->ended());
 }
 
 }  // namespace
