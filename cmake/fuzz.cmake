@@ -24,7 +24,7 @@ function(albemu_add_fuzz_targets)
     get_filename_component(name ${source} NAME_WE)
     add_executable(${name} ${source})
     # Each target links the lowest layer it needs, so a fuzz build compiles no more than that.
-    if(name STREQUAL "fuzz_downstream_session")
+    if(name MATCHES "_session$")  # fuzz_downstream_session, fuzz_http2_session
       target_link_libraries(${name} PRIVATE albemu_net)
     else()
       target_link_libraries(${name} PRIVATE albemu_core)

@@ -68,14 +68,16 @@ struct Http2Callbacks {
     return 0;
   }
 
-  static int on_frame_recv(nghttp2_session* codec, const nghttp2_frame* frame, void* user_data) {
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     auto& self = session(user_data);
     const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     // DATA frames that carry nothing and end nothing cost work and are of no use: a run of
-    // them is a flood (Envoy allows one in a row).
+    // them is a flood (Envoy allows one in a row). The failure stops nghttp2 in this read; the
+    // GOAWAY is queued once it returned (terminate).
     if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !end_stream) {
       if (++self.empty_frames_ > kMaxEmptyFrames) {
-        nghttp2_session_terminate_session(codec, NGHTTP2_ENHANCE_YOUR_CALM);
+        self.terminate(NGHTTP2_ENHANCE_YOUR_CALM);
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
       }
       return 0;
     }
@@ -170,7 +172,7 @@ void Http2Session::drop(std::int32_t stream_id) {
   boost::asio::post(worker_.io_context(), [stream = std::move(it->second)] {});
   streams_.erase(it);
   if (streams_.empty()) {
-    if (draining_) nghttp2_session_terminate_session(codec_, NGHTTP2_NO_ERROR);
+    if (draining_) terminate(NGHTTP2_NO_ERROR);
     idle_changed();
   }
 }
@@ -181,10 +183,15 @@ void Http2Session::request_ended(std::int32_t stream_id) {
 }
 
 bool Http2Session::on_bytes(const char* data, std::size_t size) {
+  in_codec_ = true;
   const auto used =
       nghttp2_session_mem_recv(codec_, reinterpret_cast<const std::uint8_t*>(data), size);
-  if (used < 0) {
+  in_codec_ = false;
+  // A callback that ends the session stops the read with NGHTTP2_ERR_CALLBACK_FAILURE.
+  const bool stopped = used == NGHTTP2_ERR_CALLBACK_FAILURE && terminate_after_;
+  if (used < 0 && !stopped) {
     // A fatal error queues no GOAWAY of nghttp2's own: flush writes albemu's.
+    terminate_after_.reset();
     failed_ = true;
     goaway_error_ = used == NGHTTP2_ERR_FLOODED || used == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
                         ? NGHTTP2_ENHANCE_YOUR_CALM
@@ -195,22 +202,32 @@ bool Http2Session::on_bytes(const char* data, std::size_t size) {
       return false;
     }
   }
+  terminate_now();
   flush();
-  return !failed_;
+  // The flush may have ended the connection (a GOAWAY from the client with no stream open):
+  // then no read follows.
+  return !failed_ && !closed_;
 }
 
 void Http2Session::flush() {
-  if (writing_ || closed_ || !codec_) return;
+  // Called from nghttp2's own callbacks (a stream answered at once, a body piece consumed):
+  // the codec must not be asked to serialize from inside them, since sending can close and
+  // free a stream the receiving code still holds (nghttp2's programmer's guide). What they
+  // queued goes out when mem_recv returned (on_bytes flushes) or in the running loop below.
+  if (writing_ || closed_ || in_codec_ || !codec_) return;
   out_.clear();
   while (out_.size() < kWriteBatch) {
     const std::uint8_t* data = nullptr;
+    in_codec_ = true;
     const auto n = nghttp2_session_mem_send(codec_, &data);
+    in_codec_ = false;
     if (n < 0) {
       failed_ = true;
       break;
     }
-    if (n == 0) break;
-    out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    if (n > 0) out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    // A terminate asked for by a callback (a drain's last stream closed): its GOAWAY is next.
+    if (!terminate_now() && n == 0) break;
   }
   if (out_.empty() && failed_ && goaway_error_ != NGHTTP2_NO_ERROR) {
     append_goaway(out_, nghttp2_session_get_last_proc_stream_id(codec_), goaway_error_);
@@ -226,6 +243,18 @@ void Http2Session::flush() {
     abort_streams();
     end_transport();
   }
+}
+
+void Http2Session::terminate(std::uint32_t error) {
+  if (!terminate_after_) terminate_after_ = error;
+  if (!in_codec_) terminate_now();
+}
+
+bool Http2Session::terminate_now() {
+  if (!terminate_after_) return false;
+  nghttp2_session_terminate_session(codec_, *terminate_after_);
+  terminate_after_.reset();
+  return true;
 }
 
 void Http2Session::on_written(bool ok) {
@@ -253,7 +282,7 @@ Http2Session::Clock::duration Http2Session::keepalive_timeout() {
 
 void Http2Session::idle_timeout() {
   if (closed_ || !streams_.empty()) return;
-  nghttp2_session_terminate_session(codec_, NGHTTP2_NO_ERROR);
+  terminate(NGHTTP2_NO_ERROR);
   flush();
 }
 
@@ -262,7 +291,7 @@ void Http2Session::on_drain() {
   draining_ = true;
   // GOAWAY with the last stream taken: the open ones finish, the client opens no more.
   if (streams_.empty()) {
-    nghttp2_session_terminate_session(codec_, NGHTTP2_NO_ERROR);
+    terminate(NGHTTP2_NO_ERROR);
   } else {
     nghttp2_submit_goaway(codec_, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(codec_), NGHTTP2_NO_ERROR,

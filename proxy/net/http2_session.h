@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,7 +43,8 @@ class Http2Session : public SessionBase {
   /// Keeps the connection alive while one of its streams is.
   virtual std::shared_ptr<void> keepalive() = 0;
   /// Serializes what the codec has queued and writes it, unless a write is pending (its end
-  /// flushes again). Closes the connection when the codec wants neither to read nor to write.
+  /// flushes again) or the codec is running (after it returns). Closes the connection when the
+  /// codec wants neither to read nor to write.
   void flush();
   /// A stream's request ended: the stream is dropped once the codec closed it too.
   void request_ended(std::int32_t stream_id);
@@ -56,7 +58,7 @@ class Http2Session : public SessionBase {
 
   /// Creates the codec and queues the server's SETTINGS. False if nghttp2 failed.
   bool start_codec();
-  /// Bytes from the client. False: the connection ends (the codec queued its GOAWAY).
+  /// Bytes from the client. False: the connection ends (the codec queued its GOAWAY) or ended.
   bool on_bytes(const char* data, std::size_t size);
   /// The pending write of out_ ended.
   void on_written(bool ok);
@@ -90,16 +92,25 @@ class Http2Session : public SessionBase {
 
   Http2Stream* find(std::int32_t stream_id);
   void drop(std::int32_t stream_id);
+  /// Ends the session with GOAWAY(`error`) once the open streams are done: at once, or, from
+  /// inside nghttp2's callbacks, once it returned. A terminate from a callback is undone by
+  /// nghttp2, which resets its read state after the callback and goes on parsing the read; a
+  /// connection error later in it then fails an assertion in nghttp2 (which aborts).
+  void terminate(std::uint32_t error);
+  /// Carries out the terminate a callback asked for; false if none was.
+  bool terminate_now();
 
   PlanCache plan_;
   nghttp2_session* codec_ = nullptr;
   std::unordered_map<std::int32_t, std::shared_ptr<Http2Stream>> streams_;
   std::string out_;  // serialized frames being written
   bool writing_ = false;
+  bool in_codec_ = false;  // inside nghttp2_session_mem_recv or _mem_send (their callbacks)
   bool draining_ = false;
   bool failed_ = false;             // a connection error: what is queued goes out, then the close
   std::uint32_t goaway_error_ = 0;  // the GOAWAY albemu owes after a fatal codec error
   unsigned empty_frames_ = 0;       // empty DATA frames in a row
+  std::optional<std::uint32_t> terminate_after_;  // asked for inside nghttp2's callbacks
 };
 
 }  // namespace albemu::net

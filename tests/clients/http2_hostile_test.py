@@ -5,8 +5,9 @@ Each case expects a precise reaction, a stream reset or GOAWAY with the right er
 afterwards a well-behaved client on a new connection must still be served:
 rapid reset (CVE-2023-44487), a CONTINUATION flood (CVE-2024-27316 family), an HPACK bomb
 (a small block that decodes to megabytes of fields), a PING flood from a client that never
-reads, a SETTINGS flood, stream-id misuse, an oversized frame, an empty-DATA flood, and a
-client that opens a zero window and never reads while another is served.
+reads, a SETTINGS flood, stream-id misuse, an oversized frame, an empty-DATA flood (also one
+that ends in a malformed frame), and a client that opens a zero window and never reads while
+another is served.
 
   /usr/bin/python3 tests/clients/http2_hostile_test.py --albemu build/albemu
 """
@@ -249,6 +250,18 @@ def empty_data_flood(albemu, failures):
     client.close()
 
 
+def empty_data_flood_then_bad_frame(albemu, failures):
+    """101 empty DATA frames then a RST_STREAM of the wrong length, in one write: the flood's
+    GOAWAY, and albemu lives on (it used to end the session from inside nghttp2's callback,
+    and the malformed frame after it then failed an assertion in nghttp2, which aborted)."""
+    client = Raw(albemu)
+    client.request(1, "/empty", end_stream=False)
+    client.try_send(frame(DATA, 0, 1) * 101 + frame(RST_STREAM, 0, 1))
+    expect(failures, "empty DATA flood, then a malformed frame", client.goaway(),
+           ENHANCE_YOUR_CALM, albemu)
+    client.close()
+
+
 def zero_window(albemu, failures):
     """A client that allows albemu no bytes (a zero window) and never reads: its download waits,
     and everyone else is served meanwhile."""
@@ -267,7 +280,8 @@ def main():
     backend = Backend()
     failures = []
     cases = (rapid_reset, continuation_flood, hpack_bomb, ping_flood, settings_flood,
-             even_stream_id, decreasing_stream_id, oversized_frame, empty_data_flood, zero_window)
+             even_stream_id, decreasing_stream_id, oversized_frame, empty_data_flood,
+             empty_data_flood_then_bad_frame, zero_window)
     with tempfile.TemporaryDirectory() as work:
         albemu = Albemu(args.albemu, work, backend.port)
         try:

@@ -18,12 +18,14 @@ shift
 # Absolute: fuzz_config_loader works in a directory of its own.
 build=$(mkdir -p "$build" && cd "$build" && pwd)
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_config_loader fuzz_route fuzz_url_mask fuzz_downstream_session)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_config_loader fuzz_route fuzz_url_mask fuzz_downstream_session
+  fuzz_http2_session)
 
 dict_of() {
   case "$1" in
     fuzz_config_loader) echo "$here/yaml.dict" ;;
     fuzz_url_mask) echo "$here/url_mask.dict" ;;
+    fuzz_http2_session) echo "$here/http2.dict" ;;
     *) echo "$here/http.dict" ;;
   esac
 }
