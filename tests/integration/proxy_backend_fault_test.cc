@@ -382,9 +382,9 @@ TEST_F(ProxyBackendFaultTest, InterimResponsesAreDroppedBeforeTheFinalOne) {
 
 /// A 4 MiB file to upload (more than the socket buffers hold); removed by the destructor.
 struct Upload {
-  Upload() {
+  explicit Upload(std::size_t size = 4 * 1024 * 1024) {
     std::ofstream out(path, std::ios::binary);
-    out << std::string(4 * 1024 * 1024, 'u');
+    out << std::string(size, 'u');
   }
   ~Upload() { std::remove(path.c_str()); }
   const std::string path = "/tmp/albemu-fault-upload-" + std::to_string(::getpid());
@@ -425,7 +425,10 @@ TEST_F(ProxyBackendFaultTest, ClientAbandoningAnUploadReleasesTheBackendConnecti
 TEST_F(ProxyBackendFaultTest, EarlySuccessFromABackendThatStopsReadingIsPassedOnAtOnce) {
   // The backend answers 200 after the head and stops reading without closing: albemu must not
   // wait for the upload to go through (it never would) nor for the route timeout (2 s).
-  Upload upload;
+  // 32 MiB: more than loopback's socket buffers (albemu's send and the backend's receive side)
+  // can take, so the body cannot go through before the answer is read, however busy the
+  // machine.
+  Upload upload(32 * 1024 * 1024);
   const auto start = std::chrono::steady_clock::now();
   auto result = run_curl({"-H", "Expect:", "--data-binary", "@" + upload.path,
                           proxy_.url("http-rule", "/timeout/early-stay/200")});
