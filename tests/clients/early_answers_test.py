@@ -272,7 +272,11 @@ def skip(reader, size):
 
 
 class Albemu:
-    def __init__(self, binary, work, backend_port, config_text=CONFIG, **fields):
+    """`albemu serve` with `config_text` (formatted with the backend port, a self-signed
+    certificate for localhost and `fields`); `ports` has "http" and "https" for the rules
+    http-rule and https-rule that the config declares. `stderr`: where albemu's goes."""
+
+    def __init__(self, binary, work, backend_port=0, config_text=CONFIG, stderr=None, **fields):
         self.cert = os.path.join(work, "cert.pem")
         key = os.path.join(work, "key.pem")
         subprocess.run(
@@ -289,16 +293,14 @@ class Albemu:
         self.process = subprocess.Popen(
             [binary, "serve", "-c", config, "--ephemeral-ports", "--api", "off",
              "--admin", "127.0.0.1:0", "--ready-file", ready],
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=stderr, text=True)
         banner = self.process.stdout.readline()
         if banner.strip() != "albemu serving":
             sys.exit(f"albemu did not start (exit {self.process.wait()}): {banner!r}")
         with open(ready) as ready_file:
             rules = json.load(ready_file)["forwardingRules"]
-        self.ports = {
-            "http": int(rules["http-rule"].rsplit(":", 1)[1]),
-            "https": int(rules["https-rule"].rsplit(":", 1)[1]),
-        }
+        self.ports = {scheme: int(rules[f"{scheme}-rule"].rsplit(":", 1)[1])
+                      for scheme in ("http", "https") if f"{scheme}-rule" in rules}
 
     def url(self, scheme, path):
         return f"{scheme}://localhost:{self.ports[scheme]}{path}"

@@ -27,6 +27,9 @@ import urllib.request
 
 import grpc
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from early_answers_test import Albemu  # noqa: E402  (albemu serve with a self-signed cert)
+
 MIB = 1024 * 1024
 
 CONFIG = """\
@@ -83,43 +86,6 @@ def start_standin(binary):
     if not match:
         sys.exit(f"the stand-in did not start (exit {process.wait()}): {line!r}")
     return process, match.group(1)
-
-
-class Albemu:
-    """`albemu serve` with CONFIG over HTTPS (a self-signed certificate for localhost)."""
-
-    def __init__(self, binary, work):
-        self.cert = os.path.join(work, "cert.pem")
-        key = os.path.join(work, "key.pem")
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-days", "2", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-keyout", key, "-out", self.cert],
-            check=True, capture_output=True)
-        config = os.path.join(work, "lb.yaml")
-        with open(config, "w") as out:
-            out.write(CONFIG.format(cert=self.cert, key=key))
-        ready = os.path.join(work, "ready.json")
-        self.stderr_path = os.path.join(work, "albemu.err")
-        with open(self.stderr_path, "w") as stderr:
-            self.process = subprocess.Popen(
-                [binary, "serve", "-c", config, "--ephemeral-ports", "--api", "off",
-                 "--admin", "127.0.0.1:0", "--ready-file", ready],
-                stdout=subprocess.PIPE, stderr=stderr, text=True)
-        banner = self.process.stdout.readline()
-        if banner.strip() != "albemu serving":
-            sys.exit(f"albemu did not start (exit {self.process.wait()}): {self.stderr()}")
-        with open(ready) as ready_file:
-            self.port = int(json.load(ready_file)["forwardingRules"]["https-rule"].rsplit(":", 1)[1])
-
-    def stderr(self):
-        with open(self.stderr_path) as err:
-            return err.read()
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
 
 
 def calls(channel, failures, label, revision):
@@ -215,19 +181,22 @@ def main():
     check(failures, "standin --http2", code == 0, f"exit {code} after SIGTERM")
 
     with tempfile.TemporaryDirectory() as work:
-        albemu = Albemu(args.albemu, work)
+        stderr_path = os.path.join(work, "albemu.err")
+        with open(stderr_path, "w") as stderr:
+            albemu = Albemu(args.albemu, work, config_text=CONFIG, stderr=stderr)
         try:
-            err = albemu.stderr()
+            with open(stderr_path) as stderr:
+                err = stderr.read()
             check(failures, "serve", re.search(
                 r"service grpc-echo \(useHttp2, no url\): h2c stand-in on http://127\.0\.0\.1:\d+",
                 err), f"no h2c stand-in started: {err!r}")
             with open(albemu.cert, "rb") as cert:
                 credentials = grpc.ssl_channel_credentials(root_certificates=cert.read())
-            with grpc.secure_channel(f"localhost:{albemu.port}", credentials) as channel:
+            with grpc.secure_channel(f"localhost:{albemu.ports['https']}", credentials) as channel:
                 calls(channel, failures, "serve", "grpc-echo-00001-std")
             # Not gRPC: an HTTP/1.1 client, and albemu speaks h2c to the stand-in for it.
             context = ssl.create_default_context(cafile=albemu.cert)
-            with urllib.request.urlopen(f"https://localhost:{albemu.port}/page?x=1",
+            with urllib.request.urlopen(f"https://localhost:{albemu.ports['https']}/page?x=1",
                                         context=context, timeout=30) as response:
                 echo = json.load(response)
             check(failures, "serve", echo["service"] == "grpc-echo" and echo["path"] == "/page"
