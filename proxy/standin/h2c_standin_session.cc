@@ -60,7 +60,6 @@ class H2cStandinStream {
   /// Received bytes not consumed yet (the echo's queue): the connection's window must get
   /// them back when the stream goes.
   std::size_t held() const { return held_; }
-  bool request_ended() const { return request_ended_; }
 
   /// The JSON echo, or what the hooks ask for.
   void answer();
@@ -206,20 +205,6 @@ struct H2cStandinCallbacks {
     return net::deliver_data(codec, session(user_data).find(stream_id), stream_id, data, length);
   }
 
-  static int on_frame_send(nghttp2_session* codec, const nghttp2_frame* frame, void* user_data) {
-    // The answer ended before the request did (a gRPC status from the hook): as gRPC servers
-    // do, RST_STREAM(NO_ERROR) tells the client to stop sending.
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
-      return 0;
-    }
-    auto* stream = session(user_data).find(frame->hd.stream_id);
-    if (stream != nullptr && !stream->request_ended()) {
-      nghttp2_submit_rst_stream(codec, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
-    }
-    return 0;
-  }
-
   static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t,
                              void* user_data) {
     auto& self = session(user_data);
@@ -252,8 +237,6 @@ bool H2cStandinSession::start() {
                                                        H2cStandinCallbacks::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks,
                                                             H2cStandinCallbacks::on_data_chunk);
-  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks,
-                                                       H2cStandinCallbacks::on_frame_send);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks,
                                                          H2cStandinCallbacks::on_stream_close);
   // The client's windows open as the answers pass its bytes on, not as they arrive.
@@ -374,7 +357,9 @@ void H2cStandinStream::on_head_end(bool end_stream) {
 
 void H2cStandinStream::on_data(const char* data, std::size_t size) {
   if (!grpc_ || (responded_ && body_ != Body::kGrpcEcho)) {
-    // Only counted (or, after a status from the hook, dropped): the window opens at once.
+    // Only counted (or, after a status from the hook, dropped): the window opens at once, so
+    // a client still uploading ends its request normally, as albemu's own early answers let it
+    // (no RST_STREAM, which curl 7.88 and httpx may take for a failure).
     body_length_ += size;
     nghttp2_session_consume(session_.codec(), id_, size);
     return;
