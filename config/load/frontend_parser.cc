@@ -35,7 +35,40 @@ std::optional<std::string> read_pem_file(const YamlCursor& field, const std::str
   return text.str();
 }
 
-// One PEM value given inline (`inline_key`) or as a file (`file_key`); exactly one is required.
+void read_keepalive(FieldReader& reader, std::optional<int64_t>* out) {
+  YamlCursor field = reader.take("httpKeepAliveTimeoutSec");
+  if (std::optional<int64_t> value = field.as_int64(INT64_MIN, INT64_MAX)) {
+    if (*value < 5 || *value > 600) {
+      field.error("httpKeepAliveTimeoutSec must be between 5 and 600 seconds (got " +
+                  std::to_string(*value) + ")");
+    } else {
+      *out = *value;
+    }
+  }
+}
+
+// portRange of an Application Load Balancer rule: one port, `80` or `443-443`.
+void check_port_range(const YamlCursor& field, const std::string& text) {
+  auto parse_port = [](std::string_view part) -> int {
+    int value = 0;
+    auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+    if (part.empty() || ec != std::errc() || ptr != part.data() + part.size()) return -1;
+    return value;
+  };
+  std::string_view range(text);
+  size_t dash = range.find('-');
+  int first = parse_port(range.substr(0, dash));
+  int last = dash == std::string_view::npos ? first : parse_port(range.substr(dash + 1));
+  if (first < 1 || first > 65535 || last < 1 || last > 65535) {
+    field.error("portRange '" + text + "' must be a port (1-65535) such as 80 or 443-443");
+  } else if (first != last) {
+    field.error("portRange '" + text +
+                "' must be a single port for an Application Load Balancer (e.g. 80 or 443-443)");
+  }
+}
+
+}  // namespace
+
 std::string read_pem(FieldReader& reader, std::string_view inline_key, std::string_view file_key,
                      std::string* file_out) {
   YamlCursor inline_field = reader.take(inline_key);
@@ -73,40 +106,6 @@ std::string read_pem(FieldReader& reader, std::string_view inline_key, std::stri
   }
   return pem;
 }
-
-void read_keepalive(FieldReader& reader, std::optional<int64_t>* out) {
-  YamlCursor field = reader.take("httpKeepAliveTimeoutSec");
-  if (std::optional<int64_t> value = field.as_int64(INT64_MIN, INT64_MAX)) {
-    if (*value < 5 || *value > 600) {
-      field.error("httpKeepAliveTimeoutSec must be between 5 and 600 seconds (got " +
-                  std::to_string(*value) + ")");
-    } else {
-      *out = *value;
-    }
-  }
-}
-
-// portRange of an Application Load Balancer rule: one port, `80` or `443-443`.
-void check_port_range(const YamlCursor& field, const std::string& text) {
-  auto parse_port = [](std::string_view part) -> int {
-    int value = 0;
-    auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-    if (part.empty() || ec != std::errc() || ptr != part.data() + part.size()) return -1;
-    return value;
-  };
-  std::string_view range(text);
-  size_t dash = range.find('-');
-  int first = parse_port(range.substr(0, dash));
-  int last = dash == std::string_view::npos ? first : parse_port(range.substr(dash + 1));
-  if (first < 1 || first > 65535 || last < 1 || last > 65535) {
-    field.error("portRange '" + text + "' must be a port (1-65535) such as 80 or 443-443");
-  } else if (first != last) {
-    field.error("portRange '" + text +
-                "' must be a single port for an Application Load Balancer (e.g. 80 or 443-443)");
-  }
-}
-
-}  // namespace
 
 model::SslCertificate parse_ssl_certificate(const YamlCursor& resource,
                                             const ResourceDefaults& defaults) {
@@ -205,7 +204,9 @@ model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
   reader.ignore({"proxyBind"});
   reader.reject("certificateMap",
                 "certificateMap is only supported by global external Application Load Balancers");
-  reader.reject("serverTlsPolicy", "mutual TLS (serverTlsPolicy) is not supported by albemu");
+  if (auto ref = parse_server_tls_policy_reference(reader.take("serverTlsPolicy"))) {
+    proxy.server_tls_policy = complete_reference(*ref, proxy);
+  }
   reader.reject("authorizationPolicy", "authorizationPolicy is not supported by albemu");
   reader.reject("certificateManagerCertificates",
                 "Certificate Manager certificates are not supported by albemu; use "

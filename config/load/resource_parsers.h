@@ -38,6 +38,12 @@ model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
                                                  const ResourceDefaults& defaults);
 model::ForwardingRule parse_forwarding_rule(const YamlCursor& resource,
                                             const ResourceDefaults& defaults);
+model::ServerTlsPolicy parse_server_tls_policy(const YamlCursor& resource,
+                                               const ResourceDefaults& defaults);
+model::TrustConfig parse_trust_config(const YamlCursor& resource, const ResourceDefaults& defaults);
+/// A target HTTPS proxy's `serverTlsPolicy`: `//networksecurity.googleapis.com/projects/P/
+/// locations/L/serverTlsPolicies/N`, `projects/P/locations/L/serverTlsPolicies/N` or `N`.
+std::optional<model::ResourceRef> parse_server_tls_policy_reference(const YamlCursor& field);
 
 // ---------------------------------------------------------------- shared by the parsers
 
@@ -52,6 +58,11 @@ void read_resource_header(const YamlCursor& resource, FieldReader& reader,
 /// regional collections).
 model::ResourceRef complete_reference(model::ResourceRef ref, const model::Resource& owner,
                                       bool global = false);
+
+/// One PEM value given inline (`inline_key`) or as a file (`file_key`, relative to the config
+/// file; its resolved path goes to `file_out`); exactly one is required.
+std::string read_pem(FieldReader& reader, std::string_view inline_key, std::string_view file_key,
+                     std::string* file_out);
 
 /// Records an error when `value` is outside [min, max] characters.
 void check_length(const YamlCursor& field, const std::string& value, size_t min, size_t max);

@@ -52,6 +52,9 @@ Validator::Validator(const model::Config& config)
       ssl_certificates("sslCertificates", "SSL certificate", config.ssl_certificates,
                        defaults_of(config)),
       ssl_policies("sslPolicies", "SSL policy", config.ssl_policies, defaults_of(config)),
+      trust_configs("trustConfigs", "trust config", config.trust_configs, defaults_of(config)),
+      server_tls_policies("serverTlsPolicies", "server TLS policy", config.server_tls_policies,
+                          defaults_of(config)),
       target_http_proxies("targetHttpProxies", "target HTTP proxy", config.target_http_proxies,
                           defaults_of(config)),
       target_https_proxies("targetHttpsProxies", "target HTTPS proxy", config.target_https_proxies,
@@ -125,6 +128,8 @@ void check_duplicate_names(Validator& validator) {
   check_unique_names(validator, validator.url_maps);
   check_unique_names(validator, validator.ssl_certificates);
   check_unique_names(validator, validator.ssl_policies);
+  check_unique_names(validator, validator.trust_configs);
+  check_unique_names(validator, validator.server_tls_policies);
   check_unique_names(validator, validator.target_http_proxies);
   check_unique_names(validator, validator.target_https_proxies);
   check_unique_names(validator, validator.forwarding_rules);

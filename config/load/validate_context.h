@@ -196,6 +196,8 @@ class Validator {
   const Collection<model::UrlMap> url_maps;
   const Collection<model::SslCertificate> ssl_certificates;
   const Collection<model::SslPolicy> ssl_policies;
+  const Collection<model::TrustConfig> trust_configs;
+  const Collection<model::ServerTlsPolicy> server_tls_policies;
   const Collection<model::TargetHttpProxy> target_http_proxies;
   const Collection<model::TargetHttpsProxy> target_https_proxies;
   const Collection<model::ForwardingRule> forwarding_rules;

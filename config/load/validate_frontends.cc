@@ -55,6 +55,17 @@ void check_https_proxy(Validator& validator, const model::TargetHttpsProxy& prox
   if (proxy.ssl_policy) {
     validator.resolve(from, ".sslPolicy", *proxy.ssl_policy, validator.ssl_policies);
   }
+  if (proxy.server_tls_policy) {
+    validator.resolve(from, ".serverTlsPolicy", *proxy.server_tls_policy,
+                      validator.server_tls_policies);
+  }
+}
+
+void check_server_tls_policy(Validator& validator, const model::ServerTlsPolicy& policy) {
+  if (!policy.client_validation_trust_config) return;
+  const Referrer from = validator.server_tls_policies.referrer(policy);
+  validator.resolve(from, ".mtlsPolicy.clientValidationTrustConfig",
+                    *policy.client_validation_trust_config, validator.trust_configs);
 }
 
 /// A forwarding rule's target is a target HTTP or HTTPS proxy: the reference's collection
@@ -267,6 +278,9 @@ void check_frontends(Validator& validator) {
   }
   for (const model::TargetHttpsProxy& proxy : validator.target_https_proxies.items()) {
     check_https_proxy(validator, proxy);
+  }
+  for (const model::ServerTlsPolicy& policy : validator.server_tls_policies.items()) {
+    check_server_tls_policy(validator, policy);
   }
   check_subnetworks(validator);
   const bool networks_declared =

@@ -342,6 +342,36 @@ struct TargetHttpsProxy : Resource {
   std::optional<int64_t> http_keep_alive_timeout_sec;
   std::vector<ResourceRef> ssl_certificates;  // 1-15
   std::optional<ResourceRef> ssl_policy;
+  /// networksecurity ServerTlsPolicy: mutual TLS with the proxy's clients.
+  std::optional<ResourceRef> server_tls_policy;
+};
+
+// ---------------------------------------------------------------- mutual TLS
+// networksecurity v1 ServerTlsPolicy and certificatemanager v1 TrustConfig, in the shapes
+// `gcloud ... export` writes. Their `name` may be the full `projects/P/locations/L/...` name;
+// the location is the resource's region.
+
+/// One PEM certificate: `pemCertificate`, or albemu's `pemCertificateFile` (relative to the
+/// config file).
+struct PemCertificate {
+  std::string pem;
+  std::string file;  // as resolved, when read from a file
+};
+
+struct TrustStore {
+  std::vector<PemCertificate> trust_anchors;
+  std::vector<PemCertificate> intermediate_cas;
+};
+
+struct TrustConfig : Resource {
+  std::vector<TrustStore> trust_stores;  // GCP allows one
+  std::vector<PemCertificate> allowlisted_certificates;
+};
+
+struct ServerTlsPolicy : Resource {
+  /// ALLOW_INVALID_OR_MISSING_CLIENT_CERT | REJECT_INVALID
+  std::string client_validation_mode;
+  std::optional<ResourceRef> client_validation_trust_config;  // collection "trustConfigs"
 };
 
 struct ForwardingRule : Resource {
@@ -371,6 +401,8 @@ struct Config {
   std::vector<UrlMap> url_maps;
   std::vector<SslCertificate> ssl_certificates;
   std::vector<SslPolicy> ssl_policies;
+  std::vector<TrustConfig> trust_configs;
+  std::vector<ServerTlsPolicy> server_tls_policies;
   std::vector<TargetHttpProxy> target_http_proxies;
   std::vector<TargetHttpsProxy> target_https_proxies;
   std::vector<ForwardingRule> forwarding_rules;

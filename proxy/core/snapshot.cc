@@ -68,6 +68,14 @@ void plan_listeners(ConfigSnapshot& snapshot, config::ConfigErrors& errors) {
       }
       if (https->ssl_policy)
         plan.ssl_policy = find_by_name(config.ssl_policies, https->ssl_policy->name);
+      if (https->server_tls_policy) {
+        plan.server_tls_policy =
+            find_by_name(config.server_tls_policies, https->server_tls_policy->name);
+        if (plan.server_tls_policy && plan.server_tls_policy->client_validation_trust_config) {
+          plan.trust_config = find_by_name(
+              config.trust_configs, plan.server_tls_policy->client_validation_trust_config->name);
+        }
+      }
     } else {
       errors.push_back({rule.origin.file, "forwardingRules[" + rule.name + "].target",
                         "target proxy '" + rule.target.text + "' is not declared"});

@@ -33,7 +33,9 @@ struct ListenerPlan {
   std::chrono::seconds keepalive_timeout{610};             // httpKeepAliveTimeoutSec, unset = 610
   std::vector<const model::SslCertificate*> certificates;  // https only, in proxy order
   const model::SslPolicy* ssl_policy = nullptr;            // null: COMPATIBLE, TLS 1.0
-  std::string network;                                     // short name, for log labels
+  const model::ServerTlsPolicy* server_tls_policy = nullptr;  // null: no mutual TLS
+  const model::TrustConfig* trust_config = nullptr;  // the policy's; null: none (ALLOW only)
+  std::string network;                               // short name, for log labels
 };
 
 /// A URL-map test that did not pass, in the shape of GCP's UrlMapsValidateResponse.

@@ -125,6 +125,24 @@ boost::json::object make_json_payload(const AccessLogEntry& entry) {
     put_if_set(tls, "sni", entry.tls->sni);
     payload["tls"] = std::move(tls);
   }
+  if (entry.mtls) {
+    // GCP's MtlsInfo; as in all its log fields, a boolean appears only when true.
+    const net::ClientCertInfo& cert = *entry.mtls;
+    boost::json::object mtls;
+    if (cert.present) mtls["clientCertPresent"] = true;
+    if (cert.chain_verified) mtls["clientCertChainVerified"] = true;
+    put_if_set(mtls, "clientCertError", cert.error);
+    put_if_set(mtls, "clientCertSha256Fingerprint", cert.sha256_fingerprint);
+    put_if_set(mtls, "clientCertSerialNumber", cert.serial_number);
+    put_if_set(mtls, "clientCertValidStartTime", cert.valid_not_before);
+    put_if_set(mtls, "clientCertValidEndTime", cert.valid_not_after);
+    put_if_set(mtls, "clientCertSpiffeId", cert.spiffe_id);
+    put_if_set(mtls, "clientCertUriSans", cert.uri_sans);
+    put_if_set(mtls, "clientCertDnsnameSans", cert.dnsname_sans);
+    put_if_set(mtls, "clientCertIssuerDn", cert.issuer_dn);
+    put_if_set(mtls, "clientCertSubjectDn", cert.subject_dn);
+    payload["mtls"] = std::move(mtls);
+  }
   if (!entry.cloud_run_service.empty() || !entry.tag.empty()) {
     boost::json::object extras;
     put_if_set(extras, "cloudRunService", entry.cloud_run_service);
@@ -155,6 +173,7 @@ void AccessLogEntry::reset() {
   protocol.assign("HTTP/1.1");
   enforced_security_policy.reset();
   tls.reset();
+  mtls.reset();
 }
 
 std::string format_access_log_entry(const AccessLogEntry& entry) {

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/net/client_cert.h"
+
 namespace albemu::log {
 
 /// The Cloud Armor rule that decided a request (`jsonPayload.enforcedSecurityPolicy`).
@@ -72,6 +74,8 @@ struct AccessLogEntry {
   std::string status_details;  // "response_sent_by_backend", "failed_to_pick_backend", ...
   std::optional<EnforcedSecurityPolicy> enforced_security_policy;
   std::optional<TlsLogInfo> tls;
+  /// The client's certificate on a listener with mutual TLS (`jsonPayload.mtls`).
+  std::shared_ptr<const net::ClientCertInfo> mtls;
 
   /// Back to a default-constructed entry, keeping the strings' storage (a keep-alive
   /// connection reuses one entry request after request).

@@ -146,10 +146,30 @@ void apply_header_actions(Fields& fields, const core::RouteDecision& decision,
   }
 }
 
+/// A {client_cert_*} variable: "" without mutual TLS on the listener.
+std::string_view client_cert_value(std::string_view name, const ClientCertInfo* cert) {
+  if (cert == nullptr) return {};
+  if (name == "client_cert_present") return cert->present ? "true" : "false";
+  if (name == "client_cert_chain_verified") return cert->chain_verified ? "true" : "false";
+  if (name == "client_cert_error") return cert->error;
+  if (name == "client_cert_sha256_fingerprint") return cert->sha256_fingerprint;
+  if (name == "client_cert_serial_number") return cert->serial_number;
+  if (name == "client_cert_spiffe_id") return cert->spiffe_id;
+  if (name == "client_cert_uri_sans") return cert->uri_sans;
+  if (name == "client_cert_dnsname_sans") return cert->dnsname_sans;
+  if (name == "client_cert_valid_not_before") return cert->valid_not_before;
+  if (name == "client_cert_valid_not_after") return cert->valid_not_after;
+  if (name == "client_cert_issuer_dn") return cert->issuer_dn;
+  if (name == "client_cert_subject_dn") return cert->subject_dn;
+  if (name == "client_cert_leaf") return cert->leaf;
+  if (name == "client_cert_chain") return cert->chain;
+  return {};
+}
+
 std::string_view variable_value(std::string_view name, const VariableContext* variables,
                                 std::string& scratch) {
-  if (name == "client_cert_present" || name == "client_cert_chain_verified") return "false";
   if (variables == nullptr) return {};
+  if (name.starts_with("client_cert_")) return client_cert_value(name, variables->client_cert);
   if (name == "tls_sni_hostname") return variables->tls_sni_hostname;
   if (name == "tls_version") return variables->tls_version;
   if (name == "tls_cipher_suite") return variables->tls_cipher_suite;
@@ -158,7 +178,7 @@ std::string_view variable_value(std::string_view name, const VariableContext* va
     scratch = std::to_string(variables->client_rtt_msec);
     return scratch;
   }
-  return {};  // client_cert_* without mTLS, and anything unknown
+  return {};  // anything unknown
 }
 
 template <class Fields>

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "proxy/core/route_decision.h"
+#include "proxy/net/client_cert.h"
 #include "proxy/net/head_fields.h"
 
 namespace albemu::net {
@@ -17,9 +18,11 @@ namespace albemu::net {
 struct VariableContext {
   std::string_view tls_sni_hostname;
   std::string_view tls_version;       // "TLSv1.3"
-  std::string_view tls_cipher_suite;  // "TLS_AES_128_GCM_SHA256"
+  std::string_view tls_cipher_suite;  // IANA hex, "1302" for TLS_AES_256_GCM_SHA384
   int64_t client_rtt_msec = -1;       // < 0: unknown (expands to "")
-  // client_cert_*: albemu has no mTLS, so they expand to "" (client_cert_present: "false").
+  /// The client's certificate when the listener has mutual TLS; null: the client_cert_*
+  /// variables expand to "" (GCP: a variable without a value is empty).
+  const ClientCertInfo* client_cert = nullptr;
 };
 
 /// What the upstream request transform needs to know about the downstream side.

@@ -183,8 +183,19 @@ class Http1Connection final : public Http1ConnectionBase,
   }
 
   void on_handshake(error_code ec) {
-    if (ec) return force_close();
     SSL* ssl = stream_.native_handle();
+    const ClientCertVerifier* verifier = tls_ ? tls_->client_verifier() : nullptr;
+    if (ec) {
+      // REJECT_INVALID refused the client's certificate: logged as GCP logs a closed
+      // connection (status 0, the client_cert_* reason in statusDetails).
+      if (verifier != nullptr) {
+        if (const std::string_view reason = verifier->rejection(ssl); !reason.empty()) {
+          log_rejected_handshake(worker_, info_, reason);
+        }
+      }
+      return force_close();
+    }
+    if (verifier != nullptr) info_.client_cert = verifier->inspect(ssl);
     // The SNI ends up in header values ({tls_sni_hostname}) and logs: take only host-name
     // characters, anything else (CR/LF above all) counts as no SNI.
     if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
@@ -192,7 +203,12 @@ class Http1Connection final : public Http1ConnectionBase,
       info_.sni = sni;
     }
     info_.tls_version = SSL_get_version(ssl);
-    if (const char* cipher = SSL_get_cipher_name(ssl)) info_.tls_cipher = cipher;
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) {
+      info_.tls_cipher = SSL_CIPHER_get_name(cipher);
+      char id[8];
+      std::snprintf(id, sizeof id, "%04X", SSL_CIPHER_get_protocol_id(cipher));
+      info_.tls_cipher_id = id;
+    }
     info_.bind_tls_variables();
     const unsigned char* protocol = nullptr;
     unsigned int protocol_length = 0;

@@ -69,6 +69,7 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection, const 
   entry.protocol = version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   if (connection.https) {
     entry.tls = log::TlsLogInfo{connection.tls_version, connection.tls_cipher, connection.sni};
+    entry.mtls = connection.client_cert;
   }
   if (context.generation && context.generation->snapshot) {
     const auto& snapshot = *context.generation->snapshot;
@@ -94,6 +95,31 @@ void route_log(RequestContext& context) {
     entry.cloud_run_service.assign(context.target->cloud_run_service);
     entry.tag.assign(context.target->tag);
   }
+}
+
+void log_rejected_handshake(Worker& worker, const ConnectionInfo& connection,
+                            std::string_view reason) {
+  log::AccessLog* access_log = worker.access_log();
+  if (access_log == nullptr) return;
+  log::AccessLogEntry entry;
+  entry.timestamp = std::chrono::system_clock::now();
+  entry.forwarding_rule = connection.forwarding_rule;
+  entry.remote_ip = connection.client_ip;
+  entry.status_details.assign(reason);
+  if (const auto& generation = worker.generation(); generation && generation->snapshot) {
+    const core::ConfigSnapshot& snapshot = *generation->snapshot;
+    entry.project = snapshot.config.project;
+    entry.region = snapshot.config.region;
+    if (const core::ListenerPlan* plan = snapshot.find_listener(connection.forwarding_rule)) {
+      entry.url_map = plan->url_map;
+      entry.target_proxy = plan->target_proxy;
+      entry.network = plan->network;
+    }
+  }
+  auto cert = std::make_shared<ClientCertInfo>();
+  cert->error.assign(reason);
+  entry.mtls = std::move(cert);
+  access_log->write(entry);
 }
 
 void finish_log(Worker& worker, RequestContext& context) {

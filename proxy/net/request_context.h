@@ -39,14 +39,18 @@ struct ConnectionInfo {
   VariableContext variables;  // views into the strings below
   std::string sni;
   std::string tls_version;
-  std::string tls_cipher;
+  std::string tls_cipher;     // OpenSSL's name, for the log
+  std::string tls_cipher_id;  // IANA's four hex digits, e.g. 009C ({tls_cipher_suite})
+  /// The client's certificate on a listener with mutual TLS; null without.
+  std::shared_ptr<const ClientCertInfo> client_cert;
 
   /// Points the TLS variables at the strings above (again after a move: a short string's
   /// characters live inside it).
   void bind_tls_variables() {
     variables.tls_sni_hostname = sni;
     variables.tls_version = tls_version;
-    variables.tls_cipher_suite = tls_cipher;
+    variables.tls_cipher_suite = tls_cipher_id;
+    variables.client_cert = client_cert.get();
   }
 };
 
@@ -101,6 +105,10 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection, const 
                std::string_view method, std::string_view target, unsigned version);
 /// Fills the log fields known after routing and resolving.
 void route_log(RequestContext& context);
+/// Writes the access-log line of a TLS handshake that mutual TLS refused (REJECT_INVALID):
+/// status 0 and `reason` (client_cert_*) as statusDetails, as GCP logs a closed connection.
+void log_rejected_handshake(Worker& worker, const ConnectionInfo& connection,
+                            std::string_view reason);
 /// Writes the access-log line and the request metric for a finished request.
 void finish_log(Worker& worker, RequestContext& context);
 

@@ -173,9 +173,14 @@ std::shared_ptr<ServerTls> ServerTls::create(const core::ListenerPlan& plan,
     errors.push_back({"", "targetHttpsProxies[" + plan.target_proxy + "].sslCertificates",
                       "an HTTPS proxy needs at least one certificate"});
   }
+  std::shared_ptr<ClientCertVerifier> verifier;
+  if (plan.server_tls_policy != nullptr) {
+    verifier = ClientCertVerifier::create(*plan.server_tls_policy, plan.trust_config, errors);
+  }
   if (errors.size() != errors_before) return nullptr;
 
   std::shared_ptr<ServerTls> tls(new ServerTls());
+  tls->client_verifier_ = std::move(verifier);
   for (const model::SslCertificate* certificate : plan.certificates) {
     const std::string path = "sslCertificates[" + certificate->name + "]";
     auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
@@ -189,6 +194,8 @@ std::shared_ptr<ServerTls> ServerTls::create(const core::ListenerPlan& plan,
     }
     if (profile == "FIPS_202205") SSL_CTX_set_ciphersuites(ctx, kFipsTls13Suites);
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+    // On every context: the SNI callback may switch the handshake to any of them.
+    if (tls->client_verifier_) tls->client_verifier_->configure(ctx);
 
     boost::system::error_code ec;
     context->use_certificate_chain(

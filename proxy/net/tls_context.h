@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proxy/core/snapshot.h"
+#include "proxy/net/client_cert.h"
 
 namespace albemu::net {
 
@@ -39,6 +40,9 @@ class ServerTls {
   std::size_t certificate_count() const { return certificates_.size(); }
   const std::string& certificate_name(std::size_t index) const { return certificates_[index].name; }
 
+  /// The listener's mutual TLS (its target proxy's server TLS policy), or null.
+  const ClientCertVerifier* client_verifier() const { return client_verifier_.get(); }
+
  private:
   struct Certificate {
     std::string name;
@@ -50,6 +54,7 @@ class ServerTls {
   static int on_servername(SSL* ssl, int* alert, void* arg);
 
   std::vector<Certificate> certificates_;
+  std::shared_ptr<ClientCertVerifier> client_verifier_;
 };
 
 /// The OpenSSL cipher list (TLS 1.2 and below) for a GCP SSL policy profile; empty if unknown.

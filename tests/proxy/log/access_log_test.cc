@@ -275,7 +275,7 @@ TEST(AccessLog, StuckDestinationDropsLinesInsteadOfBlocking) {
 }
 
 // A new field must be filled below and cleared by reset(); this fails the build until it is.
-static_assert(sizeof(AccessLogEntry) == 960, "AccessLogEntry changed: fill the new field below");
+static_assert(sizeof(AccessLogEntry) == 976, "AccessLogEntry changed: fill the new field below");
 
 TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   AccessLogEntry entry;
@@ -308,6 +308,7 @@ TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   entry.latency = std::chrono::microseconds(3);
   entry.enforced_security_policy = EnforcedSecurityPolicy{"p", 1, "allow", "ACCEPT", "", ""};
   entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "a.example"};
+  entry.mtls = std::make_shared<net::ClientCertInfo>();
   const auto* kept = entry.request_url.data();
 
   entry.reset();

@@ -163,15 +163,25 @@ TYPED_TEST(HeaderTransform, VariablesExpand) {
   VariableContext variables;
   variables.tls_sni_hostname = "app.example.com";
   variables.tls_version = "TLSv1.3";
-  variables.tls_cipher_suite = "TLS_AES_128_GCM_SHA256";
+  variables.tls_cipher_suite = "1301";
   variables.client_rtt_msec = 12;
   EXPECT_EQ(
       expand_header_variables(
           "{tls_sni_hostname}|{tls_version}|{tls_cipher_suite}|{client_rtt_msec}ms", &variables),
-      "app.example.com|TLSv1.3|TLS_AES_128_GCM_SHA256|12ms");
+      "app.example.com|TLSv1.3|1301|12ms");
+  // Without mutual TLS the client_cert_* variables have no value: GCP expands them to "".
   EXPECT_EQ(expand_header_variables(
                 "cert={client_cert_present} sha={client_cert_sha256_fingerprint}.", &variables),
-            "cert=false sha=.");
+            "cert= sha=.");
+  ClientCertInfo cert;
+  cert.present = true;
+  cert.error = "client_cert_validation_failed";
+  cert.sha256_fingerprint = "abc=";
+  variables.client_cert = &cert;
+  EXPECT_EQ(expand_header_variables("{client_cert_present}|{client_cert_chain_verified}|"
+                                    "{client_cert_error}|{client_cert_sha256_fingerprint}",
+                                    &variables),
+            "true|false|client_cert_validation_failed|abc=");
   EXPECT_EQ(expand_header_variables("unterminated {tls_version", &variables),
             "unterminated {tls_version");
   EXPECT_EQ(expand_header_variables("{client_rtt_msec}", nullptr), "");
