@@ -1,0 +1,218 @@
+// Mutual TLS with clients, as GCP's regional internal Application Load Balancer does it: curl
+// with --cert/--key and openssl s_client against a target HTTPS proxy with a server TLS policy,
+// in both validation modes, with a valid, expired, wrongly issued, allowlisted or missing
+// client certificate. The built-in stand-in echoes the {client_cert_*} headers the URL map adds.
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "tests/integration/support/proxy_harness.h"
+#include "tests/proxy/pki_test_support.h"
+
+namespace albemu::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kVariables[] = {"present",         "chain_verified", "error",
+                                      "spiffe_id",       "leaf",           "sha256_fingerprint",
+                                      "valid_not_after", "dnsname_sans"};
+
+class ProxyMtlsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::random_device random;
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("albemu-mtls-" + std::to_string(random()) + std::to_string(random()));
+    std::filesystem::create_directories(dir_);
+    const Issued server = issue(CertSpec{.common_name = "lb.example.com",
+                                         .extended_key_usage = "serverAuth",
+                                         .subject_alt_names = {"DNS:lb.example.com"}});
+    CertSpec good{.common_name = "good-client"};
+    good.subject_alt_names = {"URI:spiffe://example.org/ns/prod/sa/client",
+                              "DNS:client.example.com"};
+    write_client("good", issue(good, &intermediate_));
+    CertSpec expired{.common_name = "expired-client"};
+    expired.not_before_offset = -7200;
+    expired.not_after_offset = -3600;
+    write_client("expired", issue(expired, &root_));
+    write_client("stranger", issue_client("stranger", issue_ca("Other Root")));
+    write_client("allowlisted", allowlisted_);
+    // curl sends the intermediate with the leaf when it is in the --cert file.
+    std::ofstream(dir_ / "good.pem", std::ios::app) << intermediate_.cert_pem;
+
+    std::string headers;
+    for (const char* variable : kVariables) {
+      headers += std::string("        - headerName: x-cert-") + variable +
+                 "\n          headerValue: \"{client_cert_" + variable + "}\"\n";
+    }
+    const std::string yaml = "project: it-project\nregion: us-central1\n" +
+                             single_service_yaml("") +
+                             "    headerAction:\n      requestHeadersToAdd:\n" + headers + R"(
+sslCertificates:
+  - name: lb-cert
+    certificate: |
+)" + indent(server.cert_pem, "      ") +
+                             "    privateKey: |\n" + indent(server.key_pem, "      ") + R"(
+trustConfigs:
+  - name: projects/it-project/locations/us-central1/trustConfigs/client-roots
+    trustStores:
+      - trustAnchors:
+          - pemCertificate: |
+)" + indent(root_.cert_pem, "              ") +
+                             R"(        intermediateCas: []
+    allowlistedCertificates:
+      - pemCertificate: |
+)" + indent(allowlisted_.cert_pem, "          ") +
+                             R"(
+serverTlsPolicies:
+  - name: mtls-policy
+    mtlsPolicy:
+      clientValidationMode: )" +
+                             GetParam() + R"(
+      clientValidationTrustConfig: projects/it-project/locations/us-central1/trustConfigs/client-roots
+targetHttpsProxies:
+  - name: https-proxy
+    urlMap: test-map
+    sslCertificates: [lb-cert]
+    serverTlsPolicy: //networksecurity.googleapis.com/projects/it-project/locations/us-central1/serverTlsPolicies/mtls-policy
+forwardingRules:
+  - name: https-rule
+    IPAddress: 127.0.0.1
+    portRange: "443"
+    target: targetHttpsProxies/https-proxy
+)";
+    ASSERT_EQ(proxy_.apply_yaml(yaml), "");
+    port_ = std::to_string(proxy_.port("https-rule"));
+  }
+
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  void write_client(const std::string& name, const Issued& issued) {
+    std::ofstream(dir_ / (name + ".pem")) << issued.cert_pem;
+    std::ofstream(dir_ / (name + ".key")) << issued.key_pem;
+  }
+
+  /// curl to the HTTPS rule, with the client certificate `name` (empty: none).
+  CurlResult request(const std::string& name, const std::string& protocol = "--http1.1") {
+    std::vector<std::string> args{"-k", protocol, "https://127.0.0.1:" + port_ + "/whoami"};
+    if (!name.empty()) {
+      args.insert(args.end(), {"--cert", (dir_ / (name + ".pem")).string(), "--key",
+                               (dir_ / (name + ".key")).string()});
+    }
+    return run_curl(args);
+  }
+
+  /// The x-cert-* headers the stand-in received, by variable name.
+  static std::map<std::string, std::string> variables(const CurlResult& result) {
+    std::map<std::string, std::string> out;
+    const json::value body = json::parse(result.body);
+    const json::object& headers = body.as_object().at("headers").as_object();
+    for (const char* variable : kVariables) {
+      const auto it = headers.find(std::string("x-cert-") + variable);
+      if (it != headers.end())
+        out[variable] = std::string(it->value().as_array().at(0).as_string());
+    }
+    return out;
+  }
+
+  bool rejecting() const { return GetParam() == "REJECT_INVALID"; }
+
+  Issued root_ = issue_ca("Client Root");
+  Issued intermediate_ = issue_ca("Client Intermediate", &root_);
+  Issued allowlisted_ = issue(CertSpec{.common_name = "self-signed-device"});
+  std::filesystem::path dir_;
+  ProxyHarness proxy_;
+  std::string port_;
+};
+
+TEST_P(ProxyMtlsTest, AValidCertificateReachesTheServiceWithItsFields) {
+  for (const std::string protocol : {"--http1.1", "--http2"}) {
+    const CurlResult result = request("good", protocol);
+    ASSERT_EQ(result.status, 200) << protocol << " " << result.body;
+    auto values = variables(result);
+    EXPECT_EQ(values["present"], "true");
+    EXPECT_EQ(values["chain_verified"], "true");
+    EXPECT_EQ(values["error"], "");
+    EXPECT_EQ(values["spiffe_id"], "spiffe://example.org/ns/prod/sa/client");
+    EXPECT_EQ(values["dnsname_sans"], "Y2xpZW50LmV4YW1wbGUuY29t");  // Base64 client.example.com
+    EXPECT_TRUE(values["leaf"].starts_with(":MII")) << values["leaf"];
+    EXPECT_EQ(values["sha256_fingerprint"].size(), 44u);
+    EXPECT_TRUE(values["valid_not_after"].ends_with("+00:00")) << values["valid_not_after"];
+  }
+  const auto lines = proxy_.wait_for_log_lines(2);
+  const json::object mtls =
+      json::parse(lines[0]).as_object().at("jsonPayload").as_object().at("mtls").as_object();
+  EXPECT_EQ(mtls.at("clientCertPresent"), true);
+  EXPECT_EQ(mtls.at("clientCertChainVerified"), true);
+  EXPECT_EQ(mtls.at("clientCertSpiffeId"), "spiffe://example.org/ns/prod/sa/client");
+}
+
+TEST_P(ProxyMtlsTest, AnAllowlistedSelfSignedCertificateIsValid) {
+  const CurlResult result = request("allowlisted");
+  ASSERT_EQ(result.status, 200) << result.body;
+  EXPECT_EQ(variables(result)["chain_verified"], "true");
+}
+
+TEST_P(ProxyMtlsTest, InvalidOrMissingCertificatesFollowTheMode) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"expired", "client_cert_validation_failed"},
+      {"stranger", "client_cert_validation_failed"},
+      {"", "client_cert_not_provided"}};
+  for (const auto& [name, error] : cases) {
+    const CurlResult result = request(name);
+    if (rejecting()) {
+      // The handshake fails: no HTTP answer at all, as on GCP.
+      EXPECT_EQ(result.status, 0) << name;
+      EXPECT_NE(result.exit_code, 0) << name;
+      continue;
+    }
+    ASSERT_EQ(result.status, 200) << name << " " << result.body;
+    auto values = variables(result);
+    EXPECT_EQ(values["present"], name.empty() ? "false" : "true") << name;
+    EXPECT_EQ(values["chain_verified"], "false") << name;
+    EXPECT_EQ(values["error"], error) << name;
+    EXPECT_EQ(values["leaf"], "") << name;  // only for a certificate that passed
+  }
+  // Every refused connection, or every request, has its log line with the reason.
+  const auto lines = proxy_.wait_for_log_lines(3);
+  ASSERT_EQ(lines.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const json::object entry = json::parse(lines[i]).as_object();
+    const json::object& payload = entry.at("jsonPayload").as_object();
+    EXPECT_EQ(payload.at("mtls").as_object().at("clientCertError").as_string(), cases[i].second)
+        << lines[i];
+    EXPECT_EQ(entry.at("httpRequest").as_object().at("status"), rejecting() ? 0 : 200);
+    if (rejecting()) {
+      EXPECT_EQ(payload.at("statusDetails").as_string(), cases[i].second);
+    }
+  }
+}
+
+TEST_P(ProxyMtlsTest, OpensslSeesTheCertificateRequest) {
+  // Without a certificate: REJECT_INVALID ends the TLS 1.3 handshake with the
+  // certificate_required alert (116); ALLOW_INVALID_OR_MISSING_CLIENT_CERT answers.
+  const std::string output = run_command(
+      "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+      "openssl s_client -connect 127.0.0.1:" +
+      port_ + " -tls1_3 -quiet 2>&1");
+  if (rejecting()) {
+    EXPECT_NE(output.find("alert certificate required"), std::string::npos) << output;
+  } else {
+    EXPECT_NE(output.find("HTTP/1.1 200"), std::string::npos) << output;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ProxyMtlsTest,
+                         ::testing::Values("ALLOW_INVALID_OR_MISSING_CLIENT_CERT",
+                                           "REJECT_INVALID"));
+
+}  // namespace
+}  // namespace albemu::testing
