@@ -368,6 +368,38 @@ json::object ssl_policy_json(const model::SslPolicy& policy) {
   return out;
 }
 
+/// How many certificates, and the files they came from; the PEM text itself stays out.
+json::object certificates_json(const std::vector<model::PemCertificate>& certificates) {
+  json::object out;
+  out["count"] = certificates.size();
+  json::array files;
+  for (const auto& certificate : certificates)
+    if (!certificate.file.empty()) files.emplace_back(certificate.file);
+  if (!files.empty()) out["files"] = std::move(files);
+  return out;
+}
+
+json::object trust_config_json(const model::TrustConfig& trust) {
+  json::object out = regional_json(trust);
+  json::array stores;
+  for (const model::TrustStore& store : trust.trust_stores) {
+    stores.emplace_back(
+        json::object{{"trustAnchors", certificates_json(store.trust_anchors)},
+                     {"intermediateCas", certificates_json(store.intermediate_cas)}});
+  }
+  out["trustStores"] = std::move(stores);
+  out["allowlistedCertificates"] = certificates_json(trust.allowlisted_certificates);
+  return out;
+}
+
+json::object server_tls_policy_json(const model::ServerTlsPolicy& policy) {
+  json::object out = regional_json(policy);
+  json::object mtls{{"clientValidationMode", policy.client_validation_mode}};
+  put(mtls, "clientValidationTrustConfig", policy.client_validation_trust_config);
+  out["mtlsPolicy"] = std::move(mtls);
+  return out;
+}
+
 template <class T>
 json::object target_proxy_json(const T& proxy) {
   json::object out = regional_json(proxy);
@@ -415,6 +447,8 @@ json::object config_to_json(const model::Config& config) {
   put_list(out, "urlMaps", config.url_maps, url_map_json);
   put_list(out, "sslCertificates", config.ssl_certificates, ssl_certificate_json);
   put_list(out, "sslPolicies", config.ssl_policies, ssl_policy_json);
+  put_list(out, "trustConfigs", config.trust_configs, trust_config_json);
+  put_list(out, "serverTlsPolicies", config.server_tls_policies, server_tls_policy_json);
   put_list(out, "targetHttpProxies", config.target_http_proxies,
            [](const model::TargetHttpProxy& proxy) { return target_proxy_json(proxy); });
   put_list(out, "targetHttpsProxies", config.target_https_proxies,
@@ -425,6 +459,7 @@ json::object config_to_json(const model::Config& config) {
                certificates.emplace_back(ref.text.empty() ? ref.name : ref.text);
              item["sslCertificates"] = std::move(certificates);
              put(item, "sslPolicy", proxy.ssl_policy);
+             put(item, "serverTlsPolicy", proxy.server_tls_policy);
              return item;
            });
   put_list(out, "forwardingRules", config.forwarding_rules, forwarding_rule_json);

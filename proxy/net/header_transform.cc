@@ -170,6 +170,7 @@ std::string_view variable_value(std::string_view name, const VariableContext* va
                                 std::string& scratch) {
   if (variables == nullptr) return {};
   if (name.starts_with("client_cert_")) return client_cert_value(name, variables->client_cert);
+  if (name == "client_ip_address") return variables->client_ip_address;
   if (name == "tls_sni_hostname") return variables->tls_sni_hostname;
   if (name == "tls_version") return variables->tls_version;
   if (name == "tls_cipher_suite") return variables->tls_cipher_suite;

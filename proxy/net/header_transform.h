@@ -16,6 +16,7 @@ namespace albemu::net {
 
 /// Values for `{variable}` tokens in header actions. Unknown or unset variables expand to "".
 struct VariableContext {
+  std::string_view client_ip_address;  // the client's address, no port
   std::string_view tls_sni_hostname;
   std::string_view tls_version;       // "TLSv1.3"
   std::string_view tls_cipher_suite;  // IANA hex, "1302" for TLS_AES_256_GCM_SHA384

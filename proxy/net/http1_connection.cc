@@ -209,7 +209,7 @@ class Http1Connection final : public Http1ConnectionBase,
       std::snprintf(id, sizeof id, "%04X", SSL_CIPHER_get_protocol_id(cipher));
       info_.tls_cipher_id = id;
     }
-    info_.bind_tls_variables();
+    info_.bind_variables();
     const unsigned char* protocol = nullptr;
     unsigned int protocol_length = 0;
     SSL_get0_alpn_selected(ssl, &protocol, &protocol_length);

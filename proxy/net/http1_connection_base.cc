@@ -14,6 +14,7 @@ namespace http = beast::http;
 
 Http1ConnectionBase::Http1ConnectionBase(Worker& worker, ConnectionInfo info)
     : worker_(worker), info_(std::move(info)), buffer_(kHeaderLimitBytes + 4096), request_(*this) {
+  info_.bind_variables();
   worker_.connections.fetch_add(1, std::memory_order_relaxed);
   if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
   worker_.add_session(*this);

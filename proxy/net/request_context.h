@@ -44,9 +44,10 @@ struct ConnectionInfo {
   /// The client's certificate on a listener with mutual TLS; null without.
   std::shared_ptr<const ClientCertInfo> client_cert;
 
-  /// Points the TLS variables at the strings above (again after a move: a short string's
+  /// Points the variables at the strings above (again after a move: a short string's
   /// characters live inside it).
-  void bind_tls_variables() {
+  void bind_variables() {
+    variables.client_ip_address = client_ip;
     variables.tls_sni_hostname = sni;
     variables.tls_version = tls_version;
     variables.tls_cipher_suite = tls_cipher_id;

@@ -45,7 +45,8 @@ class ProxyMtlsTest : public ::testing::TestWithParam<std::string> {
     // curl sends the intermediate with the leaf when it is in the --cert file.
     std::ofstream(dir_ / "good.pem", std::ios::app) << intermediate_.cert_pem;
 
-    std::string headers;
+    std::string headers =
+        "        - headerName: x-client-ip\n          headerValue: \"{client_ip_address}\"\n";
     for (const char* variable : kVariables) {
       headers += std::string("        - headerName: x-cert-") + variable +
                  "\n          headerValue: \"{client_cert_" + variable + "}\"\n";
@@ -146,6 +147,7 @@ TEST_P(ProxyMtlsTest, AValidCertificateReachesTheServiceWithItsFields) {
     EXPECT_TRUE(values["leaf"].starts_with(":MII")) << values["leaf"];
     EXPECT_EQ(values["sha256_fingerprint"].size(), 44u);
     EXPECT_TRUE(values["valid_not_after"].ends_with("+00:00")) << values["valid_not_after"];
+    EXPECT_NE(result.body.find(R"("x-client-ip":["127.0.0.1"])"), std::string::npos) << result.body;
   }
   const auto lines = proxy_.wait_for_log_lines(2);
   const json::object mtls =

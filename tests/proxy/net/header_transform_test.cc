@@ -165,6 +165,8 @@ TYPED_TEST(HeaderTransform, VariablesExpand) {
   variables.tls_version = "TLSv1.3";
   variables.tls_cipher_suite = "1301";
   variables.client_rtt_msec = 12;
+  variables.client_ip_address = "10.1.2.3";
+  EXPECT_EQ(expand_header_variables("ip={client_ip_address}", &variables), "ip=10.1.2.3");
   EXPECT_EQ(
       expand_header_variables(
           "{tls_sni_hostname}|{tls_version}|{tls_cipher_suite}|{client_rtt_msec}ms", &variables),
