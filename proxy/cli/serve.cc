@@ -275,13 +275,16 @@ int run_serve(const std::vector<std::string>& args) {
       "keep the API's resources in DIR/api-state.yaml across restarts (default: a temporary "
       "folder removed at exit)");
   po::variables_map vm;
+  // `albemu serve config.yaml` as `albemu validate config.yaml`: a bare path is a config.
+  po::positional_options_description positional;
+  positional.add("config", -1);
   if (const auto exit_code = parse_options(
           "serve",
           "albemu serve [-c PATH]... [--admin HOST:PORT] [--admin-token TOKEN] [--workers N] "
           "[--access-log PATH|-] "
           "[--ephemeral-ports] [--listen-address HOST] [--ready-file PATH] "
-          "[--api HOST:PORT|off] [--api-token TOKEN] [--state-dir DIR]",
-          options, args, vm))
+          "[--api HOST:PORT|off] [--api-token TOKEN] [--state-dir DIR] [PATH]...",
+          options, args, vm, &positional))
     return *exit_code;
   const auto paths = vm.count("config") != 0 ? vm["config"].as<std::vector<std::string>>()
                                              : std::vector<std::string>{};

@@ -231,6 +231,20 @@ TEST(CliServe, BrokenConfigExitsBeforeBinding) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("ready.json")));
 }
 
+TEST(CliServe, ABarePathIsAConfigAsWithValidate) {
+  // `albemu serve lb.yaml` once served the embedded demo and dropped the path without a word.
+  TempDir dir;
+  write_file(
+      dir.file("lb.yaml"),
+      reload_config({"login"}) + "  - name: rule2\n    portRange: \"8080\"\n    target: nope\n");
+  BackgroundProcess serve({albemu_binary(), "serve", dir.file("lb.yaml"), "--ephemeral-ports",
+                           "--admin", "127.0.0.1:0", "--api", "off"});
+  const auto code = serve.wait_exit(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(serve.err().find("forwardingRules[rule2]"), std::string::npos) << serve.err();
+}
+
 TEST(CliServe, BusyAdminPortFailsToStart) {
   ServeProcess first({});
   ASSERT_TRUE(first.wait_ready());
