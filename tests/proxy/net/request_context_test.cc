@@ -8,7 +8,7 @@ namespace albemu::net {
 namespace {
 
 // A new field must be filled below and cleared by reset(); this fails the build until it is.
-static_assert(sizeof(RequestContext) == 1344, "RequestContext changed: fill the new field below");
+static_assert(sizeof(RequestContext) == 1360, "RequestContext changed: fill the new field below");
 
 TEST(RequestContext, ResetClearsEveryFieldAndKeepsStorage) {
   const std::vector<std::string> endpoints{"http://a:1"};
@@ -20,7 +20,8 @@ TEST(RequestContext, ResetClearsEveryFieldAndKeepsStorage) {
   context.url_map = url_map.get();
   context.decision.status = 302;
   context.routed = true;
-  context.target = core::ServerlessTarget{"neg", "service", "tag", &endpoints, true};
+  context.target =
+      core::ServerlessTarget{"neg", "service", "tag", &endpoints, true, true, "ca.pem"};
   context.header_views.push_back({"name", "value"});
   context.cors_headers.push_back({"access-control-allow-origin", "*"});
   context.log.status = 200;
