@@ -159,5 +159,16 @@ TEST_F(ProxyServiceTlsTest, HttpUrlKeepsTheClientsHost) {
       << plain.last_request();
 }
 
+TEST_F(ProxyServiceTlsTest, UnparsableCaFileIsRefusedWhenTheConfigIsApplied) {
+  cli_testing::write_file(ca_file_,
+                          "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+  std::string yaml = basic_config(single_service_yaml("https://localhost:8443"));
+  const std::string line = "    url: https://localhost:8443\n";
+  yaml.replace(yaml.find(line), line.size(), line + "    caCertificateFile: " + ca_file_ + "\n");
+  const std::string errors = proxy_.apply_yaml(yaml);
+  EXPECT_NE(errors.find("cloudRunServices[app].caCertificateFile"), std::string::npos) << errors;
+  EXPECT_NE(errors.find(ca_file_), std::string::npos) << errors;
+}
+
 }  // namespace
 }  // namespace albemu::testing
