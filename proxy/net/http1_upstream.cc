@@ -214,6 +214,12 @@ void Http1Upstream::receive_body(BodyHandler handler) {
   auto on_read = [self = shared_from_this(), handler = std::move(handler)](error_code ec,
                                                                            std::size_t) mutable {
     if (ec == http::error::need_buffer) ec = {};
+    // A body that ends with the connection, from a TLS backend that closes without
+    // close_notify: the end of the body, as a plain connection's end of stream is.
+    if (ec == asio::ssl::error::stream_truncated && self->parser_->need_eof()) {
+      ec = {};
+      self->parser_->put_eof(ec);
+    }
     handler(ec, kBodyChunkSize - self->response_->body().size, !ec && self->parser_->is_done());
   };
   if (tls_) return http::async_read_some(*tls_, buffer_, *parser_, std::move(on_read));
@@ -237,6 +243,7 @@ void Http1Upstream::stop_sending() {
 }
 
 void Http1Upstream::release() {
+  if (tls_ && parser_ && parser_->is_done()) worker_.pool().keep_tls_session(endpoint_, *tls_);
   if (connected() && request_sent_ && parser_ && parser_->is_done() && parser_->keep_alive() &&
       buffer_.size() == 0) {
     if (tls_ && SSL_pending(tls_->native_handle()) == 0) {

@@ -206,9 +206,27 @@ void UpstreamPool::release_tls(const Endpoint& endpoint,
   arm_sweep();
 }
 
+SSL_SESSION* UpstreamPool::tls_session(const Endpoint& endpoint) const {
+  const auto it = tls_sessions_.find(endpoint.pool_key);
+  return it == tls_sessions_.end() ? nullptr : it->second.get();
+}
+
+void UpstreamPool::keep_tls_session(const Endpoint& endpoint, TlsUpstreamStream& stream) {
+  const SSL_SESSION* current = SSL_get0_session(stream.native_handle());
+  if (current == nullptr || !SSL_SESSION_is_resumable(current)) return;
+  // A copy: OpenSSL marks a connection's own session unresumable when the connection is
+  // closed without close_notify, as albemu closes backend connections.
+  SSL_SESSION* session = SSL_SESSION_dup(current);
+  if (session == nullptr) return;
+  tls_sessions_.insert_or_assign(
+      endpoint.pool_key,
+      std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>(session, SSL_SESSION_free));
+}
+
 void UpstreamPool::close_all() {
   idle_.clear();
   idle_tls_.clear();
+  tls_sessions_.clear();
   sweep_timer_.cancel();
   resolved_.clear();
 }

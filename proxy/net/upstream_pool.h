@@ -70,6 +70,13 @@ class UpstreamPool {
   std::unique_ptr<TlsUpstreamStream> take_idle_tls(const Endpoint& endpoint, bool verify);
   void release_tls(const Endpoint& endpoint, std::unique_ptr<TlsUpstreamStream> stream);
 
+  /// Worker thread. The TLS session of the last connection to `endpoint` (its pool_key) that
+  /// ended its exchange, for the next handshake to resume (one round trip and no certificate
+  /// chain); null if none. keep_tls_session records it, taken from `stream` once a response was
+  /// read (a TLS 1.3 server sends its tickets after the handshake).
+  SSL_SESSION* tls_session(const Endpoint& endpoint) const;
+  void keep_tls_session(const Endpoint& endpoint, TlsUpstreamStream& stream);
+
   /// Closes every idle connection (drain/stop).
   void close_all();
 
@@ -102,6 +109,8 @@ class UpstreamPool {
   bool sweep_armed_ = false;
   IdleMap<UpstreamStream> idle_;
   IdleMap<TlsUpstreamStream> idle_tls_;
+  std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>>
+      tls_sessions_;
   std::unordered_map<std::string, CachedResolve> resolved_;
 };
 

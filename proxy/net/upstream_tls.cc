@@ -139,11 +139,13 @@ struct PendingTlsConnect final : PendingConnect, std::enable_shared_from_this<Pe
     callback(ec, std::move(stream));
   }
 
-  void handshake(const Endpoint& endpoint, UpstreamTls& tls,
+  void handshake(const Endpoint& endpoint, UpstreamTls& tls, SSL_SESSION* session,
                  std::chrono::steady_clock::time_point deadline,
                  std::unique_ptr<UpstreamStream> tcp) {
     stream = std::make_unique<TlsUpstreamStream>(std::move(*tcp), tls.context());
     SSL* ssl = stream->native_handle();
+    // Resumes the endpoint's last session; the server may decline it and do a full handshake.
+    if (session != nullptr) SSL_set_session(ssl, session);
     if (endpoint.sni.empty()) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint.host.c_str());
     } else {
@@ -182,10 +184,11 @@ std::weak_ptr<PendingConnect> connect_tls(UpstreamPool& pool, const Endpoint& en
   // `endpoint` and `tls` outlive the connect: the exchange and its pinned generation hold them.
   pending->tcp_connect = pool.acquire(
       endpoint, deadline,
-      [pending, &endpoint, &tls, deadline](error_code ec, std::unique_ptr<UpstreamStream> tcp) {
+      [pending, &pool, &endpoint, &tls, deadline](error_code ec,
+                                                  std::unique_ptr<UpstreamStream> tcp) {
         pending->tcp_connect.reset();
         if (ec || pending->cancelled) return pending->finish(ec);
-        pending->handshake(endpoint, tls, deadline, std::move(tcp));
+        pending->handshake(endpoint, tls, pool.tls_session(endpoint), deadline, std::move(tcp));
       });
   return pending;
 }

@@ -170,5 +170,25 @@ TEST_F(ProxyServiceTlsTest, UnparsableCaFileIsRefusedWhenTheConfigIsApplied) {
   EXPECT_NE(errors.find(ca_file_), std::string::npos) << errors;
 }
 
+TEST_F(ProxyServiceTlsTest, NextConnectionResumesTheSession) {
+  TlsBackend backend(generate_signed(ca_, "localhost", "DNS:localhost"));
+  serve(localhost_url(backend));
+  // The backend closes after each answer: the second request needs a new connection.
+  const auto result = run_curl(
+      {proxy_.url("http-rule", "/close"), "-o", "/dev/null", proxy_.url("http-rule", "/close")});
+  EXPECT_EQ(result.status, 200);
+  EXPECT_EQ(backend.handshakes(), 2);
+  EXPECT_EQ(backend.resumed(), 1);
+}
+
+TEST_F(ProxyServiceTlsTest, BodyEndingWithTheConnectionWithoutCloseNotifyIsWhole) {
+  TlsBackend backend(generate_signed(ca_, "localhost", "DNS:localhost"));
+  serve(localhost_url(backend));
+  const auto result = get("/until-close");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.status, 200);
+  EXPECT_NE(result.body.find("alpn: http/1.1\n"), std::string::npos) << result.body;
+}
+
 }  // namespace
 }  // namespace albemu::testing

@@ -4,6 +4,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -94,6 +95,7 @@ void TlsBackend::serve(std::shared_ptr<tcp::socket> socket) {
   stream.handshake(asio::ssl::stream_base::server, ec);
   if (ec) return;
   ++handshakes_;
+  if (SSL_session_reused(stream.native_handle())) ++resumed_;
   const char* sni = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
   const unsigned char* alpn = nullptr;
   unsigned alpn_length = 0;
@@ -116,10 +118,18 @@ void TlsBackend::serve(std::shared_ptr<tcp::socket> socket) {
         "tls backend\nsni: " + std::string(sni ? sni : "") + "\nhost: " + host +
         "\nalpn: " + std::string(reinterpret_cast<const char*>(alpn), alpn ? alpn_length : 0) +
         "\n";
-    response.keep_alive(request.keep_alive());
+    if (request.target() == "/until-close") {
+      http::response_serializer<http::string_body> serializer(response);
+      response.keep_alive(false);
+      http::write(stream, serializer, ec);
+      socket->close(ec);  // no close_notify
+      return;
+    }
+    const bool keep_alive = request.keep_alive() && request.target() != "/close";
+    response.keep_alive(keep_alive);
     response.prepare_payload();
     http::write(stream, response, ec);
-    if (ec || !request.keep_alive()) return;
+    if (ec || !keep_alive) return;
   }
 }
 

@@ -2,8 +2,10 @@
 // A small HTTPS backend for integration tests of https:// Cloud Run URLs: TLS with a given
 // certificate, HTTP/1.1 with keep-alive, one thread per connection (blocking I/O). Every
 // request is answered 200 with "sni: NAME" (empty without SNI), "host: VALUE" and
-// "alpn: PROTOCOL" lines; it records the connections, the completed handshakes and the SNI
-// and Host it last saw.
+// "alpn: PROTOCOL" lines; it records the connections, the completed (and resumed) handshakes
+// and the SNI and Host it last saw. "/close" answers with Connection: close; "/until-close"
+// answers without a length and ends the body by closing the TCP connection, without TLS's
+// close_notify.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -30,6 +32,8 @@ class TlsBackend {
   int connections() const { return connections_.load(); }
   int handshakes() const { return handshakes_.load(); }
   int requests() const { return requests_.load(); }
+  /// Handshakes that resumed a session.
+  int resumed() const { return resumed_.load(); }
   /// The SNI ("" for none) and Host of the last request.
   std::string last_sni() const;
   std::string last_host() const;
@@ -47,6 +51,7 @@ class TlsBackend {
   std::atomic<int> connections_{0};
   std::atomic<int> handshakes_{0};
   std::atomic<int> requests_{0};
+  std::atomic<int> resumed_{0};
   mutable std::mutex mutex_;
   std::string last_sni_;
   std::string last_host_;
