@@ -1,5 +1,7 @@
 // cloudRunServices, networkEndpointGroups and backendServices.
 
+#include <algorithm>
+
 #include "config/load/field_rules.h"
 #include "config/load/resource_parsers.h"
 
@@ -44,6 +46,39 @@ std::vector<std::string> read_endpoint_urls(const YamlCursor& field) {
   return urls;
 }
 
+// `caCertificateFile`: a PEM file of CA certificates, read now so that a missing or unreadable
+// file is a load error naming it. Its certificates are parsed when the data plane builds the
+// service's TLS context; here it must at least hold one.
+void read_ca_certificate_file(const YamlCursor& field, model::CloudRunService& service) {
+  std::optional<std::string> name = field.as_string();
+  if (!name) return;
+  if (name->empty()) return field.error("must not be empty");
+  std::optional<std::string> pem =
+      read_config_relative_file(field, *name, &service.ca_certificate_file);
+  if (!pem) return;
+  if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return field.error("'" + service.ca_certificate_file +
+                       "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
+  service.ca_certificate = std::move(*pem);
+}
+
+bool is_https_url(const std::string& url) { return url.rfind("https://", 0) == 0; }
+
+// albemu speaks HTTP/2 to a useHttp2 service in cleartext (h2c, prior knowledge), as Cloud Run
+// reaches such a container; HTTP/2 over TLS to an https:// URL is not built.
+void refuse_http2_over_tls(const YamlCursor& field, const model::CloudRunService& service) {
+  if (!service.use_http2) return;
+  bool https = std::any_of(service.urls.begin(), service.urls.end(), is_https_url);
+  for (const auto& [tag, urls] : service.tags)
+    https = https || std::any_of(urls.begin(), urls.end(), is_https_url);
+  if (https) {
+    field.error(
+        "useHttp2 with an https:// URL is not supported: albemu speaks HTTP/2 to a useHttp2 "
+        "service in cleartext (h2c); use an http:// URL, or drop useHttp2 for HTTP/1.1 over TLS");
+  }
+}
+
 }  // namespace
 
 model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
@@ -68,6 +103,7 @@ model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
     for (std::string& endpoint : read_endpoint_urls(urls))
       service.urls.push_back(std::move(endpoint));
   }
+  read_ca_certificate_file(reader.take("caCertificateFile"), service);
   YamlCursor tags = reader.take("tags");
   if (tags.present()) {
     if (!tags.node().IsMap()) {
@@ -84,6 +120,7 @@ model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
       }
     }
   }
+  refuse_http2_over_tls(reader.cursor().field("useHttp2"), service);
   return service;
 }
 

@@ -16,25 +16,6 @@ namespace {
 
 constexpr size_t kMaxSslCertificates = 15;
 
-// Reads a PEM file named relative to the config file's directory. Returns nullopt (after
-// recording an error naming the field) when it cannot be read.
-std::optional<std::string> read_pem_file(const YamlCursor& field, const std::string& name,
-                                         std::string* resolved) {
-  std::filesystem::path path(name);
-  if (path.is_relative() && !field.context().base_dir.empty()) {
-    path = std::filesystem::path(field.context().base_dir) / path;
-  }
-  *resolved = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    field.error("cannot read '" + path.string() + "': " + std::strerror(errno));
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void read_keepalive(FieldReader& reader, std::optional<int64_t>* out) {
   YamlCursor field = reader.take("httpKeepAliveTimeoutSec");
   if (std::optional<int64_t> value = field.as_int64(INT64_MIN, INT64_MAX)) {
@@ -87,7 +68,7 @@ std::string read_pem(FieldReader& reader, std::string_view inline_key, std::stri
     }
   } else if (std::optional<std::string> file = file_field.as_string()) {
     source = file_field;
-    std::optional<std::string> content = read_pem_file(file_field, *file, file_out);
+    std::optional<std::string> content = read_config_relative_file(file_field, *file, file_out);
     if (!content) return {};
     pem = std::move(*content);
     if (pem.empty()) {

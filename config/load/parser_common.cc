@@ -1,5 +1,10 @@
 // Helpers every resource parser uses.
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -71,6 +76,24 @@ model::ResourceRef complete_reference(model::ResourceRef ref, const model::Resou
   if (ref.project.empty()) ref.project = owner.project;
   if (ref.region.empty() && !global && !written_global) ref.region = owner.region;
   return ref;
+}
+
+std::optional<std::string> read_config_relative_file(const YamlCursor& field,
+                                                     const std::string& name,
+                                                     std::string* resolved) {
+  std::filesystem::path path(name);
+  if (path.is_relative() && !field.context().base_dir.empty()) {
+    path = std::filesystem::path(field.context().base_dir) / path;
+  }
+  *resolved = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    field.error("cannot read '" + path.string() + "': " + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 void check_length(const YamlCursor& field, const std::string& value, size_t min, size_t max) {

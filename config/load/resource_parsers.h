@@ -64,6 +64,13 @@ model::ResourceRef complete_reference(model::ResourceRef ref, const model::Resou
 std::string read_pem(FieldReader& reader, std::string_view inline_key, std::string_view file_key,
                      std::string* file_out);
 
+/// Reads the file `name` (a relative path against the config file's directory) into the result
+/// and its resolved path into `resolved`. Returns nullopt after recording an error at `field`
+/// naming the file when it cannot be read.
+std::optional<std::string> read_config_relative_file(const YamlCursor& field,
+                                                     const std::string& name,
+                                                     std::string* resolved);
+
 /// Records an error when `value` is outside [min, max] characters.
 void check_length(const YamlCursor& field, const std::string& value, size_t min, size_t max);
 

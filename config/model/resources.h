@@ -252,6 +252,11 @@ struct CloudRunService : Resource {
   /// albemu's extension, the counterpart of `gcloud run deploy --use-http2` (a container port
   /// named h2c): the load balancer speaks HTTP/2 in cleartext with prior knowledge to it.
   bool use_http2 = false;
+  /// albemu's extension: a PEM file of CA certificates trusted, besides the system's, for the
+  /// service's https:// URLs. As written, a relative path resolved against the config file's
+  /// directory; empty: the system trust store only.
+  std::string ca_certificate_file;
+  std::string ca_certificate;  // the file's PEM text, read at load
 };
 
 struct CloudRunTarget {

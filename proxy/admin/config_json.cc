@@ -275,6 +275,7 @@ json::object cloud_run_service_json(const model::CloudRunService& service) {
   out["ingress"] = service.ingress;
   put(out, "urls", service.urls);
   put(out, "useHttp2", service.use_http2);
+  put(out, "caCertificateFile", service.ca_certificate_file);
   if (!service.tags.empty()) {
     json::object tags;
     for (const auto& [tag, urls] : service.tags) {

@@ -226,7 +226,7 @@ ApiResponse ComputeApi::handle_services(std::string_view method, std::string_vie
       return api_error(409, "alreadyExists",
                        "The service '" + name + "' is defined by a config file");
     boost::json::object service{{"name", name}, {"project", project}, {"region", region}};
-    for (const char* field : {"ingress", "url", "urls", "tags", "useHttp2"})
+    for (const char* field : {"ingress", "url", "urls", "tags", "useHttp2", "caCertificateFile"})
       if (const auto* value = given.if_contains(field)) service[field] = *value;
     ApiState candidate = state_;
     candidate.erase(key);  // deploying again replaces the service, as `gcloud run deploy` does

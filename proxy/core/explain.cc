@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 
+#include "config/ip_address.h"
 #include "proxy/core/ascii.h"
 #include "proxy/core/proxy_error.h"
 #include "proxy/core/url_map.h"
@@ -138,6 +139,7 @@ boost::json::object empty_explanation() {
                           "tag",
                           "endpoints",
                           "upstreamUrl",
+                          "serviceTls",
                           "hops",
                           "warning",
                           "status",
@@ -189,6 +191,28 @@ void explain_hops(const ServerlessTarget& target, bool grpc, boost::json::object
         std::string(target.cloud_run_service) +
         "' is not deployed with --use-http2 (`useHttp2: true`), so its container gets HTTP/1.1";
   }
+}
+
+// How albemu reaches an https:// service at `authority` (host[:port]): the SNI it sends (none
+// for an IP literal, RFC 6066), what the certificate is verified against, and the name it
+// must carry. Verification is never skipped.
+boost::json::object explain_service_tls(const ServerlessTarget& target,
+                                        const std::string& authority) {
+  std::string host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
+    host.resize(colon);
+  }
+  const bool ip_literal = config::parse_ip_address(host).has_value();
+  boost::json::object tls;
+  tls["sni"] = ip_literal ? boost::json::value(nullptr) : boost::json::value(host);
+  tls["verifiedName"] = host;
+  boost::json::array trust{"system trust store"};
+  if (!target.ca_certificate_file.empty()) trust.emplace_back(target.ca_certificate_file);
+  tls["trustedCas"] = std::move(trust);
+  tls["alpn"] = "http/1.1";
+  return tls;
 }
 
 }  // namespace
@@ -326,6 +350,16 @@ boost::json::object explain_route(const core::ConfigSnapshot& snapshot,
       decision.upstream_target.empty() ? url->target : decision.upstream_target;
   out["upstreamUrl"] =
       std::string(upstream_tls ? "https://" : "http://") + upstream_host + upstream_target;
+  // An https:// service URL: albemu itself connects to it, over TLS.
+  if (target->endpoints != nullptr && !target->endpoints->empty() &&
+      target->endpoints->front().starts_with("https://")) {
+    const std::string& url = target->endpoints->front();
+    const std::string authority = url.substr(8, url.find('/', 8) - 8);
+    out["upstreamUrl"] = "https://" +
+                         (decision.upstream_host.empty() ? authority : decision.upstream_host) +
+                         upstream_target;
+    out["serviceTls"] = explain_service_tls(*target, authority);
+  }
   explain_hops(*target, is_grpc_request(request), out);
   return out;
 }

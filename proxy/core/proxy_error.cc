@@ -21,6 +21,11 @@ constexpr std::string_view kDeny429 =
 constexpr std::string_view kDeny502 =
     R"(<!doctype html><meta charset="utf-8"><meta name=viewport content="width=device-width, initial-scale=1"><title>502</title>502 Bad Gateway)";
 
+// Envoy's body for a TLS failure to an upstream; the reason (OpenSSL's) is appended.
+constexpr std::string_view kTlsFailureBody =
+    "upstream connect error or disconnect/reset before headers. reset reason: connection "
+    "failure, transport failure reason: TLS_error:";
+
 // One row per ProxyError, in enum order (checked by the static_assert below).
 constexpr std::array kErrors = {
     ErrorInfo{503, "no healthy upstream", kTextPlain,
@@ -47,6 +52,14 @@ constexpr std::array kErrors = {
               "protocol error",
               kTextPlain, R"(error="http_protocol_error"; details="backend_response_corrupted")",
               "backend_response_corrupted", ErrorSource::kUpstream, false},
+    // TLS to an https:// service: the connection failed, as far as GCP's details go; the
+    // Proxy-Status error (RFC 9209) and Envoy's body say why.
+    ErrorInfo{502, kTlsFailureBody, kTextPlain,
+              R"(error="tls_certificate_error"; details="failed_to_connect_to_backend")",
+              "failed_to_connect_to_backend", ErrorSource::kUpstream, false},
+    ErrorInfo{502, kTlsFailureBody, kTextPlain,
+              R"(error="tls_protocol_error"; details="failed_to_connect_to_backend")",
+              "failed_to_connect_to_backend", ErrorSource::kUpstream, false},
     ErrorInfo{403, kDeny403, kTextHtml,
               R"(error="http_request_denied"; details="denied_by_security_policy")",
               "denied_by_security_policy", ErrorSource::kInternal, false},
@@ -108,6 +121,10 @@ std::string_view to_string(ProxyError error) {
       return "backend_timeout";
     case ProxyError::kBackendMalformedResponse:
       return "backend_malformed_response";
+    case ProxyError::kBackendTlsCertificateError:
+      return "backend_tls_certificate_error";
+    case ProxyError::kBackendTlsProtocolError:
+      return "backend_tls_protocol_error";
     case ProxyError::kDeniedBySecurityPolicy:
       return "denied_by_security_policy";
     case ProxyError::kFaultAbort:

@@ -19,6 +19,8 @@ enum class ProxyError {
   kBackendConnectionClosedBeforeDataSent,  // upstream reset/closed before response headers
   kBackendTimeout,                         // route timeout (or 60 min serverless) expired
   kBackendMalformedResponse,               // upstream sent an unparsable response head
+  kBackendTlsCertificateError,             // the backend's certificate failed verification
+  kBackendTlsProtocolError,                // the TLS handshake with the backend failed otherwise
   kDeniedBySecurityPolicy,                 // Cloud Armor deny/throttle; status from the rule
   kFaultAbort,                             // fault injection abort; status from the policy
   kMalformedRequest,                       // client sent an unparsable request
@@ -32,7 +34,8 @@ enum class ProxyError {
 struct ErrorInfo {
   int status;                     // 0: nothing is sent (client gone)
   std::string_view body;          // text/plain body (HTML for security policy denials: use
-                                  // security_policy_deny_body() with the configured status)
+                                  // security_policy_deny_body() with the configured status);
+                                  // the TLS errors' ends with "TLS_error:", the reason follows
   std::string_view content_type;  // of `body`
   std::string_view proxy_status;  // RFC 9209 Proxy-Status text for the log
   std::string_view details;       // log statusDetails

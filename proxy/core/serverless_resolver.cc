@@ -74,6 +74,7 @@ struct CloudRunEntry {
   std::vector<std::string> urls;
   NameTable<std::vector<std::string>> tags;
   bool use_http2 = false;
+  std::string ca_certificate_file;
 };
 
 /// Cloud Run services of one project and region (a NEG only reaches its own region's).
@@ -132,6 +133,7 @@ std::optional<ServerlessTarget> pick(const NegEntry& neg, std::string_view servi
   target.network_endpoint_group = neg.name;
   target.cloud_run_service = entry.name;
   target.use_http2 = entry.use_http2;
+  target.ca_certificate_file = entry.ca_certificate_file;
   if (tag.empty()) {
     target.endpoints = &entry.urls;
     return target;
@@ -188,6 +190,7 @@ std::shared_ptr<const ServerlessResolver> ServerlessResolver::create(const model
     entry.name = service.name;
     entry.urls = service.urls;
     entry.use_http2 = service.use_http2;
+    entry.ca_certificate_file = service.ca_certificate_file;
     for (const auto& [tag, urls] : service.tags) entry.tags.insert(tag, urls);
     // A duplicate name is the validator's to report; the first declaration wins.
     services.insert(service.name, std::move(entry));

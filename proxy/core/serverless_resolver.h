@@ -27,6 +27,9 @@ struct ServerlessTarget {
   /// or H2C. HTTP and HTTPS carry HTTP/1.1, which has no room for response trailers (gRPC's
   /// status), whatever the container speaks.
   bool hop_http2 = false;
+  /// The resolved path of the service's `caCertificateFile` (empty: the system trust store
+  /// only), which names the TLS client context its https:// endpoints are verified with.
+  std::string_view ca_certificate_file;
   bool operator==(const ServerlessTarget&) const = default;
 };
 

@@ -9,6 +9,7 @@
 
 #include "proxy/net/listener.h"
 #include "proxy/net/tls_context.h"
+#include "proxy/net/upstream_tls.h"
 #include "proxy/net/worker.h"
 
 namespace albemu::net {
@@ -82,6 +83,7 @@ class DataPlaneImpl {
       auto tls = ServerTls::create(plan, errors);
       if (tls) generation->tls.emplace(plan.forwarding_rule, std::move(tls));
     }
+    generation->upstream_tls = build_upstream_tls(snapshot->config, errors);
     if (!errors.empty()) return errors;
 
     // Bind every new or changed rule first, so a failure leaves everything as it was.

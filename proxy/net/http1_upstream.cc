@@ -1,10 +1,12 @@
 #include "proxy/net/http1_upstream.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include "proxy/net/socket_io.h"
+#include "proxy/net/upstream_tls.h"
 #include "proxy/net/worker.h"
 
 namespace albemu::net {
@@ -33,15 +35,23 @@ Http1Upstream::Http1Upstream(Worker& worker, const Endpoint& endpoint,
       reused_(reused),
       wire_(worker.take_wire()) {}
 
+Http1Upstream::Http1Upstream(Worker& worker, const Endpoint& endpoint,
+                             std::unique_ptr<TlsUpstreamStream> stream, bool reused)
+    : worker_(worker),
+      endpoint_(endpoint),
+      tls_(std::move(stream)),
+      reused_(reused),
+      wire_(worker.take_wire()) {}
+
 Http1Upstream::~Http1Upstream() {
   worker_.give_back_chunk(std::move(chunk_));
   worker_.give_back_wire(std::move(wire_));
-  if (stream_) stream_->close();
+  if (connected()) tcp().close();
 }
 
 template <class Fn>
 void Http1Upstream::post_aborted(Fn handler) {
-  asio::post(stream_->get_executor(),
+  asio::post(tcp().get_executor(),
              [self = shared_from_this(), handler = std::move(handler)]() mutable {
                handler(asio::error::operation_aborted);
              });
@@ -63,12 +73,13 @@ void Http1Upstream::send_head(RequestHead& head, std::optional<std::uint64_t> bo
   serialize_request_head(head, wire_->head);
   wire_->out.assign({asio::buffer(wire_->head)});
   frame_body(*wire_, body, request_chunked_, end);
-  write_eager(stream_->socket(), wire_->out,
-              [self = shared_from_this(), end, handler = std::move(handler)](
-                  error_code ec, std::size_t written) mutable {
-                if (!ec && end) self->request_sent_ = true;
-                handler(ec, written);
-              });
+  auto on_written = [self = shared_from_this(), end, handler = std::move(handler)](
+                        error_code ec, std::size_t written) mutable {
+    if (!ec && end) self->request_sent_ = true;
+    handler(ec, written);
+  };
+  if (tls_) return asio::async_write(*tls_, wire_->out, std::move(on_written));
+  write_eager(stream_->socket(), wire_->out, std::move(on_written));
 }
 
 void Http1Upstream::send_body(std::string_view piece, bool end, Handler handler) {
@@ -77,15 +88,16 @@ void Http1Upstream::send_body(std::string_view piece, bool end, Handler handler)
   frame_body(*wire_, piece, request_chunked_, end);
   if (wire_->out.empty()) {  // the end of a body with a length: nothing left to send
     request_sent_ = end;
-    return asio::post(stream_->get_executor(),
+    return asio::post(tcp().get_executor(),
                       [handler = std::move(handler)]() mutable { handler({}); });
   }
-  asio::async_write(stream_->socket(), wire_->out,
-                    [self = shared_from_this(), end, handler = std::move(handler)](
+  auto on_written = [self = shared_from_this(), end, handler = std::move(handler)](
                         error_code ec, std::size_t) mutable {
-                      if (!ec && end) self->request_sent_ = true;
-                      handler(ec);
-                    });
+    if (!ec && end) self->request_sent_ = true;
+    handler(ec);
+  };
+  if (tls_) return asio::async_write(*tls_, wire_->out, std::move(on_written));
+  asio::async_write(stream_->socket(), wire_->out, std::move(on_written));
 }
 
 // ---- the response head
@@ -100,7 +112,7 @@ void Http1Upstream::receive_head(ResponseHead& head, bool head_request, Handler 
   if (head_request_) parser_->skip(true);
   error_code ec;
   if (buffer_.size() > 0 && parse_head(ec)) {
-    return asio::post(stream_->get_executor(), [self = shared_from_this(), ec] {
+    return asio::post(tcp().get_executor(), [self = shared_from_this(), ec] {
       std::exchange(self->head_handler_, {})(ec);
     });
   }
@@ -147,19 +159,20 @@ void Http1Upstream::read_head() {
     return post_aborted(
         [self = shared_from_this()](error_code ec) { std::exchange(self->head_handler_, {})(ec); });
   }
-  read_drained(stream_->socket(), buffer_.prepare(kResponseReadSize),
-               [self = shared_from_this()](error_code ec, std::size_t n) {
-                 self->buffer_.commit(n);
-                 if (n > 0) self->response_started_ = true;
-                 if (ec == asio::error::eof) {
-                   // As Beast reports it: nothing at all, or a head cut short.
-                   ec = self->parser_->got_some() || self->buffer_.size() > 0
-                            ? http::error::partial_message
-                            : http::error::end_of_stream;
-                 }
-                 if (!ec && !self->parse_head(ec)) return self->read_head();
-                 std::exchange(self->head_handler_, {})(ec);
-               });
+  auto on_read = [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->buffer_.commit(n);
+    if (n > 0) self->response_started_ = true;
+    // A TLS backend that closes without close_notify: the same end of the stream.
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+      // As Beast reports it: nothing at all, or a head cut short.
+      ec = self->parser_->got_some() || self->buffer_.size() > 0 ? http::error::partial_message
+                                                                 : http::error::end_of_stream;
+    }
+    if (!ec && !self->parse_head(ec)) return self->read_head();
+    std::exchange(self->head_handler_, {})(ec);
+  };
+  if (tls_) return tls_->async_read_some(buffer_.prepare(kResponseReadSize), std::move(on_read));
+  read_drained(stream_->socket(), buffer_.prepare(kResponseReadSize), std::move(on_read));
 }
 
 std::optional<std::uint64_t> Http1Upstream::response_length() const {
@@ -198,37 +211,49 @@ void Http1Upstream::receive_body(BodyHandler handler) {
         [handler = std::move(handler)](error_code ec) mutable { handler(ec, 0, false); });
   }
   // read_some: whatever arrived is passed on at once, not held until the piece is full.
-  http::async_read_some(stream_->socket(), buffer_, *parser_,
-                        [self = shared_from_this(), handler = std::move(handler)](
-                            error_code ec, std::size_t) mutable {
-                          if (ec == http::error::need_buffer) ec = {};
-                          handler(ec, kBodyChunkSize - self->response_->body().size,
-                                  !ec && self->parser_->is_done());
-                        });
+  auto on_read = [self = shared_from_this(), handler = std::move(handler)](error_code ec,
+                                                                           std::size_t) mutable {
+    if (ec == http::error::need_buffer) ec = {};
+    // A body that ends with the connection, from a TLS backend that closes without
+    // close_notify: the end of the body, as a plain connection's end of stream is.
+    if (ec == asio::ssl::error::stream_truncated && self->parser_->need_eof()) {
+      ec = {};
+      self->parser_->put_eof(ec);
+    }
+    handler(ec, kBodyChunkSize - self->response_->body().size, !ec && self->parser_->is_done());
+  };
+  if (tls_) return http::async_read_some(*tls_, buffer_, *parser_, std::move(on_read));
+  http::async_read_some(stream_->socket(), buffer_, *parser_, std::move(on_read));
 }
 
 // ---- the connection
 
 void Http1Upstream::interrupt() {
   interrupted_ = true;
-  if (!stream_) return;
+  if (!connected()) return;
   error_code ignored;
-  stream_->socket().cancel(ignored);
+  tcp().socket().cancel(ignored);
 }
 
 void Http1Upstream::stop_sending() {
   sending_stopped_ = true;
   // Only the body write is pending here: the response head was read whole.
   error_code ignored;
-  stream_->socket().cancel(ignored);
+  tcp().socket().cancel(ignored);
 }
 
 void Http1Upstream::release() {
-  if (stream_ && request_sent_ && parser_ && parser_->is_done() && parser_->keep_alive() &&
+  if (tls_ && parser_ && parser_->is_done()) worker_.pool().keep_tls_session(endpoint_, *tls_);
+  if (connected() && request_sent_ && parser_ && parser_->is_done() && parser_->keep_alive() &&
       buffer_.size() == 0) {
-    worker_.pool().release(endpoint_, std::move(stream_));
+    if (tls_ && SSL_pending(tls_->native_handle()) == 0) {
+      worker_.pool().release_tls(endpoint_, std::move(tls_));
+    } else if (stream_) {
+      worker_.pool().release(endpoint_, std::move(stream_));
+    }
   }
   stream_.reset();
+  tls_.reset();
 }
 
 // ---- after a 101
@@ -242,10 +267,11 @@ void Http1Upstream::read_tunnel(char* data, std::size_t size, Deadline deadline,
   if (interrupted_) {
     return post_aborted([handler = std::move(handler)](error_code ec) mutable { handler(ec, 0); });
   }
-  stream_->expires_at(deadline);
-  stream_->async_read_some(asio::buffer(data, size),
-                           [self = shared_from_this(), handler = std::move(handler)](
-                               error_code ec, std::size_t n) mutable { handler(ec, n); });
+  tcp().expires_at(deadline);
+  auto on_read = [self = shared_from_this(), handler = std::move(handler)](
+                     error_code ec, std::size_t n) mutable { handler(ec, n); };
+  if (tls_) return tls_->async_read_some(asio::buffer(data, size), std::move(on_read));
+  stream_->async_read_some(asio::buffer(data, size), std::move(on_read));
 }
 
 void Http1Upstream::write_tunnel(const char* data, std::size_t size, Deadline deadline,
@@ -253,16 +279,22 @@ void Http1Upstream::write_tunnel(const char* data, std::size_t size, Deadline de
   if (interrupted_) {
     return post_aborted([handler = std::move(handler)](error_code ec) mutable { handler(ec, 0); });
   }
-  stream_->expires_at(deadline);
-  asio::async_write(*stream_, asio::buffer(data, size),
-                    [self = shared_from_this(), handler = std::move(handler)](
-                        error_code ec, std::size_t n) mutable { handler(ec, n); });
+  tcp().expires_at(deadline);
+  auto on_written = [self = shared_from_this(), handler = std::move(handler)](
+                        error_code ec, std::size_t n) mutable { handler(ec, n); };
+  if (tls_) return asio::async_write(*tls_, asio::buffer(data, size), std::move(on_written));
+  asio::async_write(*stream_, asio::buffer(data, size), std::move(on_written));
 }
 
 // ---- the connector
 
 std::shared_ptr<UpstreamRequest> Http1Connector::take_idle(const Endpoint& endpoint, bool verify) {
   if (endpoint.h2c) return h2c_.take(endpoint);
+  if (endpoint.https) {
+    auto tls = pool_.take_idle_tls(endpoint, verify);
+    if (!tls) return nullptr;
+    return std::make_shared<Http1Upstream>(worker_, endpoint, std::move(tls), true);
+  }
   auto stream = pool_.take_idle(endpoint, verify);
   if (!stream) return nullptr;
   return std::make_shared<Http1Upstream>(worker_, endpoint, std::move(stream), true);
@@ -271,6 +303,15 @@ std::shared_ptr<UpstreamRequest> Http1Connector::take_idle(const Endpoint& endpo
 std::weak_ptr<PendingConnect> Http1Connector::connect(const Endpoint& endpoint, Deadline deadline,
                                                       ConnectHandler handler) {
   if (endpoint.h2c) return h2c_.connect(endpoint, deadline, std::move(handler));
+  if (endpoint.https) {
+    return connect_tls(
+        pool_, endpoint, *endpoint.tls, deadline,
+        [this, &endpoint, handler = std::move(handler)](
+            error_code ec, std::unique_ptr<TlsUpstreamStream> stream) mutable {
+          if (ec) return handler(ec, nullptr);
+          handler({}, std::make_shared<Http1Upstream>(worker_, endpoint, std::move(stream), false));
+        });
+  }
   return pool_.acquire(
       endpoint, deadline,
       [this, &endpoint, handler = std::move(handler)](

@@ -23,6 +23,9 @@ class Http1Upstream final : public UpstreamRequest,
   /// `endpoint` outlives this object (the exchange's).
   Http1Upstream(Worker& worker, const Endpoint& endpoint, std::unique_ptr<UpstreamStream> stream,
                 bool reused);
+  /// The same over TLS (an https:// endpoint).
+  Http1Upstream(Worker& worker, const Endpoint& endpoint, std::unique_ptr<TlsUpstreamStream> stream,
+                bool reused);
   ~Http1Upstream() override;
 
   bool reused() const override { return reused_; }
@@ -54,10 +57,14 @@ class Http1Upstream final : public UpstreamRequest,
   void read_head();
   /// Parses buffered bytes into the chunk; true when that made progress or failed (ec).
   bool parse_body(boost::system::error_code& ec, std::size_t& n);
+  /// The TCP connection, under TLS or not.
+  UpstreamStream& tcp() { return tls_ ? tls_->next_layer() : *stream_; }
+  bool connected() const { return stream_ || tls_; }
 
   Worker& worker_;
   const Endpoint& endpoint_;
-  std::unique_ptr<UpstreamStream> stream_;
+  std::unique_ptr<UpstreamStream> stream_;  // plain, or
+  std::unique_ptr<TlsUpstreamStream> tls_;  // TLS (one of the two while connected)
   bool reused_;
   std::unique_ptr<WireBuffers> wire_;  // lent by the worker
   bool request_chunked_ = false;

@@ -231,8 +231,8 @@ void Request::prepare_response(ResponseHead& head, bool websocket_upgrade) {
   for (const auto& header : ctx_.cors_headers) head.set(header.name, header.value);
 }
 
-void Request::answer_error(core::ProxyError error, int configured_status) {
-  make_error_response(stream_.response_head(), local_body_, ctx_, error, configured_status);
+void Request::answer_error(core::ProxyError error, int configured_status, std::string_view reason) {
+  make_error_response(stream_.response_head(), local_body_, ctx_, error, configured_status, reason);
   send_local();
 }
 
@@ -261,9 +261,10 @@ void Request::exchange_succeeded() {
   finish();
 }
 
-void Request::exchange_failed(core::ProxyError error) {
+void Request::exchange_failed(core::ProxyError error, std::string_view reason) {
+  const std::string kept(reason);  // it may live in the exchange, which ends here
   exchange_.reset();
-  answer_error(error);
+  answer_error(error, 0, kept);
 }
 
 void Request::exchange_aborted() {

@@ -64,8 +64,9 @@ class Request {
   void prepare_response(ResponseHead& head, bool websocket_upgrade);
   /// The response was written whole.
   void exchange_succeeded();
-  /// The exchange failed before any byte of a response was written: albemu answers `error`.
-  void exchange_failed(core::ProxyError error);
+  /// The exchange failed before any byte of a response was written: albemu answers `error`,
+  /// with `reason` after its body (why a TLS handshake failed).
+  void exchange_failed(core::ProxyError error, std::string_view reason = {});
   /// The response was cut short (the backend failed mid-body): the client's stream is reset.
   void exchange_aborted();
   /// Reading the request body failed with `ec`: a body the parser refused is the client's
@@ -85,7 +86,8 @@ class Request {
   void read_standin_body();
 
   // ---- answers albemu writes itself
-  void answer_error(core::ProxyError error, int configured_status = 0);
+  void answer_error(core::ProxyError error, int configured_status = 0,
+                    std::string_view reason = {});
   /// Writes the response head (the status and fields set, the body in local_body_) after the
   /// response phase, then ends the request.
   void send_local();

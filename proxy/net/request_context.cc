@@ -144,7 +144,7 @@ void transform_upstream_head(RequestHead& head, RequestContext& context,
 }
 
 void make_error_response(ResponseHead& head, std::string& body, RequestContext& context,
-                         core::ProxyError error, int configured_status) {
+                         core::ProxyError error, int configured_status, std::string_view reason) {
   const auto& info = core::error_info(error);
   const int status = core::error_status(error, configured_status);
   head.clear();
@@ -153,6 +153,7 @@ void make_error_response(ResponseHead& head, std::string& body, RequestContext& 
     body.assign(core::security_policy_deny_body(status));
   } else {
     body.assign(info.body);
+    body += reason;
   }
   if (context.grpc) {
     // The reason goes into grpc-message: the plain-text body, else the log's details.

@@ -124,9 +124,10 @@ void transform_upstream_head(RequestHead& head, RequestContext& context,
 /// records the error in the log fields. `configured_status` overrides the status of
 /// deny/abort errors. To a gRPC request the answer is gRPC's: 200, no body, content-type
 /// application/grpc, and the grpc-status (mapped from the HTTP status) and grpc-message fields
-/// (trailers-only over HTTP/2).
+/// (trailers-only over HTTP/2). `reason` is appended to the body (why a TLS handshake failed).
 void make_error_response(ResponseHead& head, std::string& body, RequestContext& context,
-                         core::ProxyError error, int configured_status = 0);
+                         core::ProxyError error, int configured_status = 0,
+                         std::string_view reason = {});
 
 /// Prepares the built-in stand-in's answer to the request `upstream_fields` describes.
 void make_standin_response(ResponseHead& head, std::string& body, RequestContext& context,

@@ -95,6 +95,9 @@ void UpstreamExchange::start() {
     return request_.exchange_failed(core::ProxyError::kFailedToConnectToBackend);
   }
   endpoint_.h2c = ctx_.target->use_http2;
+  if (endpoint_.https && !prepare_tls()) {
+    return request_.exchange_failed(core::ProxyError::kFailedToConnectToBackend);
+  }
   const auto* policy = ctx_.decision.policy;
   idempotent_ = is_idempotent(stream_.request_head().method());
   replayable_ = stream_.body_done();
@@ -162,6 +165,21 @@ boost::system::error_code UpstreamExchange::timeout_aware(error_code ec) const {
   return timed_out_ && ec == boost::asio::error::operation_aborted ? beast::error::timeout : ec;
 }
 
+bool UpstreamExchange::prepare_tls() {
+  const auto& contexts = ctx_.generation->upstream_tls;
+  const auto it = contexts.find(ctx_.target->ca_certificate_file);
+  if (it == contexts.end()) return false;
+  endpoint_.tls = it->second.get();
+  set_tls_peer(endpoint_, endpoint_.tls->id());
+  // A deployed service (https://svc-hash.a.run.app) is reached through Google's front end,
+  // which routes by Host: it must name the service's URL, not the client's host, unless the
+  // route rewrites it (hostRewrite). A local http:// container keeps the client's Host.
+  if (ctx_.decision.upstream_host.empty()) {
+    stream_.request_head().set(http::field::host, endpoint_.key);
+  }
+  return true;
+}
+
 // ---- attempts
 
 void UpstreamExchange::attempt() {
@@ -189,6 +207,8 @@ void UpstreamExchange::attempt() {
 void UpstreamExchange::on_connect(error_code ec, std::shared_ptr<UpstreamRequest> upstream) {
   if (cancelled_) return;
   if (ec == beast::error::timeout) return attempt_failed(Failure::kTimeout);
+  tls_failure_ = classify_tls_failure(ec);
+  if (tls_failure_ != TlsFailure::kNone) tls_failure_reason_ = tls_failure_reason(ec);
   if (ec) return attempt_failed(Failure::kConnect);
   upstream_ = std::move(upstream);
   ctx_.log.server_ip = endpoint_.key;
@@ -237,6 +257,16 @@ void UpstreamExchange::attempt_failed(Failure failure) {
   disarm_deadline();
   switch (failure) {
     case Failure::kConnect:
+      switch (tls_failure_) {
+        case TlsFailure::kCertificate:
+          return request_.exchange_failed(core::ProxyError::kBackendTlsCertificateError,
+                                          tls_failure_reason_);
+        case TlsFailure::kProtocol:
+          return request_.exchange_failed(core::ProxyError::kBackendTlsProtocolError,
+                                          tls_failure_reason_);
+        case TlsFailure::kNone:
+          break;
+      }
       return request_.exchange_failed(core::ProxyError::kFailedToConnectToBackend);
     case Failure::kTimeout:
       return request_.exchange_failed(core::ProxyError::kBackendTimeout);

@@ -20,6 +20,7 @@
 #include "proxy/core/proxy_error.h"
 #include "proxy/net/request_context.h"
 #include "proxy/net/upstream_request.h"
+#include "proxy/net/upstream_tls.h"
 #include "proxy/net/worker.h"
 
 namespace albemu::net {
@@ -74,6 +75,9 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   void arm_deadline(Clock::time_point deadline);
   void disarm_deadline();
   error_code timeout_aware(error_code ec) const;
+  /// An https:// endpoint: its client context from the pinned generation, SNI, and the Host
+  /// the service is routed by. False if the generation has no context for it.
+  bool prepare_tls();
   void attempt();
   void on_connect(error_code ec, std::shared_ptr<UpstreamRequest> upstream);
   // The retry rules, all of them. Whether another attempt may follow under the route's retry
@@ -130,6 +134,9 @@ class UpstreamExchange : public std::enable_shared_from_this<UpstreamExchange> {
   // not wait for its own end) and copied here while it fits kRetryBodyLimit; once it has come
   // whole, the copy becomes buffered_body_ and the request replayable.
   std::optional<std::string> replay_copy_;
+  // How the last connect failed on TLS (kNone: it did not), and OpenSSL's reason.
+  TlsFailure tls_failure_ = TlsFailure::kNone;
+  std::string tls_failure_reason_;
   unsigned attempts_ = 0;
   bool replayable_ = false;  // the request can be sent again (no body, or buffered)
   bool idempotent_ = false;  // its method may be sent twice without the client asking

@@ -15,6 +15,9 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+UpstreamStream& pooled_tcp_of(UpstreamStream& stream) { return stream; }
+UpstreamStream& pooled_tcp_of(TlsUpstreamStream& stream) { return stream.next_layer(); }
+
 /// True if the backend has not closed an idle connection: a non-blocking peek sees no EOF and
 /// no error. Data arriving on an idle connection is a protocol error, so that also disqualifies.
 bool still_open(UpstreamStream& stream) {
@@ -62,12 +65,15 @@ struct PendingAcquire final : PendingConnect, std::enable_shared_from_this<Pendi
 };
 
 bool parse_endpoint_url(std::string_view url, Endpoint& out) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.size() <= kScheme.size() || url.substr(0, kScheme.size()) != kScheme) return false;
-  std::string_view rest = url.substr(kScheme.size());
+  constexpr std::string_view kHttp = "http://";
+  constexpr std::string_view kHttps = "https://";
+  const bool https = url.starts_with(kHttps);
+  const std::string_view scheme = https ? kHttps : kHttp;
+  if (url.size() <= scheme.size() || !url.starts_with(scheme)) return false;
+  std::string_view rest = url.substr(scheme.size());
   rest = rest.substr(0, rest.find('/'));
   std::string_view host = rest;
-  std::string_view port = "80";
+  std::string_view port = https ? "443" : "80";
   if (!rest.empty() && rest.front() == '[') {  // [v6]:port
     auto close = rest.find(']');
     if (close == std::string_view::npos) return false;
@@ -81,6 +87,7 @@ bool parse_endpoint_url(std::string_view url, Endpoint& out) {
   out.host.assign(host);
   out.port.assign(port);
   out.key.assign(rest);
+  out.https = https;
   return true;
 }
 
@@ -106,19 +113,30 @@ std::weak_ptr<PendingConnect> UpstreamPool::acquire(const Endpoint& endpoint,
   return pending;
 }
 
-std::unique_ptr<UpstreamStream> UpstreamPool::take_idle(const Endpoint& endpoint, bool verify) {
-  const auto it = idle_.find(endpoint.key);
-  if (it == idle_.end()) return nullptr;
+template <class Stream>
+std::unique_ptr<Stream> UpstreamPool::take_from(IdleMap<Stream>& map, const std::string& key,
+                                                bool verify) {
+  const auto it = map.find(key);
+  if (it == map.end()) return nullptr;
   auto& idle = it->second;
   const auto now = std::chrono::steady_clock::now();
   // Most recently released first: the likeliest to be still open.
   while (!idle.empty()) {
-    Idle entry = std::move(idle.back());
+    Idle<Stream> entry = std::move(idle.back());
     idle.pop_back();
-    if (now - entry.since < kIdleTimeout && (!verify || still_open(*entry.stream)))
+    if (now - entry.since < kIdleTimeout && (!verify || still_open(pooled_tcp_of(*entry.stream))))
       return std::move(entry.stream);
   }
   return nullptr;
+}
+
+std::unique_ptr<UpstreamStream> UpstreamPool::take_idle(const Endpoint& endpoint, bool verify) {
+  return take_from(idle_, endpoint.key, verify);
+}
+
+std::unique_ptr<TlsUpstreamStream> UpstreamPool::take_idle_tls(const Endpoint& endpoint,
+                                                               bool verify) {
+  return take_from(idle_tls_, endpoint.pool_key, verify);
 }
 
 void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
@@ -174,12 +192,41 @@ void UpstreamPool::resolve_and_connect(const Endpoint& endpoint,
 void UpstreamPool::release(const Endpoint& endpoint, std::unique_ptr<UpstreamStream> stream) {
   if (!stream || !stream->socket().is_open()) return;
   stream->expires_never();
-  idle_[endpoint.key].push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
+  idle_[endpoint.key].push_back(
+      Idle<UpstreamStream>{std::move(stream), std::chrono::steady_clock::now()});
   arm_sweep();
+}
+
+void UpstreamPool::release_tls(const Endpoint& endpoint,
+                               std::unique_ptr<TlsUpstreamStream> stream) {
+  if (!stream || !stream->next_layer().socket().is_open()) return;
+  stream->next_layer().expires_never();
+  idle_tls_[endpoint.pool_key].push_back(
+      Idle<TlsUpstreamStream>{std::move(stream), std::chrono::steady_clock::now()});
+  arm_sweep();
+}
+
+SSL_SESSION* UpstreamPool::tls_session(const Endpoint& endpoint) const {
+  const auto it = tls_sessions_.find(endpoint.pool_key);
+  return it == tls_sessions_.end() ? nullptr : it->second.get();
+}
+
+void UpstreamPool::keep_tls_session(const Endpoint& endpoint, TlsUpstreamStream& stream) {
+  const SSL_SESSION* current = SSL_get0_session(stream.native_handle());
+  if (current == nullptr || !SSL_SESSION_is_resumable(current)) return;
+  // A copy: OpenSSL marks a connection's own session unresumable when the connection is
+  // closed without close_notify, as albemu closes backend connections.
+  SSL_SESSION* session = SSL_SESSION_dup(current);
+  if (session == nullptr) return;
+  tls_sessions_.insert_or_assign(
+      endpoint.pool_key,
+      std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>(session, SSL_SESSION_free));
 }
 
 void UpstreamPool::close_all() {
   idle_.clear();
+  idle_tls_.clear();
+  tls_sessions_.clear();
   sweep_timer_.cancel();
   resolved_.clear();
 }
@@ -187,7 +234,27 @@ void UpstreamPool::close_all() {
 std::size_t UpstreamPool::idle_count() const {
   std::size_t n = 0;
   for (const auto& [key, list] : idle_) n += list.size();
+  for (const auto& [key, list] : idle_tls_) n += list.size();
   return n;
+}
+
+template <class Stream>
+bool UpstreamPool::sweep(IdleMap<Stream>& map) {
+  const auto now = std::chrono::steady_clock::now();
+  bool any = false;
+  for (auto it = map.begin(); it != map.end();) {
+    auto& list = it->second;
+    std::erase_if(list, [&](Idle<Stream>& entry) {
+      return now - entry.since >= kIdleTimeout || !still_open(pooled_tcp_of(*entry.stream));
+    });
+    if (list.empty()) {
+      it = map.erase(it);
+    } else {
+      any = true;
+      ++it;
+    }
+  }
+  return any;
 }
 
 void UpstreamPool::arm_sweep() {
@@ -199,20 +266,8 @@ void UpstreamPool::arm_sweep() {
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     sweep_armed_ = false;
     if (ec) return;
-    const auto now = std::chrono::steady_clock::now();
-    bool any = false;
-    for (auto it = idle_.begin(); it != idle_.end();) {
-      auto& list = it->second;
-      std::erase_if(list, [&](Idle& entry) {
-        return now - entry.since >= kIdleTimeout || !still_open(*entry.stream);
-      });
-      if (list.empty()) {
-        it = idle_.erase(it);
-      } else {
-        any = true;
-        ++it;
-      }
-    }
+    const bool plain_left = sweep(idle_);
+    const bool any = sweep(idle_tls_) || plain_left;
     if (any) arm_sweep();
   });
 }

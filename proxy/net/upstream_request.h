@@ -19,15 +19,24 @@
 
 namespace albemu::net {
 
+class UpstreamTls;
+
 /// A backend address parsed from a Cloud Run stand-in URL ("http://login:8080").
 struct Endpoint {
   std::string host;
   std::string port = "80";
   std::string key;   // "host:port", the pool key and the log's serverIp
   bool h2c = false;  // spoken to in HTTP/2 cleartext with prior knowledge (useHttp2)
+  // An https:// URL: HTTP/1.1 over TLS, verified with `tls` (a context of the request's pinned
+  // generation; set_tls_peer in upstream_tls.h fills the rest).
+  bool https = false;
+  UpstreamTls* tls = nullptr;
+  std::string sni;       // the TLS server name: the host, empty for an IP literal
+  std::string pool_key;  // `key` and the context's id: TLS connections are pooled apart
 };
 
-/// Parses `http://host[:port][/...]`; returns false for other schemes or an empty host.
+/// Parses `http://host[:port][/...]` or `https://host[:port][/...]` (port 443 by default);
+/// returns false for other schemes or an empty host.
 bool parse_endpoint_url(std::string_view url, Endpoint& out);
 
 /// One request on one backend connection. Every call and handler runs on the worker thread;

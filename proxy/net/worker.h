@@ -36,6 +36,7 @@ namespace albemu::net {
 inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
 
 class ServerTls;
+class UpstreamTls;
 class Listener;
 
 /// The client-side timeouts every connection of a worker keeps (spec section 7).
@@ -51,6 +52,9 @@ struct ClientTimeouts {
 struct Generation {
   std::shared_ptr<const core::ConfigSnapshot> snapshot;
   std::map<std::string, std::shared_ptr<ServerTls>, std::less<>> tls;  // by forwarding rule
+  /// TLS client contexts for https:// services, by resolved `caCertificateFile` ("" for the
+  /// system trust store alone); see upstream_tls.h.
+  std::map<std::string, std::shared_ptr<UpstreamTls>, std::less<>> upstream_tls;  // by CA file
   /// forwarding rule -> the IP actually bound (the load balancer IP in X-Forwarded-For).
   std::map<std::string, std::string, std::less<>> bound_ips;
 };

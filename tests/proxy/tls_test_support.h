@@ -1,6 +1,7 @@
 #pragma once
-// Test-only: an in-process self-signed certificate (EC P-256) with chosen SAN DNS names,
-// made with OpenSSL's APIs so tests need no files or external tools.
+// Test-only: in-process certificates (EC P-256): self-signed with chosen SAN DNS names, or a
+// test CA and server certificates it signs, made with OpenSSL's APIs so tests need no files or
+// external tools.
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -68,6 +69,85 @@ inline TestCertificate generate_self_signed(const std::string& common_name,
   PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   out.private_key_pem = detail::bio_to_string(key_bio.get());
   return out;
+}
+
+namespace detail {
+
+using PemKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+using PemCert = std::unique_ptr<X509, decltype(&X509_free)>;
+
+inline PemKey read_key(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), -1), BIO_free);
+  return PemKey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+}
+
+inline PemCert read_cert(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), -1), BIO_free);
+  return PemCert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+}
+
+inline void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  X509_add_ext(cert, extension, -1);
+  X509_EXTENSION_free(extension);
+}
+
+/// A certificate for `common_name`, signed by `issuer` (null: self-signed).
+inline TestCertificate make_certificate(const std::string& common_name, const std::string& san,
+                                        bool is_ca, const TestCertificate* issuer) {
+  PemKey key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  PemCert cert(X509_new(), X509_free);
+  X509_set_version(cert.get(), 2);
+  static long serial = 1000;
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial++);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
+  PemCert issuer_cert = issuer ? read_cert(issuer->certificate_pem) : PemCert(nullptr, X509_free);
+  PemKey issuer_key = issuer ? read_key(issuer->private_key_pem) : PemKey(nullptr, EVP_PKEY_free);
+  X509* signer = issuer ? issuer_cert.get() : cert.get();
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
+  add_extension(cert.get(), signer, NID_basic_constraints,
+                is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  add_extension(cert.get(), signer, NID_subject_key_identifier, "hash");
+  if (is_ca) {
+    add_extension(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
+  } else {
+    add_extension(cert.get(), signer, NID_authority_key_identifier, "keyid");
+    add_extension(cert.get(), signer, NID_ext_key_usage, "serverAuth");
+  }
+  if (!san.empty()) add_extension(cert.get(), signer, NID_subject_alt_name, san);
+  X509_sign(cert.get(), issuer ? issuer_key.get() : key.get(), EVP_sha256());
+
+  TestCertificate out;
+  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new(BIO_s_mem()), BIO_free);
+  PEM_write_bio_X509(cert_bio.get(), cert.get());
+  out.certificate_pem = bio_to_string(cert_bio.get());
+  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new(BIO_s_mem()), BIO_free);
+  PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  out.private_key_pem = bio_to_string(key_bio.get());
+  return out;
+}
+
+}  // namespace detail
+
+/// A CA certificate (basicConstraints CA:TRUE) for signing test server certificates.
+inline TestCertificate generate_ca(const std::string& common_name) {
+  return detail::make_certificate(common_name, "", true, nullptr);
+}
+
+/// A server certificate signed by `ca`; `san` is an OpenSSL subjectAltName value such as
+/// "DNS:localhost,IP:127.0.0.1".
+inline TestCertificate generate_signed(const TestCertificate& ca, const std::string& common_name,
+                                       const std::string& san) {
+  return detail::make_certificate(common_name, san, false, &ca);
 }
 
 }  // namespace albemu::testing

@@ -20,6 +20,10 @@ cloudRunServices:
     urls: ["http://cart:8080"]
   - name: greeter
     useHttp2: true
+  - name: orders
+    url: https://orders-abc123-uc.a.run.app
+  - name: billing
+    url: https://10.0.0.5:8443/
 networkEndpointGroups:
   - name: by-path
     networkEndpointType: SERVERLESS
@@ -312,6 +316,29 @@ TEST_F(ExplainRouteTest, HasEveryDocumentedKey) {
                           "proxyStatus"}) {
     EXPECT_TRUE(out.contains(key)) << key;
   }
+}
+
+TEST_F(ExplainRouteTest, HttpsServiceShowsItsUrlSniAndVerification) {
+  const auto out = explain("http://127.0.0.1:8080/orders/list?page=2");
+  EXPECT_EQ(out.at("cloudRunService"), "orders");
+  // albemu reaches the service's own URL, with its host as Host.
+  EXPECT_EQ(out.at("upstreamUrl"), "https://orders-abc123-uc.a.run.app/orders/list?page=2");
+  const auto& tls = out.at("serviceTls").as_object();
+  EXPECT_EQ(tls.at("sni"), "orders-abc123-uc.a.run.app");
+  EXPECT_EQ(tls.at("verifiedName"), "orders-abc123-uc.a.run.app");
+  EXPECT_EQ(tls.at("trustedCas"), boost::json::array({"system trust store"}));
+}
+
+TEST_F(ExplainRouteTest, HttpsServiceAtAnAddressHasNoSni) {
+  const auto out = explain("http://127.0.0.1:8080/billing/pay");
+  EXPECT_EQ(out.at("upstreamUrl"), "https://10.0.0.5:8443/billing/pay");
+  const auto& tls = out.at("serviceTls").as_object();
+  EXPECT_TRUE(tls.at("sni").is_null());
+  EXPECT_EQ(tls.at("verifiedName"), "10.0.0.5");
+}
+
+TEST_F(ExplainRouteTest, HttpServiceHasNoServiceTls) {
+  EXPECT_TRUE(explain("http://127.0.0.1:8080/cart/x").at("serviceTls").is_null());
 }
 
 }  // namespace

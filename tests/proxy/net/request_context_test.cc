@@ -20,7 +20,8 @@ TEST(RequestContext, ResetClearsEveryFieldAndKeepsStorage) {
   context.url_map = url_map.get();
   context.decision.status = 302;
   context.routed = true;
-  context.target = core::ServerlessTarget{"neg", "service", "tag", &endpoints, true};
+  context.target =
+      core::ServerlessTarget{"neg", "service", "tag", &endpoints, true, true, "ca.pem"};
   context.header_views.push_back({"name", "value"});
   context.cors_headers.push_back({"access-control-allow-origin", "*"});
   context.log.status = 200;
