@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/proxy/pki_test_support.h"
+
 namespace albemu::testing {
 
 struct TestCertificate {
@@ -73,67 +75,29 @@ inline TestCertificate generate_self_signed(const std::string& common_name,
 
 namespace detail {
 
-using PemKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using PemCert = std::unique_ptr<X509, decltype(&X509_free)>;
-
-inline PemKey read_key(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), -1), BIO_free);
-  return PemKey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
-}
-
-inline PemCert read_cert(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), -1), BIO_free);
-  return PemCert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
-}
-
-inline void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  X509_add_ext(cert, extension, -1);
-  X509_EXTENSION_free(extension);
-}
-
-/// A certificate for `common_name`, signed by `issuer` (null: self-signed).
+/// A certificate for `common_name` signed by `issuer` (null: self-signed), through the PKI
+/// helpers of pki_test_support.h: a CA, or a server certificate (EKU serverAuth) with `san`.
 inline TestCertificate make_certificate(const std::string& common_name, const std::string& san,
                                         bool is_ca, const TestCertificate* issuer) {
-  PemKey key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  PemCert cert(X509_new(), X509_free);
-  X509_set_version(cert.get(), 2);
-  static long serial = 1000;
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial++);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
-                             0);
-  PemCert issuer_cert = issuer ? read_cert(issuer->certificate_pem) : PemCert(nullptr, X509_free);
-  PemKey issuer_key = issuer ? read_key(issuer->private_key_pem) : PemKey(nullptr, EVP_PKEY_free);
-  X509* signer = issuer ? issuer_cert.get() : cert.get();
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
-  add_extension(cert.get(), signer, NID_basic_constraints,
-                is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  add_extension(cert.get(), signer, NID_subject_key_identifier, "hash");
-  if (is_ca) {
-    add_extension(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
-  } else {
-    add_extension(cert.get(), signer, NID_authority_key_identifier, "keyid");
-    add_extension(cert.get(), signer, NID_ext_key_usage, "serverAuth");
+  CertSpec spec{.common_name = common_name, .ca = is_ca};
+  spec.extended_key_usage = is_ca ? "" : "serverAuth";
+  if (is_ca) spec.not_after_offset = 24 * 3600;
+  for (std::size_t start = 0; !san.empty() && start <= san.size();) {
+    const std::size_t comma = std::min(san.find(',', start), san.size());
+    spec.subject_alt_names.push_back(san.substr(start, comma - start));
+    start = comma + 1;
   }
-  if (!san.empty()) add_extension(cert.get(), signer, NID_subject_alt_name, san);
-  X509_sign(cert.get(), issuer ? issuer_key.get() : key.get(), EVP_sha256());
-
-  TestCertificate out;
-  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509(cert_bio.get(), cert.get());
-  out.certificate_pem = bio_to_string(cert_bio.get());
-  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  out.private_key_pem = bio_to_string(key_bio.get());
-  return out;
+  Issued signer;
+  if (issuer != nullptr) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
+        BIO_new_mem_buf(issuer->certificate_pem.data(), -1), BIO_free);
+    signer.cert.reset(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+    std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
+        BIO_new_mem_buf(issuer->private_key_pem.data(), -1), BIO_free);
+    signer.key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  }
+  const Issued made = issue(spec, issuer != nullptr ? &signer : nullptr);
+  return TestCertificate{made.cert_pem, made.key_pem};
 }
 
 }  // namespace detail
