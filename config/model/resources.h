@@ -272,9 +272,13 @@ struct Backend {
   std::string description;
 };
 
+/// logConfig: whether and how requests to the service are logged. GCP's defaults: off,
+/// sampleRate 1.0, EXCLUDE_ALL_OPTIONAL.
 struct BackendLogConfig {
   bool enable = false;
   std::optional<double> sample_rate;
+  std::string optional_mode = "EXCLUDE_ALL_OPTIONAL";  // | INCLUDE_ALL_OPTIONAL | CUSTOM
+  std::vector<std::string> optional_fields;            // CUSTOM only; names in log_fields.h
 };
 
 struct BackendService : Resource {

@@ -128,7 +128,7 @@ std::string_view rate_limit_key(const CompiledRule& rule, const RateLimitKeyInpu
   return {};
 }
 
-struct StringHash {
+struct CounterKeyHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view text) const {
     return std::hash<std::string_view>{}(text);
@@ -147,7 +147,7 @@ constexpr auto kSweepEvery = std::chrono::seconds(1);
 /// Counters for one slice of the keys. A request locks one shard for a map lookup only.
 struct alignas(64) CounterShard {
   std::mutex mutex;
-  std::unordered_map<std::string, Window, StringHash, std::equal_to<>> windows;
+  std::unordered_map<std::string, Window, CounterKeyHash, std::equal_to<>> windows;
 };
 
 }  // namespace

@@ -97,6 +97,27 @@ boost::json::object make_resource(const AccessLogEntry& entry) {
   return resource;
 }
 
+boost::json::object make_mtls(const MtlsLogInfo& mtls) {
+  boost::json::object out;
+  if (mtls.client_cert_present) out["clientCertPresent"] = *mtls.client_cert_present;
+  if (mtls.client_cert_chain_verified) {
+    out["clientCertChainVerified"] = *mtls.client_cert_chain_verified;
+  }
+  put_if_set(out, "clientCertError", mtls.client_cert_error);
+  put_if_set(out, "clientCertSha256Fingerprint", mtls.client_cert_sha256_fingerprint);
+  put_if_set(out, "clientCertSerialNumber", mtls.client_cert_serial_number);
+  put_if_set(out, "clientCertValidStartTime", mtls.client_cert_valid_start_time);
+  put_if_set(out, "clientCertValidEndTime", mtls.client_cert_valid_end_time);
+  put_if_set(out, "clientCertSpiffeId", mtls.client_cert_spiffe_id);
+  put_if_set(out, "clientCertUriSans", mtls.client_cert_uri_sans);
+  put_if_set(out, "clientCertDnsnameSans", mtls.client_cert_dnsname_sans);
+  put_if_set(out, "clientCertIssuerDn", mtls.client_cert_issuer_dn);
+  put_if_set(out, "clientCertSubjectDn", mtls.client_cert_subject_dn);
+  put_if_set(out, "clientCertLeaf", mtls.client_cert_leaf);
+  put_if_set(out, "clientCertChain", mtls.client_cert_chain);
+  return out;
+}
+
 boost::json::object make_json_payload(const AccessLogEntry& entry) {
   boost::json::object payload;
   payload["@type"] = kLogEntryType;
@@ -123,8 +144,10 @@ boost::json::object make_json_payload(const AccessLogEntry& entry) {
     put_if_set(tls, "protocol", entry.tls->protocol);
     put_if_set(tls, "cipherSuite", entry.tls->cipher_suite);
     put_if_set(tls, "sni", entry.tls->sni);
+    if (entry.tls->early_data_request) tls["earlyDataRequest"] = *entry.tls->early_data_request;
     payload["tls"] = std::move(tls);
   }
+  if (entry.mtls) payload["mtls"] = make_mtls(*entry.mtls);
   if (!entry.cloud_run_service.empty() || !entry.tag.empty()) {
     boost::json::object extras;
     put_if_set(extras, "cloudRunService", entry.cloud_run_service);
@@ -155,6 +178,48 @@ void AccessLogEntry::reset() {
   protocol.assign("HTTP/1.1");
   enforced_security_policy.reset();
   tls.reset();
+  mtls.reset();
+}
+
+void keep_optional_fields(AccessLogEntry& entry, model::OptionalLogFields keep) {
+  using model::OptionalLogField;
+  const auto kept = [keep](OptionalLogField field) {
+    return (keep & model::log_field_bit(field)) != 0;
+  };
+  if (entry.tls) {
+    TlsLogInfo& tls = *entry.tls;
+    if (!kept(OptionalLogField::kTlsProtocol)) tls.protocol.clear();
+    if (!kept(OptionalLogField::kTlsCipher)) tls.cipher_suite.clear();
+    if (!kept(OptionalLogField::kTlsEarlyDataRequest)) tls.early_data_request.reset();
+    if (tls.protocol.empty() && tls.cipher_suite.empty() && !tls.early_data_request) {
+      entry.tls.reset();
+    }
+  }
+  if (entry.mtls) {
+    MtlsLogInfo& mtls = *entry.mtls;
+    if (!kept(OptionalLogField::kMtlsClientCertPresent)) mtls.client_cert_present.reset();
+    if (!kept(OptionalLogField::kMtlsClientCertChainVerified)) {
+      mtls.client_cert_chain_verified.reset();
+    }
+    const std::pair<OptionalLogField, std::string*> texts[] = {
+        {OptionalLogField::kMtlsClientCertError, &mtls.client_cert_error},
+        {OptionalLogField::kMtlsClientCertSha256Fingerprint, &mtls.client_cert_sha256_fingerprint},
+        {OptionalLogField::kMtlsClientCertSerialNumber, &mtls.client_cert_serial_number},
+        {OptionalLogField::kMtlsClientCertValidStartTime, &mtls.client_cert_valid_start_time},
+        {OptionalLogField::kMtlsClientCertValidEndTime, &mtls.client_cert_valid_end_time},
+        {OptionalLogField::kMtlsClientCertSpiffeId, &mtls.client_cert_spiffe_id},
+        {OptionalLogField::kMtlsClientCertUriSans, &mtls.client_cert_uri_sans},
+        {OptionalLogField::kMtlsClientCertDnsnameSans, &mtls.client_cert_dnsname_sans},
+        {OptionalLogField::kMtlsClientCertIssuerDn, &mtls.client_cert_issuer_dn},
+        {OptionalLogField::kMtlsClientCertSubjectDn, &mtls.client_cert_subject_dn},
+        {OptionalLogField::kMtlsClientCertLeaf, &mtls.client_cert_leaf},
+        {OptionalLogField::kMtlsClientCertChain, &mtls.client_cert_chain},
+    };
+    for (const auto& [field, text] : texts) {
+      if (!kept(field)) text->clear();
+    }
+    if (mtls == MtlsLogInfo{}) entry.mtls.reset();
+  }
 }
 
 std::string format_access_log_entry(const AccessLogEntry& entry) {

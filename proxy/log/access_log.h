@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "config/model/log_fields.h"
+
 namespace albemu::log {
 
 /// The Cloud Armor rule that decided a request (`jsonPayload.enforcedSecurityPolicy`).
@@ -27,12 +29,37 @@ struct EnforcedSecurityPolicy {
   bool operator==(const EnforcedSecurityPolicy&) const = default;
 };
 
-/// TLS facts of the client connection, logged under `jsonPayload.tls` when set.
+/// TLS facts of the client connection, logged under `jsonPayload.tls` when set. protocol,
+/// cipher_suite and early_data_request are GCP's optional fields tls.protocol, tls.cipher
+/// and tls.earlyDataRequest (keep_optional_fields clears those a logConfig leaves out); sni
+/// is albemu's own and goes with any of them.
 struct TlsLogInfo {
-  std::string protocol;      // "TLSv1.3"
-  std::string cipher_suite;  // "TLS_AES_128_GCM_SHA256"
-  std::string sni;           // may be empty
+  std::string protocol;                    // "TLSv1.3"
+  std::string cipher_suite;                // "TLS_AES_128_GCM_SHA256"
+  std::string sni;                         // may be empty
+  std::optional<bool> early_data_request;  // unset: not logged
   bool operator==(const TlsLogInfo&) const = default;
+};
+
+/// The client certificate facts logged under `jsonPayload.mtls` (GCP's optional fields
+/// mtls.*, named after them). Unset members are not logged; keep_optional_fields resets
+/// those a logConfig leaves out, one member per OptionalLogField::kMtls*.
+struct MtlsLogInfo {
+  std::optional<bool> client_cert_present;
+  std::optional<bool> client_cert_chain_verified;
+  std::string client_cert_error;
+  std::string client_cert_sha256_fingerprint;
+  std::string client_cert_serial_number;
+  std::string client_cert_valid_start_time;
+  std::string client_cert_valid_end_time;
+  std::string client_cert_spiffe_id;
+  std::string client_cert_uri_sans;
+  std::string client_cert_dnsname_sans;
+  std::string client_cert_issuer_dn;
+  std::string client_cert_subject_dn;
+  std::string client_cert_leaf;
+  std::string client_cert_chain;
+  bool operator==(const MtlsLogInfo&) const = default;
 };
 
 /// Everything one access-log line says about a request. Strings empty mean "not known".
@@ -72,12 +99,17 @@ struct AccessLogEntry {
   std::string status_details;  // "response_sent_by_backend", "failed_to_pick_backend", ...
   std::optional<EnforcedSecurityPolicy> enforced_security_policy;
   std::optional<TlsLogInfo> tls;
+  std::optional<MtlsLogInfo> mtls;  // set by a frontend with mutual TLS
 
   /// Back to a default-constructed entry, keeping the strings' storage (a keep-alive
   /// connection reuses one entry request after request).
   void reset();
   bool operator==(const AccessLogEntry&) const = default;
 };
+
+/// Clears the optional fields of `entry` that `keep` leaves out (and drops `tls`/`mtls` when
+/// nothing of them is left), so that format_access_log_entry does not write them.
+void keep_optional_fields(AccessLogEntry& entry, model::OptionalLogFields keep);
 
 /// Formats `entry` as one LogEntry JSON object, without a trailing newline. Pure; any thread.
 /// Severity is WARNING for LB-generated 5xx (proxy_status set and status >= 500), else INFO.

@@ -111,6 +111,18 @@ std::vector<ErrorCase> cases() {
        kBackend + ".logConfig.sampleRate", "out of range"},
       {"BackendLogEnableNotBool", backend("logConfig: {enable: maybe}"),
        kBackend + ".logConfig.enable", "expected true or false"},
+      {"BackendLogOptionalMode", backend("logConfig: {enable: true, optionalMode: SOME}"),
+       kBackend + ".logConfig.optionalMode",
+       "'SOME' is not one of INCLUDE_ALL_OPTIONAL, EXCLUDE_ALL_OPTIONAL, CUSTOM"},
+      {"BackendLogFieldsWithoutCustom",
+       backend("logConfig: {enable: true, optionalFields: [tls.protocol]}"),
+       kBackend + ".logConfig.optionalFields",
+       "optionalFields can only be set when optionalMode is CUSTOM"},
+      {"BackendLogUnknownField",
+       backend("logConfig: {enable: true, optionalMode: CUSTOM, optionalFields: [serverInstance]}"),
+       kBackend + ".logConfig.optionalFields[0]",
+       "'serverInstance' is not an optional field of the internal Application Load Balancer's "
+       "log"},
       {"BackendBadName", "backendServices: [{name: 9lives}]\n", "backendServices[9lives].name",
        "must be 1-63 characters"},
 

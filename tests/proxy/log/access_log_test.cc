@@ -275,7 +275,7 @@ TEST(AccessLog, StuckDestinationDropsLinesInsteadOfBlocking) {
 }
 
 // A new field must be filled below and cleared by reset(); this fails the build until it is.
-static_assert(sizeof(AccessLogEntry) == 960, "AccessLogEntry changed: fill the new field below");
+static_assert(sizeof(AccessLogEntry) == 1368, "AccessLogEntry changed: fill the new field below");
 
 TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   AccessLogEntry entry;
@@ -308,11 +308,48 @@ TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   entry.latency = std::chrono::microseconds(3);
   entry.enforced_security_policy = EnforcedSecurityPolicy{"p", 1, "allow", "ACCEPT", "", ""};
   entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "a.example"};
+  entry.mtls = MtlsLogInfo{true};
   const auto* kept = entry.request_url.data();
 
   entry.reset();
   EXPECT_EQ(entry, AccessLogEntry{});
   EXPECT_EQ(entry.request_url.data(), kept) << "reset() must keep the string's storage";
+}
+
+TEST(AccessLogEntry, KeepOptionalFieldsClearsWhatTheLogConfigLeavesOut) {
+  AccessLogEntry entry;
+  entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "a.example", false};
+  entry.mtls = MtlsLogInfo{true, false, "client_cert_not_provided"};
+  AccessLogEntry all = entry;
+  keep_optional_fields(all, model::kAllOptionalLogFields);
+  EXPECT_EQ(all, entry);
+
+  AccessLogEntry none = entry;
+  keep_optional_fields(none, 0);
+  EXPECT_FALSE(none.tls);
+  EXPECT_FALSE(none.mtls);
+  const auto json = boost::json::parse(format_access_log_entry(none));
+  EXPECT_FALSE(json.at("jsonPayload").as_object().contains("tls"));
+  EXPECT_FALSE(json.at("jsonPayload").as_object().contains("mtls"));
+
+  AccessLogEntry some = entry;
+  keep_optional_fields(some,
+                       model::log_field_bit(model::OptionalLogField::kTlsProtocol) |
+                           model::log_field_bit(model::OptionalLogField::kMtlsClientCertError));
+  const auto payload = boost::json::parse(format_access_log_entry(some)).at("jsonPayload");
+  EXPECT_EQ(payload.at("tls").at("protocol"), "TLSv1.3");
+  EXPECT_FALSE(payload.at("tls").as_object().contains("cipherSuite"));
+  EXPECT_FALSE(payload.at("tls").as_object().contains("earlyDataRequest"));
+  EXPECT_EQ(payload.at("tls").at("sni"), "a.example");
+  EXPECT_EQ(payload.at("mtls").at("clientCertError"), "client_cert_not_provided");
+  EXPECT_FALSE(payload.at("mtls").as_object().contains("clientCertPresent"));
+}
+
+TEST(AccessLogEntry, EarlyDataRequestIsLoggedWhenKept) {
+  AccessLogEntry entry;
+  entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "", false};
+  const auto payload = boost::json::parse(format_access_log_entry(entry)).at("jsonPayload");
+  EXPECT_EQ(payload.at("tls").at("earlyDataRequest"), false);
 }
 
 }  // namespace
