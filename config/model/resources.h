@@ -319,6 +319,9 @@ struct SecurityPolicyRule {
 struct SecurityPolicy : Resource {
   std::string type;  // CLOUD_ARMOR
   std::vector<SecurityPolicyRule> rules;
+  // advancedOptionsConfig
+  std::vector<std::string> user_ip_request_headers;  // tried in order for the user IP
+  std::string log_level = "NORMAL";                  // NORMAL | VERBOSE
 };
 
 // ---------------------------------------------------------------- frontends

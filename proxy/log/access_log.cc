@@ -97,6 +97,21 @@ boost::json::object make_resource(const AccessLogEntry& entry) {
   return resource;
 }
 
+boost::json::object make_security_policy(const EnforcedSecurityPolicy& policy) {
+  boost::json::object out;
+  out["name"] = policy.name;
+  out["priority"] = policy.priority;
+  out["configuredAction"] = policy.configured_action;
+  out["outcome"] = policy.outcome;
+  if (!policy.rate_limit_key.empty() || !policy.rate_limit_outcome.empty()) {
+    boost::json::object rate_limit;
+    rate_limit["key"] = policy.rate_limit_key;
+    rate_limit["outcome"] = policy.rate_limit_outcome;
+    out["rateLimitAction"] = std::move(rate_limit);
+  }
+  return out;
+}
+
 boost::json::object make_mtls(const MtlsLogInfo& mtls) {
   boost::json::object out;
   if (mtls.client_cert_present) out["clientCertPresent"] = *mtls.client_cert_present;
@@ -125,19 +140,10 @@ boost::json::object make_json_payload(const AccessLogEntry& entry) {
   put_if_set(payload, "statusDetails", entry.status_details);
   payload["backendTargetProjectNumber"] = "projects/" + entry.project;
   if (entry.enforced_security_policy) {
-    const auto& policy = *entry.enforced_security_policy;
-    boost::json::object enforced;
-    enforced["name"] = policy.name;
-    enforced["priority"] = policy.priority;
-    enforced["configuredAction"] = policy.configured_action;
-    enforced["outcome"] = policy.outcome;
-    if (!policy.rate_limit_key.empty() || !policy.rate_limit_outcome.empty()) {
-      boost::json::object rate_limit;
-      rate_limit["key"] = policy.rate_limit_key;
-      rate_limit["outcome"] = policy.rate_limit_outcome;
-      enforced["rateLimitAction"] = std::move(rate_limit);
-    }
-    payload["enforcedSecurityPolicy"] = std::move(enforced);
+    payload["enforcedSecurityPolicy"] = make_security_policy(*entry.enforced_security_policy);
+  }
+  if (entry.preview_security_policy) {
+    payload["previewSecurityPolicy"] = make_security_policy(*entry.preview_security_policy);
   }
   if (entry.tls) {
     boost::json::object tls;
@@ -177,6 +183,7 @@ void AccessLogEntry::reset() {
   latency = std::chrono::microseconds{0};
   protocol.assign("HTTP/1.1");
   enforced_security_policy.reset();
+  preview_security_policy.reset();
   tls.reset();
   mtls.reset();
 }

@@ -18,7 +18,8 @@
 
 namespace albemu::log {
 
-/// The Cloud Armor rule that decided a request (`jsonPayload.enforcedSecurityPolicy`).
+/// The Cloud Armor rule that decided a request (`jsonPayload.enforcedSecurityPolicy`), or
+/// the preview rule that would have (`jsonPayload.previewSecurityPolicy`).
 struct EnforcedSecurityPolicy {
   std::string name;
   int64_t priority = 0;
@@ -98,6 +99,9 @@ struct AccessLogEntry {
   std::string proxy_status;    // RFC 9209 text; empty on success
   std::string status_details;  // "response_sent_by_backend", "failed_to_pick_backend", ...
   std::optional<EnforcedSecurityPolicy> enforced_security_policy;
+  /// The preview rule that would have decided (`previewSecurityPolicy`); same shape, and
+  /// `outcome` is what enforcing it would have given.
+  std::optional<EnforcedSecurityPolicy> preview_security_policy;
   std::optional<TlsLogInfo> tls;
   std::optional<MtlsLogInfo> mtls;  // set by a frontend with mutual TLS
 

@@ -215,6 +215,23 @@ std::vector<ErrorCase> cases() {
        policy_rule("action: allow, match: {versionedExpr: SRC_IPS_V1, config: {srcIpRanges: "
                    "[10.0.0.0/33]}}"),
        kRule + ".match.config.srcIpRanges[0]", "'10.0.0.0/33' is not an IP address or CIDR range"},
+      {"ArmorJsonParsing",
+       "securityPolicies: [{name: armor, advancedOptionsConfig: {jsonParsing: STANDARD}}]\n",
+       "securityPolicies[armor].advancedOptionsConfig.jsonParsing",
+       "jsonParsing other than DISABLED is not supported"},
+      {"ArmorJsonCustomConfig",
+       "securityPolicies: [{name: armor, advancedOptionsConfig: {jsonCustomConfig: "
+       "{contentTypes: [a/b]}}}]\n",
+       "securityPolicies[armor].advancedOptionsConfig.jsonCustomConfig",
+       "jsonCustomConfig is not supported"},
+      {"ArmorLogLevel",
+       "securityPolicies: [{name: armor, advancedOptionsConfig: {logLevel: LOUD}}]\n",
+       "securityPolicies[armor].advancedOptionsConfig.logLevel", "'LOUD' is not one of"},
+      {"ArmorUserIpHeader",
+       "securityPolicies: [{name: armor, advancedOptionsConfig: {userIpRequestHeaders: "
+       "['bad header']}}]\n",
+       "securityPolicies[armor].advancedOptionsConfig.userIpRequestHeaders[0]",
+       "'bad header' is not a valid header name"},
       {"ArmorExpr", policy_rule("action: allow, match: {expr: {expression: 'true'}}"),
        kRule + ".match.expr", "CEL expressions are not supported"},
       {"ArmorVersionedExpr",

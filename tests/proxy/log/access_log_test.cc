@@ -275,7 +275,7 @@ TEST(AccessLog, StuckDestinationDropsLinesInsteadOfBlocking) {
 }
 
 // A new field must be filled below and cleared by reset(); this fails the build until it is.
-static_assert(sizeof(AccessLogEntry) == 1368, "AccessLogEntry changed: fill the new field below");
+static_assert(sizeof(AccessLogEntry) == 1544, "AccessLogEntry changed: fill the new field below");
 
 TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   AccessLogEntry entry;
@@ -307,6 +307,7 @@ TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   entry.response_size = 2;
   entry.latency = std::chrono::microseconds(3);
   entry.enforced_security_policy = EnforcedSecurityPolicy{"p", 1, "allow", "ACCEPT", "", ""};
+  entry.preview_security_policy = EnforcedSecurityPolicy{"p", 0, "deny(403)", "DENY", "", ""};
   entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "a.example"};
   entry.mtls = MtlsLogInfo{true};
   const auto* kept = entry.request_url.data();
@@ -343,6 +344,20 @@ TEST(AccessLogEntry, KeepOptionalFieldsClearsWhatTheLogConfigLeavesOut) {
   EXPECT_EQ(payload.at("tls").at("sni"), "a.example");
   EXPECT_EQ(payload.at("mtls").at("clientCertError"), "client_cert_not_provided");
   EXPECT_FALSE(payload.at("mtls").as_object().contains("clientCertPresent"));
+}
+
+TEST(AccessLogEntry, PreviewSecurityPolicyHasTheEnforcedShape) {
+  AccessLogEntry entry;
+  entry.preview_security_policy = EnforcedSecurityPolicy{
+      "armor", 100, "throttle", "DENY", "10.0.0.9", "RATE_LIMIT_THRESHOLD_EXCEED"};
+  const auto payload = boost::json::parse(format_access_log_entry(entry)).at("jsonPayload");
+  const auto& preview = payload.at("previewSecurityPolicy");
+  EXPECT_EQ(preview.at("name"), "armor");
+  EXPECT_EQ(preview.at("priority"), 100);
+  EXPECT_EQ(preview.at("configuredAction"), "throttle");
+  EXPECT_EQ(preview.at("outcome"), "DENY");
+  EXPECT_EQ(preview.at("rateLimitAction").at("outcome"), "RATE_LIMIT_THRESHOLD_EXCEED");
+  EXPECT_FALSE(payload.as_object().contains("enforcedSecurityPolicy"));
 }
 
 TEST(AccessLogEntry, EarlyDataRequestIsLoggedWhenKept) {
