@@ -278,6 +278,10 @@ std::vector<ErrorCase> cases() {
        kHttpProxy + ".urlMap", "is required"},
       {"HttpsProxyKeepalive", https_proxy("sslCertificates: [cert], httpKeepAliveTimeoutSec: 1200"),
        kHttpsProxy + ".httpKeepAliveTimeoutSec", "between 5 and 600"},
+      {"HttpsProxyTlsEarlyData", https_proxy("sslCertificates: [cert], tlsEarlyData: STRICT"),
+       kHttpsProxy + ".tlsEarlyData",
+       "tlsEarlyData 'STRICT' is not supported by albemu: TLS early data (0-RTT) is not "
+       "implemented"},
       {"HttpsProxyTooManyCertificates", https_proxy("sslCertificates: " + certificate_list(16)),
        kHttpsProxy + ".sslCertificates",
        "at most 15 SSL certificates are allowed per target HTTPS proxy (got 16)"},
