@@ -4,6 +4,7 @@
 
 #include "config/load/field_rules.h"
 #include "config/load/resource_parsers.h"
+#include "config/model/log_fields.h"
 
 namespace albemu::config {
 
@@ -195,7 +196,26 @@ model::BackendService parse_backend_service(const YamlCursor& resource,
     model::BackendLogConfig config;
     config.enable = log_reader.flag("enable");
     config.sample_rate = log_reader.optional_double("sampleRate", 0, 1);
-    log_reader.ignore({"optionalMode", "optionalFields"});
+    config.optional_mode = log_reader
+                               .optional_enum("optionalMode", {"INCLUDE_ALL_OPTIONAL",
+                                                               "EXCLUDE_ALL_OPTIONAL", "CUSTOM"})
+                               .value_or("EXCLUDE_ALL_OPTIONAL");
+    YamlCursor fields = log_reader.take("optionalFields");
+    if (fields.present() && config.optional_mode != "CUSTOM") {
+      fields.error("optionalFields can only be set when optionalMode is CUSTOM");
+    } else if (fields.present()) {
+      for (const YamlCursor& item : fields.items()) {
+        std::optional<std::string> name = item.as_string();
+        if (!name) continue;
+        if (!model::find_optional_log_field(*name)) {
+          item.error("'" + *name +
+                     "' is not an optional field of the internal Application Load Balancer's "
+                     "log (tls.protocol, tls.cipher, tls.earlyDataRequest or mtls.*)");
+          continue;
+        }
+        config.optional_fields.push_back(*name);
+      }
+    }
     service.log_config = config;
   }
 

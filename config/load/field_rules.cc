@@ -288,22 +288,27 @@ const std::vector<std::string_view>& header_value_variables() {
   return kVariables;
 }
 
-std::string check_header_value_variables(std::string_view value) {
-  size_t position = 0;
-  while ((position = value.find('{', position)) != std::string_view::npos) {
-    size_t close = value.find('}', position);
-    if (close == std::string_view::npos) break;
-    std::string_view name = value.substr(position + 1, close - position - 1);
-    // Only identifier-like tokens are variables; other braces (JSON, ...) are literal text.
-    bool identifier = !name.empty() && std::all_of(name.begin(), name.end(),
-                                                   [](char c) { return is_alnum(c) || c == '_'; });
-    if (identifier) {
-      const auto& known = header_value_variables();
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        return "unknown variable {" + std::string(name) + "} in header value";
-      }
+std::optional<HeaderVariableToken> next_header_variable(std::string_view value, std::size_t from) {
+  while ((from = value.find('{', from)) != std::string_view::npos) {
+    std::size_t end = from + 1;
+    while (end < value.size() && (is_alnum(value[end]) || value[end] == '_')) ++end;
+    if (end > from + 1 && end < value.size() && value[end] == '}') {
+      return HeaderVariableToken{from, end};
     }
-    position = close + 1;
+    ++from;  // a literal brace
+  }
+  return std::nullopt;
+}
+
+std::string check_header_value_variables(std::string_view value) {
+  std::size_t position = 0;
+  while (const auto token = next_header_variable(value, position)) {
+    const std::string_view name = value.substr(token->open + 1, token->close - token->open - 1);
+    const auto& known = header_value_variables();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return "unknown variable {" + std::string(name) + "} in header value";
+    }
+    position = token->close + 1;
   }
   return {};
 }

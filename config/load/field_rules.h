@@ -2,6 +2,7 @@
 // GCP's syntax rules for single field values (spec sections 1 and 9). Each check returns an
 // empty string when the value is valid, else the message to report at the field's path.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,17 @@ std::string check_path_template_rewrite(std::string_view rewrite,
 
 /// A header name in a header action (add or remove).
 std::string check_custom_header_name(std::string_view name);
+
+/// Where the next `{variable}` token of a header value starting at or after `from` is:
+/// `open` is its `{`, `close` its `}`. A token is a `{`, one or more letters, digits or
+/// underscores, and a `}`; every other brace is literal text (a JSON value keeps its
+/// braces). Both the loader's check and the data plane's expansion read values through
+/// this, so they agree on what is a variable. Empty optional: no more tokens.
+struct HeaderVariableToken {
+  std::size_t open = 0;
+  std::size_t close = 0;
+};
+std::optional<HeaderVariableToken> next_header_variable(std::string_view value, std::size_t from);
 
 /// `{variable}` tokens in a header value must be ones albemu knows (spec 1.7).
 std::string check_header_value_variables(std::string_view value);

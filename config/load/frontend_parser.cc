@@ -181,7 +181,16 @@ model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
     proxy.ssl_policy = complete_reference(*ref, proxy);
   }
   reader.optional_enum("quicOverride", {"NONE", "ENABLE", "DISABLE"});  // no QUIC on internal
-  reader.optional_enum("tlsEarlyData", {"DISABLED", "PERMISSIVE", "STRICT", "UNRESTRICTED"});
+  // TLS 1.3 0-RTT with `Early-Data: 1` towards the backend (and 425 for unsafe requests under
+  // STRICT) is not implemented: anything but the default is refused rather than accepted
+  // and ignored. The compute v1 TargetHttpsProxy reference describes the modes; GCP's
+  // internal ALB docs do not say the regional internal proxy supports them.
+  YamlCursor early_data = reader.take("tlsEarlyData");
+  if (const auto mode = early_data.as_string(); mode && *mode != "DISABLED") {
+    early_data.error("tlsEarlyData '" + *mode +
+                     "' is not supported by albemu: TLS early data (0-RTT) is not implemented; "
+                     "use DISABLED");
+  }
   reader.ignore({"proxyBind"});
   reader.reject("certificateMap",
                 "certificateMap is only supported by global external Application Load Balancers");

@@ -12,6 +12,18 @@ namespace {
 
 constexpr int64_t kMaxRulePriority = 2147483647;
 
+/// An RFC 9110 token.
+bool is_user_ip_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool is_deny_action(std::string_view action) {
   return action == "deny(403)" || action == "deny(404)" || action == "deny(429)" ||
          action == "deny(502)";
@@ -153,8 +165,38 @@ model::SecurityPolicy parse_security_policy(const YamlCursor& resource,
   for (const YamlCursor& item : reader.items("rules")) {
     policy.rules.push_back(parse_rule(item, seen_priorities));
   }
-  reader.ignore({"advancedOptionsConfig", "adaptiveProtectionConfig", "ruleVisibility",
-                 "ddosProtectionConfig"});
+  YamlCursor advanced = reader.take("advancedOptionsConfig");
+  if (advanced.present()) {
+    FieldReader advanced_reader(advanced);
+    for (const YamlCursor& item : advanced_reader.items("userIpRequestHeaders")) {
+      std::optional<std::string> name = item.as_string();
+      if (!name) continue;
+      if (!is_user_ip_header_name(*name)) {
+        item.error("'" + *name + "' is not a valid header name");
+        continue;
+      }
+      policy.user_ip_request_headers.push_back(*name);
+    }
+    // VERBOSE only adds detail about WAF matches to Cloud Armor's log
+    // (https://cloud.google.com/armor/docs/verbose-logging); albemu has no WAF rules, so
+    // both levels log the same.
+    policy.log_level =
+        advanced_reader.optional_enum("logLevel", {"NORMAL", "VERBOSE"}).value_or("NORMAL");
+    // JSON parsing only feeds WAF rules' inspection of request bodies.
+    YamlCursor json_parsing = advanced_reader.take("jsonParsing");
+    if (json_parsing.present() && json_parsing.as_string().value_or("") != "DISABLED") {
+      json_parsing.error(
+          "jsonParsing other than DISABLED is not supported by albemu (it only serves WAF "
+          "rules, which albemu does not have)");
+    }
+    advanced_reader.reject("jsonCustomConfig",
+                           "jsonCustomConfig is not supported by albemu (it only serves WAF "
+                           "rules, which albemu does not have)");
+    advanced_reader.reject("requestBodyInspectionSize",
+                           "requestBodyInspectionSize is not supported by albemu (it only "
+                           "serves WAF rules, which albemu does not have)");
+  }
+  reader.ignore({"adaptiveProtectionConfig", "ruleVisibility", "ddosProtectionConfig"});
   return policy;
 }
 

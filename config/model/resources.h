@@ -277,9 +277,13 @@ struct Backend {
   std::string description;
 };
 
+/// logConfig: whether and how requests to the service are logged. GCP's defaults: off,
+/// sampleRate 1.0, EXCLUDE_ALL_OPTIONAL.
 struct BackendLogConfig {
   bool enable = false;
   std::optional<double> sample_rate;
+  std::string optional_mode = "EXCLUDE_ALL_OPTIONAL";  // | INCLUDE_ALL_OPTIONAL | CUSTOM
+  std::vector<std::string> optional_fields;            // CUSTOM only; names in log_fields.h
 };
 
 struct BackendService : Resource {
@@ -320,6 +324,9 @@ struct SecurityPolicyRule {
 struct SecurityPolicy : Resource {
   std::string type;  // CLOUD_ARMOR
   std::vector<SecurityPolicyRule> rules;
+  // advancedOptionsConfig
+  std::vector<std::string> user_ip_request_headers;  // tried in order for the user IP
+  std::string log_level = "NORMAL";                  // NORMAL | VERBOSE
 };
 
 // ---------------------------------------------------------------- frontends

@@ -258,6 +258,9 @@ int run_serve(const std::vector<std::string>& args) {
       "empty: no token)")("workers", po::value<unsigned>(),
                           "worker threads (default: hardware threads)")(
       "access-log", po::value<std::string>(), "access log file, or - for stdout (default: none)")(
+      "log-sample-seed", po::value<uint64_t>(),
+      "seed the access log's logConfig.sampleRate draws (worker i uses N+i), for "
+      "reproducible sampling (default: random)")(
       "ephemeral-ports", "bind every forwarding rule to a free port instead of its portRange")(
       "listen-address", po::value<std::string>(),
       "bind every forwarding rule on this address instead of its IPAddress (e.g. 0.0.0.0 in a "
@@ -281,7 +284,7 @@ int run_serve(const std::vector<std::string>& args) {
   if (const auto exit_code = parse_options(
           "serve",
           "albemu serve [-c PATH]... [--admin HOST:PORT] [--admin-token TOKEN] [--workers N] "
-          "[--access-log PATH|-] "
+          "[--access-log PATH|-] [--log-sample-seed N] "
           "[--ephemeral-ports] [--listen-address HOST] [--ready-file PATH] "
           "[--api HOST:PORT|off] [--api-token TOKEN] [--state-dir DIR] [PATH]...",
           options, args, vm, &positional))
@@ -313,6 +316,9 @@ int run_serve(const std::vector<std::string>& args) {
   if (vm.count("listen-address") != 0)
     plane_options.listen_address = vm["listen-address"].as<std::string>();
   plane_options.access_log = access_log.get();
+  if (vm.count("log-sample-seed") != 0) {
+    plane_options.log_sample_seed = vm["log-sample-seed"].as<uint64_t>();
+  }
   plane_options.metrics = &metrics;
   net::DataPlane data_plane(plane_options);
 

@@ -66,6 +66,7 @@ std::optional<KeyKind> parse_key_kind(std::string_view text) {
 
 struct CompiledRule {
   int64_t priority = 0;
+  bool preview = false;
   std::string action_text;
   RuleAction action = RuleAction::kAllow;
   int deny_status = 0;              // kDeny, or the exceed status of kThrottle
@@ -79,8 +80,21 @@ struct CompiledRule {
 
 struct CompiledPolicy {
   std::string name;
-  std::vector<CompiledRule> rules;  // ascending priority
+  std::vector<CompiledRule> rules;                   // ascending priority
+  std::vector<std::string> user_ip_request_headers;  // lower-case
 };
+
+/// The policy's user IP: the first userIpRequestHeaders header holding one valid address,
+/// else the connection's address.
+std::string_view user_ip(const CompiledPolicy& policy, const RateLimitKeyInputs& inputs) {
+  for (const std::string& name : policy.user_ip_request_headers) {
+    const HeaderView* header = find_header(inputs.headers, name);
+    if (header == nullptr) continue;
+    const std::string_view value = trim_ows(header->value);
+    if (parse_client_address(value)) return value;
+  }
+  return inputs.client_ip;
+}
 
 std::string_view find_cookie(std::span<const HeaderView> headers, std::string_view name) {
   for (const HeaderView& header : headers) {
@@ -128,7 +142,7 @@ std::string_view rate_limit_key(const CompiledRule& rule, const RateLimitKeyInpu
   return {};
 }
 
-struct StringHash {
+struct CounterKeyHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view text) const {
     return std::hash<std::string_view>{}(text);
@@ -147,7 +161,7 @@ constexpr auto kSweepEvery = std::chrono::seconds(1);
 /// Counters for one slice of the keys. A request locks one shard for a map lookup only.
 struct alignas(64) CounterShard {
   std::mutex mutex;
-  std::unordered_map<std::string, Window, StringHash, std::equal_to<>> windows;
+  std::unordered_map<std::string, Window, CounterKeyHash, std::equal_to<>> windows;
 };
 
 }  // namespace
@@ -209,13 +223,15 @@ std::optional<CompiledPolicy> compile_policy(const model::SecurityPolicy& policy
                                              config::ConfigErrors& errors) {
   CompiledPolicy compiled;
   compiled.name = policy.name;
+  for (const std::string& header : policy.user_ip_request_headers) {
+    compiled.user_ip_request_headers.push_back(ascii_lowered(header));
+  }
   const std::size_t errors_before = errors.size();
   for (std::size_t i = 0; i < policy.rules.size(); ++i) {
     const model::SecurityPolicyRule& rule = policy.rules[i];
-    // Preview rules are only logged by Cloud Armor, never enforced; albemu skips them.
-    if (rule.preview) continue;
     CompiledRule out;
     out.priority = rule.priority;
+    out.preview = rule.preview;
     out.action_text = rule.action;
     const std::string path = rule_path(policy, i);
     if (rule.action == "allow") {
@@ -353,38 +369,53 @@ RateLimitVerdict RateLimiter::check(std::string_view backend_service,
   const auto found = impl_->policy_by_backend_service.find(backend_service);
   if (found == impl_->policy_by_backend_service.end()) return verdict;
   const CompiledPolicy& policy = impl_->policies[found->second];
-  const std::optional<IpAddress> client = parse_client_address(inputs.client_ip);
+  RateLimitKeyInputs keyed = inputs;
+  keyed.client_ip = user_ip(policy, inputs);
+  const std::optional<IpAddress> client = parse_client_address(keyed.client_ip);
   for (const CompiledRule& rule : policy.rules) {
     if (!rule_matches(rule, client)) continue;
-    verdict.policy_applied = true;
-    verdict.policy_name = policy.name;
-    verdict.rule_priority = rule.priority;
-    verdict.configured_action = rule.action_text;
+    if (rule.preview && verdict.preview) continue;  // only the first preview match is logged
+    // What the rule gives: enforced, or only reported for a preview rule.
+    bool allowed = true;
+    std::string outcome = "ACCEPT";
+    std::string key_text;
+    std::string rate_outcome;
     switch (rule.action) {
       case RuleAction::kAllow:
-        verdict.outcome = "ACCEPT";
         break;
       case RuleAction::kDeny:
-        verdict.allowed = false;
-        verdict.deny_status = rule.deny_status;
-        verdict.outcome = "DENY";
+        allowed = false;
+        outcome = "DENY";
         break;
       case RuleAction::kThrottle: {
-        const std::string_view key = rate_limit_key(rule, inputs);
-        verdict.rate_limited = true;
-        verdict.rate_limit_key = std::string(key);
+        const std::string_view key = rate_limit_key(rule, keyed);
+        key_text = std::string(key);
         if (impl_->count(backend_service, rule, key, now)) {
-          verdict.outcome = "ACCEPT";
-          verdict.rate_limit_outcome = "RATE_LIMIT_THRESHOLD_CONFORM";
+          rate_outcome = "RATE_LIMIT_THRESHOLD_CONFORM";
         } else {
-          verdict.allowed = false;
-          verdict.deny_status = rule.deny_status;
-          verdict.outcome = "DENY";
-          verdict.rate_limit_outcome = "RATE_LIMIT_THRESHOLD_EXCEED";
+          allowed = false;
+          outcome = "DENY";
+          rate_outcome = "RATE_LIMIT_THRESHOLD_EXCEED";
         }
         break;
       }
     }
+    if (rule.preview) {
+      verdict.preview =
+          PreviewOutcome{policy.name,        rule.priority,       rule.action_text,
+                         std::move(outcome), std::move(key_text), std::move(rate_outcome)};
+      continue;
+    }
+    verdict.policy_applied = true;
+    verdict.policy_name = policy.name;
+    verdict.rule_priority = rule.priority;
+    verdict.configured_action = rule.action_text;
+    verdict.allowed = allowed;
+    verdict.deny_status = allowed ? 0 : rule.deny_status;
+    verdict.outcome = std::move(outcome);
+    verdict.rate_limited = rule.action == RuleAction::kThrottle;
+    verdict.rate_limit_key = std::move(key_text);
+    verdict.rate_limit_outcome = std::move(rate_outcome);
     return verdict;
   }
   return verdict;

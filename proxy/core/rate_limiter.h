@@ -3,6 +3,14 @@
 // 0): rules by ascending priority, srcIpRanges matching, allow / deny(N) / throttle, with
 // throttle counters shared by all workers.
 //
+// The user IP (https://cloud.google.com/armor/docs/user-ip-overview): with
+// advancedOptionsConfig.userIpRequestHeaders, the first listed header whose whole value is a
+// valid IP address is the client address that srcIpRanges and the IP key read; if none is,
+// the connection's source address. Preview rules (`preview: true`) are evaluated in their
+// place and reported, never enforced
+// (https://cloud.google.com/armor/docs/request-logging: previewSecurityPolicy); evaluation
+// goes on past them to the first enforced rule that matches.
+//
 // Counting is a fixed window per key: the first request of a key opens a window of
 // `intervalSec`; requests beyond `count` inside it exceed; the next request after the window
 // ends opens a new one. (Cloud Armor's exact algorithm is not documented; a fixed window is
@@ -12,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,9 +34,20 @@ namespace albemu::core {
 /// What a rate-limit key may be built from. Views into the caller's request.
 struct RateLimitKeyInputs {
   std::string_view client_ip;           // peer address, no port ("10.0.0.7", "::1")
+                                        // (the policy's userIpRequestHeaders may override it)
   std::span<const HeaderView> headers;  // request headers, names in any case
   std::string_view path;                // request path (no query)
   std::string_view sni;                 // TLS server name, empty for plain HTTP
+};
+
+/// What a rule in preview mode would have done (`jsonPayload.previewSecurityPolicy`).
+struct PreviewOutcome {
+  std::string policy_name;
+  int64_t rule_priority = 0;
+  std::string configured_action;
+  std::string outcome;  // "ACCEPT" | "DENY": what enforcing the rule would have given
+  std::string rate_limit_key;
+  std::string rate_limit_outcome;
 };
 
 /// The outcome of a policy for one request.
@@ -44,6 +64,10 @@ struct RateLimitVerdict {
   bool rate_limited = false;       // the matched rule is a throttle rule
   std::string rate_limit_key;      // the key counted (for the log), throttle only
   std::string rate_limit_outcome;  // RATE_LIMIT_THRESHOLD_CONFORM | RATE_LIMIT_THRESHOLD_EXCEED
+
+  /// The first (highest-priority) preview rule that matched before the enforced one, if any.
+  /// Preview rules are evaluated and counted but never change `allowed`.
+  std::optional<PreviewOutcome> preview;
 };
 
 class RateLimiterImpl;

@@ -100,6 +100,11 @@ const ListenerPlan* ConfigSnapshot::find_listener(std::string_view forwarding_ru
   return nullptr;
 }
 
+const LogPolicy* ConfigSnapshot::find_log_policy(std::string_view backend_service) const {
+  const auto found = log_policies.find(backend_service);
+  return found == log_policies.end() ? nullptr : &found->second;
+}
+
 SnapshotResult build_snapshot(const config::LoadResult& loaded, uint64_t generation) {
   SnapshotResult result;
   result.errors = loaded.errors;
@@ -136,6 +141,9 @@ SnapshotResult build_snapshot(const config::LoadResult& loaded, uint64_t generat
 
   snapshot->resolver = ServerlessResolver::create(snapshot->config, result.errors);
   snapshot->rate_limiter = RateLimiter::create(snapshot->config, result.errors);
+  for (const model::BackendService& service : snapshot->config.backend_services) {
+    snapshot->log_policies.emplace(service.name, compile_log_policy(service));
+  }
   plan_listeners(*snapshot, result.errors);
   if (result.errors.empty()) result.snapshot = std::move(snapshot);
   return result;

@@ -13,6 +13,7 @@
 #include "config/config_error.h"
 #include "config/load/loader.h"
 #include "config/model/resources.h"
+#include "proxy/core/log_policy.h"
 #include "proxy/core/serverless_resolver.h"
 #include "proxy/core/url_map.h"
 
@@ -69,9 +70,13 @@ struct ConfigSnapshot {
   std::vector<ListenerPlan> listeners;
   /// Cloud Armor policies of the backend services; shared by all workers (thread-safe).
   std::shared_ptr<RateLimiter> rate_limiter;
+  /// Each backend service's logConfig, by short name.
+  std::map<std::string, LogPolicy, std::less<>> log_policies;
 
   const CompiledUrlMap* find_url_map(std::string_view name) const;
   const ListenerPlan* find_listener(std::string_view forwarding_rule) const;
+  /// Null if no backend service has that name.
+  const LogPolicy* find_log_policy(std::string_view backend_service) const;
 };
 
 struct SnapshotResult {

@@ -97,6 +97,56 @@ boost::json::object make_resource(const AccessLogEntry& entry) {
   return resource;
 }
 
+boost::json::object make_security_policy(const EnforcedSecurityPolicy& policy) {
+  boost::json::object out;
+  out["name"] = policy.name;
+  out["priority"] = policy.priority;
+  out["configuredAction"] = policy.configured_action;
+  out["outcome"] = policy.outcome;
+  if (!policy.rate_limit_key.empty() || !policy.rate_limit_outcome.empty()) {
+    boost::json::object rate_limit;
+    rate_limit["key"] = policy.rate_limit_key;
+    rate_limit["outcome"] = policy.rate_limit_outcome;
+    out["rateLimitAction"] = std::move(rate_limit);
+  }
+  return out;
+}
+
+/// GCP's mtls.* fields that `keep` holds; as in all its log fields, a boolean only when true.
+boost::json::object make_mtls(const net::ClientCertInfo& cert, model::OptionalLogFields keep) {
+  using model::OptionalLogField;
+  const auto kept = [keep](OptionalLogField field) {
+    return (keep & model::log_field_bit(field)) != 0;
+  };
+  boost::json::object out;
+  if (cert.present && kept(OptionalLogField::kMtlsClientCertPresent))
+    out["clientCertPresent"] = true;
+  if (cert.chain_verified && kept(OptionalLogField::kMtlsClientCertChainVerified))
+    out["clientCertChainVerified"] = true;
+  const std::tuple<OptionalLogField, const char*, const std::string*> texts[] = {
+      {OptionalLogField::kMtlsClientCertError, "clientCertError", &cert.error},
+      {OptionalLogField::kMtlsClientCertSha256Fingerprint, "clientCertSha256Fingerprint",
+       &cert.sha256_fingerprint},
+      {OptionalLogField::kMtlsClientCertSerialNumber, "clientCertSerialNumber",
+       &cert.serial_number},
+      {OptionalLogField::kMtlsClientCertValidStartTime, "clientCertValidStartTime",
+       &cert.valid_not_before},
+      {OptionalLogField::kMtlsClientCertValidEndTime, "clientCertValidEndTime",
+       &cert.valid_not_after},
+      {OptionalLogField::kMtlsClientCertSpiffeId, "clientCertSpiffeId", &cert.spiffe_id},
+      {OptionalLogField::kMtlsClientCertUriSans, "clientCertUriSans", &cert.uri_sans},
+      {OptionalLogField::kMtlsClientCertDnsnameSans, "clientCertDnsnameSans", &cert.dnsname_sans},
+      {OptionalLogField::kMtlsClientCertIssuerDn, "clientCertIssuerDn", &cert.issuer_dn},
+      {OptionalLogField::kMtlsClientCertSubjectDn, "clientCertSubjectDn", &cert.subject_dn},
+      {OptionalLogField::kMtlsClientCertLeaf, "clientCertLeaf", &cert.leaf},
+      {OptionalLogField::kMtlsClientCertChain, "clientCertChain", &cert.chain},
+  };
+  for (const auto& [field, key, text] : texts) {
+    if (kept(field)) put_if_set(out, key, *text);
+  }
+  return out;
+}
+
 boost::json::object make_json_payload(const AccessLogEntry& entry) {
   boost::json::object payload;
   payload["@type"] = kLogEntryType;
@@ -104,44 +154,22 @@ boost::json::object make_json_payload(const AccessLogEntry& entry) {
   put_if_set(payload, "statusDetails", entry.status_details);
   payload["backendTargetProjectNumber"] = "projects/" + entry.project;
   if (entry.enforced_security_policy) {
-    const auto& policy = *entry.enforced_security_policy;
-    boost::json::object enforced;
-    enforced["name"] = policy.name;
-    enforced["priority"] = policy.priority;
-    enforced["configuredAction"] = policy.configured_action;
-    enforced["outcome"] = policy.outcome;
-    if (!policy.rate_limit_key.empty() || !policy.rate_limit_outcome.empty()) {
-      boost::json::object rate_limit;
-      rate_limit["key"] = policy.rate_limit_key;
-      rate_limit["outcome"] = policy.rate_limit_outcome;
-      enforced["rateLimitAction"] = std::move(rate_limit);
-    }
-    payload["enforcedSecurityPolicy"] = std::move(enforced);
+    payload["enforcedSecurityPolicy"] = make_security_policy(*entry.enforced_security_policy);
+  }
+  if (entry.preview_security_policy) {
+    payload["previewSecurityPolicy"] = make_security_policy(*entry.preview_security_policy);
   }
   if (entry.tls) {
     boost::json::object tls;
     put_if_set(tls, "protocol", entry.tls->protocol);
     put_if_set(tls, "cipherSuite", entry.tls->cipher_suite);
     put_if_set(tls, "sni", entry.tls->sni);
+    if (entry.tls->early_data_request) tls["earlyDataRequest"] = *entry.tls->early_data_request;
     payload["tls"] = std::move(tls);
   }
   if (entry.mtls) {
-    // GCP's MtlsInfo; as in all its log fields, a boolean appears only when true.
-    const net::ClientCertInfo& cert = *entry.mtls;
-    boost::json::object mtls;
-    if (cert.present) mtls["clientCertPresent"] = true;
-    if (cert.chain_verified) mtls["clientCertChainVerified"] = true;
-    put_if_set(mtls, "clientCertError", cert.error);
-    put_if_set(mtls, "clientCertSha256Fingerprint", cert.sha256_fingerprint);
-    put_if_set(mtls, "clientCertSerialNumber", cert.serial_number);
-    put_if_set(mtls, "clientCertValidStartTime", cert.valid_not_before);
-    put_if_set(mtls, "clientCertValidEndTime", cert.valid_not_after);
-    put_if_set(mtls, "clientCertSpiffeId", cert.spiffe_id);
-    put_if_set(mtls, "clientCertUriSans", cert.uri_sans);
-    put_if_set(mtls, "clientCertDnsnameSans", cert.dnsname_sans);
-    put_if_set(mtls, "clientCertIssuerDn", cert.issuer_dn);
-    put_if_set(mtls, "clientCertSubjectDn", cert.subject_dn);
-    payload["mtls"] = std::move(mtls);
+    boost::json::object mtls = make_mtls(*entry.mtls, entry.mtls_fields);
+    if (!mtls.empty()) payload["mtls"] = std::move(mtls);
   }
   if (!entry.cloud_run_service.empty() || !entry.tag.empty()) {
     boost::json::object extras;
@@ -172,8 +200,27 @@ void AccessLogEntry::reset() {
   latency = std::chrono::microseconds{0};
   protocol.assign("HTTP/1.1");
   enforced_security_policy.reset();
+  preview_security_policy.reset();
   tls.reset();
   mtls.reset();
+  mtls_fields = model::kAllOptionalLogFields;
+}
+
+void keep_optional_fields(AccessLogEntry& entry, model::OptionalLogFields keep) {
+  using model::OptionalLogField;
+  const auto kept = [keep](OptionalLogField field) {
+    return (keep & model::log_field_bit(field)) != 0;
+  };
+  if (entry.tls) {
+    TlsLogInfo& tls = *entry.tls;
+    if (!kept(OptionalLogField::kTlsProtocol)) tls.protocol.clear();
+    if (!kept(OptionalLogField::kTlsCipher)) tls.cipher_suite.clear();
+    if (!kept(OptionalLogField::kTlsEarlyDataRequest)) tls.early_data_request.reset();
+    if (tls.protocol.empty() && tls.cipher_suite.empty() && !tls.early_data_request) {
+      entry.tls.reset();
+    }
+  }
+  entry.mtls_fields = keep;
 }
 
 std::string format_access_log_entry(const AccessLogEntry& entry) {

@@ -14,11 +14,13 @@
 #include <thread>
 #include <vector>
 
+#include "config/model/log_fields.h"
 #include "proxy/net/client_cert.h"
 
 namespace albemu::log {
 
-/// The Cloud Armor rule that decided a request (`jsonPayload.enforcedSecurityPolicy`).
+/// The Cloud Armor rule that decided a request (`jsonPayload.enforcedSecurityPolicy`), or
+/// the preview rule that would have (`jsonPayload.previewSecurityPolicy`).
 struct EnforcedSecurityPolicy {
   std::string name;
   int64_t priority = 0;
@@ -29,11 +31,15 @@ struct EnforcedSecurityPolicy {
   bool operator==(const EnforcedSecurityPolicy&) const = default;
 };
 
-/// TLS facts of the client connection, logged under `jsonPayload.tls` when set.
+/// TLS facts of the client connection, logged under `jsonPayload.tls` when set. protocol,
+/// cipher_suite and early_data_request are GCP's optional fields tls.protocol, tls.cipher
+/// and tls.earlyDataRequest (keep_optional_fields clears those a logConfig leaves out); sni
+/// is albemu's own and goes with any of them.
 struct TlsLogInfo {
-  std::string protocol;      // "TLSv1.3"
-  std::string cipher_suite;  // "TLS_AES_128_GCM_SHA256"
-  std::string sni;           // may be empty
+  std::string protocol;                    // "TLSv1.3"
+  std::string cipher_suite;                // "TLS_AES_128_GCM_SHA256"
+  std::string sni;                         // may be empty
+  std::optional<bool> early_data_request;  // unset: not logged
   bool operator==(const TlsLogInfo&) const = default;
 };
 
@@ -73,15 +79,25 @@ struct AccessLogEntry {
   std::string proxy_status;    // RFC 9209 text; empty on success
   std::string status_details;  // "response_sent_by_backend", "failed_to_pick_backend", ...
   std::optional<EnforcedSecurityPolicy> enforced_security_policy;
+  /// The preview rule that would have decided (`previewSecurityPolicy`); same shape, and
+  /// `outcome` is what enforcing it would have given.
+  std::optional<EnforcedSecurityPolicy> preview_security_policy;
   std::optional<TlsLogInfo> tls;
-  /// The client's certificate on a listener with mutual TLS (`jsonPayload.mtls`).
+  /// The client's certificate on a frontend with mutual TLS (`jsonPayload.mtls`, GCP's
+  /// optional fields mtls.*), shared with the connection rather than copied per request;
+  /// `mtls_fields` says which of them the line keeps (keep_optional_fields).
   std::shared_ptr<const net::ClientCertInfo> mtls;
+  model::OptionalLogFields mtls_fields = model::kAllOptionalLogFields;
 
   /// Back to a default-constructed entry, keeping the strings' storage (a keep-alive
   /// connection reuses one entry request after request).
   void reset();
   bool operator==(const AccessLogEntry&) const = default;
 };
+
+/// Clears the optional fields of `entry` that `keep` leaves out (and drops `tls`/`mtls` when
+/// nothing of them is left), so that format_access_log_entry does not write them.
+void keep_optional_fields(AccessLogEntry& entry, model::OptionalLogFields keep);
 
 /// Formats `entry` as one LogEntry JSON object, without a trailing newline. Pure; any thread.
 /// Severity is WARNING for LB-generated 5xx (proxy_status set and status >= 500), else INFO.

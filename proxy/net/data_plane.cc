@@ -54,8 +54,8 @@ class DataPlaneImpl {
   explicit DataPlaneImpl(DataPlaneOptions options) : options_(std::move(options)) {
     const unsigned n = options_.workers == 0 ? 1 : options_.workers;
     for (unsigned i = 0; i < n; ++i) {
-      workers_.push_back(
-          std::make_unique<Worker>(i, options_.access_log, options_.metrics, options_.timeouts));
+      workers_.push_back(std::make_unique<Worker>(i, options_.access_log, options_.metrics,
+                                                  options_.timeouts, options_.log_sample_seed));
     }
   }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/core/snapshot.h"
@@ -25,6 +26,7 @@ struct DataPlaneOptions {
   log::AccessLog* access_log = nullptr;  // may be null: no access log
   log::Metrics* metrics = nullptr;       // must outlive the DataPlane
   ClientTimeouts timeouts;
+  std::optional<uint64_t> log_sample_seed;  // see Worker; `serve --log-sample-seed`
 };
 
 class DataPlaneImpl;

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "config/load/field_rules.h"
 #include "proxy/core/ascii.h"
 #include "proxy/core/url_map.h"
 
@@ -267,17 +268,14 @@ std::string expand_header_variables(std::string_view value, const VariableContex
   std::string out;
   out.reserve(value.size());
   std::string scratch;
-  while (!value.empty()) {
-    const auto open = value.find('{');
-    const auto close = open == std::string_view::npos ? open : value.find('}', open);
-    if (close == std::string_view::npos) {
-      out += value;
-      break;
-    }
-    out += value.substr(0, open);
-    out += variable_value(value.substr(open + 1, close - open - 1), variables, scratch);
-    value.remove_prefix(close + 1);
+  std::size_t position = 0;
+  while (const auto token = config::next_header_variable(value, position)) {
+    out += value.substr(position, token->open - position);
+    out += variable_value(value.substr(token->open + 1, token->close - token->open - 1), variables,
+                          scratch);
+    position = token->close + 1;
   }
+  out += value.substr(position);
   return out;
 }
 

@@ -142,6 +142,12 @@ void Request::apply_security_policy(std::string_view path) {
           verdict.policy_name, verdict.rule_priority,  verdict.configured_action,
           verdict.outcome,     verdict.rate_limit_key, verdict.rate_limit_outcome};
     }
+    if (verdict.preview) {
+      const core::PreviewOutcome& preview = *verdict.preview;
+      ctx_.log.preview_security_policy = log::EnforcedSecurityPolicy{
+          preview.policy_name, preview.rule_priority,  preview.configured_action,
+          preview.outcome,     preview.rate_limit_key, preview.rate_limit_outcome};
+    }
     if (!verdict.allowed) {
       return answer_error(core::ProxyError::kDeniedBySecurityPolicy, verdict.deny_status);
     }

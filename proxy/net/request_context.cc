@@ -3,6 +3,7 @@
 #include <boost/beast/http/field.hpp>
 #include <charconv>
 
+#include "proxy/core/log_policy.h"
 #include "proxy/core/url_map.h"
 #include "proxy/log/metrics.h"
 #include "proxy/net/standin_echo.h"
@@ -68,7 +69,9 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection, const 
   entry.remote_ip = connection.client_ip;
   entry.protocol = version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   if (connection.https) {
-    entry.tls = log::TlsLogInfo{connection.tls_version, connection.tls_cipher, connection.sni};
+    // albemu takes no TLS early data (tlsEarlyData is DISABLED only).
+    entry.tls =
+        log::TlsLogInfo{connection.tls_version, connection.tls_cipher, connection.sni, false};
     entry.mtls = connection.client_cert;
   }
   if (context.generation && context.generation->snapshot) {
@@ -116,16 +119,24 @@ void log_rejected_handshake(Worker& worker, const ConnectionInfo& connection,
       entry.network = plan->network;
     }
   }
-  auto cert = std::make_shared<ClientCertInfo>();
-  cert->error.assign(reason);
-  entry.mtls = std::move(cert);
   access_log->write(entry);
 }
 
 void finish_log(Worker& worker, RequestContext& context) {
   context.log.latency = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - context.start);
-  if (auto* access_log = worker.access_log()) access_log->write(context.log);
+  if (auto* access_log = worker.access_log()) {
+    const core::LogPolicy* policy = nullptr;
+    if (context.generation && context.generation->snapshot &&
+        !context.log.backend_service.empty()) {
+      policy = context.generation->snapshot->find_log_policy(context.log.backend_service);
+    }
+    const core::LogFacts facts{policy, context.target.has_value(), context.log.status};
+    if (core::should_log_request(facts, worker.draw_log_sample())) {
+      log::keep_optional_fields(context.log, core::logged_optional_fields(policy));
+      access_log->write(context.log);
+    }
+  }
   if (auto* metrics = worker.metrics()) {
     metrics->record_request(worker.index(), context.log.forwarding_rule, context.log.url_map,
                             context.log.backend_service, context.log.status, context.log.protocol,

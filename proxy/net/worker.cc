@@ -9,7 +9,7 @@
 namespace albemu::net {
 
 Worker::Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics,
-               ClientTimeouts timeouts)
+               ClientTimeouts timeouts, std::optional<uint64_t> log_sample_seed)
     : index_(index),
       access_log_(access_log),
       metrics_(metrics),
@@ -17,7 +17,8 @@ Worker::Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics
       io_context_(std::make_unique<boost::asio::io_context>(1)),
       pool_(std::make_unique<UpstreamPool>(*io_context_)),
       upstreams_(std::make_unique<Http1Connector>(*this, *pool_)),
-      rng_(std::random_device{}() + index) {}
+      rng_(std::random_device{}() + index),
+      log_rng_(log_sample_seed ? *log_sample_seed + index : std::random_device{}() + index) {}
 
 Worker::~Worker() {
   join();

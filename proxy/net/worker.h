@@ -79,8 +79,10 @@ class Worker {
                                         boost::asio::wait_traits<std::chrono::steady_clock>,
                                         boost::asio::io_context::executor_type>;
 
-  Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics,
-         ClientTimeouts timeouts);
+  /// `log_sample_seed` set: the access log's sampling draws are seeded with it plus the
+  /// worker's index (reproducible tests); unset: from std::random_device.
+  Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics, ClientTimeouts timeouts,
+         std::optional<uint64_t> log_sample_seed = std::nullopt);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -121,6 +123,9 @@ class Worker {
   std::unique_ptr<SteadyTimer> take_timer();
   void give_back_timer(std::unique_ptr<SteadyTimer> timer);
   std::mt19937& rng() { return rng_; }
+  /// Uniform in [0, 1): the draw a logConfig.sampleRate is compared with. Its own generator,
+  /// so that seeding it leaves routing draws alone.
+  double draw_log_sample() { return std::uniform_real_distribution<double>(0.0, 1.0)(log_rng_); }
   uint32_t next_round_robin(const void* endpoints) { return round_robin_[endpoints]++; }
   void add_session(SessionBase& session) { sessions_.push_back(session); }
   bool draining() const { return draining_; }
@@ -156,6 +161,7 @@ class Worker {
   std::unique_ptr<UpstreamPool> pool_;
   std::unique_ptr<UpstreamConnector> upstreams_;
   std::mt19937 rng_;
+  std::mt19937_64 log_rng_;
   std::unordered_map<const void*, uint32_t> round_robin_;
   std::vector<std::unique_ptr<char[]>> spare_chunks_;
   std::vector<std::unique_ptr<MessageHeads>> spare_heads_;

@@ -106,6 +106,17 @@ TEST(FieldRules, HeaderValueVariables) {
   EXPECT_EQ(check_header_value_variables("{tls_ja4_fingerprint}"), "");
   EXPECT_NE(check_header_value_variables("{client_region}"), "");
   EXPECT_NE(check_header_value_variables("{tls_version}{nope}"), "");
+  // A variable inside literal braces is still checked.
+  EXPECT_NE(check_header_value_variables(R"({"a":"{bogus}"})"), "");
+  EXPECT_EQ(check_header_value_variables(R"({"a":"{tls_version}"})"), "");
+}
+
+TEST(FieldRules, NextHeaderVariableSkipsLiteralBraces) {
+  const std::string_view value = R"({"v":"{tls_version}"} {} {x-y})";
+  const auto token = next_header_variable(value, 0);
+  ASSERT_TRUE(token);
+  EXPECT_EQ(value.substr(token->open, token->close - token->open + 1), "{tls_version}");
+  EXPECT_FALSE(next_header_variable(value, token->close + 1));
 }
 
 TEST(FieldRules, RegexesCompileWithRe2) {

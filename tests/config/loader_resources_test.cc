@@ -75,6 +75,8 @@ backendServices:
   logConfig:
     enable: true
     sampleRate: 0.5
+    optionalMode: CUSTOM
+    optionalFields: [tls.protocol, mtls.clientCertPresent]
   sessionAffinity: NONE
   connectionDraining: {drainingTimeoutSec: 0}
 securityPolicies:
@@ -128,6 +130,9 @@ securityPolicies:
   ASSERT_TRUE(backend.log_config);
   EXPECT_TRUE(backend.log_config->enable);
   EXPECT_EQ(backend.log_config->sample_rate, 0.5);
+  EXPECT_EQ(backend.log_config->optional_mode, "CUSTOM");
+  EXPECT_EQ(backend.log_config->optional_fields,
+            (std::vector<std::string>{"tls.protocol", "mtls.clientCertPresent"}));
   EXPECT_EQ(config.backend_services[0].protocol, "HTTP");
 
   ASSERT_EQ(config.security_policies.size(), 1u);

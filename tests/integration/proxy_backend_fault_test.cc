@@ -52,11 +52,13 @@ networkEndpointGroups:
 backendServices:
   - name: by-path
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     backends:
       - group: by-path
   - name: app-bs
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     backends:
       - group: app-neg

@@ -34,11 +34,13 @@ networkEndpointGroups:
 backendServices:
   - name: app-bs
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     backends:
       - group: app-neg
   - name: standin-bs
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     backends:
       - group: standin-neg

@@ -47,11 +47,13 @@ securityPolicies:
 backendServices:
   - name: app-bs
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     backends:
       - group: app-neg
   - name: limited-bs
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     securityPolicy: throttle
     backends:

@@ -34,16 +34,19 @@ networkEndpointGroups:
 backendServices:
   - name: by-path
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     backends:
       - group: by-path
   - name: login-bs
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
     backends:
       - group: login-neg
   - name: empty-bs
     loadBalancingScheme: INTERNAL_MANAGED
+    logConfig: {enable: true}
     protocol: HTTP
 urlMaps:
   - name: test-map

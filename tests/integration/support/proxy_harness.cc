@@ -116,7 +116,8 @@ net::ClientTimeouts with_header_timeout(std::chrono::milliseconds header_timeout
 ProxyHarness::ProxyHarness(unsigned workers, std::chrono::milliseconds header_timeout)
     : ProxyHarness(workers, with_header_timeout(header_timeout)) {}
 
-ProxyHarness::ProxyHarness(unsigned workers, net::ClientTimeouts timeouts)
+ProxyHarness::ProxyHarness(unsigned workers, net::ClientTimeouts timeouts,
+                           std::optional<uint64_t> log_sample_seed)
     : log_path_(temp_path("access-log")), metrics_(std::make_unique<log::Metrics>(workers)) {
   std::string error;
   access_log_ = log::AccessLog::open(log_path_, error);
@@ -126,6 +127,7 @@ ProxyHarness::ProxyHarness(unsigned workers, net::ClientTimeouts timeouts)
   options.access_log = access_log_.get();
   options.metrics = metrics_.get();
   options.timeouts = timeouts;
+  options.log_sample_seed = log_sample_seed;
   data_plane_ = std::make_unique<net::DataPlane>(options);
   data_plane_->start();
 }
@@ -231,6 +233,7 @@ backendServices:
   - name: app-bs
     loadBalancingScheme: INTERNAL_MANAGED
     protocol: HTTP
+    logConfig: {enable: true}
     backends:
       - group: app-neg
 urlMaps:

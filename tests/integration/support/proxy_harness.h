@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,8 @@ class ProxyHarness {
  public:
   explicit ProxyHarness(unsigned workers = 2,
                         std::chrono::milliseconds header_timeout = std::chrono::seconds(60));
-  ProxyHarness(unsigned workers, net::ClientTimeouts timeouts);
+  ProxyHarness(unsigned workers, net::ClientTimeouts timeouts,
+               std::optional<uint64_t> log_sample_seed = std::nullopt);
   ~ProxyHarness();
 
   /// Loads `yaml`, builds a snapshot and applies it. Returns "" on success, else the errors.
@@ -78,8 +80,8 @@ class ProxyHarness {
 std::string basic_config(const std::string& body_yaml);
 
 /// The resources behind `basic_config`'s proxy: Cloud Run service `app` at `url` (empty: the
-/// built-in stand-in), its NEG `app-neg`, backend service `app-bs` and URL map `test-map`
-/// defaulting to it.
+/// built-in stand-in), its NEG `app-neg`, backend service `app-bs` (logging every request)
+/// and URL map `test-map` defaulting to it.
 std::string single_service_yaml(const std::string& url);
 
 }  // namespace albemu::testing

@@ -38,12 +38,14 @@ model::SecurityPolicyRule simple_rule(int64_t priority, std::string action,
 }
 
 /// A config with backend services `svc` (and `other`) sharing policy `edge` of `rules`.
-model::Config config_with(std::vector<model::SecurityPolicyRule> rules) {
+model::Config config_with(std::vector<model::SecurityPolicyRule> rules,
+                          std::vector<std::string> user_ip_headers = {}) {
   model::Config config;
   model::SecurityPolicy policy;
   policy.name = "edge";
   policy.origin.file = "armor.yaml";
   policy.rules = std::move(rules);
+  policy.user_ip_request_headers = std::move(user_ip_headers);
   config.security_policies.push_back(policy);
   for (const char* name : {"svc", "other"}) {
     model::BackendService service;
@@ -57,9 +59,11 @@ model::Config config_with(std::vector<model::SecurityPolicyRule> rules) {
   return config;
 }
 
-std::shared_ptr<RateLimiter> make(std::vector<model::SecurityPolicyRule> rules) {
+std::shared_ptr<RateLimiter> make(std::vector<model::SecurityPolicyRule> rules,
+                                  std::vector<std::string> user_ip_headers = {}) {
   config::ConfigErrors errors;
-  auto limiter = RateLimiter::create(config_with(std::move(rules)), errors);
+  auto limiter =
+      RateLimiter::create(config_with(std::move(rules), std::move(user_ip_headers)), errors);
   EXPECT_TRUE(errors.empty()) << config::format_errors(errors);
   return limiter;
 }
@@ -228,6 +232,63 @@ TEST(RateLimiter, NoMatchingRuleAllowsWithoutLog) {
   auto verdict = limiter->check("svc", request.inputs(), kStart);
   EXPECT_TRUE(verdict.allowed);
   EXPECT_FALSE(verdict.policy_applied);
+}
+
+TEST(RateLimiter, UserIpComesFromTheFirstHeaderHoldingAnAddress) {
+  auto limiter = make(
+      {simple_rule(10, "deny(403)", {"203.0.113.0/24"}), throttle_rule(20, 1, 60, "IP", "", {"*"})},
+      {"X-Client-Ip", "True-Client-IP"});
+  Request request;
+  request.ip = "10.0.0.1";
+  // Not an address (a list is not one address): the next header is tried.
+  request.headers = {{"x-client-ip", "203.0.113.5, 10.0.0.1"}, {"true-client-ip", "203.0.113.7"}};
+  EXPECT_EQ(limiter->check("svc", request.inputs(), kStart).deny_status, 403);
+  request.headers = {{"X-CLIENT-IP", " 198.51.100.4 "}};
+  auto first = limiter->check("svc", request.inputs(), kStart);
+  EXPECT_TRUE(first.allowed);
+  EXPECT_EQ(first.rate_limit_key, "198.51.100.4") << "the IP key is the user IP";
+  EXPECT_FALSE(limiter->check("svc", request.inputs(), kStart).allowed);
+  // Neither header holds an address: the connection's source address.
+  request.headers = {{"x-client-ip", "unknown"}};
+  EXPECT_EQ(limiter->check("svc", request.inputs(), kStart).rate_limit_key, "10.0.0.1");
+}
+
+TEST(RateLimiter, PreviewRulesAreReportedNeverEnforced) {
+  auto preview_deny = simple_rule(10, "deny(403)", {"10.0.0.0/8"});
+  preview_deny.preview = true;
+  auto preview_throttle = throttle_rule(20, 1, 60, "ALL");
+  preview_throttle.preview = true;
+  auto limiter = make({preview_deny, preview_throttle, simple_rule(100, "allow", {"*"})});
+  Request request;
+  auto verdict = limiter->check("svc", request.inputs(), kStart);
+  EXPECT_TRUE(verdict.allowed);
+  EXPECT_EQ(verdict.rule_priority, 100);
+  EXPECT_EQ(verdict.outcome, "ACCEPT");
+  ASSERT_TRUE(verdict.preview);
+  EXPECT_EQ(verdict.preview->rule_priority, 10) << "the highest-priority preview match";
+  EXPECT_EQ(verdict.preview->configured_action, "deny(403)");
+  EXPECT_EQ(verdict.preview->outcome, "DENY");
+
+  // Outside 10/8 the throttle preview is the one that matches; over its count it reports
+  // what it would have done and the request still passes.
+  request.ip = "192.0.2.1";
+  EXPECT_EQ(limiter->check("svc", request.inputs(), kStart).preview->rate_limit_outcome,
+            "RATE_LIMIT_THRESHOLD_CONFORM");
+  auto exceeded = limiter->check("svc", request.inputs(), kStart);
+  EXPECT_TRUE(exceeded.allowed);
+  ASSERT_TRUE(exceeded.preview);
+  EXPECT_EQ(exceeded.preview->outcome, "DENY");
+  EXPECT_EQ(exceeded.preview->rate_limit_outcome, "RATE_LIMIT_THRESHOLD_EXCEED");
+}
+
+TEST(RateLimiter, APreviewRuleAfterTheEnforcedOneIsNotReached) {
+  auto preview_deny = simple_rule(200, "deny(403)", {"*"});
+  preview_deny.preview = true;
+  auto limiter = make({simple_rule(100, "allow", {"*"}), preview_deny});
+  Request request;
+  auto verdict = limiter->check("svc", request.inputs(), kStart);
+  EXPECT_TRUE(verdict.policy_applied);
+  EXPECT_FALSE(verdict.preview);
 }
 
 TEST(RateLimiter, SharedAcrossThreads) {

@@ -275,7 +275,7 @@ TEST(AccessLog, StuckDestinationDropsLinesInsteadOfBlocking) {
 }
 
 // A new field must be filled below and cleared by reset(); this fails the build until it is.
-static_assert(sizeof(AccessLogEntry) == 976, "AccessLogEntry changed: fill the new field below");
+static_assert(sizeof(AccessLogEntry) == 1168, "AccessLogEntry changed: fill the new field below");
 
 TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   AccessLogEntry entry;
@@ -307,13 +307,68 @@ TEST(AccessLogEntry, ResetClearsEveryFieldAndKeepsStorage) {
   entry.response_size = 2;
   entry.latency = std::chrono::microseconds(3);
   entry.enforced_security_policy = EnforcedSecurityPolicy{"p", 1, "allow", "ACCEPT", "", ""};
+  entry.preview_security_policy = EnforcedSecurityPolicy{"p", 0, "deny(403)", "DENY", "", ""};
   entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "a.example"};
   entry.mtls = std::make_shared<net::ClientCertInfo>();
+  entry.mtls_fields = 0;
   const auto* kept = entry.request_url.data();
 
   entry.reset();
   EXPECT_EQ(entry, AccessLogEntry{});
   EXPECT_EQ(entry.request_url.data(), kept) << "reset() must keep the string's storage";
+}
+
+TEST(AccessLogEntry, KeepOptionalFieldsClearsWhatTheLogConfigLeavesOut) {
+  AccessLogEntry entry;
+  entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "a.example", false};
+  auto cert = std::make_shared<net::ClientCertInfo>();
+  cert->present = true;
+  cert->error = "client_cert_validation_failed";
+  entry.mtls = cert;
+  AccessLogEntry all = entry;
+  keep_optional_fields(all, model::kAllOptionalLogFields);
+  EXPECT_EQ(all, entry);
+
+  AccessLogEntry none = entry;
+  keep_optional_fields(none, 0);
+  EXPECT_FALSE(none.tls);
+  EXPECT_FALSE(none.mtls);
+  const auto json = boost::json::parse(format_access_log_entry(none));
+  EXPECT_FALSE(json.at("jsonPayload").as_object().contains("tls"));
+  EXPECT_FALSE(json.at("jsonPayload").as_object().contains("mtls"));
+
+  AccessLogEntry some = entry;
+  keep_optional_fields(some,
+                       model::log_field_bit(model::OptionalLogField::kTlsProtocol) |
+                           model::log_field_bit(model::OptionalLogField::kMtlsClientCertError));
+  const auto payload = boost::json::parse(format_access_log_entry(some)).at("jsonPayload");
+  EXPECT_EQ(payload.at("tls").at("protocol"), "TLSv1.3");
+  EXPECT_FALSE(payload.at("tls").as_object().contains("cipherSuite"));
+  EXPECT_FALSE(payload.at("tls").as_object().contains("earlyDataRequest"));
+  EXPECT_EQ(payload.at("tls").at("sni"), "a.example");
+  EXPECT_EQ(payload.at("mtls").at("clientCertError"), "client_cert_validation_failed");
+  EXPECT_FALSE(payload.at("mtls").as_object().contains("clientCertPresent"));
+}
+
+TEST(AccessLogEntry, PreviewSecurityPolicyHasTheEnforcedShape) {
+  AccessLogEntry entry;
+  entry.preview_security_policy = EnforcedSecurityPolicy{
+      "armor", 100, "throttle", "DENY", "10.0.0.9", "RATE_LIMIT_THRESHOLD_EXCEED"};
+  const auto payload = boost::json::parse(format_access_log_entry(entry)).at("jsonPayload");
+  const auto& preview = payload.at("previewSecurityPolicy");
+  EXPECT_EQ(preview.at("name"), "armor");
+  EXPECT_EQ(preview.at("priority"), 100);
+  EXPECT_EQ(preview.at("configuredAction"), "throttle");
+  EXPECT_EQ(preview.at("outcome"), "DENY");
+  EXPECT_EQ(preview.at("rateLimitAction").at("outcome"), "RATE_LIMIT_THRESHOLD_EXCEED");
+  EXPECT_FALSE(payload.as_object().contains("enforcedSecurityPolicy"));
+}
+
+TEST(AccessLogEntry, EarlyDataRequestIsLoggedWhenKept) {
+  AccessLogEntry entry;
+  entry.tls = TlsLogInfo{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "", false};
+  const auto payload = boost::json::parse(format_access_log_entry(entry)).at("jsonPayload");
+  EXPECT_EQ(payload.at("tls").at("earlyDataRequest"), false);
 }
 
 }  // namespace
