@@ -99,16 +99,26 @@ const char* key_problem(X509* cert) {
 /// MD4, MD5 and SHA-1 signatures are refused (GCP: SHA-256 or stronger).
 bool weak_signature(X509* cert) {
   int digest = NID_undef;
-  if (X509_get_signature_info(cert, &digest, nullptr, nullptr, nullptr) != 1) return false;
-  return digest == NID_md4 || digest == NID_md5 || digest == NID_sha1;
+  if (X509_get_signature_info(cert, &digest, nullptr, nullptr, nullptr) != 1) return true;
+  return digest == NID_md4 || digest == NID_md5 || digest == NID_sha1 || digest == NID_sha224;
 }
 
-std::unique_ptr<X509, decltype(&X509_free)> read_certificate(const std::string& pem) {
+/// GCP: a client certificate's extended key usage must include clientAuth.
+bool has_client_auth_eku(X509* cert) {
+  return (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) != 0 &&
+         (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT) != 0;
+}
+
+/// Every certificate of a PEM text (a bundle holds several); empty if none parses.
+std::vector<std::unique_ptr<X509, decltype(&X509_free)>> read_certificates(const std::string& pem) {
+  std::vector<std::unique_ptr<X509, decltype(&X509_free)>> out;
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    out.emplace_back(cert, X509_free);
+  }
   ERR_clear_error();
-  return {cert, X509_free};
+  return out;
 }
 
 void append_error(std::string& errors, std::string_view error) {
@@ -136,10 +146,9 @@ std::shared_ptr<ClientCertVerifier> ClientCertVerifier::create(
   verifier->has_trust_config_ = true;
   const std::size_t errors_before = errors.size();
   const std::string path = "trustConfigs[" + trust_config->name + "]";
-  auto certificate = [&](const model::PemCertificate& pem,
-                         const std::string& field) -> std::unique_ptr<X509, decltype(&X509_free)> {
-    auto cert = read_certificate(pem.pem);
-    if (!cert) {
+  auto certificate = [&](const model::PemCertificate& pem, const std::string& field) {
+    auto cert = read_certificates(pem.pem);
+    if (cert.empty()) {
       errors.push_back({trust_config->origin.file, path + field,
                         "not a valid PEM certificate" +
                             (pem.file.empty() ? std::string() : " ('" + pem.file + "')")});
@@ -151,22 +160,22 @@ std::shared_ptr<ClientCertVerifier> ClientCertVerifier::create(
     const std::string store_path = ".trustStores[" + std::to_string(s) + "]";
     if (verifier->store_ == nullptr) verifier->store_ = X509_STORE_new();
     for (std::size_t i = 0; i < store.trust_anchors.size(); ++i) {
-      auto cert = certificate(store.trust_anchors[i],
-                              store_path + ".trustAnchors[" + std::to_string(i) + "]");
-      if (cert) X509_STORE_add_cert(verifier->store_, cert.get());
+      for (const auto& cert : certificate(store.trust_anchors[i],
+                                          store_path + ".trustAnchors[" + std::to_string(i) + "]"))
+        X509_STORE_add_cert(verifier->store_, cert.get());
     }
     for (std::size_t i = 0; i < store.intermediate_cas.size(); ++i) {
-      auto cert = certificate(store.intermediate_cas[i],
-                              store_path + ".intermediateCas[" + std::to_string(i) + "]");
-      if (!cert) continue;
-      if (verifier->intermediates_ == nullptr) verifier->intermediates_ = sk_X509_new_null();
-      sk_X509_push(verifier->intermediates_, cert.release());
+      for (auto& cert : certificate(store.intermediate_cas[i],
+                                    store_path + ".intermediateCas[" + std::to_string(i) + "]")) {
+        if (verifier->intermediates_ == nullptr) verifier->intermediates_ = sk_X509_new_null();
+        sk_X509_push(verifier->intermediates_, cert.release());
+      }
     }
   }
   for (std::size_t i = 0; i < trust_config->allowlisted_certificates.size(); ++i) {
-    auto cert = certificate(trust_config->allowlisted_certificates[i],
-                            ".allowlistedCertificates[" + std::to_string(i) + "]");
-    if (cert) verifier->allowlisted_der_.push_back(der_of(cert.get()));
+    for (const auto& cert : certificate(trust_config->allowlisted_certificates[i],
+                                        ".allowlistedCertificates[" + std::to_string(i) + "]"))
+      verifier->allowlisted_der_.push_back(der_of(cert.get()));
   }
   ERR_clear_error();
   if (errors.size() != errors_before) return nullptr;
@@ -188,6 +197,7 @@ void ClientCertVerifier::configure(SSL_CTX* ctx) const {
   // connection does a full handshake instead.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx, 0);
   static constexpr unsigned char kSessionContext[] = "albemu-mtls";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
   (void)verdict_index();  // allocated here, on the main thread, before any handshake
@@ -195,19 +205,23 @@ void ClientCertVerifier::configure(SSL_CTX* ctx) const {
 
 std::string_view ClientCertVerifier::validate(X509* leaf, STACK_OF(X509) * sent) const {
   if (leaf == nullptr) return kNotProvided;
-  const int sent_count = sent == nullptr ? 0 : sk_X509_num(sent);
-  for (int i = 0; i < sent_count; ++i) {
-    if (const char* problem = key_problem(sk_X509_value(sent, i))) return problem;
-  }
-  if (const char* problem = key_problem(leaf)) return problem;
   const std::string der = der_of(leaf);
   for (const std::string& allowed : allowlisted_der_) {
     if (allowed == der) return kVerified;  // GCP: always valid, whatever its issuer or dates
   }
   if (!has_trust_config_) return kNotPerformed;
+  if (const char* problem = key_problem(leaf)) return problem;
   if (store_ == nullptr) return kValidationFailed;  // only an allowlist, and not on it
-  if (sent_count > kMaxIntermediates + 1) return kChainExceededLimit;
-  if (X509_check_ca(leaf) > 0 || weak_signature(leaf)) return kValidationFailed;
+  const int sent_count = sent == nullptr ? 0 : sk_X509_num(sent);
+  int sent_intermediates = 0;
+  for (int i = 0; i < sent_count; ++i) {
+    if (X509_cmp(sk_X509_value(sent, i), leaf) != 0) ++sent_intermediates;
+  }
+  if (sent_intermediates > kMaxIntermediates) return kChainExceededLimit;
+  // GCP: the leaf's basicConstraints must not say CA=true; SHA-256 or stronger.
+  if ((X509_get_extension_flags(leaf) & EXFLAG_CA) != 0 || weak_signature(leaf))
+    return kValidationFailed;
+  if (!has_client_auth_eku(leaf)) return kInvalidEku;
 
   struct StackFree {
     void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
@@ -228,6 +242,7 @@ std::string_view ClientCertVerifier::validate(X509* leaf, STACK_OF(X509) * sent)
   const int error = X509_STORE_CTX_get_error(context.get());
   std::string_view verdict = kVerified;
   if (verified != 1) {
+    // An issuer whose extended key usage leaves out clientAuth fails the purpose check.
     verdict = error == X509_V_ERR_INVALID_PURPOSE ? kInvalidEku : kValidationFailed;
   } else if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context.get())) {
     for (int i = 1; i < sk_X509_num(chain); ++i) {
@@ -256,14 +271,13 @@ int ClientCertVerifier::on_verify(X509_STORE_CTX* store_context, void* arg) {
   return 0;
 }
 
-std::string_view ClientCertVerifier::rejection(SSL* ssl) const {
+std::string_view ClientCertVerifier::rejection(SSL* ssl, unsigned long reason) const {
   if (!reject_invalid_ || ssl == nullptr) return {};
+  if (ERR_GET_REASON(reason) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) return kNotProvided;
+  // A verdict is there only if the client's certificate was looked at; an empty one (valid)
+  // means the handshake failed for another reason.
   const auto* verdict = static_cast<const char*>(SSL_get_ex_data(ssl, verdict_index()));
-  if (verdict != nullptr) return verdict;
-  // No verdict: the client sent no certificate (or the handshake failed before it).
-  return SSL_get0_peer_certificate(ssl) == nullptr && SSL_get_state(ssl) != TLS_ST_BEFORE
-             ? kNotProvided
-             : std::string_view();
+  return verdict != nullptr ? std::string_view(verdict) : std::string_view();
 }
 
 std::shared_ptr<const ClientCertInfo> ClientCertVerifier::inspect(SSL* ssl) const {

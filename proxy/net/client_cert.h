@@ -63,8 +63,9 @@ class ClientCertVerifier {
   std::shared_ptr<const ClientCertInfo> inspect(SSL* ssl) const;
 
   /// Why a handshake on a context configured here failed on the client's certificate (GCP's
-  /// client_cert_* string), or "" when it failed for another reason.
-  std::string_view rejection(SSL* ssl) const;
+  /// client_cert_* string), or "" when it failed for another reason. `reason` is the
+  /// handshake's OpenSSL error code (ERR_GET_REASON tells a missing certificate).
+  std::string_view rejection(SSL* ssl, unsigned long reason) const;
 
   /// The validation alone, without a handshake: `leaf` and the other certificates the client
   /// sent. "" when valid, else GCP's error string. For tests and for the handshake callback.

@@ -189,7 +189,10 @@ class Http1Connection final : public Http1ConnectionBase,
       // REJECT_INVALID refused the client's certificate: logged as GCP logs a closed
       // connection (status 0, the client_cert_* reason in statusDetails).
       if (verifier != nullptr) {
-        if (const std::string_view reason = verifier->rejection(ssl); !reason.empty()) {
+        const unsigned long code = ec.category() == asio::error::get_ssl_category()
+                                       ? static_cast<unsigned long>(ec.value())
+                                       : 0;
+        if (const std::string_view reason = verifier->rejection(ssl, code); !reason.empty()) {
           log_rejected_handshake(worker_, info_, reason);
         }
       }

@@ -83,6 +83,10 @@ TEST(ClientCertVerifierTest, ValidatesAsGcpDocuments) {
   EXPECT_EQ(verdict(*verifier, issue(expired, &pki.root)), "client_cert_validation_failed");
   CertSpec server_only{.common_name = "server", .extended_key_usage = "serverAuth"};
   EXPECT_EQ(verdict(*verifier, issue(server_only, &pki.root)), "client_cert_chain_invalid_eku");
+  CertSpec no_eku{.common_name = "no-eku", .extended_key_usage = ""};
+  EXPECT_EQ(verdict(*verifier, issue(no_eku, &pki.root)), "client_cert_chain_invalid_eku");
+  CertSpec ca_leaf{.common_name = "ca-leaf", .ca = true};
+  EXPECT_EQ(verdict(*verifier, issue(ca_leaf, &pki.root)), "client_cert_validation_failed");
   CertSpec small_rsa{.common_name = "rsa1024"};
   small_rsa.rsa_bits = 1024;
   EXPECT_EQ(verdict(*verifier, issue(small_rsa, &pki.root)), "client_cert_invalid_rsa_key_size");
@@ -134,7 +138,7 @@ TEST(ClientCertVerifierTest, ABadPemNamesItsField) {
 class MemoryHandshake {
  public:
   MemoryHandshake(const ClientCertVerifier& verifier, const Issued* client,
-                  std::vector<const Issued*> chain = {}) {
+                  std::vector<const Issued*> chain = {}, int client_max_version = 0) {
     const auto server_cert = testing::generate_self_signed("lb.example.com", {"lb.example.com"});
     server_ctx_.reset(SSL_CTX_new(TLS_server_method()));
     BIO* bio = BIO_new_mem_buf(server_cert.certificate_pem.data(), -1);
@@ -149,7 +153,13 @@ class MemoryHandshake {
     EVP_PKEY_free(key);
     verifier.configure(server_ctx_.get());
 
+    SSL_CTX_set_min_proto_version(server_ctx_.get(), TLS1_2_VERSION);
     client_ctx_.reset(SSL_CTX_new(TLS_client_method()));
+    if (client_max_version != 0) {
+      SSL_CTX_set_security_level(client_ctx_.get(), 0);
+      SSL_CTX_set_min_proto_version(client_ctx_.get(), TLS1_VERSION);
+      SSL_CTX_set_max_proto_version(client_ctx_.get(), client_max_version);
+    }
     if (client != nullptr) {
       SSL_CTX_use_certificate(client_ctx_.get(), client->cert.get());
       SSL_CTX_use_PrivateKey(client_ctx_.get(), client->key.get());
@@ -170,7 +180,12 @@ class MemoryHandshake {
     bool client_done = false;
     for (int round = 0; round < 20 && !(server_done && client_done); ++round) {
       if (!client_done) client_done = SSL_do_handshake(client_.get()) == 1;
-      if (!server_done) server_done = SSL_do_handshake(server_.get()) == 1;
+      if (!server_done) {
+        const int result = SSL_do_handshake(server_.get());
+        server_done = result == 1;
+        if (result <= 0 && SSL_get_error(server_.get(), result) == SSL_ERROR_SSL && error_ == 0)
+          error_ = ERR_peek_error();
+      }
       // TLS 1.3: the server sees the client's certificate only after reading its Finished.
       char byte;
       SSL_read(client_.get(), &byte, 0);
@@ -180,6 +195,8 @@ class MemoryHandshake {
   }
 
   bool ok() const { return ok_; }
+  /// The server's OpenSSL error when its handshake failed.
+  unsigned long error() const { return error_; }
   SSL* server() const { return server_.get(); }
 
  private:
@@ -188,6 +205,7 @@ class MemoryHandshake {
   std::unique_ptr<SSL, decltype(&SSL_free)> server_{nullptr, SSL_free};
   std::unique_ptr<SSL, decltype(&SSL_free)> client_{nullptr, SSL_free};
   bool ok_ = false;
+  unsigned long error_ = 0;
 };
 
 TEST(ClientCertVerifierTest, RejectInvalidFailsTheHandshakeAndSaysWhy) {
@@ -199,10 +217,24 @@ TEST(ClientCertVerifierTest, RejectInvalidFailsTheHandshakeAndSaysWhy) {
   EXPECT_TRUE(MemoryHandshake(*verifier, &good).ok());
   MemoryHandshake refused(*verifier, &stranger);
   EXPECT_FALSE(refused.ok());
-  EXPECT_EQ(verifier->rejection(refused.server()), "client_cert_validation_failed");
+  EXPECT_EQ(verifier->rejection(refused.server(), refused.error()),
+            "client_cert_validation_failed");
   MemoryHandshake missing(*verifier, nullptr);
   EXPECT_FALSE(missing.ok());
-  EXPECT_EQ(verifier->rejection(missing.server()), "client_cert_not_provided");
+  EXPECT_EQ(verifier->rejection(missing.server(), missing.error()), "client_cert_not_provided");
+  // A handshake that fails before any certificate (no common TLS version) is not blamed on one.
+  MemoryHandshake old_client(*verifier, &good, {}, TLS1_1_VERSION);
+  EXPECT_FALSE(old_client.ok());
+  EXPECT_EQ(verifier->rejection(old_client.server(), old_client.error()), "");
+  // TLS 1.2 says the same as TLS 1.3.
+  MemoryHandshake refused12(*verifier, &stranger, {}, TLS1_2_VERSION);
+  EXPECT_FALSE(refused12.ok());
+  EXPECT_EQ(verifier->rejection(refused12.server(), refused12.error()),
+            "client_cert_validation_failed");
+  MemoryHandshake missing12(*verifier, nullptr, {}, TLS1_2_VERSION);
+  EXPECT_FALSE(missing12.ok());
+  EXPECT_EQ(verifier->rejection(missing12.server(), missing12.error()), "client_cert_not_provided");
+  EXPECT_TRUE(MemoryHandshake(*verifier, &good, {}, TLS1_2_VERSION).ok());
 }
 
 std::string b64(std::string_view text) {
@@ -232,7 +264,21 @@ TEST(ClientCertVerifierTest, InspectFillsTheVariablesInGcpsForms) {
   EXPECT_EQ(info->spiffe_id, "spiffe://example.org/ns/a/sa/b");
   EXPECT_EQ(info->uri_sans, b64("https://id.example.com/x"));
   EXPECT_EQ(info->dnsname_sans, b64("client.example.com") + "," + b64("alt.example.com"));
-  EXPECT_EQ(info->sha256_fingerprint.size(), 44u);  // Base64 of 32 bytes
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  X509_digest(client.cert.get(), EVP_sha256(), digest, &digest_length);
+  EXPECT_EQ(info->sha256_fingerprint,
+            b64(std::string_view(reinterpret_cast<const char*>(digest), digest_length)));
+  unsigned char* der = nullptr;
+  int der_length = i2d_X509(pki.intermediate.cert.get(), &der);
+  EXPECT_EQ(info->chain,
+            ":" + b64(std::string_view(reinterpret_cast<const char*>(der), der_length)) + ":");
+  OPENSSL_free(der);
+  der = nullptr;
+  der_length = i2d_X509_NAME(X509_get_subject_name(client.cert.get()), &der);
+  EXPECT_EQ(info->subject_dn,
+            b64(std::string_view(reinterpret_cast<const char*>(der), der_length)));
+  OPENSSL_free(der);
   EXPECT_EQ(info->valid_not_before.size(), 25u) << info->valid_not_before;
   EXPECT_TRUE(info->valid_not_after.ends_with("+00:00")) << info->valid_not_after;
   EXPECT_FALSE(info->subject_dn.empty());
