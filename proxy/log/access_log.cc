@@ -221,6 +221,12 @@ void keep_optional_fields(AccessLogEntry& entry, model::OptionalLogFields keep) 
     }
   }
   entry.mtls_fields = keep;
+  constexpr model::OptionalLogFields kMtlsFields =
+      model::kAllOptionalLogFields &
+      ~(model::log_field_bit(OptionalLogField::kTlsProtocol) |
+        model::log_field_bit(OptionalLogField::kTlsCipher) |
+        model::log_field_bit(OptionalLogField::kTlsEarlyDataRequest));
+  if ((keep & kMtlsFields) == 0) entry.mtls.reset();
 }
 
 std::string format_access_log_entry(const AccessLogEntry& entry) {
