@@ -33,8 +33,8 @@ constexpr std::size_t kMaxLeafAndChain = 16 * 1024;
 
 /// The SSL ex_data slot holding the handshake's verdict: one of the constants above.
 int verdict_index() {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
+  static const int kIndex = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return kIndex;
 }
 
 std::string base64(const unsigned char* data, std::size_t length) {

@@ -88,8 +88,8 @@ UpstreamTlsContexts build_upstream_tls(const model::Config& config, config::Conf
 }
 
 const boost::system::error_category& tls_verify_category() {
-  static const TlsVerifyCategory category;
-  return category;
+  static const TlsVerifyCategory kCategory;
+  return kCategory;
 }
 
 TlsFailure classify_tls_failure(const error_code& ec) {
