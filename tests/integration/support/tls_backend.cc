@@ -122,7 +122,9 @@ void TlsBackend::serve(std::shared_ptr<tcp::socket> socket) {
       http::response_serializer<http::string_body> serializer(response);
       response.keep_alive(false);
       http::write(stream, serializer, ec);
-      socket->close(ec);  // no close_notify
+      // No close_notify. Under the lock: the destructor shuts the sockets down under it.
+      std::lock_guard lock(mutex_);
+      socket->close(ec);
       return;
     }
     const bool keep_alive = request.keep_alive() && request.target() != "/close";
