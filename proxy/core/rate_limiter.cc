@@ -84,16 +84,21 @@ struct CompiledPolicy {
   std::vector<std::string> user_ip_request_headers;  // lower-case
 };
 
-/// The policy's user IP: the first userIpRequestHeaders header holding one valid address,
-/// else the connection's address.
-std::string_view user_ip(const CompiledPolicy& policy, const RateLimitKeyInputs& inputs) {
+/// The policy's user IP, as text and parsed: the first userIpRequestHeaders header holding
+/// one valid address, else the connection's address.
+struct UserIp {
+  std::string_view text;
+  std::optional<IpAddress> address;
+};
+
+UserIp user_ip(const CompiledPolicy& policy, const RateLimitKeyInputs& inputs) {
   for (const std::string& name : policy.user_ip_request_headers) {
     const HeaderView* header = find_header(inputs.headers, name);
     if (header == nullptr) continue;
     const std::string_view value = trim_ows(header->value);
-    if (parse_client_address(value)) return value;
+    if (auto address = parse_client_address(value)) return {value, address};
   }
-  return inputs.client_ip;
+  return {inputs.client_ip, parse_client_address(inputs.client_ip)};
 }
 
 std::string_view find_cookie(std::span<const HeaderView> headers, std::string_view name) {
@@ -369,9 +374,10 @@ RateLimitVerdict RateLimiter::check(std::string_view backend_service,
   const auto found = impl_->policy_by_backend_service.find(backend_service);
   if (found == impl_->policy_by_backend_service.end()) return verdict;
   const CompiledPolicy& policy = impl_->policies[found->second];
+  const UserIp user = user_ip(policy, inputs);
   RateLimitKeyInputs keyed = inputs;
-  keyed.client_ip = user_ip(policy, inputs);
-  const std::optional<IpAddress> client = parse_client_address(keyed.client_ip);
+  keyed.client_ip = user.text;
+  const std::optional<IpAddress>& client = user.address;
   for (const CompiledRule& rule : policy.rules) {
     if (!rule_matches(rule, client)) continue;
     if (rule.preview && verdict.preview) continue;  // only the first preview match is logged

@@ -49,18 +49,11 @@ std::string base64(std::string_view text) {
   return base64(reinterpret_cast<const unsigned char*>(text.data()), text.size());
 }
 
-std::string der_of(X509* cert) {
+/// The DER encoding of `object` by OpenSSL's `encode` (i2d_X509, i2d_X509_NAME, ...).
+template <class T>
+std::string der_of(const T* object, int (*encode)(const T*, unsigned char**)) {
   unsigned char* der = nullptr;
-  const int length = i2d_X509(cert, &der);
-  if (length <= 0) return {};
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
-std::string der_of(const X509_NAME* name) {
-  unsigned char* der = nullptr;
-  const int length = i2d_X509_NAME(name, &der);
+  const int length = encode(object, &der);
   if (length <= 0) return {};
   std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
   OPENSSL_free(der);
@@ -175,7 +168,7 @@ std::shared_ptr<ClientCertVerifier> ClientCertVerifier::create(
   for (std::size_t i = 0; i < trust_config->allowlisted_certificates.size(); ++i) {
     for (const auto& cert : certificate(trust_config->allowlisted_certificates[i],
                                         ".allowlistedCertificates[" + std::to_string(i) + "]"))
-      verifier->allowlisted_der_.push_back(der_of(cert.get()));
+      verifier->allowlisted_der_.push_back(der_of(cert.get(), i2d_X509));
   }
   ERR_clear_error();
   if (errors.size() != errors_before) return nullptr;
@@ -205,9 +198,11 @@ void ClientCertVerifier::configure(SSL_CTX* ctx) const {
 
 std::string_view ClientCertVerifier::validate(X509* leaf, STACK_OF(X509) * sent) const {
   if (leaf == nullptr) return kNotProvided;
-  const std::string der = der_of(leaf);
-  for (const std::string& allowed : allowlisted_der_) {
-    if (allowed == der) return kVerified;  // GCP: always valid, whatever its issuer or dates
+  if (!allowlisted_der_.empty()) {
+    const std::string der = der_of(leaf, i2d_X509);
+    for (const std::string& allowed : allowlisted_der_) {
+      if (allowed == der) return kVerified;  // GCP: always valid, whatever its issuer or dates
+    }
   }
   if (!has_trust_config_) return kNotPerformed;
   if (const char* problem = key_problem(leaf)) return problem;
@@ -295,7 +290,7 @@ std::shared_ptr<const ClientCertInfo> ClientCertVerifier::inspect(SSL* ssl) cons
   info->chain_verified = result.empty();
   info->error = std::string(result);
 
-  const std::string der = der_of(leaf);
+  const std::string der = der_of(leaf, i2d_X509);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
   if (X509_digest(leaf, EVP_sha256(), digest, &digest_length) == 1)
@@ -344,8 +339,8 @@ std::shared_ptr<const ClientCertInfo> ClientCertVerifier::inspect(SSL* ssl) cons
 
   info->valid_not_before = rfc3339(X509_get0_notBefore(leaf));
   info->valid_not_after = rfc3339(X509_get0_notAfter(leaf));
-  const std::string issuer = der_of(X509_get_issuer_name(leaf));
-  const std::string subject = der_of(X509_get_subject_name(leaf));
+  const std::string issuer = der_of(X509_get_issuer_name(leaf), i2d_X509_NAME);
+  const std::string subject = der_of(X509_get_subject_name(leaf), i2d_X509_NAME);
   info->issuer_dn = base64(issuer);
   info->subject_dn = base64(subject);
   limit(info->issuer_dn, issuer.size(), kMaxDn, info->error,
@@ -362,7 +357,7 @@ std::shared_ptr<const ClientCertInfo> ClientCertVerifier::inspect(SSL* ssl) cons
     for (int i = 0; i < count; ++i) {
       X509* cert = sk_X509_value(sent, i);
       if (X509_cmp(cert, leaf) == 0) continue;
-      const std::string cert_der = der_of(cert);
+      const std::string cert_der = der_of(cert, i2d_X509);
       total += cert_der.size();
       if (!info->chain.empty()) info->chain += ',';
       info->chain += ':' + base64(cert_der) + ':';
