@@ -241,7 +241,8 @@ TEST(RateLimiter, UserIpComesFromTheFirstHeaderHoldingAnAddress) {
   Request request;
   request.ip = "10.0.0.1";
   // Not an address (a list is not one address): the next header is tried.
-  request.headers = {{"x-client-ip", "203.0.113.5, 10.0.0.1"}, {"true-client-ip", "203.0.113.7"}};
+  // (The list's first address is outside the denied range: taking it would not deny.)
+  request.headers = {{"x-client-ip", "198.51.100.1, 10.0.0.1"}, {"true-client-ip", "203.0.113.7"}};
   EXPECT_EQ(limiter->check("svc", request.inputs(), kStart).deny_status, 403);
   request.headers = {{"X-CLIENT-IP", " 198.51.100.4 "}};
   auto first = limiter->check("svc", request.inputs(), kStart);
@@ -272,8 +273,9 @@ TEST(RateLimiter, PreviewRulesAreReportedNeverEnforced) {
   // Outside 10/8 the throttle preview is the one that matches; over its count it reports
   // what it would have done and the request still passes.
   request.ip = "192.0.2.1";
-  EXPECT_EQ(limiter->check("svc", request.inputs(), kStart).preview->rate_limit_outcome,
-            "RATE_LIMIT_THRESHOLD_CONFORM");
+  const auto conforming = limiter->check("svc", request.inputs(), kStart);
+  ASSERT_TRUE(conforming.preview);
+  EXPECT_EQ(conforming.preview->rate_limit_outcome, "RATE_LIMIT_THRESHOLD_CONFORM");
   auto exceeded = limiter->check("svc", request.inputs(), kStart);
   EXPECT_TRUE(exceeded.allowed);
   ASSERT_TRUE(exceeded.preview);
@@ -288,7 +290,15 @@ TEST(RateLimiter, APreviewRuleAfterTheEnforcedOneIsNotReached) {
   Request request;
   auto verdict = limiter->check("svc", request.inputs(), kStart);
   EXPECT_TRUE(verdict.policy_applied);
+  EXPECT_TRUE(verdict.allowed);
+  EXPECT_EQ(verdict.rule_priority, 100);
   EXPECT_FALSE(verdict.preview);
+  // The control: the same preview rule ahead of the enforced one is reported.
+  preview_deny.priority = 50;
+  auto reached = make({simple_rule(100, "allow", {"*"}), preview_deny})
+                     ->check("svc", request.inputs(), kStart);
+  ASSERT_TRUE(reached.preview);
+  EXPECT_EQ(reached.preview->rule_priority, 50);
 }
 
 TEST(RateLimiter, SharedAcrossThreads) {
