@@ -288,25 +288,46 @@ const std::vector<std::string_view>& header_value_variables() {
   return kVariables;
 }
 
-std::optional<HeaderVariableToken> next_header_variable(std::string_view value, std::size_t from) {
-  while ((from = value.find('{', from)) != std::string_view::npos) {
-    std::size_t end = from + 1;
-    while (end < value.size() && (is_alnum(value[end]) || value[end] == '_')) ++end;
-    if (end > from + 1 && end < value.size() && value[end] == '}') {
-      return HeaderVariableToken{from, end};
+std::optional<HeaderValueToken> next_header_value_token(std::string_view value, std::size_t from) {
+  while ((from = value.find_first_of("{}", from)) != std::string_view::npos) {
+    const bool doubled = from + 1 < value.size() && value[from + 1] == value[from];
+    if (doubled) return HeaderValueToken{from, from + 1, true};
+    if (value[from] == '{') {
+      std::size_t end = from + 1;
+      while (end < value.size() && (is_alnum(value[end]) || value[end] == '_')) ++end;
+      if (end > from + 1 && end < value.size() && value[end] == '}') {
+        return HeaderValueToken{from, end, false};
+      }
     }
     ++from;  // a literal brace
   }
   return std::nullopt;
 }
 
-std::string check_header_value_variables(std::string_view value) {
+bool has_header_variable(std::string_view value) {
   std::size_t position = 0;
-  while (const auto token = next_header_variable(value, position)) {
-    const std::string_view name = value.substr(token->open + 1, token->close - token->open - 1);
+  while (const auto token = next_header_value_token(value, position)) {
+    if (!token->escape) return true;
+    position = token->close + 1;
+  }
+  return false;
+}
+
+std::string_view trim_header_value(std::string_view value) {
+  const std::size_t first = value.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return value.substr(first, value.find_last_not_of(" \t") - first + 1);
+}
+
+std::string check_header_value(std::string_view value) {
+  if (trim_header_value(value).empty()) return "header value must not be blank";
+  std::size_t position = 0;
+  while (const auto token = next_header_value_token(value, position)) {
+    const std::string_view name = token->variable(value);
     const auto& known = header_value_variables();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return "unknown variable {" + std::string(name) + "} in header value";
+    if (!token->escape && std::find(known.begin(), known.end(), name) == known.end()) {
+      return "unknown variable {" + std::string(name) +
+             "} in header value (write {{ and }} for literal braces)";
     }
     position = token->close + 1;
   }

@@ -32,19 +32,58 @@ std::string check_path_template_rewrite(std::string_view rewrite,
 /// A header name in a header action (add or remove).
 std::string check_custom_header_name(std::string_view name);
 
-/// Where the next `{variable}` token of a header value starting at or after `from` is:
-/// `open` is its `{`, `close` its `}`. A token is a `{`, one or more letters, digits or
-/// underscores, and a `}`; every other brace is literal text (a JSON value keeps its
-/// braces). Both the loader's check and the data plane's expansion read values through
-/// this, so they agree on what is a variable. Empty optional: no more tokens.
-struct HeaderVariableToken {
+/// A header value is a small template. The next token at or after `from`, `open`..`close`
+/// (inclusive) being its extent:
+/// - a variable: `{`, one or more letters, digits or underscores, `}`;
+/// - an escape: `{{` or `}}`, one literal brace.
+/// Every other brace is literal text (a JSON value keeps its single braces). The loader's check,
+/// the compiler and the data plane's expansion all read values through this, so they agree on
+/// what is a variable. Empty optional: no more tokens.
+struct HeaderValueToken {
   std::size_t open = 0;
   std::size_t close = 0;
-};
-std::optional<HeaderVariableToken> next_header_variable(std::string_view value, std::size_t from);
+  bool escape = false;  // `{{` or `}}`: value[open] is the brace it stands for
 
-/// `{variable}` tokens in a header value must be ones albemu knows (spec 1.7).
-std::string check_header_value_variables(std::string_view value);
+  std::string_view variable(std::string_view value) const {
+    return escape ? std::string_view() : value.substr(open + 1, close - open - 1);
+  }
+};
+std::optional<HeaderValueToken> next_header_value_token(std::string_view value, std::size_t from);
+
+/// Whether a header value holds a `{variable}` to expand per request.
+bool has_header_variable(std::string_view value);
+
+/// Leading and trailing spaces and tabs removed.
+std::string_view trim_header_value(std::string_view value);
+
+/// What a header value is sent as: escapes resolved, each variable replaced by
+/// `lookup(name)` (a string_view), leading and trailing whitespace removed (GCP trims header
+/// values; HTTP/2 peers refuse untrimmed ones). Appends to `out`.
+template <class Lookup>
+void expand_header_value(std::string_view value, Lookup&& lookup, std::string& out) {
+  const std::size_t start = out.size();
+  std::size_t position = 0;
+  while (const auto token = next_header_value_token(value, position)) {
+    out += value.substr(position, token->open - position);
+    if (token->escape) {
+      out += value[token->open];
+    } else {
+      out += lookup(token->variable(value));
+    }
+    position = token->close + 1;
+  }
+  out += value.substr(position);
+  const std::size_t first = out.find_first_not_of(" \t", start);
+  if (first == std::string::npos) {
+    out.resize(start);
+    return;
+  }
+  out.erase(out.find_last_not_of(" \t") + 1);
+  out.erase(start, first - start);
+}
+
+/// A header value is not blank, and its `{variable}` tokens are ones albemu knows (spec 1.7).
+std::string check_header_value(std::string_view value);
 
 /// The variables a custom header value may hold, without braces.
 const std::vector<std::string_view>& header_value_variables();

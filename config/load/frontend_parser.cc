@@ -180,7 +180,15 @@ model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
   if (auto ref = reader.optional_reference("sslPolicy")) {
     proxy.ssl_policy = complete_reference(*ref, proxy);
   }
-  reader.optional_enum("quicOverride", {"NONE", "ENABLE", "DISABLE"});  // no QUIC on internal
+  // Internal Application Load Balancers do not speak QUIC: NONE and DISABLE mean the same.
+  YamlCursor quic = reader.take("quicOverride");
+  if (const auto mode = quic.as_string(); mode && *mode == "ENABLE") {
+    quic.error(
+        "quicOverride ENABLE is not supported: internal Application Load Balancers do "
+        "not negotiate QUIC (HTTP/3); use NONE or DISABLE");
+  } else if (mode && *mode != "NONE" && *mode != "DISABLE") {
+    quic.error("'" + *mode + "' is not one of NONE, ENABLE, DISABLE");
+  }
   // TLS 1.3 0-RTT with `Early-Data: 1` towards the backend (and 425 for unsafe requests under
   // STRICT) is not implemented: anything but the default is refused rather than accepted
   // and ignored. The compute v1 TargetHttpsProxy reference describes the modes; GCP's
@@ -232,8 +240,15 @@ model::ForwardingRule parse_forwarding_rule(const YamlCursor& resource,
     rule.subnetwork = complete_reference(*ref, rule);
   }
   rule.allow_global_access = reader.flag("allowGlobalAccess");
-  rule.network_tier =
-      reader.optional_enum("networkTier", {"PREMIUM", "STANDARD"}).value_or("PREMIUM");
+  YamlCursor tier = reader.take("networkTier");
+  rule.network_tier = tier.as_string().value_or("PREMIUM");
+  if (rule.network_tier == "STANDARD") {
+    tier.error(
+        "networkTier STANDARD is for external IP addresses; an INTERNAL_MANAGED forwarding "
+        "rule is PREMIUM");
+  } else if (rule.network_tier != "PREMIUM") {
+    tier.error("'" + rule.network_tier + "' is not one of PREMIUM, STANDARD");
+  }
   reader.ignore({"ipVersion", "serviceDirectoryRegistrations", "allowPscGlobalAccess",
                  "noAutomateDnsZone", "isMirroringCollector"});
   constexpr std::string_view kPortRangeOnly =

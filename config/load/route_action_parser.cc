@@ -34,7 +34,7 @@ std::vector<model::HeaderToAdd> parse_headers_to_add(const YamlCursor& list) {
     }
     YamlCursor value = reader.take("headerValue");
     header.header_value = value.as_string().value_or("");
-    report(value, check_header_value_variables(header.header_value));
+    report(value, check_header_value(header.header_value));
     header.replace = reader.optional_bool("replace");
     headers.push_back(std::move(header));
   }

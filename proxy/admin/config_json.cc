@@ -317,6 +317,8 @@ json::object backend_service_json(const model::BackendService& service) {
   if (service.log_config) {
     json::object log_config{{"enable", service.log_config->enable}};
     put_number(log_config, "sampleRate", service.log_config->sample_rate);
+    put(log_config, "optionalMode", service.log_config->optional_mode);
+    put(log_config, "optionalFields", service.log_config->optional_fields);
     out["logConfig"] = std::move(log_config);
   }
   return out;
@@ -350,6 +352,10 @@ json::object security_policy_json(const model::SecurityPolicy& policy) {
     }
     return item;
   });
+  json::object advanced;
+  put(advanced, "userIpRequestHeaders", policy.user_ip_request_headers);
+  put(advanced, "logLevel", policy.log_level);
+  out["advancedOptionsConfig"] = std::move(advanced);
   return out;
 }
 

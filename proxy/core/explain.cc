@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "config/ip_address.h"
+#include "config/load/field_rules.h"
 #include "proxy/core/ascii.h"
 #include "proxy/core/proxy_error.h"
 #include "proxy/core/url_map.h"
@@ -81,9 +82,21 @@ const core::ListenerPlan* choose_listener(const core::ConfigSnapshot& snapshot,
 boost::json::array additions_json(const std::vector<HeaderAddition>& additions) {
   boost::json::array out;
   for (const auto& addition : additions) {
-    out.push_back(boost::json::object{{"headerName", addition.name},
-                                      {"headerValue", addition.value},
-                                      {"replace", addition.replace}});
+    boost::json::object item{{"headerName", addition.name},
+                             {"headerValue", addition.value},
+                             {"replace", addition.replace}};
+    if (addition.has_variable) {
+      // The value is sent with these expanded from the client's connection, its `{{`/`}}`
+      // escapes resolved and its ends trimmed; a value without variables is shown as sent.
+      boost::json::array variables;
+      std::size_t position = 0;
+      while (const auto token = config::next_header_value_token(addition.value, position)) {
+        if (!token->escape) variables.emplace_back(token->variable(addition.value));
+        position = token->close + 1;
+      }
+      item["variables"] = std::move(variables);
+    }
+    out.push_back(std::move(item));
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/load/field_rules.h"
 #include "proxy/core/ascii.h"
 
 namespace albemu::core {
@@ -13,8 +14,14 @@ std::vector<HeaderAddition> compile_additions(const std::vector<model::HeaderToA
   for (const model::HeaderToAdd& addition : additions) {
     HeaderAddition compiled;
     compiled.name = addition.header_name;
-    compiled.value = addition.header_value;
-    compiled.has_variable = has_header_variable(addition.header_value);
+    compiled.has_variable = config::has_header_variable(addition.header_value);
+    if (compiled.has_variable) {
+      compiled.value = addition.header_value;  // expanded per request
+    } else {
+      config::expand_header_value(
+          addition.header_value, [](std::string_view) { return std::string_view(); },
+          compiled.value);
+    }
     compiled.replace = addition.replace.value_or(!compiled.has_variable);
     out.push_back(std::move(compiled));
   }
@@ -45,21 +52,6 @@ void fold(const std::vector<HeaderAddition>& additions, const std::vector<std::s
 }
 
 }  // namespace
-
-bool has_header_variable(std::string_view value) {
-  size_t open = value.find('{');
-  while (open != std::string_view::npos) {
-    const size_t close = value.find('}', open + 1);
-    if (close == std::string_view::npos) return false;
-    const std::string_view name = value.substr(open + 1, close - open - 1);
-    const bool is_name = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    });
-    if (is_name) return true;
-    open = value.find('{', open + 1);
-  }
-  return false;
-}
 
 CompiledHeaderAction compile_header_action(const model::HttpHeaderAction& action) {
   CompiledHeaderAction compiled;

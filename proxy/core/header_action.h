@@ -9,9 +9,6 @@
 
 namespace albemu::core {
 
-/// True if `value` holds a `{variable}` (a brace pair around a name) to expand per request.
-bool has_header_variable(std::string_view value);
-
 /// Compiles one level's action. `replace` left unset becomes true unless the value holds a
 /// `{variable}` (albemu's decision, section 0 of the spec).
 CompiledHeaderAction compile_header_action(const model::HttpHeaderAction& action);

@@ -21,7 +21,7 @@ struct HeaderAddition {
   std::string name;
   std::string value;
   bool replace = true;
-  bool has_variable = false;  // value holds a {variable} to expand at request time
+  bool has_variable = false;  // value holds a {variable}: expanded per request; else as sent
 };
 
 /// One level's header action, ready to apply.

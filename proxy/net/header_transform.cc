@@ -268,14 +268,8 @@ std::string expand_header_variables(std::string_view value, const VariableContex
   std::string out;
   out.reserve(value.size());
   std::string scratch;
-  std::size_t position = 0;
-  while (const auto token = config::next_header_variable(value, position)) {
-    out += value.substr(position, token->open - position);
-    out += variable_value(value.substr(token->open + 1, token->close - token->open - 1), variables,
-                          scratch);
-    position = token->close + 1;
-  }
-  out += value.substr(position);
+  config::expand_header_value(
+      value, [&](std::string_view name) { return variable_value(name, variables, scratch); }, out);
   return out;
 }
 

@@ -68,7 +68,8 @@ void transform_response(boost::beast::http::fields& fields, const core::RouteDec
 void transform_response(HeadFields& fields, const core::RouteDecision* decision,
                         const VariableContext* variables, bool websocket_upgrade = false);
 
-/// Expands `{name}` tokens in `value` (as in a header action). Unknown names expand to "".
+/// What a header action's value is sent as: `{name}` tokens expanded (unknown names to ""),
+/// `{{` and `}}` to single braces, surrounding whitespace trimmed.
 std::string expand_header_variables(std::string_view value, const VariableContext* variables);
 
 }  // namespace albemu::net

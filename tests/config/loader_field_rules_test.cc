@@ -95,28 +95,63 @@ TEST(FieldRules, CustomHeaderNames) {
 }
 
 TEST(FieldRules, HeaderValueVariables) {
-  EXPECT_EQ(check_header_value_variables("plain"), "");
+  EXPECT_EQ(check_header_value("plain"), "");
   for (std::string_view variable : header_value_variables()) {
     std::string value = "x {" + std::string(variable) + "} y";
-    EXPECT_EQ(check_header_value_variables(value), "") << value;
+    EXPECT_EQ(check_header_value(value), "") << value;
   }
-  EXPECT_EQ(check_header_value_variables("{\"json\": true}"), "");
-  EXPECT_EQ(check_header_value_variables("unclosed {brace"), "");
-  EXPECT_EQ(check_header_value_variables("{client_cert_present}"), "");
-  EXPECT_EQ(check_header_value_variables("{tls_ja4_fingerprint}"), "");
-  EXPECT_NE(check_header_value_variables("{client_region}"), "");
-  EXPECT_NE(check_header_value_variables("{tls_version}{nope}"), "");
+  EXPECT_EQ(check_header_value("{\"json\": true}"), "");
+  EXPECT_EQ(check_header_value("unclosed {brace"), "");
+  EXPECT_EQ(check_header_value("{client_cert_present}"), "");
+  EXPECT_EQ(check_header_value("{tls_ja4_fingerprint}"), "");
+  EXPECT_NE(check_header_value("{client_region}"), "");
+  EXPECT_NE(check_header_value("{tls_version}{nope}"), "");
   // A variable inside literal braces is still checked.
-  EXPECT_NE(check_header_value_variables(R"({"a":"{bogus}"})"), "");
-  EXPECT_EQ(check_header_value_variables(R"({"a":"{tls_version}"})"), "");
+  EXPECT_NE(check_header_value(R"({"a":"{bogus}"})"), "");
+  EXPECT_EQ(check_header_value(R"({"a":"{tls_version}"})"), "");
 }
 
-TEST(FieldRules, NextHeaderVariableSkipsLiteralBraces) {
-  const std::string_view value = R"({"v":"{tls_version}"} {} {x-y})";
-  const auto token = next_header_variable(value, 0);
+TEST(FieldRules, HeaderValueTokensSkipLiteralBraces) {
+  const std::string_view value = R"({"v":"{tls_version}"} {} {x-y} {{a}})";
+  auto token = next_header_value_token(value, 0);
   ASSERT_TRUE(token);
-  EXPECT_EQ(value.substr(token->open, token->close - token->open + 1), "{tls_version}");
-  EXPECT_FALSE(next_header_variable(value, token->close + 1));
+  EXPECT_FALSE(token->escape);
+  EXPECT_EQ(token->variable(value), "tls_version");
+  token = next_header_value_token(value, token->close + 1);
+  ASSERT_TRUE(token);
+  EXPECT_TRUE(token->escape);
+  EXPECT_EQ(value.substr(token->open, 2), "{{");
+  token = next_header_value_token(value, token->close + 1);
+  ASSERT_TRUE(token);
+  EXPECT_TRUE(token->escape);
+  EXPECT_EQ(value.substr(token->open, 2), "}}");
+  EXPECT_FALSE(next_header_value_token(value, token->close + 1));
+  EXPECT_TRUE(has_header_variable("a {tls_version}"));
+  EXPECT_FALSE(has_header_variable("{{tls_version}}"));
+  EXPECT_FALSE(has_header_variable("{not a name} {} {unclosed"));
+}
+
+TEST(FieldRules, HeaderValueExpansion) {
+  const auto expand = [](std::string_view value) {
+    std::string out = "kept|";
+    expand_header_value(
+        value, [](std::string_view name) { return name == "v" ? "1.3" : ""; }, out);
+    return out;
+  };
+  EXPECT_EQ(expand("{{v}} is {v}"), "kept|{v} is 1.3");
+  EXPECT_EQ(expand("{{{v}}}"), "kept|{1.3}");
+  EXPECT_EQ(expand(R"({"a":{"v":"{v}"}}}})"), R"(kept|{"a":{"v":"1.3"}})");
+  EXPECT_EQ(expand("  {v}\t"), "kept|1.3");
+  EXPECT_EQ(expand(" {none} "), "kept|");
+  EXPECT_EQ(expand("{none} x {none}"), "kept|x");
+}
+
+TEST(FieldRules, BlankHeaderValuesAreRefused) {
+  EXPECT_EQ(check_header_value(""), "header value must not be blank");
+  EXPECT_EQ(check_header_value(" \t "), "header value must not be blank");
+  EXPECT_EQ(check_header_value("{{}}"), "");
+  EXPECT_NE(check_header_value("{bogus}").find("write {{ and }} for literal braces"),
+            std::string::npos);
 }
 
 TEST(FieldRules, RegexesCompileWithRe2) {

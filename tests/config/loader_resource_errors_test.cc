@@ -296,6 +296,8 @@ std::vector<ErrorCase> cases() {
        kHttpsProxy + ".serverTlsPolicy", "is not a serverTlsPolicies reference"},
       {"HttpsProxyQuicOverride", https_proxy("sslCertificates: [cert], quicOverride: ON"),
        kHttpsProxy + ".quicOverride", "'ON' is not one of NONE, ENABLE, DISABLE"},
+      {"HttpsProxyQuicEnabled", https_proxy("sslCertificates: [cert], quicOverride: ENABLE"),
+       kHttpsProxy + ".quicOverride", "do not negotiate QUIC (HTTP/3); use NONE or DISABLE"},
       {"HttpsProxyBadCertificateRef", https_proxy("sslCertificates: ['a/b/c']"),
        kHttpsProxy + ".sslCertificates[0]", "is not a resource reference"},
 
@@ -320,6 +322,8 @@ std::vector<ErrorCase> cases() {
        kForwardingRule + ".target", "is required"},
       {"ForwardingRuleTier", forwarding_rule("portRange: 81, networkTier: GOLD"),
        kForwardingRule + ".networkTier", "is not one of PREMIUM, STANDARD"},
+      {"ForwardingRuleStandardTier", forwarding_rule("portRange: 81, networkTier: STANDARD"),
+       kForwardingRule + ".networkTier", "networkTier STANDARD is for external IP addresses"},
       {"ForwardingRuleGlobalAccess",
        forwarding_rule("portRange: 81, allowGlobalAccess: yes please"),
        kForwardingRule + ".allowGlobalAccess", "expected true or false"},

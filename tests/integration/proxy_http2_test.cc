@@ -56,7 +56,9 @@ urlMaps:
     headerAction:
       requestHeadersToAdd:
         - headerName: x-tls
-          headerValue: "{tls_version}"
+          headerValue: "  {{{tls_version}}} {client_cert_error} "
+        - headerName: x-literal
+          headerValue: " {{literal}} braces "
 targetHttpsProxies:
   - name: https-proxy
     urlMap: test-map
@@ -121,7 +123,11 @@ TEST_F(ProxyHttp2Test, AuthorityPicksTheHostRuleAndHeaderActionsApply) {
   const auto result = h2_curl("standin.example.com", {url("standin.example.com", "/who")});
   EXPECT_EQ(result.status, 200);
   EXPECT_NE(result.body.find("\"service\":\"standin\""), std::string::npos) << result.body;
-  EXPECT_NE(result.body.find("\"x-tls\":[\"TLSv1.3\"]"), std::string::npos) << result.body;
+  // Escapes resolved, the variable without a value (no mutual TLS) empty, and the ends
+  // trimmed (surrounding whitespace is not part of a field value).
+  EXPECT_NE(result.body.find("\"x-tls\":[\"{TLSv1.3}\"]"), std::string::npos) << result.body;
+  EXPECT_NE(result.body.find("\"x-literal\":[\"{literal} braces\"]"), std::string::npos)
+      << result.body;
 }
 
 TEST_F(ProxyHttp2Test, UploadIsStreamedToTheService) {

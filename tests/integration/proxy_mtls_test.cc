@@ -233,12 +233,14 @@ TEST_P(ProxyMtlsTest, InvalidOrMissingCertificatesFollowTheMode) {
 }
 
 TEST_P(ProxyMtlsTest, OpensslSeesTheCertificateRequest) {
-  // Without a certificate: REJECT_INVALID ends the TLS 1.3 handshake with the
-  // certificate_required alert (116); ALLOW_INVALID_OR_MISSING_CLIENT_CERT answers.
+  // Both modes ask for a certificate (openssl's -msg shows the CertificateRequest). Without
+  // one, REJECT_INVALID ends the TLS 1.3 handshake with the certificate_required alert (116);
+  // ALLOW_INVALID_OR_MISSING_CLIENT_CERT answers.
   const std::string output = run_command(
       "printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
       "openssl s_client -connect 127.0.0.1:" +
-      port_ + " -tls1_3 -quiet 2>&1");
+      port_ + " -tls1_3 -msg -ign_eof 2>&1");
+  EXPECT_NE(output.find("CertificateRequest"), std::string::npos) << output;
   if (rejecting()) {
     EXPECT_NE(output.find("alert certificate required"), std::string::npos) << output;
   } else {

@@ -68,6 +68,7 @@ TEST_F(ProxyServiceTlsTest, KeptConnectionIsReusedForTheNextRequest) {
   const auto first = run_curl(
       {proxy_.url("http-rule", "/one"), "-o", "/dev/null", proxy_.url("http-rule", "/two")});
   EXPECT_EQ(first.exit_code, 0);
+  EXPECT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(backend.requests(), 2);
   EXPECT_EQ(backend.connections(), 1);
   EXPECT_EQ(backend.handshakes(), 1);

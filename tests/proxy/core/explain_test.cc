@@ -91,7 +91,9 @@ urlMaps:
         headerAction:
           requestHeadersToAdd:
             - headerName: x-shop
-              headerValue: "yes"
+              headerValue: " {{yes}} "
+            - headerName: x-tls
+              headerValue: "{{{tls_version}}} {client_ip_address}"
           requestHeadersToRemove: [cookie]
         routeRules:
           - priority: 1
@@ -215,8 +217,15 @@ TEST_F(ExplainRouteTest, RewritesShowInTheUpstreamUrlAndHeaderActionsAreMerged) 
   EXPECT_EQ(out.at("endpoints"), boost::json::array({"http://cart:8080"}));
   EXPECT_EQ(out.at("upstreamUrl"), "http://cart.internal/v2/items?id=3");
   EXPECT_EQ(out.at("timeoutMs").to_number<int>(), 5000);
-  ASSERT_EQ(out.at("requestHeadersToAdd").as_array().size(), 1u);
-  EXPECT_EQ(out.at("requestHeadersToAdd").at(0).at("headerName"), "x-shop");
+  ASSERT_EQ(out.at("requestHeadersToAdd").as_array().size(), 2u);
+  // A literal value is shown as sent; one with variables names what is expanded per request.
+  const auto& shop = out.at("requestHeadersToAdd").at(0).as_object();
+  EXPECT_EQ(shop.at("headerName"), "x-shop");
+  EXPECT_EQ(shop.at("headerValue"), "{yes}");
+  EXPECT_EQ(shop.count("variables"), 0u);
+  const auto& tls = out.at("requestHeadersToAdd").at(1).as_object();
+  EXPECT_EQ(tls.at("headerValue"), "{{{tls_version}}} {client_ip_address}");
+  EXPECT_EQ(tls.at("variables"), boost::json::array({"tls_version", "client_ip_address"}));
   EXPECT_EQ(out.at("requestHeadersToRemove"), boost::json::array({"cookie"}));
   ASSERT_EQ(out.at("responseHeadersToAdd").as_array().size(), 1u);
 }

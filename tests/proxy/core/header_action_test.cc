@@ -9,13 +9,20 @@ model::HeaderToAdd header(std::string name, std::string value, std::optional<boo
   return model::HeaderToAdd{std::move(name), std::move(value), replace};
 }
 
-TEST(HeaderActionTest, RecognisesVariables) {
-  EXPECT_TRUE(has_header_variable("{client_cert_present}"));
-  EXPECT_TRUE(has_header_variable("cert={client_cert_sha256_fingerprint};x"));
-  EXPECT_FALSE(has_header_variable("plain"));
-  EXPECT_FALSE(has_header_variable("{}"));
-  EXPECT_FALSE(has_header_variable("{not a name}"));
-  EXPECT_FALSE(has_header_variable("{unclosed"));
+TEST(HeaderActionTest, LiteralValuesAreResolvedWhenCompiled) {
+  model::HttpHeaderAction action;
+  action.request_headers_to_add = {header("a", "  {{literal}} braces\t"),
+                                   header("b", " {tls_version} "), header("c", "{}")};
+  const CompiledHeaderAction compiled = compile_header_action(action);
+  ASSERT_EQ(compiled.request_headers_to_add.size(), 3u);
+  // No variable: escapes resolved and whitespace trimmed once, here, not per request.
+  EXPECT_EQ(compiled.request_headers_to_add[0].value, "{literal} braces");
+  EXPECT_FALSE(compiled.request_headers_to_add[0].has_variable);
+  EXPECT_TRUE(compiled.request_headers_to_add[0].replace);
+  // A variable: kept as written, for the data plane to expand.
+  EXPECT_EQ(compiled.request_headers_to_add[1].value, " {tls_version} ");
+  EXPECT_TRUE(compiled.request_headers_to_add[1].has_variable);
+  EXPECT_EQ(compiled.request_headers_to_add[2].value, "{}");
 }
 
 TEST(HeaderActionTest, ReplaceDefaultDependsOnVariables) {

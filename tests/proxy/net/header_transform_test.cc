@@ -192,7 +192,8 @@ TYPED_TEST(HeaderTransform, VariablesExpand) {
       expand_header_variables(R"({"tls":"{tls_version}","rtt":{client_rtt_msec}})", &variables),
       R"({"tls":"TLSv1.3","rtt":12})");
   EXPECT_EQ(expand_header_variables("{} {not a var} {{tls_version}}", &variables),
-            "{} {not a var} {TLSv1.3}");
+            "{} {not a var} {tls_version}");
+  EXPECT_EQ(expand_header_variables("{{{tls_version}}} ", &variables), "{TLSv1.3}");
 
   core::CompiledHeaderAction action;
   action.request_headers_to_add = {{"X-Sni", "{tls_sni_hostname}", true, true}};
