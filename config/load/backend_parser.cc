@@ -179,7 +179,15 @@ model::BackendService parse_backend_service(const YamlCursor& resource,
     model::Backend backend;
     backend.group = complete_reference(backend_reader.required_reference("group"), service);
     backend.balancing_mode = backend_reader.string("balancingMode");
+    const YamlCursor scaler = item.field("capacityScaler");
     backend.capacity_scaler = backend_reader.optional_double("capacityScaler", 0, 1);
+    // compute v1: 0 (drained) or 0.1-1.0, and never 0 for a service's only backend. A
+    // serverless NEG is a service's only backend, so the value cannot change routing.
+    if (backend.capacity_scaler && *backend.capacity_scaler > 0 && *backend.capacity_scaler < 0.1) {
+      scaler.error("must be 0 or between 0.1 and 1.0");
+    } else if (backend.capacity_scaler && *backend.capacity_scaler == 0) {
+      scaler.error("cannot be 0 (drained) for the only backend of a backend service");
+    }
     backend.description = backend_reader.string("description");
     // Serverless NEGs have no capacity; GCP accepts these and they have no effect.
     backend_reader.ignore({"maxUtilization", "maxRate", "maxRatePerInstance", "maxRatePerEndpoint",
