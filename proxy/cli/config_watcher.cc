@@ -30,9 +30,9 @@ bool is_yaml_file(const std::string& path) {
 }  // namespace
 
 ConfigWatcher::ConfigWatcher(boost::asio::io_context& io_context, std::vector<std::string> paths,
-                             std::chrono::milliseconds debounce, std::function<void()> on_change)
+                             Delays delays, std::function<void()> on_change)
     : paths_(std::move(paths)),
-      debounce_(debounce),
+      delays_(delays),
       on_change_(std::move(on_change)),
       descriptor_(io_context),
       timer_(io_context),
@@ -100,21 +100,21 @@ bool ConfigWatcher::is_ignored(const std::string& path) const {
   return false;
 }
 
-bool ConfigWatcher::is_relevant(int watch, const std::string& name, bool is_directory) const {
+std::string ConfigWatcher::relevant_path(int watch, const std::string& name,
+                                         bool is_directory) const {
   const auto found = watched_directories_.find(watch);
-  if (found == watched_directories_.end()) return false;
-  const std::string changed =
-      name.empty() ? found->second : (fs::path(found->second) / name).string();
-  if (is_ignored(changed)) return false;
-  if (watched_files_.contains(changed) || watched_trees_.contains(changed)) return true;
+  if (found == watched_directories_.end()) return {};
+  std::string changed = name.empty() ? found->second : (fs::path(found->second) / name).string();
+  if (is_ignored(changed)) return {};
+  if (watched_files_.contains(changed) || watched_trees_.contains(changed)) return changed;
   // Below a watched directory, only what the loader reads counts: *.yaml and *.yml files,
   // and directories (one moved away takes its files with it without an event per file).
-  if (!is_directory && !is_yaml_file(changed)) return false;
+  if (!is_directory && !is_yaml_file(changed)) return {};
   for (const std::string& tree : watched_trees_) {
     if (changed.size() > tree.size() && changed.starts_with(tree) && changed[tree.size()] == '/')
-      return true;
+      return changed;
   }
-  return false;
+  return {};
 }
 
 void ConfigWatcher::on_events(std::size_t bytes) {
@@ -122,25 +122,36 @@ void ConfigWatcher::on_events(std::size_t bytes) {
   std::size_t offset = 0;
   while (offset + sizeof(inotify_event) <= bytes) {
     const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
+    offset += sizeof(inotify_event) + event->len;
     const std::string name = event->len > 0 ? std::string(event->name) : std::string();
     const bool is_directory = (event->mask & IN_ISDIR) != 0;
     if (event->wd == -1 || (event->mask & IN_Q_OVERFLOW) != 0) {
-      // The kernel dropped events: something may have changed, reload to be sure.
+      // The kernel dropped events: something may have changed, reload to be sure (and stop
+      // waiting for closes that may have been dropped).
       relevant = true;
-    } else if (is_relevant(event->wd, name, is_directory)) {
-      relevant = true;
-      // A directory created inside a watched tree may hold config files too.
-      if (is_directory && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
-        add_watch((fs::path(watched_directories_[event->wd]) / name).string());
-      }
+      being_written_.clear();
+      continue;
     }
-    offset += sizeof(inotify_event) + event->len;
+    const std::string changed = relevant_path(event->wd, name, is_directory);
+    if (changed.empty()) continue;
+    relevant = true;
+    // A file opened and written to is complete once it is closed; renamed in or out, or
+    // deleted, it is no longer being written here either.
+    if ((event->mask & (IN_CREATE | IN_MODIFY)) != 0 && !is_directory) {
+      being_written_.insert(changed);
+    } else if ((event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) != 0) {
+      being_written_.erase(changed);
+    }
+    // A directory created inside a watched tree may hold config files too.
+    if (is_directory && (event->mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
+      add_watch((fs::path(watched_directories_[event->wd]) / name).string());
+    }
   }
   if (!relevant) return;
-  // Editors write in several steps; reload once they are done.
-  timer_.expires_after(debounce_);
+  timer_.expires_after(being_written_.empty() ? delays_.settle : delays_.debounce);
   timer_.async_wait([this](error_code ec) {
     if (ec || stopped_) return;
+    being_written_.clear();  // a writer that never closed: reload what is there
     on_change_();
   });
 }

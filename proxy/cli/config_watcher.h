@@ -1,10 +1,11 @@
 #pragma once
 // Watches config files and directories for changes (inotify) and calls back once the changes
-// settle. Inside watched directories only *.yaml / *.yml files (what the loader reads) and
-// directories count, so other files written there (a ready file, editor temp files) do not
-// cause reloads. Watches the parent directory of each file, so editors that save by renaming a new
-// file over the old one, and files replaced inside a bind-mounted directory, are seen.
-// Runs on the caller's io_context; the callback runs on its thread.
+// settle: soon after a writer closes its file, later while one is still writing. Inside watched
+// directories only *.yaml / *.yml files (what the loader reads) and directories count, so other
+// files written there (a ready file, editor temp files) do not cause reloads. Watches the parent
+// directory of each file, so editors that save by renaming a new file over the old one, and files
+// replaced inside a bind-mounted directory, are seen. Runs on the caller's io_context; the callback
+// runs on its thread.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -21,10 +22,21 @@ namespace albemu::cli {
 
 class ConfigWatcher {
  public:
+  /// How long the watcher waits before calling back.
+  struct Delays {
+    /// After a write has ended (a file closed after writing, renamed in or out, deleted,
+    /// touched) and no other file is being written: short, so that the files of one copy
+    /// or checkout load together.
+    std::chrono::milliseconds settle{15};
+    /// While a file has been written to but not closed (a writer still at work, or one that
+    /// never closes): the fallback.
+    std::chrono::milliseconds debounce{200};
+  };
+
   /// `paths`: config files or directories (directories are watched with their subdirectories).
-  /// `on_change` runs once `debounce` has passed without a further change.
-  ConfigWatcher(boost::asio::io_context& io_context, std::vector<std::string> paths,
-                std::chrono::milliseconds debounce, std::function<void()> on_change);
+  /// `on_change` runs once the changes settle (see Delays); a further change restarts the wait.
+  ConfigWatcher(boost::asio::io_context& io_context, std::vector<std::string> paths, Delays delays,
+                std::function<void()> on_change);
   ~ConfigWatcher();
   ConfigWatcher(const ConfigWatcher&) = delete;
   ConfigWatcher& operator=(const ConfigWatcher&) = delete;
@@ -41,15 +53,20 @@ class ConfigWatcher {
   /// Stops watching; a pending callback is cancelled.
   void stop();
 
+  /// Config files written to and not yet closed: while there are any, the callback waits
+  /// the longer delay.
+  std::size_t files_being_written() const { return being_written_.size(); }
+
  private:
   void add_watch(const std::string& directory);
   void do_read();
   void on_events(std::size_t bytes);
-  bool is_relevant(int watch, const std::string& name, bool is_directory) const;
+  /// The changed path if the event concerns the config, else empty.
+  std::string relevant_path(int watch, const std::string& name, bool is_directory) const;
   bool is_ignored(const std::string& path) const;
 
   std::vector<std::string> paths_;
-  std::chrono::milliseconds debounce_;
+  Delays delays_;
   std::function<void()> on_change_;
   boost::asio::posix::stream_descriptor descriptor_;
   boost::asio::steady_timer timer_;
@@ -57,6 +74,7 @@ class ConfigWatcher {
   std::set<std::string> watched_files_;             // absolute paths of -c files
   std::set<std::string> watched_trees_;             // absolute paths of -c directories
   std::vector<std::string> ignored_;                // absolute paths, see ignore()
+  std::set<std::string> being_written_;  // modified, not yet closed (nor renamed or deleted)
   std::vector<char> buffer_;
   bool stopped_ = false;
 };

@@ -42,7 +42,6 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr std::chrono::seconds kDrainGrace{10};
-constexpr std::chrono::milliseconds kWatchDebounce{200};
 
 using api::write_file_atomically;
 
@@ -424,7 +423,7 @@ int run_serve(const std::vector<std::string>& args) {
   // not fall between the two.
   std::unique_ptr<ConfigWatcher> watcher;
   if (!paths.empty()) {
-    watcher = std::make_unique<ConfigWatcher>(io_context, paths, kWatchDebounce,
+    watcher = std::make_unique<ConfigWatcher>(io_context, paths, ConfigWatcher::Delays{},
                                               [&server] { server.reload("config changed"); });
     // serve rewrites the ready file after every reload; if it sits in a watched directory,
     // its own writes must not trigger the next reload.
