@@ -35,8 +35,11 @@ control::ControlResponse respond(ComputeApi& api, const std::string& token,
                            : "Request had invalid authentication credentials.");
   } else {
     const std::string_view target = request.target();
-    const std::string_view path = target.substr(0, target.find('?'));
-    answer = api.handle(std::string_view(request.method_string()), path, request.body());
+    const size_t question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    answer = api.handle(std::string_view(request.method_string()), path, request.body(), query);
   }
   control::ControlResponse response(static_cast<http::status>(answer.status), request.version());
   response.set(http::field::server, "albemu-api");

@@ -17,7 +17,9 @@ inline constexpr std::string_view kCloudRunServices = "cloudRunServices";
 inline constexpr std::string_view kImplicitLabel = "albemu-implicit";
 
 /// API-created resources, per collection in creation order. Each object is what `get`
-/// returns plus `project` (albemu's per-resource project field, hidden from clients).
+/// returns plus `project` (albemu's per-resource project field, hidden from clients); a
+/// trust config or server TLS policy is kept with its short `name` and its location as
+/// `region`, the fields albemu's loader reads (get shows the full name instead).
 class ApiState {
  public:
   /// The resource at `key`, or null.

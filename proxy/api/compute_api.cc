@@ -26,13 +26,6 @@ void merge_patch(boost::json::object& target, const boost::json::object& patch) 
   }
 }
 
-std::string hex_suffix() {
-  const std::string id = new_id();
-  std::ostringstream out;
-  out << std::hex << std::stoull(id);
-  return out.str();
-}
-
 /// A list's id, as compute writes it: `projects/P/regions/R/C`.
 std::string list_id(const std::string& project, const std::string& region,
                     const std::string& collection) {
@@ -121,7 +114,7 @@ bool ComputeApi::load_state(std::string& error) {
 }
 
 ApiResponse ComputeApi::handle(std::string_view method, std::string_view path,
-                               std::string_view body_text) {
+                               std::string_view body_text, std::string_view query) {
   boost::json::value body;
   if (!body_text.empty()) {
     boost::system::error_code ec;
@@ -130,6 +123,8 @@ ApiResponse ComputeApi::handle(std::string_view method, std::string_view path,
   }
   canonicalise_urls(body);
   if (path.starts_with("/albemu/v1/")) return handle_services(method, path, body);
+  if (std::optional<LocationPath> location = parse_location_path(path))
+    return handle_location(method, *location, query, body);
   const std::optional<ComputePath> compute_path = parse_compute_path(path);
   if (!compute_path) {
     return api_error(404, "notFound",
@@ -142,7 +137,7 @@ ApiResponse ComputeApi::handle(std::string_view method, std::string_view path,
 
 ApiResponse ComputeApi::aggregated_list(std::string_view method, const ComputePath& path) {
   const Collection* collection = find_collection(path.collection);
-  if (collection == nullptr || method != "GET")
+  if (collection == nullptr || collection->api != ServiceApi::kCompute || method != "GET")
     return api_error(404, "notFound", "albemu has no aggregated list of '" + path.collection + "'");
   // gcloud's `list` without --regions reads this: scope ("regions/R" or "global") -> items.
   boost::json::object scopes;
@@ -166,7 +161,8 @@ ApiResponse ComputeApi::aggregated_list(std::string_view method, const ComputePa
 ApiResponse ComputeApi::handle_compute(std::string_view method, const ComputePath& path,
                                        const boost::json::value& body) {
   const Collection* collection = find_collection(path.collection);
-  if (collection == nullptr || collection->regional == path.region.empty()) {
+  if (collection == nullptr || collection->api != ServiceApi::kCompute ||
+      collection->regional == path.region.empty()) {
     return api_error(404, "notFound",
                      "albemu does not serve the collection '" + path.collection + "' " +
                          (path.region.empty() ? "under global/" : "under regions/"));
@@ -266,17 +262,10 @@ ApiResponse ComputeApi::remove(const Collection& collection, const ComputePath& 
     return api_error(404, "notFound", "The resource '" + partial_url(key) + "' was not found");
   }
   const std::string id = string_field(*resource, "id");
-  for (const auto& [other_collection, other] : state_.all()) {
-    const ResourceKey owner = ApiState::key_of(other_collection, *other);
-    if (owner == key) continue;
-    for (const ResourceKey& reference : references_of(*other, owner)) {
-      if (reference == key) {
-        return api_error(400, "resourceInUseByAnotherResource",
-                         "The " + std::string(collection.type_name) + " resource '" +
-                             partial_url(key) + "' is already being used by '" +
-                             partial_url(owner) + "'");
-      }
-    }
+  if (const std::optional<ResourceKey> owner = used_by(key)) {
+    return api_error(400, "resourceInUseByAnotherResource",
+                     "The " + std::string(collection.type_name) + " resource '" + partial_url(key) +
+                         "' is already being used by '" + partial_url(*owner) + "'");
   }
   ApiState candidate = state_;
   candidate.erase(key);
@@ -341,8 +330,47 @@ ApiResponse ComputeApi::handle_operation(std::string_view method, const ComputeP
   return api_error(404, "notFound", "The resource '" + partial_url(key) + "' was not found");
 }
 
+std::optional<ResourceKey> ComputeApi::used_by(const ResourceKey& key) const {
+  for (const auto& [other_collection, other] : state_.all()) {
+    const ResourceKey owner = ApiState::key_of(other_collection, *other);
+    if (owner == key) continue;
+    for (const ResourceKey& reference : references_of(*other, owner))
+      if (reference == key) return owner;
+  }
+  return std::nullopt;
+}
+
 ApiResponse ComputeApi::commit(ApiState candidate, const ResourceKey& target,
                                const std::string& target_id, std::string_view operation_type) {
+  if (std::optional<ApiResponse> failed = apply(std::move(candidate))) return std::move(*failed);
+
+  const std::string now = rfc3339_now();
+  const std::string name = new_operation_name();
+  const ResourceKey operation_key{target.project, target.region, "operations", name};
+  boost::json::object operation{{"kind", "compute#operation"},
+                                {"id", new_id()},
+                                {"name", name},
+                                {"operationType", operation_type},
+                                {"targetLink", full_url(target)},
+                                {"targetId", target_id},
+                                {"status", "DONE"},
+                                {"user", "albemu"},
+                                {"progress", 100},
+                                {"insertTime", now},
+                                {"startTime", now},
+                                {"endTime", now},
+                                {"selfLink", full_url(operation_key)}};
+  if (!target.region.empty()) operation["region"] = region_url(target.project, target.region);
+  record_operation(operation);
+  return {200, std::move(operation)};
+}
+
+void ComputeApi::record_operation(const boost::json::object& operation) {
+  operations_.push_back(operation);
+  if (operations_.size() > kOperationsKept) operations_.pop_front();
+}
+
+std::optional<ApiResponse> ComputeApi::apply(ApiState candidate) {
   const StoredDocuments documents = documents_of(candidate);
   const core::SnapshotResult result = try_documents(documents);
   if (!result.snapshot) {
@@ -361,31 +389,7 @@ ApiResponse ComputeApi::commit(ApiState candidate, const ResourceKey& target,
     return api_error(400, "invalid", "The change does not apply: " + error);
   }
   state_ = std::move(candidate);
-
-  const std::string now = rfc3339_now();
-  const std::string name = "operation-" +
-                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count()) +
-                           "-" + hex_suffix();
-  const ResourceKey operation_key{target.project, target.region, "operations", name};
-  boost::json::object operation{{"kind", "compute#operation"},
-                                {"id", new_id()},
-                                {"name", name},
-                                {"operationType", operation_type},
-                                {"targetLink", full_url(target)},
-                                {"targetId", target_id},
-                                {"status", "DONE"},
-                                {"user", "albemu"},
-                                {"progress", 100},
-                                {"insertTime", now},
-                                {"startTime", now},
-                                {"endTime", now},
-                                {"selfLink", full_url(operation_key)}};
-  if (!target.region.empty()) operation["region"] = region_url(target.project, target.region);
-  operations_.push_back(operation);
-  if (operations_.size() > kOperationsKept) operations_.pop_front();
-  return {200, std::move(operation)};
+  return std::nullopt;
 }
 
 }  // namespace albemu::api

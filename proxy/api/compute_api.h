@@ -18,6 +18,12 @@
 //     without url (labelled albemu-implicit, derived again on every write), so the built-in
 //     stand-in answers as a freshly deployed hello container would.
 //
+// The resources behind a target HTTPS proxy's mutual TLS are served in the shapes of their own
+// APIs (location_api.cc): `/certificatemanager/v1/projects/P/locations/L/trustConfigs` and
+// `/networksecurity/v1/projects/P/locations/L/serverTlsPolicies` (create with ?<kind>Id=N,
+// get, list, patch with ?updateMask, delete), answering google.longrunning Operations that
+// are already done. They are stored and checked with the compute resources.
+//
 // get/list (and aggregated lists) cover API-created resources; names defined by -c files are
 // taken (alreadyExists) and may be referenced, but are not listed. References come back as
 // full URLs, as compute returns them; empty lists and maps are dropped (proto3 JSON reads
@@ -27,6 +33,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +75,20 @@ struct StoredDocuments {
   std::string demo;  // the demo file's text (only with ApiOptions::demo_file)
 };
 
+/// A request path of a location-based API: `/certificatemanager/v1/projects/P/locations/L/
+/// trustConfigs[/N]`, `/networksecurity/v1/.../serverTlsPolicies[/N]`, or either's
+/// `operations/NAME`.
+struct LocationPath {
+  std::string service;  // "certificatemanager" or "networksecurity"
+  std::string project;
+  std::string location;
+  std::string collection;
+  std::string name;  // empty for the collection itself
+};
+
+/// Parses a location-based API path; nullopt if it is not one.
+std::optional<LocationPath> parse_location_path(std::string_view path);
+
 class ComputeApi {
  public:
   ComputeApi(ApiOptions options, ApiHooks hooks);
@@ -75,8 +96,10 @@ class ComputeApi {
   /// Reads the state file, or creates an empty one. Call before serve's first load.
   bool load_state(std::string& error);
 
-  /// One REST call: `path` without the query string, `body` the JSON text (may be empty).
-  ApiResponse handle(std::string_view method, std::string_view path, std::string_view body);
+  /// One REST call: `path` without the query string, `body` the JSON text (may be empty),
+  /// `query` the text after '?' (only the location-based APIs read it).
+  ApiResponse handle(std::string_view method, std::string_view path, std::string_view body,
+                     std::string_view query = {});
 
  private:
   ApiResponse handle_compute(std::string_view method, const ComputePath& path,
@@ -85,6 +108,17 @@ class ComputeApi {
   ApiResponse handle_operation(std::string_view method, const ComputePath& path);
   ApiResponse handle_services(std::string_view method, std::string_view path,
                               const boost::json::value& body);
+  /// trustConfigs and serverTlsPolicies (location_api.cc).
+  ApiResponse handle_location(std::string_view method, const LocationPath& path,
+                              std::string_view query, const boost::json::value& body);
+  ApiResponse location_insert(const Collection& collection, const LocationPath& path,
+                              std::string_view query, const boost::json::value& body);
+  ApiResponse location_patch(const Collection& collection, const LocationPath& path,
+                             std::string_view query, const boost::json::value& body);
+  ApiResponse location_delete(const Collection& collection, const LocationPath& path);
+  /// apply()s `candidate`, then records and returns the done Operation for `verb` on `key`.
+  ApiResponse location_commit(ApiState candidate, const Collection& collection,
+                              const ResourceKey& key, std::string_view verb);
 
   ApiResponse insert(const Collection& collection, const ComputePath& path,
                      boost::json::object body);
@@ -98,6 +132,12 @@ class ComputeApi {
   /// On failure the answer is the error; nothing changes.
   ApiResponse commit(ApiState candidate, const ResourceKey& target, const std::string& target_id,
                      std::string_view operation_type);
+  /// commit() without the operation: nullopt once `candidate` is the state and serves, else
+  /// the error (compute's shape; the loader's message for an invalid config).
+  std::optional<ApiResponse> apply(ApiState candidate);
+  void record_operation(const boost::json::object& operation);
+  /// The first API resource that references `key`, if any.
+  std::optional<ResourceKey> used_by(const ResourceKey& key) const;
   /// The stored documents of `state`, with stand-ins for NEG services nothing declares.
   StoredDocuments documents_of(const ApiState& state) const;
   /// Loads `documents` with the other config sources; the snapshot result (errors if any).

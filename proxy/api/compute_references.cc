@@ -9,11 +9,17 @@ namespace {
 
 // Fields whose string value (or array of strings) is a reference even as a short name.
 const std::map<std::string_view, std::string_view> kReferenceFields = {
-    {"defaultService", "backendServices"},  {"service", "backendServices"},
-    {"backendService", "backendServices"},  {"group", "networkEndpointGroups"},
-    {"securityPolicy", "securityPolicies"}, {"urlMap", "urlMaps"},
-    {"sslCertificates", "sslCertificates"}, {"network", "networks"},
+    {"defaultService", "backendServices"},
+    {"service", "backendServices"},
+    {"backendService", "backendServices"},
+    {"group", "networkEndpointGroups"},
+    {"securityPolicy", "securityPolicies"},
+    {"urlMap", "urlMaps"},
+    {"sslCertificates", "sslCertificates"},
+    {"network", "networks"},
     {"subnetwork", "subnetworks"},
+    {"serverTlsPolicy", "serverTlsPolicies"},
+    {"clientValidationTrustConfig", "trustConfigs"},
 };
 
 // Fields that never hold a reference to another resource.
@@ -91,6 +97,8 @@ std::vector<ResourceKey> file_defined(const model::Config& config,
   add_all(config.security_policies, "securityPolicies", true, api_file, out);
   add_all(config.url_maps, "urlMaps", true, api_file, out);
   add_all(config.ssl_certificates, "sslCertificates", true, api_file, out);
+  add_all(config.trust_configs, "trustConfigs", true, api_file, out);
+  add_all(config.server_tls_policies, "serverTlsPolicies", true, api_file, out);
   add_all(config.target_http_proxies, "targetHttpProxies", true, api_file, out);
   add_all(config.target_https_proxies, "targetHttpsProxies", true, api_file, out);
   add_all(config.forwarding_rules, "forwardingRules", true, api_file, out);

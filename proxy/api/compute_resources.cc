@@ -9,6 +9,7 @@
 #include <ctime>
 #include <memory>
 #include <random>
+#include <sstream>
 
 namespace albemu::api {
 
@@ -28,11 +29,19 @@ const std::vector<Collection> kCollections = {
     {"backendServices", "compute#backendService", "backend_service", true, true, true, true},
     {"urlMaps", "compute#urlMap", "url_map", true, true, true, true},
     {"sslCertificates", "compute#sslCertificate", "ssl_certificate", true, false, false, false},
+    {"trustConfigs", "", "trust_config", true, false, false, true, ServiceApi::kCertificateManager},
+    {"serverTlsPolicies", "", "server_tls_policy", true, false, false, true,
+     ServiceApi::kNetworkSecurity},
     {"targetHttpProxies", "compute#targetHttpProxy", "target_http_proxy", true, true, false, true},
     {"targetHttpsProxies", "compute#targetHttpsProxy", "target_https_proxy", true, true, false,
      true},
     {"forwardingRules", "compute#forwardingRule", "forwarding_rule", true, true, false, true},
 };
+
+bool location_based(std::string_view collection) {
+  const Collection* found = find_collection(collection);
+  return found != nullptr && found->api != ServiceApi::kCompute;
+}
 
 std::vector<std::string_view> split(std::string_view text) {
   std::vector<std::string_view> parts;
@@ -86,12 +95,22 @@ std::optional<ComputePath> parse_compute_path(std::string_view path) {
 }
 
 std::string partial_url(const ResourceKey& key) {
+  if (location_based(key.collection))
+    return "projects/" + key.project + "/locations/" + key.region + "/" + key.collection + "/" +
+           key.name;
   std::string out = "projects/" + key.project + "/";
   out += key.region.empty() ? "global" : "regions/" + key.region;
   return out + "/" + key.collection + "/" + key.name;
 }
 
-std::string full_url(const ResourceKey& key) { return std::string(kApiRoot) + partial_url(key); }
+std::string full_url(const ResourceKey& key) {
+  const Collection* collection = find_collection(key.collection);
+  if (collection != nullptr && collection->api == ServiceApi::kNetworkSecurity)
+    return "//networksecurity.googleapis.com/" + partial_url(key);
+  if (collection != nullptr && collection->api == ServiceApi::kCertificateManager)
+    return "//certificatemanager.googleapis.com/" + partial_url(key);
+  return std::string(kApiRoot) + partial_url(key);
+}
 
 std::string region_url(const std::string& project, const std::string& region) {
   return std::string(kApiRoot) + "projects/" + project + "/regions/" + region;
@@ -104,7 +123,7 @@ std::string collection_url(const std::string& project, const std::string& region
 }
 
 std::optional<ResourceKey> parse_reference_url(std::string_view text) {
-  if (text.starts_with("http://") || text.starts_with("https://")) {
+  if (text.starts_with("http://") || text.starts_with("https://") || text.starts_with("//")) {
     const size_t at = text.find("/projects/");
     if (at == std::string_view::npos) return std::nullopt;
     text.remove_prefix(at + 1);
@@ -116,15 +135,22 @@ std::optional<ResourceKey> parse_reference_url(std::string_view text) {
     key.project = std::string(parts[1]);
     i = 2;
   }
+  bool locations = false;
   if (parts.size() >= i + 2 && parts[i] == "regions") {
     key.region = std::string(parts[i + 1]);
     i += 2;
   } else if (parts.size() > i && parts[i] == "global") {
     i += 1;
+  } else if (i == 2 && parts.size() >= i + 2 && parts[i] == "locations") {
+    key.region = std::string(parts[i + 1]);
+    locations = true;
+    i += 2;
   } else {
     return std::nullopt;
   }
-  if (parts.size() != i + 2 || find_collection(parts[i]) == nullptr) return std::nullopt;
+  if (parts.size() != i + 2 || find_collection(parts[i]) == nullptr ||
+      location_based(parts[i]) != locations)
+    return std::nullopt;
   key.collection = std::string(parts[i]);
   key.name = std::string(parts[i + 1]);
   return key;
@@ -153,6 +179,16 @@ std::string new_id() {
   std::uniform_int_distribution<uint64_t> distribution(1'000'000'000'000'000'000ULL,
                                                        9'000'000'000'000'000'000ULL);
   return std::to_string(distribution(generator));
+}
+
+std::string new_operation_name() {
+  std::ostringstream hex;
+  hex << std::hex << std::stoull(new_id());
+  return "operation-" +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count()) +
+         "-" + hex.str();
 }
 
 std::string rfc3339_now() {

@@ -1,6 +1,9 @@
 #pragma once
 // What the compute v1 REST API knows about each resource collection albemu serves, how its
-// paths read, and the output-only decorations (selfLink, id, fingerprint, timestamps).
+// paths read, and the output-only decorations (selfLink, id, fingerprint, timestamps). The
+// two location-based collections behind mutual TLS (certificatemanager trustConfigs,
+// networksecurity serverTlsPolicies) are listed here too: they share the stored document and
+// the reference checks, and their keys carry the location in `region`.
 
 #include <boost/json.hpp>
 #include <optional>
@@ -10,7 +13,10 @@
 
 namespace albemu::api {
 
-/// One compute v1 collection served by the API.
+/// The Google API a collection belongs to.
+enum class ServiceApi { kCompute, kCertificateManager, kNetworkSecurity };
+
+/// One collection served by the API (compute v1 unless `api` says otherwise).
 struct Collection {
   std::string_view name;       // path segment and albemu config key, e.g. "backendServices"
   std::string_view kind;       // "compute#backendService"
@@ -19,6 +25,7 @@ struct Collection {
   bool has_fingerprint = false;
   bool has_update = false;  // PUT (full replace) exists in compute v1
   bool has_patch = false;   // PATCH exists (albemu also accepts it where compute lacks it)
+  ServiceApi api = ServiceApi::kCompute;
 };
 
 /// The collection named `name`, or null.
@@ -51,9 +58,12 @@ struct ResourceKey {
   bool operator==(const ResourceKey&) const = default;
 };
 
-/// `projects/P/regions/R/C/N` (or `projects/P/global/C/N`), as GCP's messages name resources.
+/// `projects/P/regions/R/C/N` (or `projects/P/global/C/N`), as GCP's messages name resources;
+/// `projects/P/locations/L/C/N` for a location-based collection.
 std::string partial_url(const ResourceKey& key);
-/// `https://www.googleapis.com/compute/v1/` + partial_url(key).
+/// `https://www.googleapis.com/compute/v1/` + partial_url(key); for a location-based
+/// collection its full resource name (`//networksecurity.googleapis.com/projects/...`), which
+/// is how a target HTTPS proxy's serverTlsPolicy names its policy.
 std::string full_url(const ResourceKey& key);
 std::string region_url(const std::string& project, const std::string& region);
 /// The full URL of a collection (list selfLink).
@@ -61,7 +71,9 @@ std::string collection_url(const std::string& project, const std::string& region
                            const std::string& collection);
 
 /// Reads a reference in any of compute's forms (full URL on any host, `projects/...`,
-/// `regions/...`, `global/...`); nullopt for a short name or anything else.
+/// `regions/...`, `global/...`), or a location-based resource's name
+/// (`[//SERVICE.googleapis.com/]projects/P/locations/L/C/N`); nullopt for a short name or
+/// anything else.
 std::optional<ResourceKey> parse_reference_url(std::string_view text);
 
 /// Rewrites every string in `value` that is a compute URL on another host
@@ -76,6 +88,9 @@ std::string string_field(const boost::json::object& object, std::string_view fie
 std::string new_id();
 /// Now in RFC 3339 with milliseconds, as compute writes creationTimestamp.
 std::string rfc3339_now();
+/// A fresh operation name, `operation-<epoch ms>-<hex>`, as compute and the location-based
+/// APIs name theirs.
+std::string new_operation_name();
 /// base64 of the first 8 bytes of SHA-256 over the resource without output-only fields.
 std::string fingerprint_of(const boost::json::object& resource);
 

@@ -1,6 +1,7 @@
 // `albemu gcloud ...`: parses gcloud command lines (the words, NAME, `--flag=value` and
-// `--flag value`), resolves the command in the table that gcloud_compute.cc and
-// gcloud_url_maps.cc fill, and runs it against the compute API of a running `albemu serve`.
+// `--flag value`), resolves the command in the table that gcloud_compute.cc,
+// gcloud_url_maps.cc and gcloud_location.cc fill, and runs it against the compute API of a running
+// `albemu serve`.
 
 #include "proxy/cli/gcloud.h"
 
@@ -139,6 +140,7 @@ int run_gcloud_unguarded(const std::vector<std::string>& args) {
   std::vector<CommandSpec> commands;
   gcloud::add_compute_commands(commands);
   gcloud::add_url_map_and_run_commands(commands);
+  gcloud::add_location_commands(commands);
   const std::set<std::string> groups = groups_of(commands);
 
   // First pass: the command words (leading non-flag words naming groups or a command).

@@ -1,6 +1,7 @@
 #pragma once
 // `albemu gcloud`: the gcloud command lines of Google's regional internal Application Load
-// Balancer guide, applied to a running `albemu serve` through its compute v1 REST API. This
+// Balancer guide (and its mutual TLS guide), applied to a running `albemu serve` through its
+// compute v1, certificatemanager v1 and networksecurity v1 REST APIs. This
 // header is shared by gcloud*.cc only: the command table, the parsed invocation, the API
 // client and gcloud's output conventions.
 
@@ -77,6 +78,8 @@ struct CommandSpec {
 
 void add_compute_commands(std::vector<CommandSpec>& commands);
 void add_url_map_and_run_commands(std::vector<CommandSpec>& commands);
+/// certificate-manager trust-configs and network-security server-tls-policies.
+void add_location_commands(std::vector<CommandSpec>& commands);
 
 // ---- compute URLs --------------------------------------------------------------------------
 

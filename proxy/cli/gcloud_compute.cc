@@ -324,6 +324,19 @@ std::optional<int> proxy_fields(const Invocation& invocation, const std::string&
           boost::json::string(reference(invocation.project, region, "sslCertificates", cert)));
     body["sslCertificates"] = std::move(certificates);
   }
+  if (invocation.has("server-tls-policy")) {
+    // The policy's full resource name, as compute stores it; a bare NAME is in the proxy's
+    // region.
+    const std::string value = invocation.flag("server-tls-policy");
+    std::string name = value;
+    if (!value.starts_with("//")) {
+      if (!value.starts_with("projects/"))
+        name = "projects/" + invocation.project + "/locations/" + region + "/serverTlsPolicies/" +
+               value;
+      name = "//networksecurity.googleapis.com/" + name;
+    }
+    body["serverTlsPolicy"] = name;
+  }
   if (invocation.has("http-keep-alive-timeout-sec")) {
     const std::string value = invocation.flag("http-keep-alive-timeout-sec");
     try {
@@ -371,6 +384,14 @@ int proxies_update(const Invocation& invocation, bool https) {
   const std::string collection = https ? "targetHttpsProxies" : "targetHttpProxies";
   boost::json::object body;
   if (auto failed = proxy_fields(invocation, *region, body)) return *failed;
+  if (invocation.has("clear-server-tls-policy")) {
+    if (body.contains("serverTlsPolicy"))
+      return fail(invocation,
+                  "argument --clear-server-tls-policy: At most one of --clear-server-tls-policy | "
+                  "--server-tls-policy may be specified.",
+                  2);
+    body["serverTlsPolicy"] = nullptr;
+  }
   if (body.empty()) return fail(invocation, "At least one property must be modified.");
   // Like gcloud: the URL map and certificates through their set* methods, the rest by patch.
   std::vector<std::pair<std::string, boost::json::object>> calls;
@@ -378,8 +399,10 @@ int proxies_update(const Invocation& invocation, bool https) {
     calls.push_back({"/setUrlMap", {{"urlMap", *url_map}}});
   if (const auto* certs = body.if_contains("sslCertificates"))
     calls.push_back({"/setSslCertificates", {{"sslCertificates", *certs}}});
-  if (const auto* timeout = body.if_contains("httpKeepAliveTimeoutSec"))
-    calls.push_back({"", {{"httpKeepAliveTimeoutSec", *timeout}}});
+  boost::json::object patch;
+  for (const char* field : {"httpKeepAliveTimeoutSec", "serverTlsPolicy"})
+    if (const auto* value = body.if_contains(field)) patch[field] = *value;
+  if (!patch.empty()) calls.push_back({"", std::move(patch)});
   for (std::size_t i = 0; i < calls.size(); ++i) {
     const auto& [suffix, change] = calls[i];
     const int status = update(invocation, *region, collection, suffix.empty() ? "PATCH" : "POST",
@@ -475,6 +498,9 @@ void add_compute_commands(std::vector<CommandSpec>& commands) {
       {"url-map"}, region, {"http-keep-alive-timeout-sec"}, description};
   std::vector<FlagSpec> https_flags = http_flags;
   https_flags.push_back({"ssl-certificates"});
+  https_flags.push_back({"server-tls-policy"});
+  std::vector<FlagSpec> https_update_flags = https_flags;
+  https_update_flags.push_back({"clear-server-tls-policy", true});
   commands.push_back({"compute target-http-proxies create", true, http_flags,
                       [](const Invocation& i) { return proxies_create(i, false); },
                       "create a target HTTP proxy"});
@@ -484,9 +510,10 @@ void add_compute_commands(std::vector<CommandSpec>& commands) {
   commands.push_back({"compute target-https-proxies create", true, https_flags,
                       [](const Invocation& i) { return proxies_create(i, true); },
                       "create a target HTTPS proxy"});
-  commands.push_back({"compute target-https-proxies update", true, https_flags,
+  commands.push_back({"compute target-https-proxies update", true, https_update_flags,
                       [](const Invocation& i) { return proxies_update(i, true); },
-                      "change a target HTTPS proxy's URL map, certificates or keepalive timeout"});
+                      "change a target HTTPS proxy's URL map, certificates, server TLS policy "
+                      "(mutual TLS) or keepalive timeout"});
   commands.push_back({"compute forwarding-rules create",
                       true,
                       {{"load-balancing-scheme"},

@@ -49,6 +49,11 @@ void emit(YAML::Emitter& out, const boost::json::value& value) {
       // A string that would read back as a number or boolean keeps its quotes.
       const std::string text(value.as_string());
       if (looks_typed(text)) out << YAML::SingleQuoted;
+      // Multi-line text (a PEM) as a `|` block, as gcloud prints it, where that reads back
+      // the same: one final newline, no carriage returns, tabs or leading blanks.
+      if (text.find('\n') != text.size() - 1 && text.ends_with('\n') && !text.ends_with("\n\n") &&
+          text.find_first_of("\r\t") == std::string::npos && !text.starts_with(' '))
+        out << YAML::Literal;
       out << text;
       break;
     }
