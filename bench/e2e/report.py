@@ -205,7 +205,8 @@ def reload_section(reloads):
              "rewritten (write + rename) and the time runs from the write until the admin "
              "endpoint shows the next generation (polled every 5 ms on `/metrics`, then "
              "confirmed on `/config`, whose 1 MB answer is too heavy to poll). That includes the "
-             "file watcher's 200 ms debounce; `POST /reload` times the reload alone.", "",
+             "file watcher's wait (15 ms after the rename); `POST /reload` times the reload "
+             "alone.", "",
              "| URL map | size | file rewrite -> new generation, median (max) | "
              "POST /reload, median | wrk req/s meanwhile | socket errors | non-2xx |",
              "|---|---:|---:|---:|---:|---:|---:|"]
