@@ -190,19 +190,13 @@ ApiResponse ComputeApi::validate_url_map(const ComputePath& path, const boost::j
 ApiResponse ComputeApi::handle_services(std::string_view method, std::string_view path,
                                         const boost::json::value& body) {
   // /albemu/v1/projects/P/locations/R/services[/NAME]
-  std::vector<std::string> parts;
-  for (size_t start = 1; start <= path.size();) {
-    const size_t slash = path.find('/', start);
-    const size_t end = slash == std::string_view::npos ? path.size() : slash;
-    if (end > start) parts.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
+  const std::vector<std::string_view> parts = path_segments(path);
   if (parts.size() < 7 || parts.size() > 8 || parts[2] != "projects" || parts[4] != "locations" ||
       parts[6] != "services")
     return api_error(404, "notFound",
                      "The requested URL " + std::string(path) + " was not found on albemu.");
-  const std::string& project = parts[3];
-  const std::string& region = parts[5];
+  const std::string project(parts[3]);
+  const std::string region(parts[5]);
   const std::string services(kCloudRunServices);
   const auto shown = [](boost::json::object service) {
     service.erase("project");
@@ -236,10 +230,11 @@ ApiResponse ComputeApi::handle_services(std::string_view method, std::string_vie
     return answer;
   }
   if (parts.size() == 8) {
-    const ResourceKey key{project, region, services, parts[7]};
+    const ResourceKey key{project, region, services, std::string(parts[7])};
     const boost::json::object* service = state_.find(key);
     if (service == nullptr)
-      return api_error(404, "notFound", "The service '" + parts[7] + "' was not found");
+      return api_error(404, "notFound",
+                       "The service '" + std::string(parts[7]) + "' was not found");
     if (method == "GET") return {200, shown(*service)};
     if (method == "DELETE") {
       ApiState candidate = state_;

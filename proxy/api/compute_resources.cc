@@ -43,7 +43,17 @@ bool location_based(std::string_view collection) {
   return found != nullptr && found->api != ServiceApi::kCompute;
 }
 
-std::vector<std::string_view> split(std::string_view text) {
+}  // namespace
+
+const Collection* find_collection(std::string_view name) {
+  for (const Collection& collection : kCollections)
+    if (collection.name == name) return &collection;
+  return nullptr;
+}
+
+const std::vector<Collection>& collections() { return kCollections; }
+
+std::vector<std::string_view> path_segments(std::string_view text) {
   std::vector<std::string_view> parts;
   while (!text.empty()) {
     const size_t slash = text.find('/');
@@ -55,18 +65,8 @@ std::vector<std::string_view> split(std::string_view text) {
   return parts;
 }
 
-}  // namespace
-
-const Collection* find_collection(std::string_view name) {
-  for (const Collection& collection : kCollections)
-    if (collection.name == name) return &collection;
-  return nullptr;
-}
-
-const std::vector<Collection>& collections() { return kCollections; }
-
 std::optional<ComputePath> parse_compute_path(std::string_view path) {
-  std::vector<std::string_view> parts = split(path);
+  std::vector<std::string_view> parts = path_segments(path);
   size_t i = 0;
   if (parts.size() >= 2 && parts[0] == "compute" && parts[1] == "v1") i = 2;
   if (parts.size() < i + 4 || parts[i] != "projects") return std::nullopt;
@@ -128,7 +128,7 @@ std::optional<ResourceKey> parse_reference_url(std::string_view text) {
     if (at == std::string_view::npos) return std::nullopt;
     text.remove_prefix(at + 1);
   }
-  std::vector<std::string_view> parts = split(text);
+  std::vector<std::string_view> parts = path_segments(text);
   ResourceKey key;
   size_t i = 0;
   if (parts.size() >= 2 && parts[0] == "projects") {

@@ -48,6 +48,9 @@ struct ComputePath {
 /// `/compute/v1/projects/P/aggregated/C`; nullopt if it is not one.
 std::optional<ComputePath> parse_compute_path(std::string_view path);
 
+/// The non-empty segments of a URL path or resource name (`/a//b/` -> a, b).
+std::vector<std::string_view> path_segments(std::string_view text);
+
 /// Where a resource lives: enough to print its partial and full URLs.
 struct ResourceKey {
   std::string project;

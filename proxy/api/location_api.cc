@@ -182,13 +182,7 @@ void apply_mask_path(boost::json::object& target, const boost::json::object& sou
 }  // namespace
 
 std::optional<LocationPath> parse_location_path(std::string_view path) {
-  std::vector<std::string> parts;
-  for (size_t start = 1; start <= path.size();) {
-    const size_t slash = path.find('/', start);
-    const size_t end = slash == std::string_view::npos ? path.size() : slash;
-    if (end > start) parts.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
+  const std::vector<std::string_view> parts = path_segments(path);
   if (parts.size() < 7 || parts.size() > 8 || parts[1] != "v1" || parts[2] != "projects" ||
       parts[4] != "locations")
     return std::nullopt;
@@ -200,7 +194,8 @@ std::optional<LocationPath> parse_location_path(std::string_view path) {
   } else {
     return std::nullopt;
   }
-  return LocationPath{parts[0], parts[3], parts[5], parts[6], parts.size() == 8 ? parts[7] : ""};
+  return LocationPath{std::string(parts[0]), std::string(parts[3]), std::string(parts[5]),
+                      std::string(parts[6]), std::string(parts.size() == 8 ? parts[7] : "")};
 }
 
 ApiResponse ComputeApi::handle_location(std::string_view method, const LocationPath& path,

@@ -116,6 +116,9 @@ std::optional<int> run_operation(const Invocation& invocation, const ApiReply& r
 void print_table(const std::vector<std::vector<std::string>>& rows);
 /// Prints a resource as --format asks (yaml by default, or json).
 void print_resource(const Invocation& invocation, const boost::json::value& resource);
+/// The part of a `list` that needs no table: with --format, prints the items; without items,
+/// says so. True if done, false if the caller prints its table.
+bool print_list_without_table(const Invocation& invocation, const boost::json::array& items);
 /// The string field of an object, or "".
 std::string text(const boost::json::value& object, std::string_view field);
 

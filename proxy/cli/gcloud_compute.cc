@@ -119,14 +119,7 @@ int list(const Invocation& invocation, const Group& group) {
         if (const auto* found = scope.value().as_object().if_contains(group.collection))
           for (const auto& item : found->as_array()) items.push_back(item);
   }
-  if (!invocation.format.empty()) {
-    print_resource(invocation, items);
-    return 0;
-  }
-  if (items.empty()) {
-    std::cerr << "Listed 0 items.\n";
-    return 0;
-  }
+  if (print_list_without_table(invocation, items)) return 0;
   std::vector<std::vector<std::string>> rows{{"NAME"}};
   if (group.regional) rows.front().push_back("REGION");
   for (const auto& item : items) {

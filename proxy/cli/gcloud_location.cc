@@ -238,14 +238,7 @@ int location_list(const Invocation& invocation, const LocationGroup& group) {
   boost::json::array items;
   if (const auto* found = reply.body.as_object().if_contains(group.collection))
     items = found->as_array();
-  if (!invocation.format.empty()) {
-    print_resource(invocation, items);
-    return 0;
-  }
-  if (items.empty()) {
-    std::cerr << "Listed 0 items.\n";
-    return 0;
-  }
+  if (print_list_without_table(invocation, items)) return 0;
   std::vector<std::vector<std::string>> rows{{"NAME", "LOCATION", "CREATE_TIME", "UPDATE_TIME"}};
   for (const auto& item : items) {
     rows.push_back({short_name(text(item, "name")), target->location, text(item, "createTime"),

@@ -231,6 +231,18 @@ void print_resource(const Invocation& invocation, const boost::json::value& reso
   }
 }
 
+bool print_list_without_table(const Invocation& invocation, const boost::json::array& items) {
+  if (!invocation.format.empty()) {
+    print_resource(invocation, items);
+    return true;
+  }
+  if (items.empty()) {
+    std::cerr << "Listed 0 items.\n";
+    return true;
+  }
+  return false;
+}
+
 std::string text(const boost::json::value& object, std::string_view field) {
   if (!object.is_object()) return "";
   const auto* value = object.as_object().if_contains(field);
