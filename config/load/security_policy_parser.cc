@@ -61,10 +61,12 @@ model::RateLimitOptions parse_rate_limit_options(const YamlCursor& cursor) {
     exceed.error("exceedAction '" + options.exceed_action +
                  "' must be deny(403), deny(404), deny(429) or deny(502)");
   }
-  options.enforce_on_key = reader
-                               .optional_enum("enforceOnKey", {"ALL", "IP", "HTTP_HEADER", "XFF_IP",
-                                                               "HTTP_PATH", "HTTP_COOKIE", "SNI"})
-                               .value_or("ALL");
+  options.enforce_on_key =
+      reader
+          .optional_enum("enforceOnKey",
+                         {"ALL", "IP", "HTTP_HEADER", "XFF_IP", "HTTP_PATH", "HTTP_COOKIE", "SNI",
+                          "TLS_JA3_FINGERPRINT", "TLS_JA4_FINGERPRINT"})
+          .value_or("ALL");
   YamlCursor key_name = reader.take("enforceOnKeyName");
   options.enforce_on_key_name = key_name.as_string().value_or("");
   const bool needs_name =

@@ -51,7 +51,58 @@ void fold(const std::vector<HeaderAddition>& additions, const std::vector<std::s
   }
 }
 
+bool additions_use_variable(const std::vector<model::HeaderToAdd>& additions,
+                            std::string_view variable) {
+  for (const model::HeaderToAdd& addition : additions) {
+    const std::string_view value = addition.header_value;
+    std::size_t position = 0;
+    while (const auto token = config::next_header_value_token(value, position)) {
+      if (!token->escape && token->variable(value) == variable) return true;
+      position = token->close + 1;
+    }
+  }
+  return false;
+}
+
+bool action_uses_variable(const std::optional<model::HttpHeaderAction>& action,
+                          std::string_view variable) {
+  return action && (additions_use_variable(action->request_headers_to_add, variable) ||
+                    additions_use_variable(action->response_headers_to_add, variable));
+}
+
+bool route_action_uses_variable(const std::optional<model::HttpRouteAction>& route_action,
+                                std::string_view variable) {
+  if (!route_action) return false;
+  for (const model::WeightedBackendService& weighted : route_action->weighted_backend_services) {
+    if (action_uses_variable(weighted.header_action, variable)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool uses_header_variable(const model::UrlMap& url_map, std::string_view variable) {
+  if (action_uses_variable(url_map.header_action, variable) ||
+      route_action_uses_variable(url_map.default_route_action, variable)) {
+    return true;
+  }
+  for (const model::PathMatcher& matcher : url_map.path_matchers) {
+    if (action_uses_variable(matcher.header_action, variable) ||
+        route_action_uses_variable(matcher.default_route_action, variable)) {
+      return true;
+    }
+    for (const model::PathRule& rule : matcher.path_rules) {
+      if (route_action_uses_variable(rule.route_action, variable)) return true;
+    }
+    for (const model::HttpRouteRule& rule : matcher.route_rules) {
+      if (action_uses_variable(rule.header_action, variable) ||
+          route_action_uses_variable(rule.route_action, variable)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 
 CompiledHeaderAction compile_header_action(const model::HttpHeaderAction& action) {
   CompiledHeaderAction compiled;

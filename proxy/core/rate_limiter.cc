@@ -45,10 +45,20 @@ std::optional<SourceRange> parse_source_range(std::string_view text) {
 }
 
 enum class RuleAction { kAllow, kDeny, kThrottle };
-enum class KeyKind { kAll, kIp, kHttpHeader, kXffIp, kHttpPath, kHttpCookie, kSni };
+enum class KeyKind {
+  kAll,
+  kIp,
+  kHttpHeader,
+  kXffIp,
+  kHttpPath,
+  kHttpCookie,
+  kSni,
+  kTlsJa3Fingerprint,
+  kTlsJa4Fingerprint,
+};
 
 std::optional<KeyKind> parse_key_kind(std::string_view text) {
-  static constexpr std::array<std::pair<std::string_view, KeyKind>, 7> kKinds = {{
+  static constexpr std::array<std::pair<std::string_view, KeyKind>, 9> kKinds = {{
       {"ALL", KeyKind::kAll},
       {"IP", KeyKind::kIp},
       {"HTTP_HEADER", KeyKind::kHttpHeader},
@@ -56,6 +66,8 @@ std::optional<KeyKind> parse_key_kind(std::string_view text) {
       {"HTTP_PATH", KeyKind::kHttpPath},
       {"HTTP_COOKIE", KeyKind::kHttpCookie},
       {"SNI", KeyKind::kSni},
+      {"TLS_JA3_FINGERPRINT", KeyKind::kTlsJa3Fingerprint},
+      {"TLS_JA4_FINGERPRINT", KeyKind::kTlsJa4Fingerprint},
   }};
   if (text.empty()) return KeyKind::kAll;
   for (const auto& [name, kind] : kKinds) {
@@ -119,7 +131,8 @@ std::string_view find_cookie(std::span<const HeaderView> headers, std::string_vi
 }
 
 /// The key a throttle rule counts under. Cloud Armor falls back to ALL (one shared bucket,
-/// the empty key) when the header, cookie or SNI is missing, and to the client IP for XFF_IP.
+/// the empty key) when the header, cookie, SNI or TLS fingerprint is missing (plain HTTP has
+/// no fingerprint), and to the client IP for XFF_IP.
 std::string_view rate_limit_key(const CompiledRule& rule, const RateLimitKeyInputs& inputs) {
   switch (rule.key_kind) {
     case KeyKind::kAll:
@@ -143,6 +156,10 @@ std::string_view rate_limit_key(const CompiledRule& rule, const RateLimitKeyInpu
       return find_cookie(inputs.headers, rule.key_name);
     case KeyKind::kSni:
       return inputs.sni;
+    case KeyKind::kTlsJa3Fingerprint:
+      return inputs.tls_ja3_fingerprint;
+    case KeyKind::kTlsJa4Fingerprint:
+      return inputs.tls_ja4_fingerprint;
   }
   return {};
 }
@@ -324,6 +341,21 @@ int parse_deny_status(std::string_view action) {
   if (ec != std::errc() || end != digits.data() + digits.size()) return 0;
   if (status != 403 && status != 404 && status != 429 && status != 502) return 0;
   return status;
+}
+
+bool rate_limits_use_tls_fingerprints(const model::Config& config) {
+  for (const model::BackendService& service : config.backend_services) {
+    if (!service.security_policy || service.security_policy->empty()) continue;
+    for (const model::SecurityPolicy& policy : config.security_policies) {
+      if (policy.name != service.security_policy->name) continue;
+      for (const model::SecurityPolicyRule& rule : policy.rules) {
+        if (!rule.rate_limit_options) continue;
+        const std::string& key = rule.rate_limit_options->enforce_on_key;
+        if (key == "TLS_JA3_FINGERPRINT" || key == "TLS_JA4_FINGERPRINT") return true;
+      }
+    }
+  }
+  return false;
 }
 
 std::shared_ptr<RateLimiter> RateLimiter::create(const model::Config& config,

@@ -33,12 +33,18 @@ namespace albemu::core {
 
 /// What a rate-limit key may be built from. Views into the caller's request.
 struct RateLimitKeyInputs {
-  std::string_view client_ip;           // peer address, no port ("10.0.0.7", "::1")
-                                        // (the policy's userIpRequestHeaders may override it)
-  std::span<const HeaderView> headers;  // request headers, names in any case
-  std::string_view path;                // request path (no query)
-  std::string_view sni;                 // TLS server name, empty for plain HTTP
+  std::string_view client_ip;            // peer address, no port ("10.0.0.7", "::1")
+                                         // (the policy's userIpRequestHeaders may override it)
+  std::span<const HeaderView> headers;   // request headers, names in any case
+  std::string_view path;                 // request path (no query)
+  std::string_view sni;                  // TLS server name, empty for plain HTTP
+  std::string_view tls_ja3_fingerprint;  // empty for plain HTTP, or when the listener does
+  std::string_view tls_ja4_fingerprint;  // not compute them (ListenerPlan::tls_fingerprints)
 };
+
+/// True if a rate limit of a security policy that a backend service uses is keyed on
+/// TLS_JA3_FINGERPRINT or TLS_JA4_FINGERPRINT.
+bool rate_limits_use_tls_fingerprints(const model::Config& config);
 
 /// What a rule in preview mode would have done (`jsonPayload.previewSecurityPolicy`).
 struct PreviewOutcome {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "config/embedded_demo.h"
+#include "proxy/core/header_action.h"
 #include "proxy/core/rate_limiter.h"
 #include "proxy/core/url_map_tests.h"
 
@@ -34,8 +35,20 @@ bool mentions_url_map(const config::ConfigError& error, const std::string& url_m
   return error.field_path.starts_with(prefix);
 }
 
+/// ListenerPlan::tls_fingerprints for an HTTPS listener serving `url_map`.
+bool needs_tls_fingerprints(const model::Config& config, std::string_view url_map,
+                            bool rate_limits_use_them) {
+  if (rate_limits_use_them) return true;
+  const model::UrlMap* map = find_by_name(config.url_maps, url_map);
+  return map != nullptr && (uses_header_variable(*map, "tls_ja3_fingerprint") ||
+                            uses_header_variable(*map, "tls_ja4_fingerprint"));
+}
+
 void plan_listeners(ConfigSnapshot& snapshot, config::ConfigErrors& errors) {
   const model::Config& config = snapshot.config;
+  // Which backend service a request reaches is known per request only: a rate limit keyed on
+  // a fingerprint turns them on for every HTTPS listener.
+  const bool rate_limits_use_fingerprints = rate_limits_use_tls_fingerprints(config);
   for (const model::ForwardingRule& rule : config.forwarding_rules) {
     ListenerPlan plan;
     plan.forwarding_rule = rule.name;
@@ -76,6 +89,8 @@ void plan_listeners(ConfigSnapshot& snapshot, config::ConfigErrors& errors) {
               config.trust_configs, plan.server_tls_policy->client_validation_trust_config->name);
         }
       }
+      plan.tls_fingerprints =
+          needs_tls_fingerprints(config, plan.url_map, rate_limits_use_fingerprints);
     } else {
       errors.push_back({rule.origin.file, "forwardingRules[" + rule.name + "].target",
                         "target proxy '" + rule.target.text + "' is not declared"});

@@ -37,6 +37,10 @@ struct ListenerPlan {
   const model::ServerTlsPolicy* server_tls_policy = nullptr;  // null: no mutual TLS
   const model::TrustConfig* trust_config = nullptr;  // the policy's; null: none (ALLOW only)
   std::string network;                               // short name, for log labels
+  /// The handshakes read the client's JA3/JA4 fingerprints: the URL map's header actions use
+  /// {tls_ja3_fingerprint} or {tls_ja4_fingerprint}, or a Cloud Armor rate limit is keyed on
+  /// TLS_JA3_FINGERPRINT or TLS_JA4_FINGERPRINT. Off, a handshake costs nothing more.
+  bool tls_fingerprints = false;
 };
 
 /// A URL-map test that did not pass, in the shape of GCP's UrlMapsValidateResponse.

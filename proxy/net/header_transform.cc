@@ -175,6 +175,8 @@ std::string_view variable_value(std::string_view name, const VariableContext* va
   if (name == "tls_sni_hostname") return variables->tls_sni_hostname;
   if (name == "tls_version") return variables->tls_version;
   if (name == "tls_cipher_suite") return variables->tls_cipher_suite;
+  if (name == "tls_ja3_fingerprint") return variables->tls_ja3_fingerprint;
+  if (name == "tls_ja4_fingerprint") return variables->tls_ja4_fingerprint;
   if (name == "client_rtt_msec") {
     if (variables->client_rtt_msec < 0) return {};
     scratch = std::to_string(variables->client_rtt_msec);

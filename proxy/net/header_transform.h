@@ -18,9 +18,11 @@ namespace albemu::net {
 struct VariableContext {
   std::string_view client_ip_address;  // the client's address, no port
   std::string_view tls_sni_hostname;
-  std::string_view tls_version;       // "TLSv1.3"
-  std::string_view tls_cipher_suite;  // IANA hex, "1302" for TLS_AES_256_GCM_SHA384
-  int64_t client_rtt_msec = -1;       // < 0: unknown (expands to "")
+  std::string_view tls_version;          // "TLSv1.3"
+  std::string_view tls_cipher_suite;     // IANA hex, "1302" for TLS_AES_256_GCM_SHA384
+  std::string_view tls_ja3_fingerprint;  // 32 hex digits (tls_fingerprint.h)
+  std::string_view tls_ja4_fingerprint;  // t13d1516h2_8daaf6152771_e5627efa2ab1
+  int64_t client_rtt_msec = -1;          // < 0: unknown (expands to "")
   /// The client's certificate when the listener has mutual TLS; null: the client_cert_*
   /// variables expand to "" (GCP: a variable without a value is empty).
   const ClientCertInfo* client_cert = nullptr;

@@ -212,6 +212,11 @@ class Http1Connection final : public Http1ConnectionBase,
       std::snprintf(id, sizeof id, "%04X", SSL_CIPHER_get_protocol_id(cipher));
       info_.tls_cipher_id = id;
     }
+    if (tls_ && tls_->computes_fingerprints()) {
+      TlsFingerprints fingerprints = ServerTls::take_fingerprints(ssl);
+      info_.tls_ja3_fingerprint = std::move(fingerprints.ja3);
+      info_.tls_ja4_fingerprint = std::move(fingerprints.ja4);
+    }
     info_.bind_variables();
     const unsigned char* protocol = nullptr;
     unsigned int protocol_length = 0;

@@ -134,7 +134,12 @@ void Request::apply_security_policy(std::string_view path) {
   const auto& snapshot = *ctx_.generation->snapshot;
   if (snapshot.rate_limiter && snapshot.rate_limiter->has_policy(ctx_.decision.backend_service)) {
     const ConnectionInfo& connection = stream_.connection();
-    core::RateLimitKeyInputs inputs{connection.client_ip, ctx_.header_views, path, connection.sni};
+    core::RateLimitKeyInputs inputs{connection.client_ip,
+                                    ctx_.header_views,
+                                    path,
+                                    connection.sni,
+                                    connection.tls_ja3_fingerprint,
+                                    connection.tls_ja4_fingerprint};
     const auto verdict = snapshot.rate_limiter->check(ctx_.decision.backend_service, inputs,
                                                       std::chrono::steady_clock::now());
     if (verdict.policy_applied) {

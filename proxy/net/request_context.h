@@ -41,6 +41,10 @@ struct ConnectionInfo {
   std::string tls_version;
   std::string tls_cipher;     // OpenSSL's name, for the log
   std::string tls_cipher_id;  // IANA's four hex digits, e.g. 009C ({tls_cipher_suite})
+  /// The client's TLS fingerprints; empty unless the listener computes them
+  /// (ListenerPlan::tls_fingerprints).
+  std::string tls_ja3_fingerprint;
+  std::string tls_ja4_fingerprint;
   /// The client's certificate on a listener with mutual TLS; null without.
   std::shared_ptr<const ClientCertInfo> client_cert;
 
@@ -51,6 +55,8 @@ struct ConnectionInfo {
     variables.tls_sni_hostname = sni;
     variables.tls_version = tls_version;
     variables.tls_cipher_suite = tls_cipher_id;
+    variables.tls_ja3_fingerprint = tls_ja3_fingerprint;
+    variables.tls_ja4_fingerprint = tls_ja4_fingerprint;
     variables.client_cert = client_cert.get();
   }
 };

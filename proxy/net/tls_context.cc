@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <span>
 #include <string_view>
+#include <utility>
 
 #include "proxy/core/ascii.h"
 
@@ -113,6 +115,16 @@ bool parses_as_private_key(const std::string& pem) {
   if (key == nullptr) return false;
   EVP_PKEY_free(key);
   return true;
+}
+
+/// The SSL ex_data slot holding a handshake's TlsFingerprints (owned; freed with the SSL).
+int fingerprints_index() {
+  static const int kIndex =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr,
+                           [](void*, void* fingerprints, CRYPTO_EX_DATA*, int, long, void*) {
+                             delete static_cast<TlsFingerprints*>(fingerprints);
+                           });
+  return kIndex;
 }
 
 bool wildcard_matches(std::string_view pattern, std::string_view host) {
@@ -230,6 +242,16 @@ std::shared_ptr<ServerTls> ServerTls::create(const core::ListenerPlan& plan,
   SSL_CTX* primary = tls->certificates_.front().context->native_handle();
   SSL_CTX_set_tlsext_servername_callback(primary, &ServerTls::on_servername);
   SSL_CTX_set_tlsext_servername_arg(primary, tls.get());
+  if (plan.tls_fingerprints) {
+    // The primary context only: an SSL takes its message callback from the context it is
+    // created with, and the ClientHello is read before the SNI callback may switch contexts.
+    // The message callback rather than the client-hello callback: OpenSSL's ClientHello
+    // accessors list only the extensions it knows (no ALPS, no compress_certificate, ...),
+    // and the fingerprints need every extension the client sent, in its order.
+    fingerprints_index();  // allocated here, on the main thread
+    SSL_CTX_set_msg_callback(primary, &ServerTls::on_handshake_message);
+    tls->computes_fingerprints_ = true;
+  }
   return tls;
 }
 
@@ -260,6 +282,26 @@ int ServerTls::on_servername(SSL* ssl, int*, void* arg) {
   const std::size_t index = tls->select_certificate(servername);
   if (index != 0) SSL_set_SSL_CTX(ssl, tls->certificates_[index].context->native_handle());
   return SSL_TLSEXT_ERR_OK;
+}
+
+void ServerTls::on_handshake_message(int write_p, int, int content_type, const void* buf,
+                                     std::size_t length, SSL* ssl, void*) {
+  // Called for every record header and message in both directions; only the first message
+  // the client sends matters: the ClientHello (a second one, after a HelloRetryRequest, is
+  // not fingerprinted). Either way the callback is off for the rest of the connection.
+  if (write_p != 0 || content_type != SSL3_RT_HANDSHAKE) return;
+  SSL_set_msg_callback(ssl, nullptr);
+  TlsFingerprints fingerprints =
+      fingerprints_of(std::span(static_cast<const uint8_t*>(buf), length));
+  if (fingerprints.ja3.empty()) return;
+  auto* stored = new TlsFingerprints(std::move(fingerprints));
+  if (SSL_set_ex_data(ssl, fingerprints_index(), stored) != 1) delete stored;
+}
+
+TlsFingerprints ServerTls::take_fingerprints(SSL* ssl) {
+  auto* stored = static_cast<TlsFingerprints*>(SSL_get_ex_data(ssl, fingerprints_index()));
+  if (stored == nullptr) return {};
+  return std::move(*stored);
 }
 
 }  // namespace albemu::net

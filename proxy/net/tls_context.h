@@ -12,6 +12,7 @@
 
 #include "proxy/core/snapshot.h"
 #include "proxy/net/client_cert.h"
+#include "proxy/net/tls_fingerprint.h"
 
 namespace albemu::net {
 
@@ -43,6 +44,14 @@ class ServerTls {
   /// The listener's mutual TLS (its target proxy's server TLS policy), or null.
   const ClientCertVerifier* client_verifier() const { return client_verifier_.get(); }
 
+  /// The handshakes read the client's JA3 and JA4 fingerprints (`plan.tls_fingerprints`).
+  bool computes_fingerprints() const { return computes_fingerprints_; }
+
+  /// After a handshake on this listener: the client's fingerprints, moved out of the SSL
+  /// (a second call gets them empty). Empty when the listener does not compute them, or the
+  /// ClientHello did not parse.
+  static TlsFingerprints take_fingerprints(SSL* ssl);
+
  private:
   struct Certificate {
     std::string name;
@@ -52,9 +61,12 @@ class ServerTls {
 
   ServerTls() = default;
   static int on_servername(SSL* ssl, int* alert, void* arg);
+  static void on_handshake_message(int write_p, int version, int content_type, const void* buf,
+                                   std::size_t length, SSL* ssl, void* arg);
 
   std::vector<Certificate> certificates_;
   std::shared_ptr<ClientCertVerifier> client_verifier_;
+  bool computes_fingerprints_ = false;
 };
 
 /// The OpenSSL cipher list (TLS 1.2 and below) for a GCP SSL policy profile; empty if unknown.

@@ -193,7 +193,8 @@ std::vector<ErrorCase> cases() {
        throttle("{rateLimitThreshold: {count: 10, intervalSec: 60}, "
                 "exceedAction: deny(429), enforceOnKey: REGION_CODE}"),
        kRate + ".enforceOnKey",
-       "'REGION_CODE' is not one of ALL, IP, HTTP_HEADER, XFF_IP, HTTP_PATH, HTTP_COOKIE, SNI"},
+       "'REGION_CODE' is not one of ALL, IP, HTTP_HEADER, XFF_IP, HTTP_PATH, HTTP_COOKIE, SNI, "
+       "TLS_JA3_FINGERPRINT, TLS_JA4_FINGERPRINT"},
       {"ArmorEnforceOnKeyName",
        throttle("{rateLimitThreshold: {count: 10, intervalSec: 60}, "
                 "exceedAction: deny(429), enforceOnKey: HTTP_COOKIE}"),

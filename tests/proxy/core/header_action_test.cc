@@ -25,6 +25,51 @@ TEST(HeaderActionTest, LiteralValuesAreResolvedWhenCompiled) {
   EXPECT_EQ(compiled.request_headers_to_add[2].value, "{}");
 }
 
+TEST(HeaderActionTest, FindsAVariableAtEveryLevel) {
+  model::HttpHeaderAction uses;
+  uses.response_headers_to_add = {header("X-Fp", "ja4={tls_ja4_fingerprint}")};
+  model::HttpHeaderAction other;
+  other.request_headers_to_add = {header("X-Sni", "{tls_sni_hostname} tls_ja4_fingerprint")};
+  model::WeightedBackendService weighted;
+  weighted.header_action = uses;
+  model::HttpRouteAction route_action;
+  route_action.weighted_backend_services = {weighted};
+
+  model::UrlMap plain;
+  plain.header_action = other;
+  EXPECT_FALSE(uses_header_variable(plain, "tls_ja4_fingerprint"));
+  EXPECT_TRUE(uses_header_variable(plain, "tls_sni_hostname"));
+
+  const auto with_matcher = [&](auto&& change) {
+    model::UrlMap url_map = plain;
+    url_map.path_matchers.emplace_back();
+    change(url_map.path_matchers.back());
+    return uses_header_variable(url_map, "tls_ja4_fingerprint");
+  };
+  model::UrlMap top = plain;
+  top.header_action = uses;
+  EXPECT_TRUE(uses_header_variable(top, "tls_ja4_fingerprint"));
+  EXPECT_FALSE(uses_header_variable(top, "tls_ja3_fingerprint"));
+  model::UrlMap default_route = plain;
+  default_route.default_route_action = route_action;
+  EXPECT_TRUE(uses_header_variable(default_route, "tls_ja4_fingerprint"));
+  EXPECT_TRUE(with_matcher([&](model::PathMatcher& m) { m.header_action = uses; }));
+  EXPECT_TRUE(with_matcher([&](model::PathMatcher& m) { m.default_route_action = route_action; }));
+  EXPECT_TRUE(with_matcher([&](model::PathMatcher& m) {
+    m.path_rules.emplace_back();
+    m.path_rules.back().route_action = route_action;
+  }));
+  EXPECT_TRUE(with_matcher([&](model::PathMatcher& m) {
+    m.route_rules.emplace_back();
+    m.route_rules.back().header_action = uses;
+  }));
+  EXPECT_TRUE(with_matcher([&](model::PathMatcher& m) {
+    m.route_rules.emplace_back();
+    m.route_rules.back().route_action = route_action;
+  }));
+  EXPECT_FALSE(with_matcher([&](model::PathMatcher& m) { m.header_action = other; }));
+}
+
 TEST(HeaderActionTest, ReplaceDefaultDependsOnVariables) {
   model::HttpHeaderAction action;
   action.request_headers_to_add = {header("a", "1"), header("b", "{tls_version}"),

@@ -73,7 +73,9 @@ struct Request {
   std::vector<HeaderView> headers;
   std::string path = "/";
   std::string sni;
-  RateLimitKeyInputs inputs() const { return {ip, headers, path, sni}; }
+  std::string ja3;
+  std::string ja4;
+  RateLimitKeyInputs inputs() const { return {ip, headers, path, sni, ja3, ja4}; }
 };
 
 /// How many of `n` requests at `now` pass.
@@ -190,6 +192,44 @@ TEST(RateLimiter, KeyByPathCookieAndSni) {
   y.sni = "y.example.com";
   EXPECT_EQ(allowed_count(*by_sni, x, 2, kStart), 1);
   EXPECT_EQ(allowed_count(*by_sni, y, 2, kStart), 1);
+}
+
+TEST(RateLimiter, TlsFingerprintKeys) {
+  auto by_ja3 = make({throttle_rule(1000, 1, 10, "TLS_JA3_FINGERPRINT")});
+  Request curl;
+  curl.ja3 = "579ccef312d18482fc42e2b822ca2430";
+  curl.ja4 = "t13d1715h2_5b57614c22b0_3d5424432f57";
+  Request chrome;
+  chrome.ja3 = "b4c783785c9d8ca60b7713f36e48c407";
+  chrome.ja4 = "t13d1516h2_8daaf6152771_e5627efa2ab1";
+  EXPECT_EQ(by_ja3->check("svc", curl.inputs(), kStart).rate_limit_key, curl.ja3);
+  EXPECT_EQ(allowed_count(*by_ja3, curl, 1, kStart), 0);
+  EXPECT_EQ(allowed_count(*by_ja3, chrome, 2, kStart), 1);
+
+  auto by_ja4 = make({throttle_rule(1000, 1, 10, "TLS_JA4_FINGERPRINT")});
+  EXPECT_EQ(by_ja4->check("svc", chrome.inputs(), kStart).rate_limit_key, chrome.ja4);
+  EXPECT_EQ(allowed_count(*by_ja4, curl, 1, kStart), 1);
+  EXPECT_EQ(allowed_count(*by_ja4, chrome, 1, kStart), 0);
+
+  // Without a fingerprint (plain HTTP) the key is ALL's: one bucket for all such clients.
+  Request plain;
+  plain.ip = "10.0.0.2";
+  Request other_plain;
+  other_plain.ip = "10.0.0.3";
+  EXPECT_EQ(by_ja4->check("svc", plain.inputs(), kStart).rate_limit_key, "");
+  EXPECT_EQ(allowed_count(*by_ja4, other_plain, 1, kStart), 0);
+}
+
+TEST(RateLimiter, TellsWhetherAPolicyKeysOnTlsFingerprints) {
+  EXPECT_FALSE(rate_limits_use_tls_fingerprints(config_with({throttle_rule(1, 1, 10, "SNI")})));
+  EXPECT_TRUE(rate_limits_use_tls_fingerprints(config_with(
+      {throttle_rule(1, 1, 10, "IP"), throttle_rule(2, 1, 10, "TLS_JA4_FINGERPRINT")})));
+  EXPECT_TRUE(rate_limits_use_tls_fingerprints(
+      config_with({throttle_rule(1, 1, 10, "TLS_JA3_FINGERPRINT")})));
+  // A policy no backend service uses does not count.
+  model::Config unused = config_with({throttle_rule(1, 1, 10, "TLS_JA3_FINGERPRINT")});
+  for (model::BackendService& service : unused.backend_services) service.security_policy.reset();
+  EXPECT_FALSE(rate_limits_use_tls_fingerprints(unused));
 }
 
 TEST(RateLimiter, RulesByPriorityWithCidrs) {

@@ -184,6 +184,13 @@ TYPED_TEST(HeaderTransform, VariablesExpand) {
                                     "{client_cert_error}|{client_cert_sha256_fingerprint}",
                                     &variables),
             "true|false|client_cert_validation_failed|abc=");
+  // Fingerprints: empty unless the listener computes them.
+  EXPECT_EQ(expand_header_variables("[{tls_ja3_fingerprint}][{tls_ja4_fingerprint}]", &variables),
+            "[][]");
+  variables.tls_ja3_fingerprint = "579ccef312d18482fc42e2b822ca2430";
+  variables.tls_ja4_fingerprint = "t13d1715h2_5b57614c22b0_3d5424432f57";
+  EXPECT_EQ(expand_header_variables("{tls_ja3_fingerprint} {tls_ja4_fingerprint}", &variables),
+            "579ccef312d18482fc42e2b822ca2430 t13d1715h2_5b57614c22b0_3d5424432f57");
   EXPECT_EQ(expand_header_variables("unterminated {tls_version", &variables),
             "unterminated {tls_version");
   EXPECT_EQ(expand_header_variables("{client_rtt_msec}", nullptr), "");

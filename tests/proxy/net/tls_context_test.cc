@@ -4,8 +4,11 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "tests/proxy/tls_test_support.h"
@@ -40,6 +43,7 @@ class ServerTlsTest : public ::testing::Test {
     plan.target_proxy = "https-proxy";
     for (const auto& certificate : certificates_) plan.certificates.push_back(certificate.get());
     plan.ssl_policy = policy;
+    plan.tls_fingerprints = fingerprints_;
     return plan;
   }
 
@@ -51,6 +55,7 @@ class ServerTlsTest : public ::testing::Test {
   }
 
   std::vector<std::unique_ptr<model::SslCertificate>> certificates_;
+  bool fingerprints_ = false;  // ListenerPlan::tls_fingerprints
 };
 
 struct HandshakeResult {
@@ -58,12 +63,24 @@ struct HandshakeResult {
   std::string served_cn;  // subject CN of the certificate the client received
   std::string alpn;
   int version = 0;
+  std::string client_hello;             // the ClientHello message the client wrote
+  TlsFingerprints server_fingerprints;  // what the server took from the handshake
 };
+
+/// The client's message callback: keeps the first handshake message it writes.
+void keep_client_hello(int write_p, int, int content_type, const void* buf, std::size_t length,
+                       SSL*, void* arg) {
+  auto* out = static_cast<std::string*>(arg);
+  if (write_p == 1 && content_type == SSL3_RT_HANDSHAKE && out->empty())
+    out->assign(static_cast<const char*>(buf), length);
+}
 
 /// Runs a real OpenSSL client/server handshake over an in-memory BIO pair.
 /// `alpn`: the protocols the client offers, in ALPN's wire form (empty: no ALPN extension).
+/// `configure_client` may change the client's context before the handshake.
 HandshakeResult handshake(ServerTls& tls, const char* sni, int client_max_version = 0,
-                          std::string_view alpn = std::string_view("\x02h2\x08http/1.1")) {
+                          std::string_view alpn = std::string_view("\x02h2\x08http/1.1"),
+                          const std::function<void(SSL_CTX*)>& configure_client = {}) {
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> client_ctx(SSL_CTX_new(TLS_client_method()),
                                                                SSL_CTX_free);
   // Let old-protocol clients actually offer what they claim (OpenSSL 3 refuses at level 1+).
@@ -72,6 +89,7 @@ HandshakeResult handshake(ServerTls& tls, const char* sni, int client_max_versio
     SSL_CTX_set_min_proto_version(client_ctx.get(), TLS1_VERSION);
     SSL_CTX_set_max_proto_version(client_ctx.get(), client_max_version);
   }
+  if (configure_client) configure_client(client_ctx.get());
   std::unique_ptr<SSL, decltype(&SSL_free)> client(SSL_new(client_ctx.get()), SSL_free);
   std::unique_ptr<SSL, decltype(&SSL_free)> server(SSL_new(tls.context().native_handle()),
                                                    SSL_free);
@@ -89,6 +107,8 @@ HandshakeResult handshake(ServerTls& tls, const char* sni, int client_max_versio
   SSL_set_accept_state(server.get());
 
   HandshakeResult result;
+  SSL_set_msg_callback(client.get(), keep_client_hello);
+  SSL_set_msg_callback_arg(client.get(), &result.client_hello);
   bool client_done = false;
   bool server_done = false;
   for (int round = 0; round < 50 && !(client_done && server_done); ++round) {
@@ -122,7 +142,55 @@ HandshakeResult handshake(ServerTls& tls, const char* sni, int client_max_versio
   SSL_get0_alpn_selected(client.get(), &selected, &selected_length);
   result.alpn.assign(reinterpret_cast<const char*>(selected), selected_length);
   result.version = SSL_version(client.get());
+  result.server_fingerprints = ServerTls::take_fingerprints(server.get());
   return result;
+}
+
+TEST_F(ServerTlsTest, FingerprintsOnlyWhenThePlanAsks) {
+  auto tls = create();
+  ASSERT_NE(tls, nullptr);
+  EXPECT_FALSE(tls->computes_fingerprints());
+  const HandshakeResult result = handshake(*tls, "api.example.com");
+  ASSERT_TRUE(result.ok);
+  EXPECT_EQ(result.server_fingerprints, TlsFingerprints{});
+}
+
+/// A client extension OpenSSL does not know (ALPS's type), so it lists it in no accessor.
+int add_unknown_extension(SSL*, unsigned int, const unsigned char** out, std::size_t* length, int*,
+                          void*) {
+  static constexpr unsigned char kData[] = {0x00, 0x03, 0x02, 'h', '2'};
+  *out = kData;
+  *length = sizeof kData;
+  return 1;
+}
+
+TEST_F(ServerTlsTest, FingerprintsTheClientHelloAsSent) {
+  fingerprints_ = true;
+  auto tls = create();
+  ASSERT_NE(tls, nullptr);
+  EXPECT_TRUE(tls->computes_fingerprints());
+  for (const int version : {0, TLS1_2_VERSION}) {
+    SCOPED_TRACE(version);
+    // SNI that switches to another context, and an extension unknown to OpenSSL.
+    const HandshakeResult result =
+        handshake(*tls, "api.example.com", version, "\x08http/1.1", [](SSL_CTX* client) {
+          SSL_CTX_add_client_custom_ext(client, 0x4469, add_unknown_extension, nullptr, nullptr,
+                                        nullptr, nullptr);
+        });
+    ASSERT_TRUE(result.ok);
+    EXPECT_EQ(result.served_cn, "exact");
+    const auto message = std::span(reinterpret_cast<const uint8_t*>(result.client_hello.data()),
+                                   result.client_hello.size());
+    const std::optional<ClientHello> hello = parse_client_hello(message);
+    ASSERT_TRUE(hello.has_value());
+    EXPECT_NE(std::find(hello->extensions.begin(), hello->extensions.end(), 0x4469),
+              hello->extensions.end());
+    EXPECT_EQ(result.server_fingerprints.ja3, ja3_fingerprint(*hello));
+    EXPECT_EQ(result.server_fingerprints.ja4, ja4_fingerprint(*hello));
+    EXPECT_TRUE(result.server_fingerprints.ja4.starts_with(version == 0 ? "t13d" : "t12d"))
+        << result.server_fingerprints.ja4;
+    EXPECT_EQ(result.server_fingerprints.ja4.substr(8, 2), "h1");
+  }
 }
 
 TEST_F(ServerTlsTest, SelectsExactThenWildcardThenFirst) {
