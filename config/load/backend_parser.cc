@@ -270,8 +270,13 @@ model::BackendService parse_backend_service(const YamlCursor& resource,
       iap.error("IAP is not supported by albemu");
     }
   }
-  reader.ignore({"connectionDraining", "portName", "enableCDN", "affinityCookieTtlSec",
-                 "compressionMode", "network", "ipAddressSelectionPolicy", "port"});
+  // Exports write `enableCDN: false`; only an enabled CDN would change behaviour.
+  YamlCursor cdn = reader.take("enableCDN");
+  if (cdn.as_bool().value_or(false)) {
+    cdn.error("Cloud CDN is not supported by internal Application Load Balancers");
+  }
+  reader.ignore({"connectionDraining", "portName", "affinityCookieTtlSec", "compressionMode",
+                 "network", "ipAddressSelectionPolicy", "port"});
   return service;
 }
 

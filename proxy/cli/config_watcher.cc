@@ -149,8 +149,10 @@ void ConfigWatcher::on_events(std::size_t bytes) {
   }
   if (!relevant) return;
   timer_.expires_after(being_written_.empty() ? delays_.settle : delays_.debounce);
+  change_pending_ = true;
   timer_.async_wait([this](error_code ec) {
     if (ec || stopped_) return;
+    change_pending_ = false;
     being_written_.clear();  // a writer that never closed: reload what is there
     on_change_();
   });

@@ -56,6 +56,8 @@ class ConfigWatcher {
   /// Config files written to and not yet closed: while there are any, the callback waits
   /// the longer delay.
   std::size_t files_being_written() const { return being_written_.size(); }
+  /// A change was seen and the callback is waiting for its delay.
+  bool change_pending() const { return change_pending_; }
 
  private:
   void add_watch(const std::string& directory);
@@ -77,6 +79,7 @@ class ConfigWatcher {
   std::set<std::string> being_written_;  // modified, not yet closed (nor renamed or deleted)
   std::vector<char> buffer_;
   bool stopped_ = false;
+  bool change_pending_ = false;
 };
 
 }  // namespace albemu::cli

@@ -293,7 +293,7 @@ void ServerTls::on_handshake_message(int write_p, int, int content_type, const v
   SSL_set_msg_callback(ssl, nullptr);
   TlsFingerprints fingerprints =
       fingerprints_of(std::span(static_cast<const uint8_t*>(buf), length));
-  if (fingerprints.ja3.empty()) return;
+  if (fingerprints.ja3.empty() && fingerprints.ja4.empty()) return;
   auto* stored = new TlsFingerprints(std::move(fingerprints));
   if (SSL_set_ex_data(ssl, fingerprints_index(), stored) != 1) delete stored;
 }

@@ -100,6 +100,8 @@ std::vector<ErrorCase> cases() {
       {"BackendCapacityScaler",
        "backendServices: [{name: extra, backends: [{group: web-neg, capacityScaler: 2}]}]\n",
        kBackend + ".backends[0].capacityScaler", "out of range [0, 1]"},
+      {"BackendCdnEnabled", backend("enableCDN: true"), kBackend + ".enableCDN",
+       "Cloud CDN is not supported by internal Application Load Balancers"},
       {"BackendCapacityScalerBelowTenth",
        "backendServices: [{name: extra, backends: [{group: web-neg, capacityScaler: 0.05}]}]\n",
        kBackend + ".backends[0].capacityScaler", "must be 0 or between 0.1 and 1.0"},
