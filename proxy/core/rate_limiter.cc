@@ -343,21 +343,6 @@ int parse_deny_status(std::string_view action) {
   return status;
 }
 
-bool rate_limits_use_tls_fingerprints(const model::Config& config) {
-  for (const model::BackendService& service : config.backend_services) {
-    if (!service.security_policy || service.security_policy->empty()) continue;
-    for (const model::SecurityPolicy& policy : config.security_policies) {
-      if (policy.name != service.security_policy->name) continue;
-      for (const model::SecurityPolicyRule& rule : policy.rules) {
-        if (!rule.rate_limit_options) continue;
-        const std::string& key = rule.rate_limit_options->enforce_on_key;
-        if (key == "TLS_JA3_FINGERPRINT" || key == "TLS_JA4_FINGERPRINT") return true;
-      }
-    }
-  }
-  return false;
-}
-
 std::shared_ptr<RateLimiter> RateLimiter::create(const model::Config& config,
                                                  config::ConfigErrors& errors) {
   constexpr std::size_t kFailed = static_cast<std::size_t>(-1);
@@ -393,6 +378,19 @@ std::shared_ptr<RateLimiter> RateLimiter::create(const model::Config& config,
 
 RateLimiter::RateLimiter(std::unique_ptr<RateLimiterImpl> impl) : impl_(std::move(impl)) {}
 RateLimiter::~RateLimiter() = default;
+
+bool RateLimiter::uses_tls_fingerprints() const {
+  // Only policies that a backend service uses are compiled.
+  for (const CompiledPolicy& policy : impl_->policies) {
+    for (const CompiledRule& rule : policy.rules) {
+      if (rule.key_kind == KeyKind::kTlsJa3Fingerprint ||
+          rule.key_kind == KeyKind::kTlsJa4Fingerprint) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 
 bool RateLimiter::has_policy(std::string_view backend_service) const {
   return impl_->policy_by_backend_service.find(backend_service) !=

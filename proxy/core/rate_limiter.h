@@ -42,10 +42,6 @@ struct RateLimitKeyInputs {
   std::string_view tls_ja4_fingerprint;  // not compute them (ListenerPlan::tls_fingerprints)
 };
 
-/// True if a rate limit of a security policy that a backend service uses is keyed on
-/// TLS_JA3_FINGERPRINT or TLS_JA4_FINGERPRINT.
-bool rate_limits_use_tls_fingerprints(const model::Config& config);
-
 /// What a rule in preview mode would have done (`jsonPayload.previewSecurityPolicy`).
 struct PreviewOutcome {
   std::string policy_name;
@@ -97,6 +93,10 @@ class RateLimiter {
 
   /// True if `backend_service` has a security policy (lets callers skip building inputs).
   bool has_policy(std::string_view backend_service) const;
+
+  /// True if a rate limit of a security policy that a backend service uses is keyed on
+  /// TLS_JA3_FINGERPRINT or TLS_JA4_FINGERPRINT.
+  bool uses_tls_fingerprints() const;
 
   /// Number of live counter keys (for tests of expiry).
   std::size_t tracked_keys() const;

@@ -48,7 +48,8 @@ void plan_listeners(ConfigSnapshot& snapshot, config::ConfigErrors& errors) {
   const model::Config& config = snapshot.config;
   // Which backend service a request reaches is known per request only: a rate limit keyed on
   // a fingerprint turns them on for every HTTPS listener.
-  const bool rate_limits_use_fingerprints = rate_limits_use_tls_fingerprints(config);
+  const bool rate_limits_use_fingerprints =
+      snapshot.rate_limiter && snapshot.rate_limiter->uses_tls_fingerprints();
   for (const model::ForwardingRule& rule : config.forwarding_rules) {
     ListenerPlan plan;
     plan.forwarding_rule = rule.name;

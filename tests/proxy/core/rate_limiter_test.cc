@@ -221,15 +221,20 @@ TEST(RateLimiter, TlsFingerprintKeys) {
 }
 
 TEST(RateLimiter, TellsWhetherAPolicyKeysOnTlsFingerprints) {
-  EXPECT_FALSE(rate_limits_use_tls_fingerprints(config_with({throttle_rule(1, 1, 10, "SNI")})));
-  EXPECT_TRUE(rate_limits_use_tls_fingerprints(config_with(
+  const auto uses_fingerprints = [](const model::Config& config) {
+    config::ConfigErrors errors;
+    const auto limiter = RateLimiter::create(config, errors);
+    EXPECT_TRUE(errors.empty());
+    return limiter != nullptr && limiter->uses_tls_fingerprints();
+  };
+  EXPECT_FALSE(uses_fingerprints(config_with({throttle_rule(1, 1, 10, "SNI")})));
+  EXPECT_TRUE(uses_fingerprints(config_with(
       {throttle_rule(1, 1, 10, "IP"), throttle_rule(2, 1, 10, "TLS_JA4_FINGERPRINT")})));
-  EXPECT_TRUE(rate_limits_use_tls_fingerprints(
-      config_with({throttle_rule(1, 1, 10, "TLS_JA3_FINGERPRINT")})));
+  EXPECT_TRUE(uses_fingerprints(config_with({throttle_rule(1, 1, 10, "TLS_JA3_FINGERPRINT")})));
   // A policy no backend service uses does not count.
   model::Config unused = config_with({throttle_rule(1, 1, 10, "TLS_JA3_FINGERPRINT")});
   for (model::BackendService& service : unused.backend_services) service.security_policy.reset();
-  EXPECT_FALSE(rate_limits_use_tls_fingerprints(unused));
+  EXPECT_FALSE(uses_fingerprints(unused));
 }
 
 TEST(RateLimiter, RulesByPriorityWithCidrs) {
