@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -79,13 +80,16 @@ class Server {
   /// Returns the error text (empty on success).
   std::string reload(std::string_view reason) {
     const uint64_t generation = current_->generation + 1;
+    const auto started = Clock::now();
     core::SnapshotResult result = load(generation);
+    const auto built = Clock::now();
     std::string error;
     if (!result.snapshot) {
       error = config::format_errors(result.errors);
     } else if (const auto bind_errors = data_plane_.apply(result.snapshot); !bind_errors.empty()) {
       error = config::format_errors(bind_errors);
     }
+    const auto applied = Clock::now();
     metrics_.config_reload(error.empty());
     if (!error.empty()) {
       last_reload_error_ = error;
@@ -99,7 +103,9 @@ class Server {
     last_reload_error_.clear();
     metrics_.set_config_generation(current_->generation);
     std::cerr << "albemu serve: reloaded (" << reason << "), generation " << current_->generation
-              << "\n";
+              << " in " << milliseconds(applied - started) << " ms (load and build "
+              << milliseconds(built - started) << " ms, handing it to the workers "
+              << milliseconds(applied - built) << " ms)\n";
     if (on_reloaded) on_reloaded();
     return {};
   }
@@ -110,6 +116,11 @@ class Server {
   std::function<void()> on_reloaded;  // after a successful reload (listeners may have moved)
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static long long milliseconds(Clock::duration elapsed) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  }
+
   /// Loads the config, gives the useHttp2 services without a URL their h2c stand-ins, builds.
   core::SnapshotResult load(uint64_t generation) {
     config::LoadResult loaded = core::load_config_sources(paths_);

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -59,8 +60,9 @@ class Http1Connection final : public Http1ConnectionBase,
       : Http1ConnectionBase(worker, std::move(info)),
         stream_(std::move(stream)),
         tls_(std::move(tls)),
-        deadline_timer_(worker.io_context().get_executor()),
-        header_timer_(worker.io_context()) {}
+        deadline_timer_(worker.io_context().get_executor()) {}
+
+  ~Http1Connection() override { worker_.give_back_timer(std::move(header_timer_)); }
 
   void start() {
     if constexpr (kIsTls<Stream>) {
@@ -85,7 +87,7 @@ class Http1Connection final : public Http1ConnectionBase,
 
   void force_close() override {
     reset();
-    if (request_.active()) request_.abort();
+    if (request_active()) request_->abort();
   }
 
   std::string_view forwarding_rule() const override { return info_.forwarding_rule; }
@@ -123,7 +125,7 @@ class Http1Connection final : public Http1ConnectionBase,
   void reset() override {
     closed_ = true;
     close_socket();
-    header_timer_.cancel();
+    if (header_timer_) header_timer_->cancel();
   }
 
   void request_done() override {
@@ -168,14 +170,16 @@ class Http1Connection final : public Http1ConnectionBase,
     deadline_timer_armed_ = true;
     timer_expiry_ = deadline;
     deadline_timer_.expires_at(deadline);
-    // A weak reference: an idle connection's pending wait must not keep it alive.
-    deadline_timer_.async_wait([weak = this->weak_from_this()](error_code ec) {
-      const auto self = weak.lock();
-      if (ec || !self) return;  // re-armed (a newer wait is pending) or the connection is gone
-      self->deadline_timer_armed_ = false;
-      if (Clock::now() < self->deadlines_.next()) return self->arm_deadline();
-      self->close_socket();
-    });
+    // A weak reference: an idle connection's pending wait must not keep it alive. The wait
+    // usually lasts the keepalive timeout: it takes only its own size (ExactAllocator).
+    deadline_timer_.async_wait(asio::bind_allocator(
+        ExactAllocator<void>(), [weak = this->weak_from_this()](error_code ec) {
+          const auto self = weak.lock();
+          if (ec || !self) return;  // re-armed (a newer wait is pending) or the connection is gone
+          self->deadline_timer_armed_ = false;
+          if (Clock::now() < self->deadlines_.next()) return self->arm_deadline();
+          self->close_socket();
+        }));
   }
   void read_within(Clock::duration timeout) {
     deadlines_.read(Clock::now() + timeout);
@@ -205,7 +209,7 @@ class Http1Connection final : public Http1ConnectionBase,
         sni != nullptr && is_plain_host_name(sni)) {
       info_.sni = sni;
     }
-    info_.tls_version = SSL_get_version(ssl);
+    info_.tls_version = SSL_get_version(ssl);  // static names: views suffice
     if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) {
       info_.tls_cipher = SSL_CIPHER_get_name(cipher);
       char id[8];
@@ -240,13 +244,13 @@ class Http1Connection final : public Http1ConnectionBase,
     if (buffer_.size() > 0) return do_read_header();
     release_request_storage();
     read_within(keepalive_timeout());
-    read_drained(stream_, buffer_.prepare(kIdleReadSize),
-                 [self = this->shared_from_this()](error_code ec, std::size_t n) {
-                   self->deadlines_.read_done();
-                   if (ec) return self->force_close();
-                   self->buffer_.commit(n);
-                   self->do_read_header();
-                 });
+    read_idle(stream_, buffer_, kIdleReadSize,
+              [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                self->deadlines_.read_done();
+                if (ec) return self->force_close();
+                self->buffer_.commit(n);
+                self->do_read_header();
+              });
   }
 
   void do_read_header() {
@@ -262,8 +266,9 @@ class Http1Connection final : public Http1ConnectionBase,
     // when it passes, and a slow head still deserves its 408.
     header_timed_out_ = false;
     const auto generation = ++header_reads_;
-    header_timer_.expires_after(worker_.timeouts().request_header);
-    header_timer_.async_wait([self = this->shared_from_this(), generation](error_code ec) {
+    if (!header_timer_) header_timer_ = worker_.take_timer();
+    header_timer_->expires_after(worker_.timeouts().request_header);
+    header_timer_->async_wait([self = this->shared_from_this(), generation](error_code ec) {
       if (ec || generation != self->header_reads_ || self->closed_) return;
       self->header_timed_out_ = true;
       error_code ignored;
@@ -288,8 +293,8 @@ class Http1Connection final : public Http1ConnectionBase,
   }
 
   void on_head_read(error_code ec) {
-    ++header_reads_;  // disarms a timer that fired meanwhile
-    header_timer_.cancel();
+    ++header_reads_;                                    // disarms a timer that fired meanwhile
+    worker_.give_back_timer(std::move(header_timer_));  // cancelled
     if (ec && header_timed_out_) ec = beast::error::timeout;
     // The client closed mid-head: Beast's read would call that a partial message (400).
     if (ec == asio::error::eof && head_bytes_ + buffer_.size() > 0)
@@ -378,7 +383,7 @@ class Http1Connection final : public Http1ConnectionBase,
     }
     deadlines_.write(Clock::now() + keepalive_timeout());
     arm_deadline();
-    write_eager(stream_, wire_.out,
+    write_eager(stream_, wire_->out,
                 [self = this->shared_from_this(), handler = std::move(handler)](
                     error_code ec, std::size_t n) mutable {
                   self->deadlines_.write_done();
@@ -474,14 +479,16 @@ class Http1Connection final : public Http1ConnectionBase,
   asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>
       deadline_timer_;
   Clock::time_point timer_expiry_;
-  bool deadline_timer_armed_ = false;
-  asio::steady_timer header_timer_;
+  // The worker's, lent while a head takes more than one read.
+  std::unique_ptr<Worker::SteadyTimer> header_timer_;
   uint64_t header_reads_ = 0;
+  std::move_only_function<void()> queued_write_;  // a response write waiting for 100 Continue
+  SizeHandler after_body_read_;                   // takes over a body read the request left behind
+  // The flags together: an idle connection's size decides its allocation's size class.
+  bool deadline_timer_armed_ = false;
   bool header_timed_out_ = false;
   bool continue_in_flight_ = false;
-  std::move_only_function<void()> queued_write_;  // a response write waiting for 100 Continue
   bool body_read_pending_ = false;
-  SizeHandler after_body_read_;       // takes over a body read the request left behind
   bool body_read_cancelled_ = false;  // the request is over and the connection closes
   Clock::time_point linger_end_;
 };

@@ -13,7 +13,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 Http1ConnectionBase::Http1ConnectionBase(Worker& worker, ConnectionInfo info)
-    : worker_(worker), info_(std::move(info)), buffer_(kHeaderLimitBytes + 4096), request_(*this) {
+    : worker_(worker), info_(std::move(info)), buffer_(kHeaderLimitBytes + 4096) {
   info_.bind_variables();
   worker_.connections.fetch_add(1, std::memory_order_relaxed);
   if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
@@ -21,9 +21,13 @@ Http1ConnectionBase::Http1ConnectionBase(Worker& worker, ConnectionInfo info)
 }
 
 Http1ConnectionBase::~Http1ConnectionBase() {
-  if (request_.active()) request_.detach();
+  // Nothing holds the connection any more, so no handler of its request is pending either:
+  // the request can serve another connection.
+  if (request_active()) request_->detach();
+  worker_.give_back_request(std::move(request_));
   worker_.give_back_heads(std::move(heads_));
   worker_.give_back_chunk(std::move(chunk_));
+  worker_.give_back_wire(std::move(wire_));
   worker_.connections.fetch_sub(1, std::memory_order_relaxed);
   if (auto* metrics = worker_.metrics()) metrics->connection_closed(worker_.index());
 }
@@ -38,15 +42,26 @@ char* Http1ConnectionBase::chunk_buffer() {
   return chunk_.get();
 }
 
+WireBuffers& Http1ConnectionBase::wire() {
+  if (!wire_) wire_ = worker_.take_wire();
+  return *wire_;
+}
+
 void Http1ConnectionBase::release_request_storage() {
+  // Its handlers all ran: the connection reads its next request only after the request's
+  // answer was written, its exchange finished and its body was read.
+  if (!request_active()) worker_.give_back_request(std::move(request_));
   worker_.give_back_chunk(std::move(chunk_));
   parser_.reset();
   worker_.give_back_heads(std::move(heads_));
-  if (buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
+  worker_.give_back_wire(std::move(wire_));
+  // Empty, it frees its storage: the idle read prepares some only once bytes arrive
+  // (read_idle).
+  if (buffer_.size() == 0 || buffer_.capacity() > kIdleReadSize) buffer_.shrink_to_fit();
 }
 
 bool Http1ConnectionBase::can_keep_alive() const {
-  if (!client_keep_alive_ || !request_.context().client_keep_alive || draining_) return false;
+  if (!client_keep_alive_ || !request_->context().client_keep_alive || draining_) return false;
   if (!body_unread()) return true;
   if (body_malformed_) return false;
   // The client may hold the body back until it sees 100 Continue, and never send it.
@@ -59,8 +74,8 @@ bool Http1ConnectionBase::can_keep_alive() const {
 }
 
 Http1ConnectionBase::Clock::duration Http1ConnectionBase::keepalive_timeout() {
-  if (request_.active() && request_.context().listener)
-    return request_.context().listener->keepalive_timeout;
+  if (request_active() && request_->context().listener)
+    return request_->context().listener->keepalive_timeout;
   const auto* plan = current_plan().first;
   return plan ? plan->keepalive_timeout : kDefaultKeepaliveTimeout;
 }
@@ -76,7 +91,7 @@ void Http1ConnectionBase::write_head(ResponseHead& head, std::string_view body, 
   if (status != 101) {
     keep_alive_ = can_keep_alive();
     const bool no_body =
-        request_.context().is_head || status / 100 == 1 || status == 204 || status == 304;
+        request_->context().is_head || status / 100 == 1 || status == 204 || status == 304;
     if (!no_body && head.count(http::field::content_length) != 1) {
       if (version_ == 11) {
         head.chunked(true);
@@ -90,28 +105,31 @@ void Http1ConnectionBase::write_head(ResponseHead& head, std::string_view body, 
     if (version_ != 11 || !keep_alive_ || head.count(http::field::connection) != 0)
       head.keep_alive(keep_alive_);
   }
-  wire_.head.clear();
-  serialize_response_head(head, wire_.head);
-  wire_.out.clear();
-  wire_.out.push_back(asio::buffer(wire_.head));
-  frame_body(wire_, body, response_chunked_, end);
+  WireBuffers& wire = this->wire();
+  wire.head.clear();
+  serialize_response_head(head, wire.head);
+  wire.out.clear();
+  wire.out.push_back(asio::buffer(wire.head));
+  frame_body(wire, body, response_chunked_, end);
   send_wire(std::move(handler));
 }
 
 void Http1ConnectionBase::write_body(std::string_view body, bool end, SizeHandler handler) {
-  wire_.out.clear();
-  frame_body(wire_, body, response_chunked_, end);
-  if (wire_.out.empty()) return handler({}, 0);  // the end of a body with a length
+  WireBuffers& wire = this->wire();
+  wire.out.clear();
+  frame_body(wire, body, response_chunked_, end);
+  if (wire.out.empty()) return handler({}, 0);  // the end of a body with a length
   send_wire(std::move(handler));
 }
 
 void Http1ConnectionBase::write_trailers(const HeadFields& trailers, SizeHandler handler) {
   // Only a chunked body has room for trailer fields; after any other they are dropped.
   if (!response_chunked_) return handler({}, 0);
-  wire_.head.assign("0\r\n");
-  trailers.append_to(wire_.head);
-  wire_.head.append("\r\n", 2);
-  wire_.out.assign({asio::buffer(wire_.head)});
+  WireBuffers& wire = this->wire();
+  wire.head.assign("0\r\n");
+  trailers.append_to(wire.head);
+  wire.head.append("\r\n", 2);
+  wire.out.assign({asio::buffer(wire.head)});
   send_wire(std::move(handler));
 }
 
@@ -175,7 +193,7 @@ bool Http1ConnectionBase::on_head_parsed(error_code ec) {
     if (ec == http::error::header_limit) error = core::ProxyError::kRequestHeaderTooLarge;
     if (ec == beast::error::timeout) error = core::ProxyError::kRequestHeaderTimeout;
     begin_request();
-    request_.reject(error);
+    request_->reject(error);
     return true;
   }
   switch (check_request_head(parser_->get())) {
@@ -183,19 +201,19 @@ bool Http1ConnectionBase::on_head_parsed(error_code ec) {
       break;
     case RequestHeadProblem::kMalformed:
       begin_request();
-      request_.reject(core::ProxyError::kMalformedRequest);
+      request_->reject(core::ProxyError::kMalformedRequest);
       return true;
     case RequestHeadProblem::kConnect:
       begin_request();
-      request_.reject_connect();
+      request_->reject_connect();
       return true;
   }
   const bool body_whole = prefetch_body();
   begin_request();
   if (!body_whole) {
-    request_.reject(core::ProxyError::kMalformedRequest);
+    request_->reject(core::ProxyError::kMalformedRequest);
   } else {
-    request_.start();
+    request_->start();
   }
   return true;
 }
@@ -229,7 +247,8 @@ void Http1ConnectionBase::begin_request() {
   continue_sent_ = false;
   keep_alive_ = false;
   const auto [listener, url_map] = current_plan();
-  request_.begin(worker_.generation(), listener, url_map, head_bytes_);
+  if (!request_) request_ = worker_.take_request(*this);
+  request_->begin(worker_.generation(), listener, url_map, head_bytes_);
 }
 
 // ---- the request body

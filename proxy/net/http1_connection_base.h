@@ -62,8 +62,10 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
   }
   char* chunk_buffer();
-  /// Going idle: gives back what only a request in progress needs, so that thousands of idle
-  /// keepalive connections cost little memory.
+  WireBuffers& wire();
+  /// Going idle: gives back what only a request in progress needs (the request itself, the
+  /// parser, the head storage, the body chunk), so that thousands of idle keepalive
+  /// connections cost little memory.
   void release_request_storage();
 
   /// The client still owes body bytes (the parser has not seen the end).
@@ -94,10 +96,10 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<MessageHeads> heads_;  // the worker's, lent while a request is read
   std::optional<MessageHeadParser<true>> parser_;
-  std::unique_ptr<char[]> chunk_;  // request body pieces, lent by the worker
-  WireBuffers wire_;
-  std::size_t head_bytes_ = 0;  // head bytes the parser has taken so far
-  unsigned version_ = 11;       // of the request, and so of its response
+  std::unique_ptr<char[]> chunk_;      // request body pieces, lent by the worker
+  std::unique_ptr<WireBuffers> wire_;  // the worker's, lent while a response is written
+  std::size_t head_bytes_ = 0;         // head bytes the parser has taken so far
+  unsigned version_ = 11;              // of the request, and so of its response
   bool expect_continue_ = false;
   bool continue_sent_ = false;
   bool keep_alive_ = false;      // decided when the response head is written
@@ -107,7 +109,11 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   bool in_request_ = false;      // from a request's first byte until the connection goes on
   bool draining_ = false;
   bool closed_ = false;
-  Request request_;
+  bool client_keep_alive_ = true;
+  bool response_chunked_ = false;
+  /// The worker's, lent from a request's head to the connection going idle (or closing).
+  std::unique_ptr<Request> request_;
+  bool request_active() const { return request_ && request_->active(); }
 
  private:
   bool skip_empty_lines();
@@ -116,8 +122,6 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   PlanCache::Plan current_plan() { return plan_.get(worker_, info_.forwarding_rule); }
 
   std::size_t skipped_empty_lines_ = 0;  // CRLF bytes dropped before the request line
-  bool client_keep_alive_ = true;
-  bool response_chunked_ = false;
   PlanCache plan_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
+#include <cassert>
 #include <random>
 
 #include "proxy/core/rate_limiter.h"
@@ -22,7 +23,14 @@ bool is_malformed_body(const error_code& ec) {
 }
 
 Request::Request(RequestStream& stream)
-    : stream_(stream), fault_timer_(stream.worker().io_context().get_executor()) {}
+    : stream_(&stream), fault_timer_(stream.worker().io_context().get_executor()) {}
+
+Request::Request(Worker& worker) : fault_timer_(worker.io_context().get_executor()) {}
+
+void Request::attach(RequestStream& stream) {
+  assert(!active_ && !exchange_);
+  stream_ = &stream;
+}
 
 Request::~Request() {
   if (exchange_) exchange_->cancel();
@@ -33,7 +41,7 @@ Request::~Request() {
 void Request::begin(std::shared_ptr<const Generation> generation,
                     const core::ListenerPlan* listener, const core::CompiledUrlMap* url_map,
                     std::size_t head_bytes) {
-  Worker& worker = stream_.worker();
+  Worker& worker = stream_->worker();
   active_ = true;
   worker.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
   ctx_.reset();
@@ -42,10 +50,10 @@ void Request::begin(std::shared_ptr<const Generation> generation,
   ctx_.generation = std::move(generation);
   ctx_.listener = listener;
   ctx_.url_map = url_map;
-  const RequestHead& head = stream_.request_head();
+  const RequestHead& head = stream_->request_head();
   ctx_.is_head = head.method() == http::verb::head;
   ctx_.grpc = core::is_grpc_content_type(head[http::field::content_type]);
-  begin_log(ctx_, stream_.connection(), head, head.method_string(), head.target(), head.version());
+  begin_log(ctx_, stream_->connection(), head, head.method_string(), head.target(), head.version());
   ctx_.log.request_size = head_bytes;
 }
 
@@ -65,7 +73,7 @@ void Request::reject(core::ProxyError error) {
 
 void Request::reject_connect() {
   ctx_.client_keep_alive = false;
-  auto& head = stream_.response_head();
+  auto& head = stream_->response_head();
   head.clear();
   head.start_response(404, {}, 11);
   local_body_.clear();
@@ -76,8 +84,8 @@ void Request::reject_connect() {
 // ---- route
 
 void Request::route() {
-  const RequestHead& head = stream_.request_head();
-  const ConnectionInfo& connection = stream_.connection();
+  const RequestHead& head = stream_->request_head();
+  const ConnectionInfo& connection = stream_->connection();
   collect_header_views(head, ctx_.header_views);
   core::RouteRequest view;
   view.method = head.method_string();
@@ -86,12 +94,12 @@ void Request::route() {
   view.target = head.target();
   view.listener_port = ctx_.listener->port;
   view.headers = ctx_.header_views;
-  const auto draw = static_cast<uint32_t>(stream_.worker().rng()());
+  const auto draw = static_cast<uint32_t>(stream_->worker().rng()());
   ctx_.decision = ctx_.url_map->route(view, draw);
   ctx_.routed = true;
 
   if (ctx_.decision.action == core::RouteAction::kRedirect) {
-    auto& response = stream_.response_head();
+    auto& response = stream_->response_head();
     response.clear();
     response.start_response(static_cast<unsigned>(ctx_.decision.status), {}, 11);
     response.set(http::field::location, ctx_.decision.location);
@@ -103,7 +111,7 @@ void Request::route() {
   if (policy && policy->cors) {
     if (core::cors_preflight_response(*policy->cors, view.method, ctx_.header_views,
                                       ctx_.cors_headers)) {
-      auto& response = stream_.response_head();
+      auto& response = stream_->response_head();
       response.clear();
       response.start_response(200, {}, 11);
       local_body_.clear();
@@ -133,7 +141,7 @@ void Request::resolve_backend(std::string_view host, std::string_view target) {
 void Request::apply_security_policy(std::string_view path) {
   const auto& snapshot = *ctx_.generation->snapshot;
   if (snapshot.rate_limiter && snapshot.rate_limiter->has_policy(ctx_.decision.backend_service)) {
-    const ConnectionInfo& connection = stream_.connection();
+    const ConnectionInfo& connection = stream_->connection();
     core::RateLimitKeyInputs inputs{connection.client_ip,
                                     ctx_.header_views,
                                     path,
@@ -169,7 +177,7 @@ void Request::apply_fault_injection() {
     if (draw_percentage() < delay.percentage) {
       fault_timer_.expires_after(std::chrono::seconds(delay.fixed_delay.seconds) +
                                  std::chrono::nanoseconds(delay.fixed_delay.nanos));
-      fault_timer_.async_wait([this, keep = stream_.keepalive()](error_code ec) {
+      fault_timer_.async_wait([this, keep = stream_->keepalive()](error_code ec) {
         if (ec || !active_) return;  // aborted meanwhile
         after_fault_delay();
       });
@@ -191,13 +199,14 @@ void Request::after_fault_delay() {
 }
 
 double Request::draw_percentage() {
-  return std::uniform_real_distribution<double>(0.0, 100.0)(stream_.worker().rng());
+  return std::uniform_real_distribution<double>(0.0, 100.0)(stream_->worker().rng());
 }
 
 // ---- exchange
 
 void Request::exchange() {
-  transform_upstream_head(stream_.request_head(), ctx_, stream_.connection(), !stream_.body_done());
+  transform_upstream_head(stream_->request_head(), ctx_, stream_->connection(),
+                          !stream_->body_done());
   const auto* endpoints = ctx_.target->endpoints;
   if (!endpoints || endpoints->empty()) return serve_standin();
   exchange_ = std::make_shared<UpstreamExchange>(*this);
@@ -208,24 +217,24 @@ void Request::exchange() {
 /// backend would have got it is the answer.
 void Request::serve_standin() {
   standin_body_length_ = 0;
-  auto& head = stream_.request_head();
+  auto& head = stream_->request_head();
   // The framing an upstream request would carry, so the echo shows it.
-  if (const auto length = stream_.body_length()) {
+  if (const auto length = stream_->body_length()) {
     head.content_length(*length);
-  } else if (!stream_.body_done()) {
+  } else if (!stream_->body_done()) {
     head.chunked(true);
   }
   read_standin_body();
 }
 
 void Request::read_standin_body() {
-  if (stream_.body_done()) {
-    const RequestHead& request = stream_.request_head();
-    make_standin_response(stream_.response_head(), local_body_, ctx_, request.method_string(),
+  if (stream_->body_done()) {
+    const RequestHead& request = stream_->request_head();
+    make_standin_response(stream_->response_head(), local_body_, ctx_, request.method_string(),
                           request.target(), request, standin_body_length_);
     return send_local();
   }
-  stream_.read_body([this, keep = stream_.keepalive()](error_code ec, std::size_t n) {
+  stream_->read_body([this, keep = stream_->keepalive()](error_code ec, std::size_t n) {
     if (!active_) return;
     if (ec) return body_failed(ec);
     standin_body_length_ += n;
@@ -237,18 +246,19 @@ void Request::read_standin_body() {
 // ---- response
 
 void Request::prepare_response(ResponseHead& head, bool websocket_upgrade) {
-  transform_response(head, ctx_.routed ? &ctx_.decision : nullptr, &stream_.connection().variables,
+  transform_response(head, ctx_.routed ? &ctx_.decision : nullptr, &stream_->connection().variables,
                      websocket_upgrade);
   for (const auto& header : ctx_.cors_headers) head.set(header.name, header.value);
 }
 
 void Request::answer_error(core::ProxyError error, int configured_status, std::string_view reason) {
-  make_error_response(stream_.response_head(), local_body_, ctx_, error, configured_status, reason);
+  make_error_response(stream_->response_head(), local_body_, ctx_, error, configured_status,
+                      reason);
   send_local();
 }
 
 void Request::send_local() {
-  auto& head = stream_.response_head();
+  auto& head = stream_->response_head();
   prepare_response(head, false);
   // RFC 9110 6.6.1: an origin server with a clock sends Date, and albemu is one here.
   if (head.count(http::field::date) == 0) head.set(http::field::date, http_date());
@@ -258,13 +268,13 @@ void Request::send_local() {
   ctx_.log.status = static_cast<int>(status);
   // A HEAD answer has the length of the body a GET would get, and no body.
   const std::string_view body = ctx_.is_head ? std::string_view() : local_body_;
-  stream_.write_head(head, body, true,
-                     [this, keep = stream_.keepalive()](error_code ec, std::size_t n) {
-                       if (!active_) return;
-                       ctx_.log.response_size += n;
-                       if (ec) stream_.reset();
-                       finish();
-                     });
+  stream_->write_head(head, body, true,
+                      [this, keep = stream_->keepalive()](error_code ec, std::size_t n) {
+                        if (!active_) return;
+                        ctx_.log.response_size += n;
+                        if (ec) stream_->reset();
+                        finish();
+                      });
 }
 
 void Request::exchange_succeeded() {
@@ -287,7 +297,7 @@ void Request::exchange_aborted() {
     ctx_.log.proxy_status.assign(info.proxy_status);
     ctx_.log.status_details.assign(info.details);
   }
-  stream_.reset();
+  stream_->reset();
   finish();
 }
 
@@ -310,7 +320,7 @@ void Request::detach() {
   exchange_.reset();
   if (!active_) return;
   active_ = false;
-  Worker& worker = stream_.worker();
+  Worker& worker = stream_->worker();
   finish_log(worker, ctx_);
   worker.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -320,10 +330,10 @@ void Request::detach() {
 void Request::finish() {
   if (!active_) return;
   active_ = false;
-  Worker& worker = stream_.worker();
+  Worker& worker = stream_->worker();
   finish_log(worker, ctx_);
   worker.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
-  stream_.request_done();
+  stream_->request_done();
 }
 
 }  // namespace albemu::net

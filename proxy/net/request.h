@@ -29,13 +29,18 @@ class Request {
  public:
   /// `stream` outlives the request (the connection holds both).
   explicit Request(RequestStream& stream);
+  /// A request of `worker`'s that no stream holds yet (Worker::take_request lends it): it
+  /// serves the stream it is attached to, one at a time.
+  explicit Request(Worker& worker);
   ~Request();
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
 
   RequestContext& context() { return ctx_; }
   const RequestContext& context() const { return ctx_; }
-  RequestStream& stream() { return stream_; }
+  RequestStream& stream() { return *stream_; }
+  /// Between requests only (not active, no exchange): serves `stream` from now on.
+  void attach(RequestStream& stream);
   /// Between begin() and the end of the request (its log line).
   bool active() const { return active_; }
 
@@ -96,7 +101,7 @@ class Request {
   /// The log phase: writes the log line, then hands the stream back.
   void finish();
 
-  RequestStream& stream_;
+  RequestStream* stream_ = nullptr;
   RequestContext ctx_;
   std::string local_body_;
   std::size_t standin_body_length_ = 0;

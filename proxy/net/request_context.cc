@@ -71,7 +71,8 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection, const 
   if (connection.https) {
     // albemu takes no TLS early data (tlsEarlyData is DISABLED only).
     entry.tls =
-        log::TlsLogInfo{connection.tls_version, connection.tls_cipher, connection.sni, false};
+        log::TlsLogInfo{std::string(connection.tls_version), std::string(connection.tls_cipher),
+                        connection.sni, false};
     entry.mtls = connection.client_cert;
   }
   if (context.generation && context.generation->snapshot) {

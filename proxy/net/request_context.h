@@ -38,8 +38,8 @@ struct ConnectionInfo {
   std::string local_ip;       // the address the client connected to (X-Forwarded-For's LB IP)
   VariableContext variables;  // views into the strings below
   std::string sni;
-  std::string tls_version;
-  std::string tls_cipher;     // OpenSSL's name, for the log
+  std::string_view tls_version;  // OpenSSL's static name, e.g. TLSv1.3
+  std::string_view tls_cipher;   // OpenSSL's static name, for the log
   std::string tls_cipher_id;  // IANA's four hex digits, e.g. 009C ({tls_cipher_suite})
   /// The client's TLS fingerprints; empty unless the listener computes them
   /// (ListenerPlan::tls_fingerprints).

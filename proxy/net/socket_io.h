@@ -82,6 +82,25 @@ inline constexpr bool kDrainedReads = ALBEMU_DRAINED_READS != 0;
 using PlainSocket =
     boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 
+/// Allocates exactly the size asked for, from the global heap. Asio keeps a few blocks per
+/// thread for its operations and hands an operation any cached block big enough, so one that
+/// stays pending for minutes (an idle connection's read, or its keepalive deadline) would hold
+/// a block sized for the largest operation the thread has seen (an accept: 240 bytes). Bound to
+/// such a handler (asio::bind_allocator), it gives the operation its own size.
+template <class T>
+struct ExactAllocator {
+  using value_type = T;
+  ExactAllocator() = default;
+  template <class U>
+  ExactAllocator(const ExactAllocator<U>& /*other*/) {}  // NOLINT(google-explicit-constructor)
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) { ::operator delete(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const ExactAllocator<U>& /*other*/) const {
+    return true;
+  }
+};
+
 namespace socket_io_detail {
 /// How many write_eager handlers may be running inside one another on this thread. A handler
 /// that writes again (a response relayed chunk by chunk from one buffer) would otherwise
@@ -190,31 +209,52 @@ struct ServiceAccess : asio::detail::reactive_socket_service_base {
   }
 };
 
-template <class Handler>
+/// Where a read puts its bytes: a buffer given up front.
+struct FixedTarget {
+  asio::mutable_buffer buffer;
+  asio::mutable_buffer acquire() const { return buffer; }
+  void would_block() const {}
+};
+
+/// Where an idle read puts its bytes: `size` bytes prepared in a flat buffer only once there
+/// is something to read, and given back when the recv would block, so a connection waiting
+/// for its next request holds no read buffer.
+template <class DynamicBuffer>
+struct LazyTarget {
+  DynamicBuffer* buffer;
+  std::size_t size;
+  asio::mutable_buffer acquire() const { return buffer->prepare(size); }
+  void would_block() const {
+    if (buffer->size() == 0) buffer->shrink_to_fit();
+  }
+};
+
+template <class Target, class Handler, template <class> class OpAllocator>
 class ReadOp final : public asio::detail::reactor_op {
  public:
-  using Allocator = asio::recycling_allocator<ReadOp>;
+  using Allocator = OpAllocator<ReadOp>;
 
-  ReadOp(asio::detail::socket_type socket, DescriptorState* state, asio::mutable_buffer buffer,
-         Handler&& handler)
+  ReadOp(asio::detail::socket_type socket, DescriptorState* state, Target target, Handler&& handler)
       : reactor_op(boost::system::error_code(), &ReadOp::do_perform, &ReadOp::do_complete),
         socket_(socket),
         state_(state),
-        buffer_(buffer),
+        target_(target),
         handler_(std::move(handler)) {}
 
  private:
   static status do_perform(reactor_op* base) {
     auto* op = static_cast<ReadOp*>(base);
+    const asio::mutable_buffer buffer = op->target_.acquire();
     // Asio's own recv: retries EINTR, turns 0 bytes into eof; false means "would block".
-    if (!asio::detail::socket_ops::non_blocking_recv1(op->socket_, op->buffer_.data(),
-                                                      op->buffer_.size(), 0, /*is_stream=*/true,
-                                                      op->ec_, op->bytes_transferred_)) {
+    if (!asio::detail::socket_ops::non_blocking_recv1(op->socket_, buffer.data(), buffer.size(), 0,
+                                                      /*is_stream=*/true, op->ec_,
+                                                      op->bytes_transferred_)) {
+      op->target_.would_block();
       return not_done;
     }
     if (op->ec_) return op->ec_ == asio::error::eof ? done_and_exhausted : done;  // as Asio's
     // A short TCP read emptied the receive queue, or stopped at a FIN or at urgent data.
-    const bool short_read = op->bytes_transferred_ < op->buffer_.size();
+    const bool short_read = op->bytes_transferred_ < buffer.size();
     return short_read && nothing_pending(op->state_) ? done_and_exhausted : done;
   }
 
@@ -233,9 +273,22 @@ class ReadOp final : public asio::detail::reactor_op {
 
   asio::detail::socket_type socket_;
   DescriptorState* state_;
-  asio::mutable_buffer buffer_;
+  Target target_;
   Handler handler_;
 };
+
+/// `OpAllocator`: asio::recycling_allocator for a read expected to end soon, ExactAllocator
+/// for one that may wait long.
+template <template <class> class OpAllocator, class Target, class Handler>
+void start_read(PlainSocket& socket, Target target, Handler handler) {
+  using Op = ReadOp<Target, Handler, OpAllocator>;
+  auto& impl = SocketAccess::impl(socket);
+  typename Op::Allocator allocator;
+  Op* op = allocator.allocate(1);
+  new (op) Op(impl.get_implementation().socket_, impl.get_implementation().reactor_data_, target,
+              std::move(handler));
+  ServiceAccess::start_read(impl.get_service(), impl.get_implementation(), op);
+}
 
 }  // namespace socket_io_detail
 
@@ -252,13 +305,18 @@ bool enable_drained_reads(PlainSocket& socket);
 /// the handler's associated executor, allocator and cancellation slot are not used.
 template <class Handler>
 void read_drained(PlainSocket& socket, boost::asio::mutable_buffer buffer, Handler handler) {
-  using Op = socket_io_detail::ReadOp<Handler>;
-  auto& impl = socket_io_detail::SocketAccess::impl(socket);
-  typename Op::Allocator allocator;
-  Op* op = allocator.allocate(1);
-  new (op) Op(impl.get_implementation().socket_, impl.get_implementation().reactor_data_, buffer,
-              std::move(handler));
-  socket_io_detail::ServiceAccess::start_read(impl.get_service(), impl.get_implementation(), op);
+  socket_io_detail::start_read<boost::asio::recycling_allocator>(
+      socket, socket_io_detail::FixedTarget{buffer}, std::move(handler));
+}
+
+/// read_drained into `size` bytes of `buffer` (a Beast dynamic buffer holding no data) that
+/// are prepared only when the socket has bytes to read: while the read waits, the buffer holds
+/// no storage, and the operation takes only its own size (ExactAllocator). The handler gets
+/// (error_code, bytes) and commits them.
+template <class DynamicBuffer, class Handler>
+void read_idle(PlainSocket& socket, DynamicBuffer& buffer, std::size_t size, Handler handler) {
+  socket_io_detail::start_read<ExactAllocator>(
+      socket, socket_io_detail::LazyTarget<DynamicBuffer>{&buffer, size}, std::move(handler));
 }
 
 #else
@@ -272,6 +330,12 @@ void read_drained(PlainSocket& socket, boost::asio::mutable_buffer buffer, Handl
   socket.async_read_some(buffer, std::move(handler));
 }
 
+/// Without ALBEMU_DRAINED_READS: Asio's async_read_some into `size` bytes prepared at once.
+template <class DynamicBuffer, class Handler>
+void read_idle(PlainSocket& socket, DynamicBuffer& buffer, std::size_t size, Handler handler) {
+  socket.async_read_some(buffer.prepare(size), std::move(handler));
+}
+
 #endif  // ALBEMU_DRAINED_READS
 
 /// The same call for a TLS stream: its own async_read_some (the TLS layer reads the socket).
@@ -280,6 +344,14 @@ requires(!std::is_same_v<Stream, PlainSocket>) void read_drained(Stream& stream,
                                                                  boost::asio::mutable_buffer buffer,
                                                                  Handler handler) {
   stream.async_read_some(buffer, std::move(handler));
+}
+
+/// The same call for a TLS stream: its own async_read_some into `size` bytes prepared at once
+/// (the TLS layer keeps buffers of its own anyway).
+template <class Stream, class DynamicBuffer, class Handler>
+requires(!std::is_same_v<Stream, PlainSocket>) void read_idle(Stream& stream, DynamicBuffer& buffer,
+                                                              std::size_t size, Handler handler) {
+  stream.async_read_some(buffer.prepare(size), std::move(handler));
 }
 
 }  // namespace albemu::net

@@ -1,10 +1,12 @@
 #include "proxy/net/worker.h"
 
+#include <cassert>
 #include <cstdio>
 #include <exception>
 
 #include "proxy/net/http1_upstream.h"
 #include "proxy/net/listener.h"
+#include "proxy/net/request.h"
 
 namespace albemu::net {
 
@@ -29,9 +31,10 @@ Worker::~Worker() {
   upstreams_.reset();
   pool_.reset();
   // Timers belong to the io_context's timer service: none is kept past it, including those
-  // given back by requests its destruction ends.
+  // given back by requests its destruction ends (a spare request holds one too).
   tearing_down_ = true;
   spare_timers_.clear();
+  spare_requests_.clear();
   io_context_.reset();
 }
 
@@ -137,6 +140,18 @@ void Worker::give_back_timer(std::unique_ptr<SteadyTimer> timer) {
   if (!timer || tearing_down_) return;
   timer->cancel();  // a pending wait completes with operation_aborted, for its old owner
   if (spare_timers_.size() < kMaxSpareChunks) spare_timers_.push_back(std::move(timer));
+}
+
+std::unique_ptr<Request> Worker::take_request(RequestStream& stream) {
+  auto request = take_spare(spare_requests_, [this] { return std::make_unique<Request>(*this); });
+  request->attach(stream);
+  return request;
+}
+
+void Worker::give_back_request(std::unique_ptr<Request> request) {
+  if (!request || tearing_down_ || spare_requests_.size() >= kMaxSpareHeads) return;
+  assert(!request->active());
+  spare_requests_.push_back(std::move(request));
 }
 
 void Worker::give_back_heads(std::unique_ptr<MessageHeads> heads) {

@@ -38,6 +38,8 @@ inline constexpr std::size_t kBodyChunkSize = 64 * 1024;
 class ServerTls;
 class UpstreamTls;
 class Listener;
+class Request;
+class RequestStream;
 
 /// The client-side timeouts every connection of a worker keeps (spec section 7).
 struct ClientTimeouts {
@@ -115,6 +117,10 @@ class Worker {
   /// Message head storage, lent to a connection for a request as the chunks are.
   std::unique_ptr<MessageHeads> take_heads();
   void give_back_heads(std::unique_ptr<MessageHeads> heads);
+  /// Requests, lent to an HTTP/1 connection from a request's head to its log line and
+  /// attached to `stream`: an idle keepalive connection holds none. Given back inactive.
+  std::unique_ptr<Request> take_request(RequestStream& stream);
+  void give_back_request(std::unique_ptr<Request> request);
   /// Serialization buffers, lent to a backend request as the chunks are.
   std::unique_ptr<WireBuffers> take_wire();
   void give_back_wire(std::unique_ptr<WireBuffers> wire);
@@ -165,6 +171,7 @@ class Worker {
   std::unordered_map<const void*, uint32_t> round_robin_;
   std::vector<std::unique_ptr<char[]>> spare_chunks_;
   std::vector<std::unique_ptr<MessageHeads>> spare_heads_;
+  std::vector<std::unique_ptr<Request>> spare_requests_;
   std::vector<std::unique_ptr<WireBuffers>> spare_wires_;
   std::vector<std::unique_ptr<SteadyTimer>> spare_timers_;
   std::map<std::string, std::shared_ptr<Listener>, std::less<>> listeners_;
