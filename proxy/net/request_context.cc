@@ -70,9 +70,8 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection, const 
   entry.protocol = version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   if (connection.https) {
     // albemu takes no TLS early data (tlsEarlyData is DISABLED only).
-    entry.tls =
-        log::TlsLogInfo{std::string(connection.tls_version), std::string(connection.tls_cipher),
-                        connection.sni, false};
+    entry.tls = log::TlsLogInfo{std::string(connection.tls_version),
+                                std::string(connection.tls_cipher), connection.sni, false};
     entry.mtls = connection.client_cert;
   }
   if (context.generation && context.generation->snapshot) {

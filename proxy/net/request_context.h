@@ -40,7 +40,7 @@ struct ConnectionInfo {
   std::string sni;
   std::string_view tls_version;  // OpenSSL's static name, e.g. TLSv1.3
   std::string_view tls_cipher;   // OpenSSL's static name, for the log
-  std::string tls_cipher_id;  // IANA's four hex digits, e.g. 009C ({tls_cipher_suite})
+  std::string tls_cipher_id;     // IANA's four hex digits, e.g. 009C ({tls_cipher_suite})
   /// The client's TLS fingerprints; empty unless the listener computes them
   /// (ListenerPlan::tls_fingerprints).
   std::string tls_ja3_fingerprint;

@@ -59,6 +59,7 @@
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -93,8 +94,8 @@ struct ExactAllocator {
   ExactAllocator() = default;
   template <class U>
   ExactAllocator(const ExactAllocator<U>& /*other*/) {}  // NOLINT(google-explicit-constructor)
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
-  void deallocate(T* p, std::size_t n) { ::operator delete(p, n * sizeof(T)); }
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
   template <class U>
   bool operator==(const ExactAllocator<U>& /*other*/) const {
     return true;

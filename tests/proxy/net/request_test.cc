@@ -128,6 +128,22 @@ TEST_F(RequestTest, RedirectIsAnsweredLocallyWithADate) {
   EXPECT_EQ(run_.worker().requests_in_flight.load(), 0u);
 }
 
+// An HTTP/1 connection borrows its request from the worker for each request: given back, the
+// same storage serves the next stream it is lent to.
+TEST_F(RequestTest, AWorkersRequestIsLentAgainToAnotherStream) {
+  auto first = run_.client();
+  auto second = run_.client();
+  auto request = run_.worker().take_request(*first);
+  EXPECT_EQ(&request->stream(), first.get());
+  EXPECT_FALSE(request->active());
+  const Request* lent = request.get();
+  run_.worker().give_back_request(std::move(request));
+  auto again = run_.worker().take_request(*second);
+  EXPECT_EQ(again.get(), lent);
+  EXPECT_EQ(&again->stream(), second.get());
+  run_.worker().give_back_request(std::move(again));
+}
+
 TEST_F(RequestTest, UnknownServiceIs503WithoutABackend) {
   auto client = run_.client();
   client->start(get("/masked/x"));

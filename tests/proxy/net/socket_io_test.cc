@@ -11,6 +11,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <functional>
@@ -452,6 +454,56 @@ TEST(DrainedRead, WithoutEnablingNoReadMarksTheSocketDrained) {
   ASSERT_EQ(::poll(&fd, 1, 5000), 1);
   read_drained(reader, asio::buffer(buffer), [](boost::system::error_code, std::size_t) {});
   EXPECT_EQ(reader.available(), 0u);
+}
+
+// An idle read holds no buffer while it waits: the bytes' storage is prepared once they
+// arrive. (Without drained reads it is Asio's read, which needs its buffer up front.)
+TEST_F(DrainedReadTest, AnIdleReadPreparesItsBufferOnlyOnceBytesArrive) {
+  EXPECT_EQ(read_sent("a", buffer_.size()).data, "a");  // the socket is now drained
+  boost::beast::flat_buffer idle;
+  std::optional<ReadResult> result;
+  read_idle(reader_, idle, 1024, [&](boost::system::error_code ec, std::size_t n) {
+    idle.commit(n);
+    result = ReadResult{ec, boost::beast::buffers_to_string(idle.data())};
+  });
+  io_.poll();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(idle.capacity(), kDrainedReads ? 0u : 1024u);
+  send("GET / HTTP/1.1\r\n");
+  run_until(result);
+  EXPECT_FALSE(result.value().ec);
+  EXPECT_EQ(result.value().data, "GET / HTTP/1.1\r\n");
+}
+
+// On a socket not known to be drained (a fresh one), an idle read tries recv at once: finding
+// nothing, it gives its buffer back and waits.
+TEST_F(DrainedReadTest, AnIdleReadThatFindsNothingGivesItsBufferBack) {
+  boost::beast::flat_buffer idle;
+  std::optional<ReadResult> result;
+  read_idle(reader_, idle, 1024, [&](boost::system::error_code ec, std::size_t n) {
+    idle.commit(n);
+    result = ReadResult{ec, boost::beast::buffers_to_string(idle.data())};
+  });
+  io_.poll();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(idle.capacity(), kDrainedReads ? 0u : 1024u);
+  send("late");
+  run_until(result);
+  EXPECT_EQ(result.value().data, "late");
+}
+
+TEST_F(DrainedReadTest, AnIdleReadTakesBytesThatWaitAlready) {
+  send("early");
+  wait_readable();
+  boost::beast::flat_buffer idle;
+  std::optional<ReadResult> result;
+  read_idle(reader_, idle, 1024, [&](boost::system::error_code ec, std::size_t n) {
+    idle.commit(n);
+    result = ReadResult{ec, boost::beast::buffers_to_string(idle.data())};
+  });
+  run_until(result);
+  EXPECT_FALSE(result.value().ec);
+  EXPECT_EQ(result.value().data, "early");
 }
 
 // A read queued on a drained socket is completed by bytes that arrive later.
