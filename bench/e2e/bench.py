@@ -81,7 +81,9 @@ def parse_args(argv):
                         help="req/s of the open-loop run; auto: half the slowest proxy's "
                              "HTTP path throughput, rounded down to 500")
     parser.add_argument("--latency-connections", type=int, default=64)
-    parser.add_argument("--idle-connections", type=int, default=10000)
+    parser.add_argument("--idle-connections", type=int, default=100000,
+                        help="idle keepalive connections held (at most the open-file limit "
+                             "allows, less a margin)")
     parser.add_argument("--reloads", type=int, default=5, help="file rewrites per URL map")
     parser.add_argument("--reload-posts", type=int, default=3, help="POST /reload per URL map")
     parser.add_argument("--reload-connections", type=int, default=64)
@@ -197,7 +199,7 @@ def find_problems(results, args):
 
 def run(args, processes, work_dir):
     certs = Path(args.certs)
-    fd_limit = raise_fd_limit()
+    fd_limit = raise_fd_limit(max(100000, args.idle_connections + 10000))
     ports = [free_port() for _ in range(args.backend_ports)]
     grpc_ports = [free_port() for _ in range(args.backend_ports)]
     layout = configs.Layout(args.services, ports, args.workers, certs / "server.crt",

@@ -299,8 +299,23 @@ def _read_json_line(process, timeout):
                        f"{process.log_tail()}")
 
 
-def run_idle(bench, names, connections):
-    bench.log(f"\n== idle: {connections:,} keepalive connections, one request each, then held")
+# One source address has about 28,000 ephemeral ports (32768-60999) towards one listener.
+IDLE_CONNECTIONS_PER_SOURCE = 20000
+# Descriptors a process keeps beside the idle connections: listeners, logs, and up to 1,024
+# keepalive connections to the backends (nginx counts them in its worker_connections).
+IDLE_FD_MARGIN = 2500
+
+
+def run_idle(bench, names, requested):
+    # The proxy and the holder each need a descriptor per connection: the open-file limit every
+    # process inherits caps the count (raised as far as allowed at the start).
+    connections = max(1, min(requested, bench.layout.fd_limit - IDLE_FD_MARGIN))
+    sources = -(-connections // IDLE_CONNECTIONS_PER_SOURCE)
+    bench.log(f"\n== idle: {connections:,} keepalive connections from {sources} source "
+              f"address(es), one request each, then held")
+    if connections < requested:
+        bench.log(f"  (asked for {requested:,}; the open-file limit of "
+                  f"{bench.layout.fd_limit:,} allows {connections:,})")
     results = {}
     for name in names:
         started = bench.start_proxies([name])
@@ -312,7 +327,7 @@ def run_idle(bench, names, connections):
                 "loadgen-idle",
                 [str(bench.loadgen), "idle", "--target", f"127.0.0.1:{proxy.http_port}",
                  "--connections", str(connections), "--concurrency", "64",
-                 "--services", str(bench.layout.services)],
+                 "--sources", str(sources), "--services", str(bench.layout.services)],
                 cpus=bench.load_cpus, stdout=subprocess.PIPE)
             try:
                 holding = _read_json_line(holder, 120)
@@ -333,7 +348,8 @@ def run_idle(bench, names, connections):
                   f"MiB with {holding['opened']:,} held ({per_connection:.2f} KiB each; "
                   f"{released['still_open']:,} still open at the end, "
                   f"{holding['errors']} errors)")
-    return {"connections": connections, "summary": results}
+    return {"connections": connections, "requested": requested, "sources": sources,
+            "fd_limit": bench.layout.fd_limit, "summary": results}
 
 
 # --- hot reload under load ---------------------------------------------------------------------

@@ -74,9 +74,10 @@ def start_nginx(processes, layout, work_dir, cpus, grpc=False):
 
 def start_haproxy(processes, layout, work_dir, cpus, grpc=False):
     http_port, https_port = free_port(), free_port()
-    # 10,000 idle connections need maxconn above 10,000 even where the file limit is below the
-    # two descriptors per connection HAProxy budgets (the config says `no strict-limits`).
-    maxconn = max(12000, min(30000, (layout.fd_limit - 200) // 2))
+    # The idle section holds as many connections as the file limit allows, even where that is
+    # below the two descriptors per connection HAProxy budgets (the config says
+    # `no strict-limits`).
+    maxconn = max(12000, layout.fd_limit - 200)
     cfg, files = configs.haproxy_files(layout, work_dir, http_port, https_port, maxconn, grpc)
     for file_name, content in files.items():
         (Path(work_dir) / file_name).write_text(content)

@@ -184,7 +184,11 @@ def idle_section(idle, proxies):
     count = idle["connections"]
     lines = [f"### Memory with {count:,} idle keepalive connections", "",
              "Each connection sends one request, then stays open and idle. RSS is VmRSS of all "
-             "the proxy's processes.", "",
+             "the proxy's processes."]
+    if idle.get("requested", count) > count:
+        lines.append(f"{idle['requested']:,} were asked for; the open-file limit of "
+                     f"{idle['fd_limit']:,} allowed {count:,}.")
+    lines += ["",
              "| proxy | RSS before MiB | RSS with them MiB | KiB per connection | held | "
              "still open at the end |",
              "|---|---:|---:|---:|---:|---:|"]

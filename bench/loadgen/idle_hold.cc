@@ -44,6 +44,14 @@ void IdleHold::start(std::function<void()> on_all_open) {
 
 void IdleHold::open_next(std::shared_ptr<Opening> opening) {
   opening->index = started_++;
+  if (options_.sources > 1) {
+    error_code ec;
+    const auto source = asio::ip::make_address_v4(
+        0x7f000001u + static_cast<unsigned>(opening->index % options_.sources));
+    opening->socket->open(tcp::v4(), ec);
+    if (!ec) opening->socket->bind(tcp::endpoint(source, 0), ec);
+    if (ec) return on_done(opening, false);
+  }
   opening->socket->async_connect(options_.target, [this, opening](error_code ec) {
     if (ec) return on_done(opening, false);
     do_request(opening);

@@ -17,6 +17,9 @@ struct IdleHoldOptions {
   std::vector<std::string> requests;  // connection i sends requests[i % size]
   int connections = 10000;
   int concurrency = 64;  // connections being opened at once (bounds the server's upstream use)
+  /// Connection i binds to 127.0.0.(1 + i % sources) first, when above 1: one source address
+  /// has about 28,000 ephemeral ports, so 100,000 connections need at least four.
+  int sources = 1;
 };
 
 struct IdleHoldCounts {

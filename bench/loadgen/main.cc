@@ -3,7 +3,7 @@
 //   albemu_loadgen rate --target 127.0.0.1:8080 --rate 20000 --connections 64 --duration 10
 //       open loop: requests at a fixed rate, latency from each request's scheduled send time;
 //       prints one JSON object with p50/p90/p99/p99.9 (microseconds).
-//   albemu_loadgen idle --target 127.0.0.1:8080 --connections 10000
+//   albemu_loadgen idle --target 127.0.0.1:8080 --connections 100000 --sources 5
 //       opens the connections, one request each, prints a JSON line, holds them until SIGTERM
 //       or SIGINT, then prints how many the server still kept open.
 //
@@ -111,13 +111,14 @@ int run_rate(const CommonOptions& common, int connections, double rate, double d
   return result.completed == 0 ? 1 : 0;
 }
 
-int run_idle(const CommonOptions& common, int connections, int concurrency) {
+int run_idle(const CommonOptions& common, int connections, int concurrency, int sources) {
   asio::io_context io_context(1);
   IdleHoldOptions options;
   options.target = common.target;
   options.requests = common.requests;
   options.connections = connections;
   options.concurrency = std::max(1, concurrency);
+  options.sources = std::max(1, sources);
   IdleHold hold(io_context, std::move(options));
   asio::signal_set signals(io_context, SIGINT, SIGTERM);
   const auto started = std::chrono::steady_clock::now();
@@ -147,7 +148,7 @@ int run_idle(const CommonOptions& common, int connections, int concurrency) {
 
 int main(int argc, char** argv) {
   std::string mode, target, routing = "path", domain = "example.com", host;
-  int services = 1000, connections = 64, concurrency = 64;
+  int services = 1000, connections = 64, concurrency = 64, sources = 1;
   double rate = 1000, duration = 10, warmup = 1, drain = 5;
   po::options_description described("albemu_loadgen rate|idle options");
   described.add_options()("help,h", "show this help")("target", po::value(&target)->required(),
@@ -161,7 +162,10 @@ int main(int argc, char** argv) {
                                                              "rate: recorded seconds")(
       "warmup", po::value(&warmup), "rate: seconds scheduled first and not recorded")(
       "drain", po::value(&drain), "rate: seconds to wait for late answers")(
-      "concurrency", po::value(&concurrency), "idle: connections opened at once");
+      "concurrency", po::value(&concurrency), "idle: connections opened at once")(
+      "sources", po::value(&sources),
+      "idle: spread the connections over this many source addresses, 127.0.0.1 upwards (one "
+      "address has about 28,000 ephemeral ports)");
   po::options_description hidden;
   hidden.add_options()("mode", po::value(&mode)->required());
   po::options_description all;
@@ -194,7 +198,7 @@ int main(int argc, char** argv) {
   common.requests = make_requests(routing == "host" ? RoutingMode::host : RoutingMode::path,
                                   services, common.authority, domain);
   if (mode == "rate") return run_rate(common, connections, rate, duration, warmup, drain);
-  if (mode == "idle") return run_idle(common, connections, concurrency);
+  if (mode == "idle") return run_idle(common, connections, concurrency, sources);
   std::cerr << "albemu_loadgen: mode must be rate or idle\n";
   return 2;
 }
