@@ -33,8 +33,8 @@ void check_endpoint_url(const YamlCursor& field, const std::string& url) {
 std::vector<std::string> read_endpoint_urls(const YamlCursor& field) {
   std::vector<std::string> urls;
   if (!field.present()) return urls;
-  if (field.node().IsScalar()) {
-    urls.push_back(field.node().Scalar());
+  if (field.node().is_scalar()) {
+    urls.push_back(field.node().scalar());
     check_endpoint_url(field, urls.back());
     return urls;
   }
@@ -98,7 +98,7 @@ model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
     check_endpoint_url(url, *single);
     service.urls.push_back(*single);
   }
-  if (urls.present() && urls.node().IsScalar()) {
+  if (urls.present() && urls.node().is_scalar()) {
     urls.error("expected a list of URLs");
   } else {
     for (std::string& endpoint : read_endpoint_urls(urls))
@@ -107,11 +107,11 @@ model::CloudRunService parse_cloud_run_service(const YamlCursor& resource,
   read_ca_certificate_file(reader.take("caCertificateFile"), service);
   YamlCursor tags = reader.take("tags");
   if (tags.present()) {
-    if (!tags.node().IsMap()) {
+    if (!tags.node().is_map()) {
       tags.error("expected a mapping of tag -> url or list of urls");
     } else {
-      for (const auto& entry : tags.node()) {
-        std::string tag = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+      for (const YamlNode::Pair& pair : tags.node().pairs()) {
+        std::string tag = pair.key->is_scalar() ? pair.key->scalar() : std::string();
         YamlCursor tag_field = tags.field(tag);
         if (!is_valid_resource_name(tag)) {
           tag_field.error("tag '" + tag +
@@ -266,7 +266,7 @@ model::BackendService parse_backend_service(const YamlCursor& resource,
   YamlCursor iap = reader.take("iap");
   if (iap.present()) {
     YamlCursor enabled = iap.field("enabled");
-    if (!iap.node().IsMap() || !enabled.present() || enabled.as_bool().value_or(true)) {
+    if (!iap.node().is_map() || !enabled.present() || enabled.as_bool().value_or(true)) {
       iap.error("IAP is not supported by albemu");
     }
   }

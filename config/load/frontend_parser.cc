@@ -170,10 +170,11 @@ model::TargetHttpsProxy parse_target_https_proxy(const YamlCursor& resource,
       proxy.ssl_certificates.push_back(complete_reference(*ref, proxy));
     }
   }
-  const bool empty_list = certificates.node().IsSequence() && certificates.node().size() == 0;
+  const bool empty_list = certificates.node().is_sequence() && certificates.node().size() == 0;
   if ((reader.valid() && !certificates.present()) || empty_list) {
     certificates.error("at least one SSL certificate is required");
-  } else if (certificates.node().IsSequence() && certificates.node().size() > kMaxSslCertificates) {
+  } else if (certificates.node().is_sequence() &&
+             certificates.node().size() > kMaxSslCertificates) {
     certificates.error("at most 15 SSL certificates are allowed per target HTTPS proxy (got " +
                        std::to_string(certificates.node().size()) + ")");
   }

@@ -3,9 +3,6 @@
 
 #include "config/load/loader.h"
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include "config/load/resource_parsers.h"
 #include "config/load/yaml_cursor.h"
@@ -85,7 +83,7 @@ std::string last_segment(const std::string& text) {
 /// One YAML document of one file, and what it holds.
 struct Document {
   std::shared_ptr<const LoadContext> context;
-  YAML::Node root;
+  YamlRef root;
   const Collection* single = nullptr;  // a single exported resource of this collection
 };
 
@@ -95,39 +93,6 @@ const Collection* collection_of_folder(std::string_view file_name) {
   return collection_by_key(parent.string());
 }
 
-/// Reads YAML events and keeps nothing but where the current document began.
-class DocumentStartTracker final : public YAML::EventHandler {
- public:
-  YAML::Mark start;
-  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-/// yaml-cpp (0.7) gets stuck on some malformed streams, `, ...` for one: its parser returns
-/// the same empty document forever, and YAML::LoadAll collects them until memory runs out.
-/// Every real document takes at least one byte of the text, so more documents than bytes
-/// means the parser is stuck. Returns where, or nullopt when the text parses to its end.
-/// Throws YAML::Exception on a syntax error, as LoadAll would.
-std::optional<YAML::Mark> find_stuck_parser(const std::string& yaml) {
-  std::istringstream in(yaml);
-  YAML::Parser parser(in);
-  DocumentStartTracker tracker;
-  for (std::size_t documents = 0; parser.HandleNextDocument(tracker);) {
-    if (++documents > yaml.size() + 1) return tracker.start;
-  }
-  return std::nullopt;
-}
-
 /// Parses the text into documents and classifies each one; syntax errors go to `errors`.
 void read_documents(std::string_view yaml, std::string_view file_name, ConfigErrors& errors,
                     std::vector<Document>& documents) {
@@ -135,29 +100,17 @@ void read_documents(std::string_view yaml, std::string_view file_name, ConfigErr
   context->file = std::string(file_name);
   context->base_dir = std::filesystem::path(file_name).parent_path().string();
   context->errors = &errors;
-  std::vector<YAML::Node> roots;
-  try {
-    const std::string text(yaml);
-    if (const std::optional<YAML::Mark> stuck = find_stuck_parser(text)) {
-      errors.push_back(ConfigError{context->file, "",
-                                   "YAML syntax error at line " + std::to_string(stuck->line + 1) +
-                                       ", column " + std::to_string(stuck->column + 1) +
-                                       ": the YAML parser cannot get past this point"});
-      return;
-    }
-    roots = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    std::string message = "YAML syntax error";
-    if (!e.mark.is_null()) {
-      message += " at line " + std::to_string(e.mark.line + 1) + ", column " +
-                 std::to_string(e.mark.column + 1);
-    }
-    errors.push_back(ConfigError{context->file, "", message + ": " + e.msg});
+  auto parsed = parse_yaml(yaml);
+  if (const auto* error = std::get_if<YamlSyntaxError>(&parsed)) {
+    errors.push_back(ConfigError{context->file, "",
+                                 "YAML syntax error at line " + std::to_string(error->line) +
+                                     ", column " + std::to_string(error->column) + ": " +
+                                     error->message});
     return;
   }
-  const bool has_document = std::any_of(roots.begin(), roots.end(), [](const YAML::Node& root) {
-    return root.IsDefined() && !root.IsNull();
-  });
+  const std::vector<YamlRef>& roots = std::get<std::vector<YamlRef>>(parsed);
+  const bool has_document =
+      std::any_of(roots.begin(), roots.end(), [](const YamlRef& root) { return !root->is_null(); });
   if (!has_document) {
     // An editor or a copy caught halfway leaves an empty file; loading it as "no resources"
     // would close every listener on reload.
@@ -166,10 +119,10 @@ void read_documents(std::string_view yaml, std::string_view file_name, ConfigErr
   }
   const Collection* folder = collection_of_folder(file_name);
   for (size_t i = 0; i < roots.size(); ++i) {
-    const YAML::Node& root = roots[i];
-    if (!root.IsDefined() || root.IsNull()) continue;  // an empty document
+    const YamlRef& root = roots[i];
+    if (root->is_null()) continue;  // an empty document
     std::string where = roots.size() > 1 ? "document " + std::to_string(i + 1) : "";
-    if (!root.IsMap()) {
+    if (!root->is_map()) {
       errors.push_back(ConfigError{context->file, where, "expected a mapping at the top level"});
       continue;
     }
@@ -196,14 +149,14 @@ void take_config_defaults(const std::vector<Document>& documents, model::Config&
     if (document.single != nullptr) continue;
     YamlCursor top(document.root, "", document.context.get());
     // Type errors are reported once, by parse_document.
-    const YAML::Node project = top.field("project").node();
-    if (!have_project && project.IsScalar()) {
-      config.project = project.Scalar();
+    const YamlNode& project = top.field("project").node();
+    if (!have_project && project.is_scalar()) {
+      config.project = project.scalar();
       have_project = true;
     }
-    const YAML::Node region = top.field("region").node();
-    if (!have_region && region.IsScalar()) {
-      config.region = last_segment(region.Scalar());
+    const YamlNode& region = top.field("region").node();
+    if (!have_region && region.is_scalar()) {
+      config.region = last_segment(region.scalar());
       have_region = true;
     }
   }
@@ -213,7 +166,7 @@ void parse_document(const Document& document, model::Config& config) {
   YamlCursor top(document.root, "", document.context.get());
   ResourceDefaults defaults{config.project, config.region};
   if (document.single != nullptr) {
-    YamlCursor resource = top.renamed(item_path(document.single->key, document.root, 0));
+    YamlCursor resource = top.renamed(item_path(document.single->key, *document.root, 0));
     document.single->parse(resource, defaults, config);
     return;
   }
@@ -223,9 +176,9 @@ void parse_document(const Document& document, model::Config& config) {
   if (region.present())
     defaults.region = last_segment(region.as_string().value_or(defaults.region));
   std::set<std::string> seen;
-  for (const auto& entry : document.root) {
-    std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
-    YamlCursor section(entry.second, key, document.context.get());
+  for (const YamlNode::Pair& pair : document.root->pairs()) {
+    std::string key = pair.key->is_scalar() ? pair.key->scalar() : std::string("?");
+    YamlCursor section(YamlRef(document.root, pair.value), key, document.context.get());
     if (!seen.insert(key).second) {
       section.error("top-level key '" + key + "' appears more than once");
       continue;

@@ -80,15 +80,14 @@ std::optional<model::ResourceRef> location_reference(const YamlCursor& field,
 YamlCursor with_short_name(const YamlCursor& resource, std::string_view collection,
                            ResourceDefaults& defaults) {
   const YamlCursor name = resource.field("name");
-  const std::optional<std::string> text = name.node().IsScalar() ? name.as_string() : std::nullopt;
+  const std::optional<std::string> text = name.node().is_scalar() ? name.as_string() : std::nullopt;
   if (!text || text->find('/') == std::string::npos) return resource;
   const model::ResourceRef ref = parse_location_name(*text, collection);
   if (ref.empty()) return resource;  // the name check reports it
   if (!ref.project.empty()) defaults.project = ref.project;
   defaults.region = ref.region;
-  YAML::Node copy = YAML::Clone(resource.node());
-  copy["name"] = ref.name;
-  return YamlCursor(copy, resource.path(), &resource.context());
+  return YamlCursor(with_scalar_field(resource.ref(), "name", ref.name), resource.path(),
+                    &resource.context());
 }
 
 std::vector<model::PemCertificate> read_certificates(FieldReader& parent, std::string_view key) {

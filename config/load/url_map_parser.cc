@@ -65,7 +65,7 @@ model::PathRule parse_path_rule(const YamlCursor& cursor, const model::Resource&
     }
     rule.paths.push_back(*path);
   }
-  if (reader.valid() && rule.paths.empty() && !(paths.present() && !paths.node().IsSequence())) {
+  if (reader.valid() && rule.paths.empty() && !(paths.present() && !paths.node().is_sequence())) {
     paths.error("at least one path is required");
   }
   if (auto ref = reader.optional_reference("service"))
@@ -167,11 +167,15 @@ model::PathMatcher parse_path_matcher(const YamlCursor& cursor, const model::Res
   YamlCursor header_action = reader.take("headerAction");
   if (header_action.present()) matcher.header_action = parse_header_action(header_action);
   std::map<std::string, std::string> seen_paths;
-  for (const YamlCursor& item : reader.items("pathRules")) {
+  const std::vector<YamlCursor> path_rules = reader.items("pathRules");
+  matcher.path_rules.reserve(path_rules.size());
+  for (const YamlCursor& item : path_rules) {
     matcher.path_rules.push_back(parse_path_rule(item, owner, seen_paths));
   }
   std::map<int64_t, std::string> seen_priorities;
-  for (const YamlCursor& item : reader.items("routeRules")) {
+  const std::vector<YamlCursor> route_rules = reader.items("routeRules");
+  matcher.route_rules.reserve(route_rules.size());
+  for (const YamlCursor& item : route_rules) {
     matcher.route_rules.push_back(parse_route_rule(item, owner, seen_priorities));
   }
   if (!matcher.path_rules.empty() && !matcher.route_rules.empty()) {
@@ -194,7 +198,7 @@ model::HostRule parse_host_rule(const YamlCursor& cursor) {
     if (!problem.empty()) item.error(problem);
     rule.hosts.push_back(*host);
   }
-  if (reader.valid() && rule.hosts.empty() && !(hosts.present() && !hosts.node().IsSequence())) {
+  if (reader.valid() && rule.hosts.empty() && !(hosts.present() && !hosts.node().is_sequence())) {
     hosts.error("at least one host is required");
   }
   rule.path_matcher = reader.required_string("pathMatcher");
@@ -252,10 +256,14 @@ model::UrlMap parse_url_map(const YamlCursor& resource, const ResourceDefaults& 
 
   // Unique path matcher names, known hostRules[].pathMatcher and unique hosts are checked by
   // validate_config with the other references.
-  for (const YamlCursor& item : reader.items("pathMatchers")) {
+  const std::vector<YamlCursor> path_matchers = reader.items("pathMatchers");
+  url_map.path_matchers.reserve(path_matchers.size());
+  for (const YamlCursor& item : path_matchers) {
     url_map.path_matchers.push_back(parse_path_matcher(item, url_map));
   }
-  for (const YamlCursor& item : reader.items("hostRules")) {
+  const std::vector<YamlCursor> host_rules = reader.items("hostRules");
+  url_map.host_rules.reserve(host_rules.size());
+  for (const YamlCursor& item : host_rules) {
     url_map.host_rules.push_back(parse_host_rule(item));
   }
   YamlCursor tests = reader.take("tests");

@@ -49,30 +49,29 @@ std::string join(std::initializer_list<std::string_view> values) {
 
 }  // namespace
 
-YamlCursor::YamlCursor(const YAML::Node& node, std::string path, const LoadContext* context)
-    : node_(node), path_(std::move(path)), context_(context) {}
+namespace {
+const YamlNode kAbsentNode(YamlNode::Type::kNull);
+}  // namespace
 
-bool YamlCursor::present() const { return exists_ && node_.IsDefined() && !node_.IsNull(); }
+YamlCursor::YamlCursor(YamlRef node, std::string path, const LoadContext* context)
+    : node_(std::move(node)),
+      path_(std::move(path)),
+      context_(context),
+      exists_(node_ != nullptr) {}
+
+const YamlNode& YamlCursor::node() const { return node_ ? *node_ : kAbsentNode; }
+
+bool YamlCursor::present() const { return exists_ && !node_->is_null(); }
 
 YamlCursor YamlCursor::field(std::string_view key) const {
   std::string path = path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  if (exists_ && node_.IsMap()) {
-    // Iterate rather than operator[] so an absent key never inserts into the tree.
-    for (const auto& entry : node_) {
-      if (entry.first.IsScalar() && entry.first.Scalar() == key) {
-        return YamlCursor(entry.second, std::move(path), context_);
-      }
-    }
-  }
-  YamlCursor absent(YAML::Node(), std::move(path), context_);
-  absent.exists_ = false;
-  return absent;
+  const YamlNode* value = exists_ ? node_->find(key) : nullptr;
+  // The value shares its document's ownership with this node.
+  return YamlCursor(value != nullptr ? YamlRef(node_, value) : nullptr, std::move(path), context_);
 }
 
 YamlCursor YamlCursor::renamed(std::string path) const {
-  YamlCursor out(node_, std::move(path), context_);
-  out.exists_ = exists_;
-  return out;
+  return YamlCursor(node_, std::move(path), context_);
 }
 
 void YamlCursor::error(std::string message) const {
@@ -81,17 +80,17 @@ void YamlCursor::error(std::string message) const {
 
 std::optional<std::string> YamlCursor::as_string() const {
   if (!present()) return std::nullopt;
-  if (!node_.IsScalar()) {
+  if (!node_->is_scalar()) {
     error("expected a string");
     return std::nullopt;
   }
-  return node_.Scalar();
+  return node_->scalar();
 }
 
 std::optional<bool> YamlCursor::as_bool() const {
   if (!present()) return std::nullopt;
-  if (node_.IsScalar()) {
-    std::string value = ascii_lower_copy(node_.Scalar());
+  if (node_->is_scalar()) {
+    std::string value = ascii_lower_copy(node_->scalar());
     if (value == "true") return true;
     if (value == "false") return false;
   }
@@ -101,11 +100,11 @@ std::optional<bool> YamlCursor::as_bool() const {
 
 std::optional<int64_t> YamlCursor::as_int64(int64_t min, int64_t max) const {
   if (!present()) return std::nullopt;
-  if (!node_.IsScalar()) {
+  if (!node_->is_scalar()) {
     error("expected an integer");
     return std::nullopt;
   }
-  const std::string& text = node_.Scalar();
+  const std::string& text = node_->scalar();
   int64_t value = 0;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
@@ -130,11 +129,11 @@ std::optional<int64_t> YamlCursor::as_int64(int64_t min, int64_t max) const {
 
 std::optional<double> YamlCursor::as_double(double min, double max) const {
   if (!present()) return std::nullopt;
-  if (!node_.IsScalar()) {
+  if (!node_->is_scalar()) {
     error("expected a number");
     return std::nullopt;
   }
-  const std::string& text = node_.Scalar();
+  const std::string& text = node_->scalar();
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) {
@@ -193,12 +192,14 @@ std::vector<std::string> YamlCursor::as_string_list() const {
 std::vector<YamlCursor> YamlCursor::items() const {
   std::vector<YamlCursor> out;
   if (!present()) return out;
-  if (!node_.IsSequence()) {
+  if (!node_->is_sequence()) {
     error("expected a list");
     return out;
   }
-  for (size_t i = 0; i < node_.size(); ++i) {
-    out.emplace_back(node_[i], path_ + "[" + std::to_string(i) + "]", context_);
+  const auto items = node_->items();
+  out.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    out.emplace_back(YamlRef(node_, items[i]), path_ + "[" + std::to_string(i) + "]", context_);
   }
   return out;
 }
@@ -207,18 +208,27 @@ std::vector<YamlCursor> YamlCursor::items() const {
 
 FieldReader::FieldReader(YamlCursor object) : object_(std::move(object)) {
   if (!object_.present()) return;
-  if (!object_.node().IsMap()) {
+  if (!object_.node().is_map()) {
     object_.error("expected a mapping of fields");
     return;
   }
   valid_ = true;
-  std::set<std::string, std::less<>> keys;
-  for (const auto& entry : object_.node()) {
-    if (!entry.first.IsScalar()) continue;
-    if (!keys.insert(entry.first.Scalar()).second) {
-      object_.field(entry.first.Scalar())
-          .error("field '" + entry.first.Scalar() + "' appears more than once");
+  // A resource has a few dozen fields: comparing each key with those before it costs less
+  // than building a set of them. A set bounds the work on a mapping far bigger than that.
+  const auto pairs = object_.node().pairs();
+  constexpr std::size_t kCompareEachBelow = 64;
+  std::set<std::string_view> seen;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    if (!pairs[i].key->is_scalar()) continue;
+    const std::string& key = pairs[i].key->scalar();
+    bool repeated = false;
+    if (pairs.size() < kCompareEachBelow) {
+      for (std::size_t j = 0; j < i && !repeated; ++j)
+        repeated = pairs[j].key->is_scalar() && pairs[j].key->scalar() == key;
+    } else {
+      repeated = !seen.insert(key).second;
     }
+    if (repeated) object_.field(key).error("field '" + key + "' appears more than once");
   }
 }
 
@@ -242,7 +252,7 @@ std::string FieldReader::string(std::string_view key) {
 std::string FieldReader::required_string(std::string_view key) {
   YamlCursor field = take(key);
   std::optional<std::string> value = field.as_string();
-  if (valid_ && field.node().IsScalar() && value && value->empty()) {
+  if (valid_ && field.node().is_scalar() && value && value->empty()) {
     field.error("must not be empty");
   } else if (valid_ && !field.present()) {
     field.error("is required");
@@ -312,8 +322,8 @@ void FieldReader::finish() {
   if (finished_) return;
   finished_ = true;
   if (!valid_) return;
-  for (const auto& entry : object_.node()) {
-    std::string key = entry.first.IsScalar() ? entry.first.Scalar() : std::string("?");
+  for (const YamlNode::Pair& pair : object_.node().pairs()) {
+    std::string key = pair.key->is_scalar() ? pair.key->scalar() : std::string("?");
     if (known_.count(key) != 0) continue;
     std::string message = "unknown field '" + key + "'";
     // Suggest the closest known field when the key looks like a typo of it (short keys
@@ -334,15 +344,11 @@ void FieldReader::finish() {
   }
 }
 
-std::string item_path(std::string_view prefix, const YAML::Node& item, size_t index) {
+std::string item_path(std::string_view prefix, const YamlNode& item, size_t index) {
   std::string out(prefix);
-  if (item.IsMap()) {
-    for (const auto& entry : item) {
-      if (entry.first.IsScalar() && entry.first.Scalar() == "name" && entry.second.IsScalar() &&
-          !entry.second.Scalar().empty()) {
-        return out + "[" + entry.second.Scalar() + "]";
-      }
-    }
+  if (const YamlNode* name = item.find("name");
+      name != nullptr && name->is_scalar() && !name->scalar().empty()) {
+    return out + "[" + name->scalar() + "]";
   }
   return out + "[" + std::to_string(index) + "]";
 }

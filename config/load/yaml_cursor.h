@@ -1,8 +1,6 @@
 #pragma once
-// Walking a yaml-cpp tree while keeping the field path of every node, so each parser reads
-// like the resource it parses and every error names `urlMaps[lb-map].hostRules[0].hosts[1]`.
-
-#include <yaml-cpp/yaml.h>
+// Walking a YAML tree (yaml_tree.h) while keeping the field path of every node, so each parser
+// reads like the resource it parses and every error names `urlMaps[lb-map].hostRules[0].hosts[1]`.
 
 #include <cstdint>
 #include <functional>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "config/config_error.h"
+#include "config/load/yaml_tree.h"
 #include "config/model/resources.h"
 
 namespace albemu::config {
@@ -29,9 +28,13 @@ struct LoadContext {
 /// the node's path and return nullopt when the value has the wrong type or range.
 class YamlCursor {
  public:
-  YamlCursor(const YAML::Node& node, std::string path, const LoadContext* context);
+  /// `node` null: an absent field.
+  YamlCursor(YamlRef node, std::string path, const LoadContext* context);
 
-  const YAML::Node& node() const { return node_; }
+  /// The node, or a null node when the field is absent.
+  const YamlNode& node() const;
+  /// The node with its document's ownership; null when the field is absent.
+  const YamlRef& ref() const { return node_; }
   const std::string& path() const { return path_; }
   const LoadContext& context() const { return *context_; }
 
@@ -63,7 +66,7 @@ class YamlCursor {
   std::vector<YamlCursor> items() const;
 
  private:
-  YAML::Node node_;
+  YamlRef node_;
   std::string path_;
   const LoadContext* context_;
   bool exists_ = true;
@@ -124,6 +127,6 @@ class FieldReader {
 };
 
 /// `prefix[name]` when the item has a usable `name`, else `prefix[index]`.
-std::string item_path(std::string_view prefix, const YAML::Node& item, size_t index);
+std::string item_path(std::string_view prefix, const YamlNode& item, size_t index);
 
 }  // namespace albemu::config

@@ -125,7 +125,7 @@ class Server {
   core::SnapshotResult load(uint64_t generation) {
     config::LoadResult loaded = core::load_config_sources(paths_);
     if (loaded.ok()) h2c_standins_.provide(loaded.config);
-    return core::build_snapshot(loaded, generation);
+    return core::build_snapshot(std::move(loaded), generation);
   }
 
   std::vector<std::string> paths_;

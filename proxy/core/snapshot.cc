@@ -121,12 +121,12 @@ const LogPolicy* ConfigSnapshot::find_log_policy(std::string_view backend_servic
   return found == log_policies.end() ? nullptr : &found->second;
 }
 
-SnapshotResult build_snapshot(const config::LoadResult& loaded, uint64_t generation) {
+SnapshotResult build_snapshot(config::LoadResult loaded, uint64_t generation) {
   SnapshotResult result;
   result.errors = loaded.errors;
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->generation = generation;
-  snapshot->config = loaded.config;
+  snapshot->config = std::move(loaded.config);
 
   for (const model::UrlMap& url_map : snapshot->config.url_maps) {
     UrlMapValidation validation;

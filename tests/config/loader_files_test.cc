@@ -282,7 +282,8 @@ TEST(LoaderFiles, YamlSyntaxErrorNamesFileAndLine) {
 }
 
 TEST(LoaderFiles, StreamTheYamlParserCannotGetPastIsASyntaxError) {
-  // yaml-cpp 0.7 returns the same empty document forever on these; loading must end.
+  // yaml-cpp 0.7, which albemu once parsed with, returned the same empty document forever on
+  // these: loading must end, with a syntax error.
   for (const char* yaml : {", ...", "a: 1\n---\n, ...)\n"}) {
     LoadResult result = load_config_text(yaml, "stuck.yaml");
     ASSERT_FALSE(result.ok()) << yaml;
