@@ -3,6 +3,7 @@
 #include <yaml.h>
 
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 namespace albemu::config {
@@ -121,11 +122,11 @@ std::variant<std::vector<YamlRef>, YamlSyntaxError> parse_yaml(std::string_view 
   if (yaml_parser_initialize(&parser) == 0) return YamlSyntaxError{1, 1, "out of memory"};
   yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
                                text.size());
-  std::variant<std::vector<YamlRef>, YamlSyntaxError> result;
+  std::optional<YamlSyntaxError> error;
   for (bool done = false; !done;) {
     yaml_event_t event;
     if (yaml_parser_parse(&parser, &event) == 0) {
-      result = describe_yaml_problem(parser);
+      error = describe_yaml_problem(parser);
       break;
     }
     switch (event.type) {
@@ -159,14 +160,13 @@ std::variant<std::vector<YamlRef>, YamlSyntaxError> parse_yaml(std::string_view 
         if (const YamlNode* node = builder.anchored(yaml_text_of(event.data.alias.anchor))) {
           builder.add(*node);
         } else {
-          result = yaml_syntax_error(
+          error = yaml_syntax_error(
               event.start_mark,
               "unknown anchor '" + std::string(yaml_text_of(event.data.alias.anchor)) + "'");
           done = true;
         }
         break;
       case YAML_STREAM_END_EVENT:
-        result = std::move(documents);
         done = true;
         break;
       default:
@@ -175,7 +175,8 @@ std::variant<std::vector<YamlRef>, YamlSyntaxError> parse_yaml(std::string_view 
     yaml_event_delete(&event);
   }
   yaml_parser_delete(&parser);
-  return result;
+  if (error) return *std::move(error);
+  return documents;
 }
 
 YamlRef with_scalar_field(const YamlRef& map, std::string_view key, std::string value) {

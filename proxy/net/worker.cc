@@ -151,6 +151,9 @@ std::unique_ptr<Request> Worker::take_request(RequestStream& stream) {
 void Worker::give_back_request(std::unique_ptr<Request> request) {
   if (!request || tearing_down_ || spare_requests_.size() >= kMaxSpareHeads) return;
   assert(!request->active());
+  // A spare may wait long to be lent again: it must not keep an old generation (and its
+  // snapshot) alive past a reload. The rest of its context is reset when it begins again.
+  request->context().generation.reset();
   spare_requests_.push_back(std::move(request));
 }
 

@@ -137,10 +137,14 @@ TEST_F(RequestTest, AWorkersRequestIsLentAgainToAnotherStream) {
   EXPECT_EQ(&request->stream(), first.get());
   EXPECT_FALSE(request->active());
   const Request* lent = request.get();
+  // A spare pins no generation: a reload's old snapshot is freed even if it waits long.
+  request->context().generation = run_.worker().generation();
+  ASSERT_NE(request->context().generation, nullptr);
   run_.worker().give_back_request(std::move(request));
   auto again = run_.worker().take_request(*second);
   EXPECT_EQ(again.get(), lent);
   EXPECT_EQ(&again->stream(), second.get());
+  EXPECT_EQ(again->context().generation, nullptr);
   run_.worker().give_back_request(std::move(again));
 }
 
