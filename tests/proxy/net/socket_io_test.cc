@@ -280,6 +280,15 @@ class DrainedReadTest : public ::testing::Test {
                  });
   }
 
+  /// Starts an idle read of up to 1024 bytes into `buffer`; `result` gets what it holds.
+  void start_idle_read(boost::beast::flat_buffer& buffer, std::optional<ReadResult>& result) {
+    read_idle(reader_, buffer, 1024,
+              [&buffer, &result](boost::system::error_code ec, std::size_t n) {
+                buffer.commit(n);
+                result = ReadResult{ec, boost::beast::buffers_to_string(buffer.data())};
+              });
+  }
+
   /// Blocks until the peer's FIN has reached the reader's socket.
   void wait_for_fin() {
     pollfd fd{reader_.native_handle(), POLLRDHUP, 0};
@@ -462,10 +471,7 @@ TEST_F(DrainedReadTest, AnIdleReadPreparesItsBufferOnlyOnceBytesArrive) {
   EXPECT_EQ(read_sent("a", buffer_.size()).data, "a");  // the socket is now drained
   boost::beast::flat_buffer idle;
   std::optional<ReadResult> result;
-  read_idle(reader_, idle, 1024, [&](boost::system::error_code ec, std::size_t n) {
-    idle.commit(n);
-    result = ReadResult{ec, boost::beast::buffers_to_string(idle.data())};
-  });
+  start_idle_read(idle, result);
   io_.poll();
   ASSERT_FALSE(result);
   EXPECT_EQ(idle.capacity(), kDrainedReads ? 0u : 1024u);
@@ -480,10 +486,7 @@ TEST_F(DrainedReadTest, AnIdleReadPreparesItsBufferOnlyOnceBytesArrive) {
 TEST_F(DrainedReadTest, AnIdleReadThatFindsNothingGivesItsBufferBack) {
   boost::beast::flat_buffer idle;
   std::optional<ReadResult> result;
-  read_idle(reader_, idle, 1024, [&](boost::system::error_code ec, std::size_t n) {
-    idle.commit(n);
-    result = ReadResult{ec, boost::beast::buffers_to_string(idle.data())};
-  });
+  start_idle_read(idle, result);
   io_.poll();
   ASSERT_FALSE(result);
   EXPECT_EQ(idle.capacity(), kDrainedReads ? 0u : 1024u);
@@ -497,10 +500,7 @@ TEST_F(DrainedReadTest, AnIdleReadTakesBytesThatWaitAlready) {
   wait_readable();
   boost::beast::flat_buffer idle;
   std::optional<ReadResult> result;
-  read_idle(reader_, idle, 1024, [&](boost::system::error_code ec, std::size_t n) {
-    idle.commit(n);
-    result = ReadResult{ec, boost::beast::buffers_to_string(idle.data())};
-  });
+  start_idle_read(idle, result);
   run_until(result);
   EXPECT_FALSE(result.value().ec);
   EXPECT_EQ(result.value().data, "early");
