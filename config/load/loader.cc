@@ -149,14 +149,14 @@ void take_config_defaults(const std::vector<Document>& documents, model::Config&
     if (document.single != nullptr) continue;
     YamlCursor top(document.root, "", document.context.get());
     // Type errors are reported once, by parse_document.
-    const YamlNode& project = top.field("project").node();
-    if (!have_project && project.is_scalar()) {
-      config.project = project.scalar();
+    const YamlCursor project = top.field("project");
+    if (!have_project && project.node().is_scalar()) {
+      config.project = project.node().scalar();
       have_project = true;
     }
-    const YamlNode& region = top.field("region").node();
-    if (!have_region && region.is_scalar()) {
-      config.region = last_segment(region.scalar());
+    const YamlCursor region = top.field("region");
+    if (!have_region && region.node().is_scalar()) {
+      config.region = last_segment(region.node().scalar());
       have_region = true;
     }
   }

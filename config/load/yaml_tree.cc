@@ -2,6 +2,8 @@
 
 #include <yaml.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <optional>
 #include <unordered_map>
@@ -44,14 +46,25 @@ YamlSyntaxError yaml_syntax_error(const yaml_mark_t& mark, std::string message) 
   return YamlSyntaxError{mark.line + 1, mark.column + 1, std::move(message)};
 }
 
-YamlSyntaxError describe_yaml_problem(const yaml_parser_t& parser) {
+YamlSyntaxError describe_yaml_problem(const yaml_parser_t& parser, std::string_view text) {
   std::string message = parser.problem != nullptr ? parser.problem : "malformed YAML";
-  if (parser.context != nullptr) message += std::string(" ") + parser.context;
-  // A reader error (bad encoding) has no problem mark, only an offset.
-  if (parser.error == YAML_READER_ERROR) {
-    return YamlSyntaxError{1, parser.problem_offset + 1, std::move(message)};
+  if (parser.error != YAML_READER_ERROR) {
+    if (parser.context != nullptr) message += std::string(" ") + parser.context;
+    return yaml_syntax_error(parser.problem_mark, std::move(message));
   }
-  return yaml_syntax_error(parser.problem_mark, std::move(message));
+  // A reader error (bytes that are not UTF-8, or a control character) has only an offset.
+  if (parser.problem_value != -1) {
+    char value[16];
+    std::snprintf(value, sizeof value, " (#x%02X)", static_cast<unsigned>(parser.problem_value));
+    message += value;
+  }
+  message += "; the file must be UTF-8 text";
+  const std::string_view before = text.substr(0, std::min(text.size(), parser.problem_offset));
+  const std::size_t line_start = before.rfind('\n');
+  return YamlSyntaxError{
+      1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')),
+      1 + (line_start == std::string_view::npos ? before.size() : before.size() - line_start - 1),
+      std::move(message)};
 }
 
 }  // namespace
@@ -120,13 +133,14 @@ std::variant<std::vector<YamlRef>, YamlSyntaxError> parse_yaml(std::string_view 
   std::vector<YamlRef> documents;
   yaml_parser_t parser;
   if (yaml_parser_initialize(&parser) == 0) return YamlSyntaxError{1, 1, "out of memory"};
-  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
-                               text.size());
+  // libyaml takes no null pointer, even for no text.
+  const char* input = text.empty() ? "" : text.data();
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(input), text.size());
   std::optional<YamlSyntaxError> error;
   for (bool done = false; !done;) {
     yaml_event_t event;
     if (yaml_parser_parse(&parser, &event) == 0) {
-      error = describe_yaml_problem(parser);
+      error = describe_yaml_problem(parser, text);
       break;
     }
     switch (event.type) {

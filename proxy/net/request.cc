@@ -284,6 +284,9 @@ void Request::exchange_succeeded() {
 
 void Request::exchange_failed(core::ProxyError error, std::string_view reason) {
   const std::string kept(reason);  // it may live in the exchange, which ends here
+  // Cancelled, a step of it still pending (a body write of a full-duplex relay) finds
+  // nothing to do: the request, and later another one in its storage, is not its any more.
+  if (exchange_) exchange_->cancel();
   exchange_.reset();
   answer_error(error, 0, kept);
 }

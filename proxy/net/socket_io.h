@@ -59,6 +59,7 @@
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -245,7 +246,13 @@ class ReadOp final : public asio::detail::reactor_op {
  private:
   static status do_perform(reactor_op* base) {
     auto* op = static_cast<ReadOp*>(base);
-    const asio::mutable_buffer buffer = op->target_.acquire();
+    asio::mutable_buffer buffer;
+    try {
+      buffer = op->target_.acquire();
+    } catch (const std::exception&) {  // no memory for a lazy buffer: the read fails
+      op->ec_ = asio::error::no_memory;
+      return done;
+    }
     // Asio's own recv: retries EINTR, turns 0 bytes into eof; false means "would block".
     if (!asio::detail::socket_ops::non_blocking_recv1(op->socket_, buffer.data(), buffer.size(), 0,
                                                       /*is_stream=*/true, op->ec_,

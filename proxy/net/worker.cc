@@ -1,5 +1,6 @@
 #include "proxy/net/worker.h"
 
+#include <boost/asio/post.hpp>
 #include <cassert>
 #include <cstdio>
 #include <exception>
@@ -149,11 +150,18 @@ std::unique_ptr<Request> Worker::take_request(RequestStream& stream) {
 }
 
 void Worker::give_back_request(std::unique_ptr<Request> request) {
-  if (!request || tearing_down_ || spare_requests_.size() >= kMaxSpareHeads) return;
+  if (!request || tearing_down_) return;
   assert(!request->active());
-  // A spare may wait long to be lent again: it must not keep an old generation (and its
-  // snapshot) alive past a reload. The rest of its context is reset when it begins again.
-  request->context().generation.reset();
+  if (spare_requests_.size() >= kMaxSpareHeads) {
+    // A connection gives its request back from inside the request's own last steps (a write
+    // that completed inline ends it, and the connection goes idle): it is destroyed only
+    // after they returned.
+    boost::asio::post(*io_context_, [surplus = std::move(request)] {});
+    return;
+  }
+  // A spare may wait long to be lent again: it keeps neither an old generation (and its
+  // snapshot) alive past a reload nor the last client's request data.
+  request->context().reset();
   spare_requests_.push_back(std::move(request));
 }
 

@@ -125,6 +125,14 @@ TEST(YamlTree, SyntaxErrorsGiveLineAndColumn) {
   EXPECT_EQ(bad_start.column, 1u);
 }
 
+// Bytes that are not UTF-8 (a Latin-1 comment, say) are refused where they are.
+TEST(YamlTree, BytesThatAreNotUtf8AreAnErrorAtTheirPlace) {
+  const YamlSyntaxError error = syntax_error("a: 1\nb: x\n# caf\x80 noir\n");
+  EXPECT_EQ(error.line, 3u);
+  EXPECT_EQ(error.column, 6u);
+  EXPECT_NE(error.message.find("UTF-8"), std::string::npos) << error.message;
+}
+
 // Nothing recurses over the input's depth: a hostile nesting parses (or fails) without
 // exhausting the stack.
 TEST(YamlTree, DeepNestingNeedsNoRecursion) {
