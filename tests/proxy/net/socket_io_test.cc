@@ -289,6 +289,21 @@ class DrainedReadTest : public ::testing::Test {
               });
   }
 
+  /// Starts an idle read on a socket with nothing to read: it waits holding no buffer
+  /// (without drained reads, Asio's read holds its 1024 bytes), then `bytes` sent complete it.
+  void expect_idle_read_to_wait_bufferless_for(const std::string& bytes) {
+    boost::beast::flat_buffer idle;
+    std::optional<ReadResult> result;
+    start_idle_read(idle, result);
+    io_.poll();
+    ASSERT_FALSE(result);
+    EXPECT_EQ(idle.capacity(), kDrainedReads ? 0u : 1024u);
+    send(bytes);
+    run_until(result);
+    EXPECT_FALSE(result.value().ec);
+    EXPECT_EQ(result.value().data, bytes);
+  }
+
   /// Blocks until the peer's FIN has reached the reader's socket.
   void wait_for_fin() {
     pollfd fd{reader_.native_handle(), POLLRDHUP, 0};
@@ -469,30 +484,13 @@ TEST(DrainedRead, WithoutEnablingNoReadMarksTheSocketDrained) {
 // arrive. (Without drained reads it is Asio's read, which needs its buffer up front.)
 TEST_F(DrainedReadTest, AnIdleReadPreparesItsBufferOnlyOnceBytesArrive) {
   EXPECT_EQ(read_sent("a", buffer_.size()).data, "a");  // the socket is now drained
-  boost::beast::flat_buffer idle;
-  std::optional<ReadResult> result;
-  start_idle_read(idle, result);
-  io_.poll();
-  ASSERT_FALSE(result);
-  EXPECT_EQ(idle.capacity(), kDrainedReads ? 0u : 1024u);
-  send("GET / HTTP/1.1\r\n");
-  run_until(result);
-  EXPECT_FALSE(result.value().ec);
-  EXPECT_EQ(result.value().data, "GET / HTTP/1.1\r\n");
+  expect_idle_read_to_wait_bufferless_for("GET / HTTP/1.1\r\n");
 }
 
 // On a socket not known to be drained (a fresh one), an idle read tries recv at once: finding
 // nothing, it gives its buffer back and waits.
 TEST_F(DrainedReadTest, AnIdleReadThatFindsNothingGivesItsBufferBack) {
-  boost::beast::flat_buffer idle;
-  std::optional<ReadResult> result;
-  start_idle_read(idle, result);
-  io_.poll();
-  ASSERT_FALSE(result);
-  EXPECT_EQ(idle.capacity(), kDrainedReads ? 0u : 1024u);
-  send("late");
-  run_until(result);
-  EXPECT_EQ(result.value().data, "late");
+  expect_idle_read_to_wait_bufferless_for("late");
 }
 
 TEST_F(DrainedReadTest, AnIdleReadTakesBytesThatWaitAlready) {
