@@ -8,7 +8,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,7 +42,7 @@ constexpr std::size_t kHeadReadSize = 16 * 1024;
 // The plain stream is the socket itself: timeouts are the connection's own deadline timer, so
 // beast::basic_stream's per-operation wrapper would only add cost.
 using PlainStream = ClientSocket;
-using TlsStream = beast::ssl_stream<ClientSocket>;
+using TlsStream = TlsSocket;
 
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
@@ -68,11 +67,10 @@ class Http1Connection final : public Http1ConnectionBase,
     if constexpr (kIsTls<Stream>) {
       deadlines_.read(Clock::now() + worker_.timeouts().tls_handshake);
       arm_deadline();
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = this->shared_from_this()](error_code ec) {
-                                self->deadlines_.read_done();
-                                self->on_handshake(ec);
-                              });
+      stream_.async_handshake([self = this->shared_from_this()](error_code ec) {
+        self->deadlines_.read_done();
+        self->on_handshake(ec);
+      });
     } else {
       do_read_request();
     }

@@ -49,6 +49,13 @@ def wait_for(condition, what, deadline_s=DEADLINE_S):
     fail("timed out waiting for " + what)
 
 
+def stop_group(pid, signum):
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
 def ensure_chromium(path):
     if shutil.which(path):
         return shutil.which(path)
@@ -172,7 +179,8 @@ def main():
     chromium = ensure_chromium(args.chromium)
     os.makedirs(args.out, exist_ok=True)
 
-    with tempfile.TemporaryDirectory(prefix="albemu-console-") as tmp:
+    # Chromium's helper processes may still write into the profile as the directory goes.
+    with tempfile.TemporaryDirectory(prefix="albemu-console-", ignore_cleanup_errors=True) as tmp:
         ready_file = os.path.join(tmp, "ready.json")
         serve = subprocess.Popen([args.albemu, "serve", "--ephemeral-ports", "--admin", "127.0.0.1:0",
                                   "--ready-file", ready_file],
@@ -194,7 +202,8 @@ def main():
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
                  "--window-size=1400,1000", "--remote-debugging-address=127.0.0.1",
                  "--remote-debugging-port=0", "--user-data-dir=" + profile, "about:blank"],
-                stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "chromium.err"), "w"))
+                stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "chromium.err"), "w"),
+                start_new_session=True)
             port_file = os.path.join(profile, "DevToolsActivePort")
             wait_for(lambda: os.path.exists(port_file) and len(open(port_file).read().split()) >= 2,
                      "Chromium's DevToolsActivePort")
@@ -345,11 +354,11 @@ def main():
             print(f"ok: console shows the demo topology and live counters; screenshots {shot} {full}")
         finally:
             if browser is not None:
-                browser.terminate()
+                stop_group(browser.pid, signal.SIGTERM)  # its helpers too
                 try:
                     browser.wait(10)
                 except subprocess.TimeoutExpired:
-                    browser.kill()
+                    stop_group(browser.pid, signal.SIGKILL)
             serve.send_signal(signal.SIGTERM)
             try:
                 serve.wait(20)
