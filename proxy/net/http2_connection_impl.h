@@ -31,7 +31,8 @@ class Http2Connection final : public Http2Session,
       : Http2Session(worker, std::move(info)),
         stream_(std::move(stream)),
         tls_(std::move(tls)),
-        timer_(worker.io_context().get_executor()) {}
+        timer_(worker.io_context().get_executor()),
+        read_buffer_(std::make_unique_for_overwrite<char[]>(kReadSize)) {}
 
   void start() {
     if (!start_codec()) return force_close();
@@ -56,42 +57,14 @@ class Http2Connection final : public Http2Session,
   /// How long a connection that sent its last frame still reads and drops what comes.
   static constexpr std::chrono::seconds kEndLinger{2};
 
-  /// While no stream is open, the connection waits for the socket to be readable without a
-  /// read buffer (an idle connection holds none); then, and while streams are open, it reads.
   void read() {
-    if (idle() && !buffered()) {
-      read_buffer_.reset();
-      boost::beast::get_lowest_layer(stream_).async_wait(
-          boost::asio::socket_base::wait_read, [self = this->shared_from_this()](error_code ec) {
-            if (self->closed_) return;
-            if (ec) return self->force_close();
-            self->read_now();
-          });
-      return;
-    }
-    read_now();
-  }
-
-  /// Whether the stream holds bytes already read from the socket (a TLS record not yet
-  /// consumed), which no socket readiness would announce.
-  bool buffered() {
-    if constexpr (kIsTls) return SSL_has_pending(stream_.native_handle()) == 1;
-    return false;
-  }
-
-  char* buffer() {
-    if (!read_buffer_) read_buffer_ = std::make_unique_for_overwrite<char[]>(kReadSize);
-    return read_buffer_.get();
-  }
-
-  void read_now() {
-    stream_.async_read_some(boost::asio::buffer(buffer(), kReadSize),
+    stream_.async_read_some(boost::asio::buffer(read_buffer_.get(), kReadSize),
                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
                               if (self->closed_) return;
                               if (ec) return self->force_close();
                               // A connection error stops the reads: the codec's GOAWAY goes
                               // out, then the connection closes.
-                              if (self->on_bytes(self->buffer(), n)) self->read();
+                              if (self->on_bytes(self->read_buffer_.get(), n)) self->read();
                             });
   }
 
@@ -143,7 +116,7 @@ class Http2Connection final : public Http2Session,
       if (auto self = weak.lock(); self && !ec) self->close_transport();
     });
     boost::beast::get_lowest_layer(stream_).async_read_some(
-        boost::asio::buffer(buffer(), kReadSize),
+        boost::asio::buffer(read_buffer_.get(), kReadSize),
         [self = this->shared_from_this()](error_code ec, std::size_t) {
           if (ec) return self->close_transport();
           self->linger();
@@ -193,7 +166,7 @@ class Http2Connection final : public Http2Session,
   Clock::time_point idle_since_;
   Clock::time_point write_started_;
   Clock::time_point linger_end_;
-  std::unique_ptr<char[]> read_buffer_;  // lazily: an idle connection has none
+  std::unique_ptr<char[]> read_buffer_;
 };
 
 }  // namespace albemu::net

@@ -298,7 +298,57 @@ void start_read(PlainSocket& socket, Target target, Handler handler) {
   ServiceAccess::start_read(impl.get_service(), impl.get_implementation(), op);
 }
 
+/// A wait for the socket to become readable that does not read. Its speculative attempt, made
+/// as it starts, always declines (the caller has just seen a read would block), so no epoll
+/// registration changes; the reactor's next report for the socket completes it. Asio's own
+/// wait (async_wait) re-registers the socket with epoll_ctl each time instead.
+template <class Handler>
+class WaitReadableOp final : public asio::detail::reactor_op {
+ public:
+  using Allocator = asio::recycling_allocator<WaitReadableOp>;
+
+  explicit WaitReadableOp(Handler&& handler)
+      : reactor_op(boost::system::error_code(), &WaitReadableOp::do_perform,
+                   &WaitReadableOp::do_complete),
+        handler_(std::move(handler)) {}
+
+  bool starting = true;  // the attempt made inside start_read, which declines
+
+ private:
+  static status do_perform(reactor_op* base) {
+    return static_cast<WaitReadableOp*>(base)->starting ? not_done : done;
+  }
+
+  static void do_complete(void* owner, asio::detail::scheduler_operation* base,
+                          const boost::system::error_code& /*ignored*/, std::size_t /*ignored*/) {
+    auto* op = static_cast<WaitReadableOp*>(base);
+    Handler handler(std::move(op->handler_));
+    const boost::system::error_code ec = op->ec_;
+    op->~WaitReadableOp();
+    Allocator().deallocate(op, 1);
+    if (owner) std::move(handler)(ec);
+  }
+
+  Handler handler_;
+};
+
 }  // namespace socket_io_detail
+
+/// Waits until `socket` (of a worker's io_context, on the one thread that runs it) may have
+/// bytes to read, without reading them, for a caller whose own read just found none: the
+/// handler gets (error_code) on that io_context, never inline; a cancel or close ends it with
+/// operation_aborted. As with read_drained, the handler's associated executor and allocator
+/// are not used.
+template <class Handler>
+void wait_readable(PlainSocket& socket, Handler handler) {
+  using Op = socket_io_detail::WaitReadableOp<Handler>;
+  auto& impl = socket_io_detail::SocketAccess::impl(socket);
+  typename Op::Allocator allocator;
+  Op* op = allocator.allocate(1);
+  new (op) Op(std::move(handler));
+  socket_io_detail::ServiceAccess::start_read(impl.get_service(), impl.get_implementation(), op);
+  op->starting = false;  // queued or posted; it completes only after this returns
+}
 
 /// Adds EPOLLRDHUP to `socket`'s registration with its io_context's reactor, which
 /// read_drained needs to tell a drained socket. If that fails (false), the socket's reads
@@ -342,6 +392,12 @@ void read_drained(PlainSocket& socket, boost::asio::mutable_buffer buffer, Handl
 template <class DynamicBuffer, class Handler>
 void read_idle(PlainSocket& socket, DynamicBuffer& buffer, std::size_t size, Handler handler) {
   socket.async_read_some(buffer.prepare(size), std::move(handler));
+}
+
+/// Without ALBEMU_DRAINED_READS: Asio's async_wait for readability.
+template <class Handler>
+void wait_readable(PlainSocket& socket, Handler handler) {
+  socket.async_wait(PlainSocket::wait_read, std::move(handler));
 }
 
 #endif  // ALBEMU_DRAINED_READS

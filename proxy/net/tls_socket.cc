@@ -60,9 +60,11 @@ BIO_METHOD* socket_bio_method() {
 }  // namespace
 
 TlsSocket::TlsSocket(ClientSocket socket, boost::asio::ssl::context& context)
-    : socket_(std::move(socket)), ssl_(SSL_new(context.native_handle())) {
+    : socket_(std::move(socket)), ssl_(nullptr) {
+  BIO_METHOD* const method = socket_bio_method();  // may throw: before anything is allocated
+  ssl_ = SSL_new(context.native_handle());
   if (ssl_ == nullptr) throw std::bad_alloc();
-  BIO* bio = BIO_new(socket_bio_method());
+  BIO* bio = BIO_new(method);
   if (bio == nullptr) {
     SSL_free(ssl_);
     throw std::bad_alloc();
@@ -92,6 +94,9 @@ char* TlsSocket::gather_buffer() {
 
 TlsSocket::Outcome TlsSocket::attempt(Kind kind, void* data, std::size_t size) {
   if (kind == Kind::read && size == 0) return {};
+  // Closed while this operation waited (a deadline, a drain): its descriptor number may
+  // already belong to another connection.
+  if (!socket_.is_open()) return {Want::nothing, boost::asio::error::bad_descriptor, 0};
   ERR_clear_error();
   errno = 0;
   std::size_t done = 0;

@@ -6,9 +6,9 @@
 // OpenSSL's are released while nothing is buffered (SSL_MODE_RELEASE_BUFFERS).
 //
 // When OpenSSL needs the socket readable or writable, the operation waits for that through the
-// socket's reactor (async_wait) and tries again. As with asio::ssl::stream, one read and one
-// write may be pending together, a handshake or a shutdown alone; a handler never runs inside
-// the call that started its operation.
+// socket's reactor (wait_readable, socket_io.h, or async_wait for writable) and tries again. As
+// with asio::ssl::stream, one read and one write may be pending together, a handshake or a shutdown
+// alone; a handler never runs inside the call that started its operation.
 
 #include <openssl/ssl.h>
 
@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "proxy/net/http1_connection.h"
+#include "proxy/net/socket_io.h"
 
 namespace albemu::net {
 
@@ -156,9 +157,8 @@ class TlsSocket {
         }
         if (outcome.want != Want::nothing) {
           started = true;
-          socket.socket_.async_wait(
-              outcome.want == Want::readable ? ClientSocket::wait_read : ClientSocket::wait_write,
-              std::move(self));
+          if (outcome.want == Want::readable) return wait_readable(socket.socket_, std::move(self));
+          socket.socket_.async_wait(ClientSocket::wait_write, std::move(self));
           return;
         }
         if (!started) {

@@ -592,5 +592,30 @@ TEST(DrainedRead, AReadLeftQueuedIsFreedUncalledWithItsIoContext) {
   EXPECT_TRUE(watched.expired());
 }
 
+// wait_readable, which the TLS stream uses once OpenSSL found nothing to read: it ends when
+// bytes arrive, leaves them for the caller's own read, and ends early on a cancel.
+TEST_F(DrainedReadTest, AWaitForReadableEndsWhenBytesArriveAndLeavesThemUnread) {
+  std::optional<boost::system::error_code> waited;
+  net::wait_readable(reader_, [&](boost::system::error_code ec) { waited = ec; });
+  io_.poll();
+  ASSERT_FALSE(waited) << "nothing has been sent yet";
+  send("hello");
+  io_.restart();
+  while (!waited) ASSERT_EQ(io_.run_one_for(std::chrono::seconds(5)), 1u);
+  EXPECT_FALSE(*waited);
+  EXPECT_EQ(reader_.available(), 5u);
+}
+
+TEST_F(DrainedReadTest, CancelEndsAWaitForReadable) {
+  std::optional<boost::system::error_code> waited;
+  net::wait_readable(reader_, [&](boost::system::error_code ec) { waited = ec; });
+  io_.poll();
+  ASSERT_FALSE(waited);
+  reader_.cancel();
+  io_.restart();
+  while (!waited) ASSERT_EQ(io_.run_one_for(std::chrono::seconds(5)), 1u);
+  EXPECT_EQ(*waited, asio::error::operation_aborted);
+}
+
 }  // namespace
 }  // namespace albemu::net

@@ -203,6 +203,40 @@ TEST_F(TlsSocketTest, CancellingTheSocketEndsAPendingRead) {
   EXPECT_EQ(*read, asio::error::operation_aborted);
 }
 
+// TLS 1.3 lets the client ask for new keys at any time. Asked while the server's write waits
+// for room, with an encrypted record still in OpenSSL's buffer, the server keeps reading and
+// writing: OpenSSL sends its KeyUpdate only once that record is out.
+TEST_F(TlsSocketTest, AKeyUpdateWhileAWriteWaitsForRoomKeepsTheConnection) {
+  const std::string data = payload(4 * 1024 * 1024);  // far more than the socket takes
+  std::optional<TlsCompletion> written;
+  asio::async_write(*server_, asio::buffer(data), [&](error_code ec, std::size_t n) {
+    written = TlsCompletion{ec, n};
+  });
+  io_.poll();
+  ASSERT_FALSE(written) << "the write should be waiting for the client to read";
+  ASSERT_EQ(SSL_key_update(client_.native_handle(), SSL_KEY_UPDATE_REQUESTED), 1);
+  asio::write(client_, asio::buffer(std::string("ping")));
+  std::string received;
+  const TlsCompletion read = server_read(received);
+  ASSERT_FALSE(read.ec) << read.ec.message();
+  EXPECT_EQ(received, "ping");
+  const auto [downloaded, reads] = client_read(data.size());
+  run_until([&] { return written.has_value(); });
+  EXPECT_FALSE(written->ec) << written->ec.message();
+  EXPECT_EQ(downloaded, data);
+}
+
+// A socket closed while an operation waited (a deadline, a drain) is never read or written
+// again by number: the number may belong to another connection by then.
+TEST_F(TlsSocketTest, AnOperationOnAClosedSocketFailsWithoutTouchingTheDescriptor) {
+  server_->lowest_layer().close();
+  char buffer[16];
+  std::optional<error_code> read;
+  server_->async_read_some(asio::buffer(buffer), [&](error_code ec, std::size_t) { read = ec; });
+  run_until([&] { return read.has_value(); });
+  EXPECT_EQ(*read, asio::error::bad_descriptor);
+}
+
 // A connection that hands itself to HTTP/2 moves its stream after the handshake.
 TEST_F(TlsSocketTest, AMovedSocketKeepsTheSession) {
   TlsSocket moved(std::move(*server_));
