@@ -84,6 +84,9 @@ def parse_args(argv):
     parser.add_argument("--idle-connections", type=int, default=100000,
                         help="idle keepalive connections held (at most the open-file limit "
                              "allows, less a margin)")
+    parser.add_argument("--idle-protocols", default=",".join(phases.IDLE_PROTOCOLS),
+                        help="comma list of: http (HTTP/1.1), https (HTTP/1.1 over TLS), h2 "
+                             "(HTTP/2 over TLS)")
     parser.add_argument("--reloads", type=int, default=5, help="file rewrites per URL map")
     parser.add_argument("--reload-posts", type=int, default=3, help="POST /reload per URL map")
     parser.add_argument("--reload-connections", type=int, default=64)
@@ -110,6 +113,10 @@ def parse_args(argv):
         args.duration, args.warmup, args.rounds = min(args.duration, 3), 1, 3
         args.retries, args.quiet_wait = min(args.retries, 3), min(args.quiet_wait, 10)
     args.proxy_names = [p for p in args.proxies.split(",") if p]
+    args.idle_protocol_list = [p for p in args.idle_protocols.split(",") if p]
+    for protocol in args.idle_protocol_list:
+        if protocol not in phases.IDLE_PROTOCOLS:
+            parser.error(f"unknown idle protocol {protocol}")
     args.section_names = [s for s in args.sections.split(",") if s]
     for section in args.section_names:
         if section not in ALL_SECTIONS:
@@ -186,10 +193,12 @@ def find_problems(results, args):
                                 "unfinished requests")
     idle = results.get("idle")
     if idle:
-        for name, row in idle["summary"].items():
-            if row["opened"] != idle["connections"] or row["still_open"] != row["opened"]:
-                problems.append(f"idle: {name} held {row['opened']:,} of {idle['connections']:,} "
-                                f"connections, {row['still_open']:,} still open at the end")
+        for protocol, rows in idle.get("by_protocol", {"http": idle["summary"]}).items():
+            for name, row in rows.items():
+                if row["opened"] != idle["connections"] or row["still_open"] != row["opened"]:
+                    problems.append(f"idle {protocol}: {name} held {row['opened']:,} of "
+                                    f"{idle['connections']:,} connections, "
+                                    f"{row['still_open']:,} still open at the end")
     for row in results.get("reload", []):
         if row["load"]["socket_errors"] or row["load"]["non_2xx"]:
             problems.append(f"reload {row['label']}: wrk saw {row['load']['socket_errors']} "
@@ -254,7 +263,8 @@ def run(args, processes, work_dir):
                                                 args.warmup, args.latency_connections)
         section_done("latency")
     if "idle" in args.section_names:
-        results["idle"] = phases.run_idle(bench, names, args.idle_connections)
+        results["idle"] = phases.run_idle(bench, names, args.idle_connections,
+                                          args.idle_protocol_list)
         section_done("idle")
     if "reload" in args.section_names and "albemu" in names:
         results["reload"] = [

@@ -306,50 +306,68 @@ IDLE_CONNECTIONS_PER_SOURCE = 20000
 IDLE_FD_MARGIN = 2500
 
 
-def run_idle(bench, names, requested):
+IDLE_PROTOCOLS = ("http", "https", "h2")
+
+
+def run_idle(bench, names, requested, protocols=IDLE_PROTOCOLS):
+    """Per proxy and protocol (http: plain HTTP/1.1; https: HTTP/1.1 over TLS; h2: HTTP/2 over
+    TLS), the RSS that the held idle connections add."""
     # The proxy and the holder each need a descriptor per connection: the open-file limit every
     # process inherits caps the count (raised as far as allowed at the start).
     connections = max(1, min(requested, bench.layout.fd_limit - IDLE_FD_MARGIN))
     sources = -(-connections // IDLE_CONNECTIONS_PER_SOURCE)
     bench.log(f"\n== idle: {connections:,} keepalive connections from {sources} source "
-              f"address(es), one request each, then held")
+              f"address(es), one request each (HTTP/2: the preface and SETTINGS), then held; "
+              f"{', '.join(protocols)}")
     if connections < requested:
         bench.log(f"  (asked for {requested:,}; the open-file limit of "
                   f"{bench.layout.fd_limit:,} allows {connections:,})")
-    results = {}
+    by_protocol = {protocol: {} for protocol in protocols}
     for name in names:
-        started = bench.start_proxies([name])
-        proxy = started[name]
+        for protocol in protocols:
+            by_protocol[protocol][name] = _hold_idle(bench, name, protocol, connections, sources)
+    result = {"connections": connections, "requested": requested, "sources": sources,
+              "fd_limit": bench.layout.fd_limit, "protocols": list(protocols),
+              "by_protocol": by_protocol}
+    result["summary"] = by_protocol.get("http", {})  # plain HTTP/1.1, as the report always had
+    return result
+
+
+def _hold_idle(bench, name, protocol, connections, sources):
+    """One proxy, freshly started: the RSS before and while `connections` idle connections of
+    `protocol` are held."""
+    started = bench.start_proxies([name])
+    proxy = started[name]
+    port = proxy.http_port if protocol == "http" else proxy.https_port
+    try:
+        bench.wrk(bench.url(proxy, "http"), 16, 1, "path", proxy.process, retry=False)
+        before = proxy.process.memory_kib()
+        holder = bench.processes.start(
+            "loadgen-idle",
+            [str(bench.loadgen), "idle", "--target", f"127.0.0.1:{port}",
+             "--connections", str(connections), "--concurrency", "64",
+             "--sources", str(sources), "--services", str(bench.layout.services),
+             "--protocol", protocol],
+            cpus=bench.load_cpus, stdout=subprocess.PIPE)
         try:
-            bench.wrk(bench.url(proxy, "http"), 16, 1, "path", proxy.process, retry=False)
-            before = proxy.process.memory_kib()
-            holder = bench.processes.start(
-                "loadgen-idle",
-                [str(bench.loadgen), "idle", "--target", f"127.0.0.1:{proxy.http_port}",
-                 "--connections", str(connections), "--concurrency", "64",
-                 "--sources", str(sources), "--services", str(bench.layout.services)],
-                cpus=bench.load_cpus, stdout=subprocess.PIPE)
-            try:
-                holding = _read_json_line(holder, 120)
-                held = proxy.process.memory_kib()
-                os.kill(holder.pid, signal.SIGTERM)
-                released = _read_json_line(holder, 30)
-            finally:
-                bench.processes.stop(holder)
+            holding = _read_json_line(holder, 300)
+            held = proxy.process.memory_kib()
+            os.kill(holder.pid, signal.SIGTERM)
+            released = _read_json_line(holder, 30)
         finally:
-            bench.stop_proxies(started)
-        per_connection = (held["rss"] - before["rss"]) / max(1, holding["opened"])
-        results[name] = {"rss_before_kib": before["rss"], "rss_held_kib": held["rss"],
-                         "kib_per_connection": round(per_connection, 2),
-                         "opened": holding["opened"], "errors": holding["errors"],
-                         "non_2xx": holding["non_2xx"], "open_seconds": holding["open_seconds"],
-                         "still_open": released["still_open"]}
-        bench.log(f"  {name:8s} RSS {before['rss'] / 1024:.1f} MiB -> {held['rss'] / 1024:.1f} "
-                  f"MiB with {holding['opened']:,} held ({per_connection:.2f} KiB each; "
-                  f"{released['still_open']:,} still open at the end, "
-                  f"{holding['errors']} errors)")
-    return {"connections": connections, "requested": requested, "sources": sources,
-            "fd_limit": bench.layout.fd_limit, "summary": results}
+            bench.processes.stop(holder)
+    finally:
+        bench.stop_proxies(started)
+    per_connection = (held["rss"] - before["rss"]) / max(1, holding["opened"])
+    bench.log(f"  {name:8s} {protocol:5s} RSS {before['rss'] / 1024:.1f} MiB -> "
+              f"{held['rss'] / 1024:.1f} MiB with {holding['opened']:,} held "
+              f"({per_connection:.2f} KiB each; {released['still_open']:,} still open at the "
+              f"end, {holding['errors']} errors, opened in {holding['open_seconds']:.0f} s)")
+    return {"rss_before_kib": before["rss"], "rss_held_kib": held["rss"],
+            "kib_per_connection": round(per_connection, 2),
+            "opened": holding["opened"], "errors": holding["errors"],
+            "non_2xx": holding["non_2xx"], "open_seconds": holding["open_seconds"],
+            "still_open": released["still_open"]}
 
 
 # --- hot reload under load ---------------------------------------------------------------------

@@ -180,26 +180,33 @@ def latency_section(latency, proxies):
     return lines
 
 
+IDLE_PROTOCOL_LABELS = {"http": "HTTP/1.1", "https": "HTTP/1.1 over TLS",
+                        "h2": "HTTP/2 over TLS"}
+
+
 def idle_section(idle, proxies):
     count = idle["connections"]
     lines = [f"### Memory with {count:,} idle keepalive connections", "",
-             "Each connection sends one request, then stays open and idle. RSS is VmRSS of all "
-             "the proxy's processes."]
+             "Each connection sends one request (HTTP/2: the preface and SETTINGS, and the "
+             "server's SETTINGS back), then stays open and idle. Each proxy is started afresh "
+             "for each protocol. RSS is VmRSS of all the proxy's processes."]
     if idle.get("requested", count) > count:
         lines.append(f"{idle['requested']:,} were asked for; the open-file limit of "
                      f"{idle['fd_limit']:,} allowed {count:,}.")
     lines += ["",
-             "| proxy | RSS before MiB | RSS with them MiB | KiB per connection | held | "
-             "still open at the end |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for name in proxies:
-        row = idle["summary"].get(name)
-        if not row:
-            continue
-        lines.append(f"| {PROXY_LABELS[name]} | {_num(row['rss_before_kib'], 1, 1 / 1024)} | "
-                     f"{_num(row['rss_held_kib'], 1, 1 / 1024)} | "
-                     f"{_num(row['kib_per_connection'], 2)} | {row['opened']:,} | "
-                     f"{row['still_open']:,} |")
+             "| protocol | proxy | RSS before MiB | RSS with them MiB | KiB per connection | "
+             "held | still open at the end |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for protocol, rows in idle.get("by_protocol", {"http": idle["summary"]}).items():
+        for name in proxies:
+            row = rows.get(name)
+            if not row:
+                continue
+            lines.append(f"| {IDLE_PROTOCOL_LABELS.get(protocol, protocol)} | "
+                         f"{PROXY_LABELS[name]} | {_num(row['rss_before_kib'], 1, 1 / 1024)} | "
+                         f"{_num(row['rss_held_kib'], 1, 1 / 1024)} | "
+                         f"{_num(row['kib_per_connection'], 2)} | {row['opened']:,} | "
+                         f"{row['still_open']:,} |")
     return lines
 
 

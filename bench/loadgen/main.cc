@@ -5,7 +5,8 @@
 //       prints one JSON object with p50/p90/p99/p99.9 (microseconds).
 //   albemu_loadgen idle --target 127.0.0.1:8080 --connections 100000 --sources 5
 //       opens the connections, one request each, prints a JSON line, holds them until SIGTERM
-//       or SIGINT, then prints how many the server still kept open.
+//       or SIGINT, then prints how many the server still kept open; --protocol https holds
+//       HTTP/1.1 over TLS, --protocol h2 HTTP/2 over TLS (the preface and SETTINGS, no request).
 //
 // Requests spread over --services Cloud Run services (s0000, s0001, ...), by path
 // (/s0007/bench) or with --routing host by Host (s0007.example.com).
@@ -111,7 +112,8 @@ int run_rate(const CommonOptions& common, int connections, double rate, double d
   return result.completed == 0 ? 1 : 0;
 }
 
-int run_idle(const CommonOptions& common, int connections, int concurrency, int sources) {
+int run_idle(const CommonOptions& common, int connections, int concurrency, int sources,
+             IdleProtocol protocol) {
   asio::io_context io_context(1);
   IdleHoldOptions options;
   options.target = common.target;
@@ -119,6 +121,7 @@ int run_idle(const CommonOptions& common, int connections, int concurrency, int 
   options.connections = connections;
   options.concurrency = std::max(1, concurrency);
   options.sources = std::max(1, sources);
+  options.protocol = protocol;
   IdleHold hold(io_context, std::move(options));
   asio::signal_set signals(io_context, SIGINT, SIGTERM);
   const auto started = std::chrono::steady_clock::now();
@@ -147,7 +150,7 @@ int run_idle(const CommonOptions& common, int connections, int concurrency, int 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string mode, target, routing = "path", domain = "example.com", host;
+  std::string mode, target, routing = "path", domain = "example.com", host, protocol = "http";
   int services = 1000, connections = 64, concurrency = 64, sources = 1;
   double rate = 1000, duration = 10, warmup = 1, drain = 5;
   po::options_description described("albemu_loadgen rate|idle options");
@@ -165,7 +168,9 @@ int main(int argc, char** argv) {
       "concurrency", po::value(&concurrency), "idle: connections opened at once")(
       "sources", po::value(&sources),
       "idle: spread the connections over this many source addresses, 127.0.0.1 upwards (one "
-      "address has about 28,000 ephemeral ports)");
+      "address has about 28,000 ephemeral ports)")(
+      "protocol", po::value(&protocol),
+      "idle: http (default), https (HTTP/1.1 over TLS) or h2 (HTTP/2 over TLS)");
   po::options_description hidden;
   hidden.add_options()("mode", po::value(&mode)->required());
   po::options_description all;
@@ -198,7 +203,18 @@ int main(int argc, char** argv) {
   common.requests = make_requests(routing == "host" ? RoutingMode::host : RoutingMode::path,
                                   services, common.authority, domain);
   if (mode == "rate") return run_rate(common, connections, rate, duration, warmup, drain);
-  if (mode == "idle") return run_idle(common, connections, concurrency, sources);
+  if (mode == "idle") {
+    IdleProtocol idle_protocol = IdleProtocol::http;
+    if (protocol == "https") {
+      idle_protocol = IdleProtocol::https;
+    } else if (protocol == "h2") {
+      idle_protocol = IdleProtocol::h2;
+    } else if (protocol != "http") {
+      std::cerr << "albemu_loadgen: --protocol must be http, https or h2\n";
+      return 2;
+    }
+    return run_idle(common, connections, concurrency, sources, idle_protocol);
+  }
   std::cerr << "albemu_loadgen: mode must be rate or idle\n";
   return 2;
 }
