@@ -411,7 +411,7 @@ requires(!std::is_same_v<Stream, PlainSocket>) void read_drained(Stream& stream,
 }
 
 /// The same call for a TLS stream: its own async_read_some into `size` bytes prepared at once
-/// (the TLS layer keeps buffers of its own anyway).
+/// (OpenSSL reads the socket inside the read, so the buffer is needed from the start).
 template <class Stream, class DynamicBuffer, class Handler>
 requires(!std::is_same_v<Stream, PlainSocket>) void read_idle(Stream& stream, DynamicBuffer& buffer,
                                                               std::size_t size, Handler handler) {

@@ -128,15 +128,14 @@ TlsSocket::Outcome TlsSocket::attempt(Kind kind, void* data, std::size_t size) {
       return {Want::nothing, boost::asio::error::eof, 0};
     case SSL_ERROR_SSL: {
       const unsigned long code = ERR_get_error();
-      if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-        return {Want::nothing, boost::asio::ssl::error::stream_truncated, 0};
-      }
       return {
           Want::nothing,
           boost::system::error_code(static_cast<int>(code), boost::asio::error::get_ssl_category()),
           0};
     }
     case SSL_ERROR_SYSCALL:
+      // errno 0: the client closed without close_notify (the BIO answers no BIO_CTRL_EOF, so
+      // OpenSSL reports a truncation this way rather than as SSL_R_UNEXPECTED_EOF_...).
       if (system_error != 0) {
         return {Want::nothing,
                 boost::system::error_code(system_error, boost::system::system_category()), 0};

@@ -1,6 +1,8 @@
 #include "proxy/net/tls_socket.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -228,13 +230,26 @@ TEST_F(TlsSocketTest, AKeyUpdateWhileAWriteWaitsForRoomKeepsTheConnection) {
 
 // A socket closed while an operation waited (a deadline, a drain) is never read or written
 // again by number: the number may belong to another connection by then.
+// Here the closed socket's number is made another connection's (as an accept on another
+// worker could), with bytes waiting: the read fails and leaves them there.
 TEST_F(TlsSocketTest, AnOperationOnAClosedSocketFailsWithoutTouchingTheDescriptor) {
+  const int number = server_->lowest_layer().native_handle();
   server_->lowest_layer().close();
-  char buffer[16];
+  tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket other_peer(io_);
+  other_peer.connect(acceptor.local_endpoint());
+  tcp::socket other(io_);
+  acceptor.accept(other);
+  asio::write(other_peer, asio::buffer(std::string("another connection's bytes")));
+  ASSERT_EQ(::dup2(other.native_handle(), number), number);
+  char buffer[64];
   std::optional<error_code> read;
   server_->async_read_some(asio::buffer(buffer), [&](error_code ec, std::size_t) { read = ec; });
   run_until([&] { return read.has_value(); });
   EXPECT_EQ(*read, asio::error::bad_descriptor);
+  char left[64];
+  EXPECT_EQ(::recv(number, left, sizeof left, MSG_DONTWAIT), 26);
+  ::close(number);
 }
 
 // A connection that hands itself to HTTP/2 moves its stream after the handshake.
