@@ -2,7 +2,6 @@
 
 #include <openssl/ssl.h>
 
-#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "proxy/net/connection_deadlines.h"
+#include "proxy/net/deadline_queue.h"
 #include "proxy/net/http1_connection_base.h"
 #include "proxy/net/http2_connection.h"
 #include "proxy/net/socket_io.h"
@@ -47,19 +47,24 @@ using TlsStream = TlsSocket;
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
+/// What a plain connection keeps of the TLS context it does not have: nothing.
+struct NoServerTls {
+  explicit NoServerTls(const std::shared_ptr<ServerTls>& /*none*/) {}
+};
+
 /// One client connection over a plain or a TLS stream: reads request heads and bodies, writes
 /// what its Request frames, and after each request reads the next one, drops the rest of a
 /// body first, or closes.
 template <class Stream>
 class Http1Connection final : public Http1ConnectionBase,
+                              public DeadlineQueue::Entry,
                               public std::enable_shared_from_this<Http1Connection<Stream>> {
  public:
   Http1Connection(Worker& worker, Stream stream, ConnectionInfo info,
                   std::shared_ptr<ServerTls> tls)
       : Http1ConnectionBase(worker, std::move(info)),
         stream_(std::move(stream)),
-        tls_(std::move(tls)),
-        deadline_timer_(worker.io_context().get_executor()) {}
+        tls_(std::move(tls)) {}
 
   ~Http1Connection() override { worker_.give_back_timer(std::move(header_timer_)); }
 
@@ -110,12 +115,12 @@ class Http1Connection final : public Http1ConnectionBase,
                         });
     }
     if (expect_continue_ && !continue_sent_) return send_continue(std::move(handler));
-    auto& body = parser_->get().body();
+    auto& body = parser().get().body();
     body.data = chunk_buffer();
     body.size = kBodyChunkSize;
     read_body_some(
         [self = this->shared_from_this(), handler = std::move(handler)](error_code ec) mutable {
-          self->on_body_read(handler, ec, kBodyChunkSize - self->parser_->get().body().size);
+          self->on_body_read(handler, ec, kBodyChunkSize - self->parser().get().body().size);
         },
         false);
   }
@@ -156,29 +161,21 @@ class Http1Connection final : public Http1ConnectionBase,
   }
 
   // ---- the connection's deadline: every client-side read and write must end before its own,
-  // or the connection is closed (as a stream expiry would do, without re-arming a timer for
-  // each operation: the timer is re-armed only when it fires early or the deadline moves
-  // earlier). A read and a write may be pending together (an answer relayed beside a body
-  // read), each with its deadline.
+  // or the connection is closed (as a stream expiry would do, without a timer per operation:
+  // the worker's DeadlineQueue holds the connection for the earliest, and the entry moves
+  // only when that moves earlier). A read and a write may be pending together (an answer
+  // relayed beside a body read), each with its deadline.
 
   void arm_deadline() {
     const auto deadline = deadlines_.next();
-    if (deadline == Clock::time_point::max()) return;
-    if (deadline_timer_armed_ && timer_expiry_ <= deadline) return;
-    deadline_timer_armed_ = true;
-    timer_expiry_ = deadline;
-    deadline_timer_.expires_at(deadline);
-    // A weak reference: an idle connection's pending wait must not keep it alive. The wait
-    // usually lasts the keepalive timeout: it takes only its own size (ExactAllocator).
-    deadline_timer_.async_wait(asio::bind_allocator(
-        ExactAllocator<void>(), [weak = this->weak_from_this()](error_code ec) {
-          const auto self = weak.lock();
-          if (ec || !self) return;  // re-armed (a newer wait is pending) or the connection is gone
-          self->deadline_timer_armed_ = false;
-          if (Clock::now() < self->deadlines_.next()) return self->arm_deadline();
-          self->close_socket();
-        }));
+    if (deadline != Clock::time_point::max()) worker_.deadlines().expire_by(*this, deadline);
   }
+
+  void on_expiry() override {
+    if (Clock::now() < deadlines_.next()) return arm_deadline();  // moved later, or none
+    close_socket();
+  }
+
   void read_within(Clock::duration timeout) {
     deadlines_.read(Clock::now() + timeout);
     arm_deadline();
@@ -200,26 +197,27 @@ class Http1Connection final : public Http1ConnectionBase,
       }
       return force_close();
     }
-    if (verifier != nullptr) info_.client_cert = verifier->inspect(ssl);
+    auto tls = std::make_unique<ClientTlsInfo>();
+    if (verifier != nullptr) tls->client_cert = verifier->inspect(ssl);
     // The SNI ends up in header values ({tls_sni_hostname}) and logs: take only host-name
     // characters, anything else (CR/LF above all) counts as no SNI.
     if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
         sni != nullptr && is_plain_host_name(sni)) {
-      info_.sni = sni;
+      tls->sni = sni;
     }
-    info_.tls_version = SSL_get_version(ssl);  // static names: views suffice
+    tls->version = SSL_get_version(ssl);  // static names: views suffice
     if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) {
-      info_.tls_cipher = SSL_CIPHER_get_name(cipher);
+      tls->cipher = SSL_CIPHER_get_name(cipher);
       char id[8];
       std::snprintf(id, sizeof id, "%04X", SSL_CIPHER_get_protocol_id(cipher));
-      info_.tls_cipher_id = id;
+      tls->cipher_id = id;
     }
     if (tls_ && tls_->computes_fingerprints()) {
       TlsFingerprints fingerprints = ServerTls::take_fingerprints(ssl);
-      info_.tls_ja3_fingerprint = std::move(fingerprints.ja3);
-      info_.tls_ja4_fingerprint = std::move(fingerprints.ja4);
+      tls->ja3_fingerprint = std::move(fingerprints.ja3);
+      tls->ja4_fingerprint = std::move(fingerprints.ja4);
     }
-    info_.bind_variables();
+    info_.tls = std::move(tls);
     const unsigned char* protocol = nullptr;
     unsigned int protocol_length = 0;
     SSL_get0_alpn_selected(ssl, &protocol, &protocol_length);
@@ -241,6 +239,7 @@ class Http1Connection final : public Http1ConnectionBase,
     if (draining_) return force_close();
     if (buffer_.size() > 0) return do_read_header();
     release_request_storage();
+    waiting_.reset();
     read_within(keepalive_timeout());
     read_idle(stream_, buffer_, kIdleReadSize,
               [self = this->shared_from_this()](error_code ec, std::size_t n) {
@@ -324,7 +323,7 @@ class Http1Connection final : public Http1ConnectionBase,
                                 // The client ended its side: a body without its end is a
                                 // partial message.
                                 ec = {};
-                                self->parser_->put_eof(ec);
+                                self->parser().put_eof(ec);
                                 return self->complete_body_read(std::move(handler), ec, true);
                               }
                               if (ec) return self->complete_body_read(std::move(handler), ec, true);
@@ -346,7 +345,8 @@ class Http1Connection final : public Http1ConnectionBase,
   /// meanwhile (an early answer relayed beside the read), which then takes it over.
   void on_body_read(SizeHandler& handler, error_code ec, std::size_t n) {
     body_read_pending_ = false;
-    if (after_body_read_) return std::exchange(after_body_read_, nullptr)(ec, n);
+    if (waiting_ && waiting_->after_body_read)
+      return std::exchange(waiting_->after_body_read, nullptr)(ec, n);
     handler(ec, n);
   }
 
@@ -362,7 +362,7 @@ class Http1Connection final : public Http1ConnectionBase,
                           error_code ec, std::size_t) mutable {
                         self->deadlines_.write_done();
                         self->continue_in_flight_ = false;
-                        if (auto queued = std::exchange(self->queued_write_, nullptr)) queued();
+                        if (auto queued = self->take_queued_write()) queued();
                         if (ec) return self->on_body_read(handler, ec, 0);
                         self->body_read_pending_ = false;
                         self->read_body(std::move(handler));
@@ -374,7 +374,7 @@ class Http1Connection final : public Http1ConnectionBase,
   /// A write asked for while 100 Continue goes out follows it.
   void send_wire(SizeHandler handler) override {
     if (continue_in_flight_) {
-      queued_write_ = [this, handler = std::move(handler)]() mutable {
+      waiting().queued_write = [this, handler = std::move(handler)]() mutable {
         send_wire(std::move(handler));
       };
       return;
@@ -401,7 +401,7 @@ class Http1Connection final : public Http1ConnectionBase,
       // The request ended (an early answer) while a read of its body waits for the client.
       // Kept, the connection drops that piece as the rest of the body; closing, it ends the
       // read (also one about to start, behind a 100 Continue) and lingers.
-      after_body_read_ = [this, keep_alive](error_code ec, std::size_t n) {
+      waiting().after_body_read = [this, keep_alive](error_code ec, std::size_t n) {
         discarded_ += n;
         finish_request(keep_alive && !ec);
       };
@@ -472,18 +472,28 @@ class Http1Connection final : public Http1ConnectionBase,
   }
 
   Stream stream_;
-  std::shared_ptr<ServerTls> tls_;  // keeps the SNI callback's object alive
+  // Keeps the SNI callback's object alive.
+  [[no_unique_address]] std::conditional_t<kIsTls<Stream>, std::shared_ptr<ServerTls>, NoServerTls>
+      tls_;
   ConnectionDeadlines deadlines_;
-  asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>
-      deadline_timer_;
-  Clock::time_point timer_expiry_;
   // The worker's, lent while a head takes more than one read.
   std::unique_ptr<Worker::SteadyTimer> header_timer_;
   uint64_t header_reads_ = 0;
-  std::move_only_function<void()> queued_write_;  // a response write waiting for 100 Continue
-  SizeHandler after_body_read_;                   // takes over a body read the request left behind
+  /// Handlers a request leaves waiting on the connection, made only when one does: an idle
+  /// connection holds none.
+  struct Waiting {
+    std::move_only_function<void()> queued_write;  // a response write behind 100 Continue
+    SizeHandler after_body_read;                   // takes over a body read the request left behind
+  };
+  Waiting& waiting() {
+    if (!waiting_) waiting_ = std::make_unique<Waiting>();
+    return *waiting_;
+  }
+  std::move_only_function<void()> take_queued_write() {
+    return waiting_ ? std::exchange(waiting_->queued_write, nullptr) : nullptr;
+  }
+  std::unique_ptr<Waiting> waiting_;
   // The flags together: an idle connection's size decides its allocation's size class.
-  bool deadline_timer_armed_ = false;
   bool header_timed_out_ = false;
   bool continue_in_flight_ = false;
   bool body_read_pending_ = false;

@@ -14,7 +14,6 @@ namespace http = beast::http;
 
 Http1ConnectionBase::Http1ConnectionBase(Worker& worker, ConnectionInfo info)
     : worker_(worker), info_(std::move(info)), buffer_(kHeaderLimitBytes + 4096) {
-  info_.bind_variables();
   worker_.connections.fetch_add(1, std::memory_order_relaxed);
   if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
   worker_.add_session(*this);
@@ -33,8 +32,8 @@ Http1ConnectionBase::~Http1ConnectionBase() {
 }
 
 std::optional<std::uint64_t> Http1ConnectionBase::body_length() const {
-  if (!parser_ || parser_->chunked() || !parser_->content_length()) return std::nullopt;
-  return *parser_->content_length();
+  if (!parsing() || parser().chunked() || !parser().content_length()) return std::nullopt;
+  return *parser().content_length();
 }
 
 char* Http1ConnectionBase::chunk_buffer() {
@@ -52,7 +51,6 @@ void Http1ConnectionBase::release_request_storage() {
   // answer was written, its exchange finished and its body was read.
   if (!request_active()) worker_.give_back_request(std::move(request_));
   worker_.give_back_chunk(std::move(chunk_));
-  parser_.reset();
   worker_.give_back_heads(std::move(heads_));
   worker_.give_back_wire(std::move(wire_));
   // Empty, it frees its storage: the idle read prepares some only once bytes arrive
@@ -68,8 +66,8 @@ bool Http1ConnectionBase::can_keep_alive() const {
   if (expect_continue_ && !continue_sent_) return false;
   // A chunked body of unknown size is read and dropped up to the same bound (see
   // Http1Connection::discard_body).
-  if (parser_->chunked()) return true;
-  const auto left = parser_->content_length_remaining();
+  if (parser().chunked()) return true;
+  const auto left = parser().content_length_remaining();
   return left && *left <= kDiscardBodyLimit;
 }
 
@@ -138,10 +136,10 @@ void Http1ConnectionBase::write_trailers(const HeadFields& trailers, SizeHandler
 void Http1ConnectionBase::prepare_head() {
   in_request_ = true;
   if (!heads_) heads_ = worker_.take_heads();
-  parser_.emplace(heads_->request);
-  parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
-  parser_->field_limit(kMaxHeaderCount);
-  parser_->body_limit(boost::none);
+  heads_->request_parser.emplace(heads_->request);
+  parser().header_limit(static_cast<std::uint32_t>(kHeaderLimitBytes));
+  parser().field_limit(kMaxHeaderCount);
+  parser().body_limit(boost::none);
   body_malformed_ = false;
   prefetched_ = 0;
   discarded_ = 0;
@@ -156,7 +154,7 @@ boost::system::error_code Http1ConnectionBase::parse_buffered_head() {
   if (head_bytes_ == 0 && !skip_empty_lines()) return http::error::header_limit;
   if (buffer_.size() == 0) return http::error::need_more;
   const auto data = buffer_.data();
-  const std::size_t used = parser_->put_head(data, ec);
+  const std::size_t used = parser().put_head(data, ec);
   if (!ec || ec == http::error::need_more) {
     if (has_obs_fold({static_cast<const char*>(data.data()), used})) ec = http::error::bad_value;
   }
@@ -196,7 +194,7 @@ bool Http1ConnectionBase::on_head_parsed(error_code ec) {
     request_->reject(error);
     return true;
   }
-  switch (check_request_head(parser_->get())) {
+  switch (check_request_head(parser().get())) {
     case RequestHeadProblem::kNone:
       break;
     case RequestHeadProblem::kMalformed:
@@ -225,9 +223,9 @@ bool Http1ConnectionBase::on_head_parsed(error_code ec) {
 bool Http1ConnectionBase::prefetch_body() {
   if (!body_unread()) return true;
   // Each put then parses every buffered chunk that fits the body buffer, not one step.
-  parser_->eager(true);
+  parser().eager(true);
   if (buffer_.size() == 0) return true;
-  auto& body = parser_->get().body();
+  auto& body = parser().get().body();
   body.data = chunk_buffer();
   body.size = kBodyChunkSize;
   const error_code ec = parse_buffered_body();
@@ -240,9 +238,9 @@ bool Http1ConnectionBase::prefetch_body() {
 }
 
 void Http1ConnectionBase::begin_request() {
-  const auto& head = parser_->get();
+  const auto& head = parser().get();
   version_ = head.version();
-  client_keep_alive_ = parser_->is_header_done() && parser_->keep_alive();
+  client_keep_alive_ = parser().is_header_done() && parser().keep_alive();
   expect_continue_ = beast::iequals(head[http::field::expect], "100-continue");
   continue_sent_ = false;
   keep_alive_ = false;
@@ -258,10 +256,10 @@ void Http1ConnectionBase::begin_request() {
 boost::system::error_code Http1ConnectionBase::parse_buffered_body() {
   error_code ec = http::error::need_more;
   if (buffer_.size() > 0) {
-    const std::size_t used = parser_->put(buffer_.data(), ec);
+    const std::size_t used = parser().put(buffer_.data(), ec);
     buffer_.consume(used);
     // need_more leaves only an unfinished chunk line (or trailer) in the buffer.
-    if (ec == http::error::need_more && parser_->chunked() && has_bare_lf(buffer_view()))
+    if (ec == http::error::need_more && parser().chunked() && has_bare_lf(buffer_view()))
       ec = http::error::bad_chunk;
   }
   return ec;

@@ -58,6 +58,11 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   /// Writes wire_.out to the client (the framed head and body pieces).
   virtual void send_wire(SizeHandler handler) = 0;
 
+  /// The parser of the request being read, lent with the heads: there from a request's first
+  /// byte until the connection goes idle.
+  bool parsing() const { return heads_ && heads_->request_parser; }
+  MessageHeadParser<true>& parser() { return *heads_->request_parser; }
+  const MessageHeadParser<true>& parser() const { return *heads_->request_parser; }
   std::string_view buffer_view() const {
     return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
   }
@@ -69,7 +74,7 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   void release_request_storage();
 
   /// The client still owes body bytes (the parser has not seen the end).
-  bool body_unread() const { return parser_ && parser_->is_header_done() && !parser_->is_done(); }
+  bool body_unread() const { return parsing() && parser().is_header_done() && !parser().is_done(); }
   /// Whether the connection can carry another request after an answer written now: the
   /// client asked to keep it, the request did not ask to close, albemu is not draining, and a
   /// body still arriving is one to read and drop.
@@ -94,12 +99,11 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   Worker& worker_;
   ConnectionInfo info_;
   boost::beast::flat_buffer buffer_;
-  std::unique_ptr<MessageHeads> heads_;  // the worker's, lent while a request is read
-  std::optional<MessageHeadParser<true>> parser_;
-  std::unique_ptr<char[]> chunk_;      // request body pieces, lent by the worker
-  std::unique_ptr<WireBuffers> wire_;  // the worker's, lent while a response is written
-  std::size_t head_bytes_ = 0;         // head bytes the parser has taken so far
-  unsigned version_ = 11;              // of the request, and so of its response
+  std::unique_ptr<MessageHeads> heads_;  // the worker's, lent while a request is read or answered
+  std::unique_ptr<char[]> chunk_;        // request body pieces, lent by the worker
+  std::unique_ptr<WireBuffers> wire_;    // the worker's, lent while a response is written
+  std::size_t head_bytes_ = 0;           // head bytes the parser has taken so far
+  unsigned version_ = 11;                // of the request, and so of its response
   bool expect_continue_ = false;
   bool continue_sent_ = false;
   bool keep_alive_ = false;      // decided when the response head is written

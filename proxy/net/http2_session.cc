@@ -121,7 +121,6 @@ struct Http2Callbacks {
 
 Http2Session::Http2Session(Worker& worker, ConnectionInfo info)
     : worker_(worker), info_(std::move(info)) {
-  info_.bind_variables();
   worker_.connections.fetch_add(1, std::memory_order_relaxed);
   if (auto* metrics = worker_.metrics()) metrics->connection_opened(worker_.index());
   worker_.add_session(*this);

@@ -106,10 +106,4 @@ class MessageHead : public HeadFields {
 using RequestHead = MessageHead<true>;
 using ResponseHead = MessageHead<false>;
 
-/// The heads one exchange works on, kept by the worker between requests.
-struct MessageHeads {
-  RequestHead request;
-  ResponseHead response;
-};
-
 }  // namespace albemu::net

@@ -7,6 +7,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "proxy/net/message_head.h"
 
@@ -69,6 +70,15 @@ class MessageHeadParser final : public boost::beast::http::basic_parser<isReques
 
   MessageHead<isRequest>& head_;
   std::size_t field_limit_ = kMaxFields;
+};
+
+/// The heads one exchange works on, kept by the worker between requests, with the parser an
+/// HTTP/1 connection reads its request's head with (lent together, so that an idle connection
+/// holds none of them; an HTTP/2 stream leaves the parser empty).
+struct MessageHeads {
+  RequestHead request;
+  ResponseHead response;
+  std::optional<MessageHeadParser<true>> request_parser;
 };
 
 }  // namespace albemu::net

@@ -142,12 +142,9 @@ void Request::apply_security_policy(std::string_view path) {
   const auto& snapshot = *ctx_.generation->snapshot;
   if (snapshot.rate_limiter && snapshot.rate_limiter->has_policy(ctx_.decision.backend_service)) {
     const ConnectionInfo& connection = stream_->connection();
-    core::RateLimitKeyInputs inputs{connection.client_ip,
-                                    ctx_.header_views,
-                                    path,
-                                    connection.sni,
-                                    connection.tls_ja3_fingerprint,
-                                    connection.tls_ja4_fingerprint};
+    const ClientTlsInfo& tls = connection.tls_info();
+    core::RateLimitKeyInputs inputs{connection.client_ip, ctx_.header_views,  path, tls.sni,
+                                    tls.ja3_fingerprint,  tls.ja4_fingerprint};
     const auto verdict = snapshot.rate_limiter->check(ctx_.decision.backend_service, inputs,
                                                       std::chrono::steady_clock::now());
     if (verdict.policy_applied) {
@@ -246,8 +243,8 @@ void Request::read_standin_body() {
 // ---- response
 
 void Request::prepare_response(ResponseHead& head, bool websocket_upgrade) {
-  transform_response(head, ctx_.routed ? &ctx_.decision : nullptr, &stream_->connection().variables,
-                     websocket_upgrade);
+  const VariableContext variables = stream_->connection().variables();
+  transform_response(head, ctx_.routed ? &ctx_.decision : nullptr, &variables, websocket_upgrade);
   for (const auto& header : ctx_.cors_headers) head.set(header.name, header.value);
 }
 

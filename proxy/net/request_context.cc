@@ -10,6 +10,24 @@
 
 namespace albemu::net {
 
+const ClientTlsInfo& ConnectionInfo::tls_info() const {
+  static const ClientTlsInfo kNone;
+  return tls ? *tls : kNone;
+}
+
+VariableContext ConnectionInfo::variables() const {
+  const ClientTlsInfo& tls = tls_info();
+  VariableContext variables;
+  variables.client_ip_address = client_ip;
+  variables.tls_sni_hostname = tls.sni;
+  variables.tls_version = tls.version;
+  variables.tls_cipher_suite = tls.cipher_id;
+  variables.tls_ja3_fingerprint = tls.ja3_fingerprint;
+  variables.tls_ja4_fingerprint = tls.ja4_fingerprint;
+  variables.client_cert = tls.client_cert.get();
+  return variables;
+}
+
 PlanCache::Plan PlanCache::get(const Worker& worker, std::string_view forwarding_rule) {
   const auto& generation = worker.generation();
   if (generation != generation_) {
@@ -70,9 +88,9 @@ void begin_log(RequestContext& context, const ConnectionInfo& connection, const 
   entry.protocol = version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   if (connection.https) {
     // albemu takes no TLS early data (tlsEarlyData is DISABLED only).
-    entry.tls = log::TlsLogInfo{std::string(connection.tls_version),
-                                std::string(connection.tls_cipher), connection.sni, false};
-    entry.mtls = connection.client_cert;
+    const ClientTlsInfo& tls = connection.tls_info();
+    entry.tls = log::TlsLogInfo{std::string(tls.version), std::string(tls.cipher), tls.sni, false};
+    entry.mtls = tls.client_cert;
   }
   if (context.generation && context.generation->snapshot) {
     const auto& snapshot = *context.generation->snapshot;
@@ -149,8 +167,9 @@ void transform_upstream_head(RequestHead& head, RequestContext& context,
   context.websocket = !body_expected && is_websocket_upgrade(head);
   if (!context.decision.upstream_target.empty()) head.target(context.decision.upstream_target);
   head.erase(http::field::expect);
+  const VariableContext variables = connection.variables();
   const UpstreamRequestContext upstream{connection.client_ip, connection.local_ip, connection.https,
-                                        &connection.variables, !body_expected};
+                                        &variables, !body_expected};
   transform_upstream_request(head, context.decision, upstream);
 }
 

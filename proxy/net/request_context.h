@@ -30,35 +30,34 @@ inline constexpr std::size_t kMaxHeaderCount = 100;
 /// A client connection's keepalive timeout when its forwarding rule is gone (GCP's default).
 inline constexpr std::chrono::seconds kDefaultKeepaliveTimeout{610};
 
-/// Facts of the client connection, fixed for its lifetime.
-struct ConnectionInfo {
-  std::string forwarding_rule;
-  bool https = false;
-  std::string client_ip;
-  std::string local_ip;       // the address the client connected to (X-Forwarded-For's LB IP)
-  VariableContext variables;  // views into the strings below
+/// What the TLS handshake told of a client connection.
+struct ClientTlsInfo {
   std::string sni;
-  std::string_view tls_version;  // OpenSSL's static name, e.g. TLSv1.3
-  std::string_view tls_cipher;   // OpenSSL's static name, for the log
-  std::string tls_cipher_id;     // IANA's four hex digits, e.g. 009C ({tls_cipher_suite})
+  std::string_view version;  // OpenSSL's static name, e.g. TLSv1.3
+  std::string_view cipher;   // OpenSSL's static name, for the log
+  std::string cipher_id;     // IANA's four hex digits, e.g. 009C ({tls_cipher_suite})
   /// The client's TLS fingerprints; empty unless the listener computes them
   /// (ListenerPlan::tls_fingerprints).
-  std::string tls_ja3_fingerprint;
-  std::string tls_ja4_fingerprint;
+  std::string ja3_fingerprint;
+  std::string ja4_fingerprint;
   /// The client's certificate on a listener with mutual TLS; null without.
   std::shared_ptr<const ClientCertInfo> client_cert;
+};
 
-  /// Points the variables at the strings above (again after a move: a short string's
-  /// characters live inside it).
-  void bind_variables() {
-    variables.client_ip_address = client_ip;
-    variables.tls_sni_hostname = sni;
-    variables.tls_version = tls_version;
-    variables.tls_cipher_suite = tls_cipher_id;
-    variables.tls_ja3_fingerprint = tls_ja3_fingerprint;
-    variables.tls_ja4_fingerprint = tls_ja4_fingerprint;
-    variables.client_cert = client_cert.get();
-  }
+/// Facts of the client connection, fixed for its lifetime. Thousands of idle connections keep
+/// one each, so what only TLS connections know is held apart.
+struct ConnectionInfo {
+  std::string forwarding_rule;
+  std::string client_ip;
+  std::string local_ip;  // the address the client connected to (X-Forwarded-For's LB IP)
+  bool https = false;
+  /// Set once a TLS connection's handshake finished; null on a plain one.
+  std::unique_ptr<const ClientTlsInfo> tls;
+
+  /// The TLS facts, all empty without TLS.
+  const ClientTlsInfo& tls_info() const;
+  /// What the header variables expand to: views into the fields above, valid while they are.
+  VariableContext variables() const;
 };
 
 /// A connection's forwarding rule and URL map in its worker's current generation, looked up by

@@ -18,6 +18,7 @@ Worker::Worker(unsigned index, log::AccessLog* access_log, log::Metrics* metrics
       metrics_(metrics),
       timeouts_(timeouts),
       io_context_(std::make_unique<boost::asio::io_context>(1)),
+      deadlines_(std::make_unique<DeadlineQueue>(*io_context_)),
       pool_(std::make_unique<UpstreamPool>(*io_context_)),
       upstreams_(std::make_unique<Http1Connector>(*this, *pool_)),
       rng_(std::random_device{}() + index),
@@ -36,6 +37,7 @@ Worker::~Worker() {
   tearing_down_ = true;
   spare_timers_.clear();
   spare_requests_.clear();
+  deadlines_.reset();
   io_context_.reset();
 }
 
@@ -167,6 +169,7 @@ void Worker::give_back_request(std::unique_ptr<Request> request) {
 
 void Worker::give_back_heads(std::unique_ptr<MessageHeads> heads) {
   if (!heads || spare_heads_.size() >= kMaxSpareHeads) return;
+  heads->request_parser.reset();
   // A head near the size limits leaves large buffers behind: those are not kept.
   heads->request.trim_capacity(kKeptHeadBytes);
   heads->response.trim_capacity(kKeptHeadBytes);

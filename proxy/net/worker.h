@@ -20,8 +20,9 @@
 #include <unordered_map>
 
 #include "proxy/core/snapshot.h"
+#include "proxy/net/deadline_queue.h"
 #include "proxy/net/http_wire.h"
-#include "proxy/net/message_head.h"
+#include "proxy/net/message_head_parser.h"
 #include "proxy/net/upstream_pool.h"
 
 namespace albemu::log {
@@ -128,6 +129,8 @@ class Worker {
   /// service up under the io_context's lock. Given back cancelled.
   std::unique_ptr<SteadyTimer> take_timer();
   void give_back_timer(std::unique_ptr<SteadyTimer> timer);
+  /// The deadlines of the worker's client connections (their reads and writes).
+  DeadlineQueue& deadlines() { return *deadlines_; }
   std::mt19937& rng() { return rng_; }
   /// Uniform in [0, 1): the draw a logConfig.sampleRate is compared with. Its own generator,
   /// so that seeding it leaves routing draws alone.
@@ -161,6 +164,7 @@ class Worker {
   log::Metrics* metrics_;
   ClientTimeouts timeouts_;
   std::unique_ptr<boost::asio::io_context> io_context_;
+  std::unique_ptr<DeadlineQueue> deadlines_;  // its timer goes before the io_context
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
   std::shared_ptr<const Generation> generation_;

@@ -49,8 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   info.https = true;
   info.client_ip = "10.1.2.3";
   info.local_ip = "127.0.0.1";
-  info.tls_version = "TLSv1.3";
-  info.tls_cipher = "TLS_AES_128_GCM_SHA256";
+  auto tls = std::make_unique<net::ClientTlsInfo>();
+  tls->version = "TLSv1.3";
+  tls->cipher = "TLS_AES_128_GCM_SHA256";
+  info.tls = std::move(tls);
   auto connection = std::make_shared<net::Http2Connection<net::ClientSocket>>(
       worker, std::move(socket), std::move(info), nullptr);
   connection->start();
