@@ -177,6 +177,16 @@ def latency_section(latency, proxies):
                      f"{_num(row['p99'], 2, 1e-3)} | {_num(row['p999'], 2, 1e-3)} | "
                      f"{_num(row['max'], 2, 1e-3)} | {row['errors']} | "
                      f"{_num(row.get('other_load'), 2)} |")
+    rounds = max((len(runs) for runs in latency.get("runs", {}).values()), default=0)
+    if rounds > 1:
+        lines += ["", "p99.9 per round (ms), the rounds interleaved across the proxies:", "",
+                  "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
+                  "|---|" + "---:|" * rounds]
+        for name in list(proxies) + ["direct"]:
+            runs = latency["runs"].get(name)
+            if runs:
+                lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
+                    _num(run["latency_us"]["p999"], 2, 1e-3) for run in runs) + " |")
     return lines
 
 
@@ -207,6 +217,25 @@ def idle_section(idle, proxies):
                          f"{_num(row['rss_held_kib'], 1, 1 / 1024)} | "
                          f"{_num(row['kib_per_connection'], 2)} | {row['opened']:,} | "
                          f"{row['still_open']:,} |")
+    lines += ["", *_idle_ratios(idle, proxies)]
+    return lines
+
+
+def _idle_ratios(idle, proxies):
+    """KiB per idle connection side by side, with albemu's against each other proxy's."""
+    others = [name for name in proxies if name != "albemu"]
+    lines = ["| KiB per idle connection | " + " | ".join(PROXY_LABELS[n] for n in proxies) +
+             "".join(f" | albemu/{PROXY_LABELS[n]}" for n in others) + " |",
+             "|---|" + "---:|" * (len(proxies) + len(others))]
+    for protocol, rows in idle.get("by_protocol", {"http": idle["summary"]}).items():
+        kib = {name: rows[name]["kib_per_connection"] for name in proxies if name in rows}
+        cells = [_num(kib.get(name), 2) for name in proxies]
+        for name in others:
+            ratio = (kib["albemu"] / kib[name]) if kib.get("albemu") is not None and \
+                kib.get(name) else None
+            cells.append(_num(ratio, 2))
+        lines.append(f"| {IDLE_PROTOCOL_LABELS.get(protocol, protocol)} | " + " | ".join(cells) +
+                     " |")
     return lines
 
 

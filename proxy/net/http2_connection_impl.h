@@ -14,25 +14,25 @@
 #include <string_view>
 #include <type_traits>
 
+#include "proxy/net/deadline_queue.h"
 #include "proxy/net/http2_connection.h"
 #include "proxy/net/http2_session.h"
 
 namespace albemu::net {
 
 /// An HTTP/2 session over a stream: reads feed the codec, the codec's frames are written one
-/// batch at a time. One timer closes the connection once it idled (no stream open) for the
+/// batch at a time. One deadline closes the connection once it idled (no stream open) for the
 /// keepalive timeout, with a GOAWAY first, or once a write stalled for as long.
 template <class Stream>
 class Http2Connection final : public Http2Session,
+                              public DeadlineQueue::Entry,
                               public std::enable_shared_from_this<Http2Connection<Stream>> {
  public:
   Http2Connection(Worker& worker, Stream stream, ConnectionInfo info,
                   std::shared_ptr<ServerTls> tls)
-      : Http2Session(worker, std::move(info)),
-        stream_(std::move(stream)),
-        tls_(std::move(tls)),
-        timer_(worker.io_context().get_executor()),
-        read_buffer_(std::make_unique_for_overwrite<char[]>(kReadSize)) {}
+      : Http2Session(worker, std::move(info)), stream_(std::move(stream)), tls_(std::move(tls)) {}
+
+  ~Http2Connection() override { worker().give_back_chunk(std::move(read_buffer_)); }
 
   void start() {
     if (!start_codec()) return force_close();
@@ -52,20 +52,41 @@ class Http2Connection final : public Http2Session,
   using error_code = boost::system::error_code;
 
   static constexpr bool kIsTls = std::is_same_v<Stream, ClientTlsStream>;
-  /// Reads from the client ask for up to this much.
+  /// Reads from the client ask for up to this much (a TLS record's plaintext).
   static constexpr std::size_t kReadSize = 16 * 1024;
+  static_assert(kReadSize <= kBodyChunkSize);
   /// How long a connection that sent its last frame still reads and drops what comes.
   static constexpr std::chrono::seconds kEndLinger{2};
 
+  /// The read buffer is one of the worker's body chunks, lent while a read has bytes to put in
+  /// it (over TLS: from a try of SSL_read that may find a record to the codec having taken the
+  /// bytes, which it copies), so an idle connection holds none.
+  struct LentReadBuffer {
+    Http2Connection* connection;
+    boost::asio::mutable_buffer acquire() const { return connection->read_buffer(); }
+    void would_block() const { connection->give_back_read_buffer(); }
+  };
+  boost::asio::mutable_buffer read_buffer() {
+    if (!read_buffer_) read_buffer_ = worker().take_chunk();
+    return {read_buffer_.get(), kReadSize};
+  }
+  void give_back_read_buffer() { worker().give_back_chunk(std::move(read_buffer_)); }
+
   void read() {
-    stream_.async_read_some(boost::asio::buffer(read_buffer_.get(), kReadSize),
-                            [self = this->shared_from_this()](error_code ec, std::size_t n) {
-                              if (self->closed_) return;
-                              if (ec) return self->force_close();
-                              // A connection error stops the reads: the codec's GOAWAY goes
-                              // out, then the connection closes.
-                              if (self->on_bytes(self->read_buffer_.get(), n)) self->read();
-                            });
+    auto on_read = [self = this->shared_from_this()](error_code ec, std::size_t n) {
+      if (self->closed_) return;
+      if (ec) return self->force_close();
+      // A connection error stops the reads: the codec's GOAWAY goes out, then the connection
+      // closes.
+      const bool go_on = self->on_bytes(self->read_buffer_.get(), n);
+      self->give_back_read_buffer();
+      if (go_on) self->read();
+    };
+    if constexpr (kIsTls) {
+      stream_.async_read_some_lazy(LentReadBuffer{this}, std::move(on_read));
+    } else {
+      stream_.async_read_some(read_buffer(), std::move(on_read));  // the fuzz target's socket
+    }
   }
 
   void write_out(std::string_view bytes) override {
@@ -79,7 +100,7 @@ class Http2Connection final : public Http2Session,
   void close_transport() override {
     error_code ignored;
     boost::beast::get_lowest_layer(stream_).close(ignored);
-    timer_.cancel();
+    DeadlineQueue::cancel(*this);
   }
 
   /// As HTTP/1's lingering close: close_notify alone (marking the client's as received, so
@@ -87,7 +108,7 @@ class Http2Connection final : public Http2Session,
   /// sends is read and dropped for at most kEndLinger: closing with unread bytes would reset
   /// the connection, and the client could lose the GOAWAY.
   void end_transport() override {
-    timer_.cancel();
+    DeadlineQueue::cancel(*this);
     error_code ignored;
     boost::beast::get_lowest_layer(stream_).cancel(ignored);  // the pending read ends
     if constexpr (kIsTls) {
@@ -111,13 +132,10 @@ class Http2Connection final : public Http2Session,
 
   void linger() {
     if (Clock::now() >= linger_end_) return close_transport();
-    timer_.expires_at(linger_end_);
-    timer_.async_wait([weak = this->weak_from_this()](error_code ec) {
-      if (auto self = weak.lock(); self && !ec) self->close_transport();
-    });
+    lingering_ = true;
+    worker().deadlines().expire_by(*this, linger_end_);
     boost::beast::get_lowest_layer(stream_).async_read_some(
-        boost::asio::buffer(read_buffer_.get(), kReadSize),
-        [self = this->shared_from_this()](error_code ec, std::size_t) {
+        read_buffer(), [self = this->shared_from_this()](error_code ec, std::size_t) {
           if (ec) return self->close_transport();
           self->linger();
         });
@@ -138,31 +156,29 @@ class Http2Connection final : public Http2Session,
     return at;
   }
 
-  /// Re-armed only when the deadline moves earlier than the armed expiry; a timer that fires
-  /// early re-arms itself.
+  /// The worker's DeadlineQueue holds the connection for its deadline; the entry moves only
+  /// when the deadline moves earlier, and one that comes early queues it again.
   void arm_timer() {
     const auto at = deadline();
-    if (at == Clock::time_point::max() || (timer_armed_ && expiry_ <= at)) return;
-    timer_armed_ = true;
-    expiry_ = at;
-    timer_.expires_at(at);
-    timer_.async_wait([weak = this->weak_from_this()](error_code ec) {
-      const auto self = weak.lock();
-      if (ec || !self || self->closed_) return;
-      self->timer_armed_ = false;
-      const auto at = self->deadline();
-      if (at == Clock::time_point::max()) return;
-      if (Clock::now() < at) return self->arm_timer();
-      if (self->writing()) return self->force_close();  // the client stopped reading
-      self->idle_timeout();
-    });
+    if (at != Clock::time_point::max()) worker().deadlines().expire_by(*this, at);
+  }
+
+  void on_expiry() override {
+    if (lingering_) {
+      if (Clock::now() < linger_end_) return worker().deadlines().expire_by(*this, linger_end_);
+      return close_transport();
+    }
+    if (closed_) return;
+    const auto at = deadline();
+    if (at == Clock::time_point::max()) return;
+    if (Clock::now() < at) return arm_timer();
+    if (writing()) return force_close();  // the client stopped reading
+    idle_timeout();
   }
 
   Stream stream_;
   std::shared_ptr<ServerTls> tls_;  // keeps the SNI callback's object alive
-  Worker::SteadyTimer timer_;
-  Clock::time_point expiry_;
-  bool timer_armed_ = false;
+  bool lingering_ = false;          // the deadline is linger_end_
   Clock::time_point idle_since_;
   Clock::time_point write_started_;
   Clock::time_point linger_end_;

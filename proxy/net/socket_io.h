@@ -110,6 +110,19 @@ namespace socket_io_detail {
 /// completion is posted instead, as asio::async_write's always is.
 inline constexpr int kMaxInlineDepth = 8;
 inline thread_local int inline_depth = 0;
+
+/// Where an idle read puts its bytes: `size` bytes prepared in a flat buffer only once there
+/// is something to read, and given back when the read would block, so a connection waiting
+/// for its next request holds no read buffer.
+template <class DynamicBuffer>
+struct LazyTarget {
+  DynamicBuffer* buffer;
+  std::size_t size;
+  boost::asio::mutable_buffer acquire() const { return buffer->prepare(size); }
+  void would_block() const {
+    if (buffer->size() == 0) buffer->shrink_to_fit();
+  }
+};
 }  // namespace socket_io_detail
 
 /// asio::async_write for a plain socket, tried at once. When every byte goes out,
@@ -216,19 +229,6 @@ struct FixedTarget {
   asio::mutable_buffer buffer;
   asio::mutable_buffer acquire() const { return buffer; }
   void would_block() const {}
-};
-
-/// Where an idle read puts its bytes: `size` bytes prepared in a flat buffer only once there
-/// is something to read, and given back when the recv would block, so a connection waiting
-/// for its next request holds no read buffer.
-template <class DynamicBuffer>
-struct LazyTarget {
-  DynamicBuffer* buffer;
-  std::size_t size;
-  asio::mutable_buffer acquire() const { return buffer->prepare(size); }
-  void would_block() const {
-    if (buffer->size() == 0) buffer->shrink_to_fit();
-  }
 };
 
 template <class Target, class Handler, template <class> class OpAllocator>
@@ -410,12 +410,13 @@ requires(!std::is_same_v<Stream, PlainSocket>) void read_drained(Stream& stream,
   stream.async_read_some(buffer, std::move(handler));
 }
 
-/// The same call for a TLS stream: its own async_read_some into `size` bytes prepared at once
-/// (OpenSSL reads the socket inside the read, so the buffer is needed from the start).
+/// The same call for a TLS stream: its lazy read, which prepares the `size` bytes for each
+/// try of SSL_read and gives them back while it waits for the socket.
 template <class Stream, class DynamicBuffer, class Handler>
 requires(!std::is_same_v<Stream, PlainSocket>) void read_idle(Stream& stream, DynamicBuffer& buffer,
                                                               std::size_t size, Handler handler) {
-  stream.async_read_some(buffer.prepare(size), std::move(handler));
+  stream.async_read_some_lazy(socket_io_detail::LazyTarget<DynamicBuffer>{&buffer, size},
+                              std::move(handler));
 }
 
 }  // namespace albemu::net

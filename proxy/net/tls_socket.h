@@ -81,6 +81,23 @@ class TlsSocket {
         std::forward<Handler>(handler));
   }
 
+  /// async_read_some into a buffer the read asks for only when it may have bytes to put in it:
+  /// `target.acquire()` gives it before each try of SSL_read, `target.would_block()` takes it
+  /// back when the try found no whole record and the read waits for the socket (OpenSSL keeps
+  /// a partial record in its own buffer meanwhile). A connection waiting for its next request
+  /// so holds no read buffer. The bytes are in the buffer of the last acquire().
+  template <class Target, class Handler>
+  auto async_read_some_lazy(Target target, Handler&& handler) {
+    return start<void(boost::system::error_code, std::size_t)>(
+        [target](TlsSocket& self) {
+          const boost::asio::mutable_buffer buffer = target.acquire();
+          Outcome outcome = self.attempt(Kind::read, buffer.data(), buffer.size());
+          if (outcome.want != Want::nothing) target.would_block();
+          return outcome;
+        },
+        std::forward<Handler>(handler));
+  }
+
   /// Writes one record of up to 16 KiB, gathered from `buffers`; handler(error_code,
   /// std::size_t). The buffers must stay valid and unchanged until the handler runs.
   template <class ConstBuffers, class Handler>
