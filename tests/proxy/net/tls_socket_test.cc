@@ -267,6 +267,46 @@ TEST_F(TlsSocketTest, AMovedSocketKeepsTheSession) {
   EXPECT_EQ(received.substr(0, result->bytes), "after the move");
 }
 
+/// Where a lazy read puts its bytes, counting how often it was asked for the buffer and told to
+/// give it back.
+struct CountingTarget {
+  std::string* storage;
+  int* acquired;
+  int* given_back;
+  asio::mutable_buffer acquire() const {
+    ++*acquired;
+    storage->assign(32 * 1024, '\0');
+    return asio::buffer(*storage);
+  }
+  void would_block() const {
+    ++*given_back;
+    storage->clear();
+    storage->shrink_to_fit();
+  }
+};
+
+TEST_F(TlsSocketTest, ALazyReadHoldsNoBufferWhileItWaits) {
+  std::string storage;
+  int acquired = 0;
+  int given_back = 0;
+  std::optional<TlsCompletion> result;
+  server_->async_read_some_lazy(CountingTarget{&storage, &acquired, &given_back},
+                                [&](error_code ec, std::size_t n) {
+                                  result = TlsCompletion{ec, n};
+                                });
+  // The first try found nothing: the buffer went back and the read waits for the socket.
+  EXPECT_EQ(acquired, 1);
+  EXPECT_EQ(given_back, 1);
+  EXPECT_EQ(storage.capacity(), std::string().capacity());
+
+  asio::write(client_, asio::buffer(std::string("the next request")));
+  run_until([&] { return result.has_value(); });
+  ASSERT_FALSE(result->ec) << result->ec.message();
+  EXPECT_EQ(acquired, 2);
+  EXPECT_EQ(given_back, 1);
+  EXPECT_EQ(storage.substr(0, result->bytes), "the next request");
+}
+
 TEST(TlsSocket, AClientThatSpeaksNoTlsFailsTheHandshakeWithAnOpenSslError) {
   asio::io_context io{1};
   const auto pem = albemu::testing::generate_self_signed("tls-socket.test", {});
