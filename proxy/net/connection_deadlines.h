@@ -1,5 +1,6 @@
 #pragma once
-// The deadlines of a client connection's pending read and write, which one timer enforces.
+// The deadlines of a client connection's pending read and write; the worker's DeadlineQueue
+// (deadline_queue.h) holds the connection for the earlier one.
 
 #include <algorithm>
 #include <chrono>

@@ -38,12 +38,17 @@ void DeadlineQueue::arm() {
 void DeadlineQueue::on_timer() {
   armed_ = Clock::time_point::max();
   const Clock::time_point now = Clock::now();
-  while (!entries_.empty() && entries_.begin()->expiry_ <= now) {
-    Entry& entry = *entries_.begin();
-    entry.unlink();
-    // May queue this entry again (for later than now) or others, or destroy nothing: an owner
-    // is destroyed only by its last handler, never from here.
-    entry.on_expiry();
+  try {
+    while (!entries_.empty() && entries_.begin()->expiry_ <= now) {
+      Entry& entry = *entries_.begin();
+      entry.unlink();
+      // May queue this entry again (for later than now) or others, or destroy nothing: an
+      // owner is destroyed only by its last handler, never from here.
+      entry.on_expiry();
+    }
+  } catch (...) {
+    arm();  // the worker goes on after a handler threw: so do the other deadlines
+    throw;
   }
   arm();
 }

@@ -39,8 +39,8 @@ constexpr std::chrono::seconds kLingerTimeout{5};
 /// Later reads of a request head that did not come whole ask for up to this much.
 constexpr std::size_t kHeadReadSize = 16 * 1024;
 
-// The plain stream is the socket itself: timeouts are the connection's own deadline timer, so
-// beast::basic_stream's per-operation wrapper would only add cost.
+// The plain stream is the socket itself: timeouts are the connection's deadline in its worker's
+// DeadlineQueue, so beast::basic_stream's per-operation timer would only add cost.
 using PlainStream = ClientSocket;
 using TlsStream = TlsSocket;
 

@@ -78,9 +78,11 @@ class Http2Connection final : public Http2Session,
       if (ec) return self->force_close();
       // A connection error stops the reads: the codec's GOAWAY goes out, then the connection
       // closes.
-      const bool go_on = self->on_bytes(self->read_buffer_.get(), n);
+      // The chunk goes back only for the next read: a connection that ended may be reading
+      // into it already (a lingering close started inside on_bytes).
+      if (!self->on_bytes(self->read_buffer_.get(), n)) return;
       self->give_back_read_buffer();
-      if (go_on) self->read();
+      self->read();
     };
     if constexpr (kIsTls) {
       stream_.async_read_some_lazy(LentReadBuffer{this}, std::move(on_read));
@@ -108,9 +110,13 @@ class Http2Connection final : public Http2Session,
   /// sends is read and dropped for at most kEndLinger: closing with unread bytes would reset
   /// the connection, and the client could lose the GOAWAY.
   void end_transport() override {
-    DeadlineQueue::cancel(*this);
     error_code ignored;
     boost::beast::get_lowest_layer(stream_).cancel(ignored);  // the pending read ends
+    // The close_notify may wait for room in the socket: a client that reads nothing more gets
+    // as long as a lingering close, then the connection closes.
+    linger_end_ = Clock::now() + kEndLinger;
+    lingering_ = true;
+    worker().deadlines().expire_by(*this, linger_end_);
     if constexpr (kIsTls) {
       SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
       stream_.async_shutdown([self = this->shared_from_this()](error_code ec) {

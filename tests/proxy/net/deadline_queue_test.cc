@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,12 @@ class DeadlineOwner final : public DeadlineQueue::Entry {
   Clock::time_point deadline_ = Clock::time_point::max();
   Clock::time_point expired_at_;
   int calls_ = 0;
+};
+
+/// An owner whose expiry throws, as a handler running out of memory would.
+class ThrowingDeadlineOwner final : public DeadlineQueue::Entry {
+ public:
+  void on_expiry() override { throw std::runtime_error("expiry failed"); }
 };
 
 class DeadlineQueueTest : public ::testing::Test {
@@ -150,6 +157,22 @@ TEST_F(DeadlineQueueTest, ManyEntriesWithTheSameTimeoutExpireInArrivalOrder) {
   io_.run();
   ASSERT_EQ(expired_.size(), 200U);
   for (int i = 0; i < 200; ++i) EXPECT_EQ(expired_[i], std::to_string(i));
+}
+
+TEST_F(DeadlineQueueTest, AnExpiryThatThrowsLeavesTheOtherDeadlinesArmed) {
+  // The worker logs a handler's exception and runs on: the entries still queued must still
+  // expire.
+  const auto start = Clock::now();
+  ThrowingDeadlineOwner thrower;
+  queue_->expire_by(thrower, start + milliseconds(5));
+  auto later = owner("later");
+  later->set_deadline(start + milliseconds(15));
+
+  EXPECT_THROW(io_.run(), std::runtime_error);
+  io_.restart();
+  io_.run();
+
+  EXPECT_EQ(expired_, std::vector<std::string>{"later"});
 }
 
 }  // namespace
