@@ -114,9 +114,7 @@ class Http2Connection final : public Http2Session,
     boost::beast::get_lowest_layer(stream_).cancel(ignored);  // the pending read ends
     // The close_notify may wait for room in the socket: a client that reads nothing more gets
     // as long as a lingering close, then the connection closes.
-    linger_end_ = Clock::now() + kEndLinger;
-    lingering_ = true;
-    worker().deadlines().expire_by(*this, linger_end_);
+    close_within_linger();
     if constexpr (kIsTls) {
       SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
       stream_.async_shutdown([self = this->shared_from_this()](error_code ec) {
@@ -128,18 +126,24 @@ class Http2Connection final : public Http2Session,
     }
   }
 
+  /// From now on the connection's only deadline is the end of the lingering close, kEndLinger
+  /// from now (on_expiry closes it then).
+  void close_within_linger() {
+    linger_end_ = Clock::now() + kEndLinger;
+    lingering_ = true;
+    worker().deadlines().expire_by(*this, linger_end_);
+  }
+
   void shut_send_and_linger() {
     error_code ignored;
     boost::beast::get_lowest_layer(stream_).shutdown(boost::asio::socket_base::shutdown_send,
                                                      ignored);
-    linger_end_ = Clock::now() + kEndLinger;
+    close_within_linger();
     linger();
   }
 
   void linger() {
     if (Clock::now() >= linger_end_) return close_transport();
-    lingering_ = true;
-    worker().deadlines().expire_by(*this, linger_end_);
     boost::beast::get_lowest_layer(stream_).async_read_some(
         read_buffer(), [self = this->shared_from_this()](error_code ec, std::size_t) {
           if (ec) return self->close_transport();
