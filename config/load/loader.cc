@@ -109,6 +109,7 @@ void read_documents(std::string_view yaml, std::string_view file_name, ConfigErr
     return;
   }
   const std::vector<YamlRef>& roots = std::get<std::vector<YamlRef>>(parsed);
+  if (!roots.empty()) context->document = roots.front();  // all of them share one arena
   const bool has_document =
       std::any_of(roots.begin(), roots.end(), [](const YamlRef& root) { return !root->is_null(); });
   if (!has_document) {
@@ -127,7 +128,7 @@ void read_documents(std::string_view yaml, std::string_view file_name, ConfigErr
       continue;
     }
     Document document{context, root, nullptr};
-    YamlCursor top(root, "", context.get());
+    YamlCursor top(root.get(), "", context.get());
     if (std::optional<std::string> kind = top.field("kind").as_string()) {
       document.single = collection_by_kind(*kind);
       if (document.single == nullptr) {
@@ -147,7 +148,7 @@ void take_config_defaults(const std::vector<Document>& documents, model::Config&
   bool have_region = false;
   for (const Document& document : documents) {
     if (document.single != nullptr) continue;
-    YamlCursor top(document.root, "", document.context.get());
+    YamlCursor top(document.root.get(), "", document.context.get());
     // Type errors are reported once, by parse_document.
     const YamlCursor project = top.field("project");
     if (!have_project && project.node().is_scalar()) {
@@ -163,7 +164,7 @@ void take_config_defaults(const std::vector<Document>& documents, model::Config&
 }
 
 void parse_document(const Document& document, model::Config& config) {
-  YamlCursor top(document.root, "", document.context.get());
+  YamlCursor top(document.root.get(), "", document.context.get());
   ResourceDefaults defaults{config.project, config.region};
   if (document.single != nullptr) {
     YamlCursor resource = top.renamed(item_path(document.single->key, *document.root, 0));
@@ -178,7 +179,7 @@ void parse_document(const Document& document, model::Config& config) {
   std::set<std::string> seen;
   for (const YamlNode::Pair& pair : document.root->pairs()) {
     std::string key = pair.key->is_scalar() ? pair.key->scalar() : std::string("?");
-    YamlCursor section(YamlRef(document.root, pair.value), key, document.context.get());
+    YamlCursor section(pair.value, key, document.context.get());
     if (!seen.insert(key).second) {
       section.error("top-level key '" + key + "' appears more than once");
       continue;

@@ -86,8 +86,7 @@ YamlCursor with_short_name(const YamlCursor& resource, std::string_view collecti
   if (ref.empty()) return resource;  // the name check reports it
   if (!ref.project.empty()) defaults.project = ref.project;
   defaults.region = ref.region;
-  return YamlCursor(with_scalar_field(resource.ref(), "name", ref.name), resource.path(),
-                    &resource.context());
+  return resource.with_scalar_field("name", ref.name);
 }
 
 std::vector<model::PemCertificate> read_certificates(FieldReader& parent, std::string_view key) {

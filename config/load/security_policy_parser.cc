@@ -111,7 +111,7 @@ model::SecurityPolicyRuleMatch parse_rule_match(const YamlCursor& cursor) {
 }
 
 model::SecurityPolicyRule parse_rule(const YamlCursor& cursor,
-                                     std::map<int64_t, std::string>& seen_priorities) {
+                                     std::map<int64_t, YamlCursor>& seen_priorities) {
   FieldReader reader(cursor);
   model::SecurityPolicyRule rule;
   reader.ignore({"kind"});
@@ -120,8 +120,9 @@ model::SecurityPolicyRule parse_rule(const YamlCursor& cursor,
   if (!priority.present() && reader.valid()) priority.error("is required");
   if (std::optional<int64_t> value = priority.as_int64(0, kMaxRulePriority)) {
     rule.priority = *value;
-    if (auto [it, inserted] = seen_priorities.emplace(*value, cursor.path()); !inserted) {
-      priority.error("priority " + std::to_string(*value) + " is already used by " + it->second);
+    if (auto [it, inserted] = seen_priorities.emplace(*value, cursor); !inserted) {
+      priority.error("priority " + std::to_string(*value) + " is already used by " +
+                     it->second.path());
     }
   }
   YamlCursor action = reader.take("action");
@@ -163,7 +164,7 @@ model::SecurityPolicy parse_security_policy(const YamlCursor& resource,
   model::SecurityPolicy policy;
   read_resource_header(resource, reader, defaults, policy);
   policy.type = reader.optional_enum("type", {"CLOUD_ARMOR"}).value_or("CLOUD_ARMOR");
-  std::map<int64_t, std::string> seen_priorities;
+  std::map<int64_t, YamlCursor> seen_priorities;
   for (const YamlCursor& item : reader.items("rules")) {
     policy.rules.push_back(parse_rule(item, seen_priorities));
   }

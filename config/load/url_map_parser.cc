@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "config/load/field_rules.h"
 #include "config/load/resource_parsers.h"
@@ -50,20 +52,20 @@ Defaults parse_defaults(FieldReader& reader, const model::Resource& owner, bool 
 }
 
 model::PathRule parse_path_rule(const YamlCursor& cursor, const model::Resource& owner,
-                                std::map<std::string, std::string>& seen_paths) {
+                                std::unordered_map<std::string_view, YamlCursor>& seen_paths) {
   FieldReader reader(cursor);
   model::PathRule rule;
   YamlCursor paths = reader.take("paths");
   for (const YamlCursor& item : paths.items()) {
     std::optional<std::string> path = item.as_string();
     if (!path) continue;
-    std::string problem = check_path_rule_path(*path);
+    const std::string problem = check_path_rule_path(*path);
     if (!problem.empty()) {
       item.error(problem);
-    } else if (auto [it, inserted] = seen_paths.emplace(*path, item.path()); !inserted) {
-      item.error("path '" + *path + "' is already used by " + it->second);
+    } else if (auto [it, inserted] = seen_paths.emplace(item.node().scalar(), item); !inserted) {
+      item.error("path '" + *path + "' is already used by " + it->second.path());
     }
-    rule.paths.push_back(*path);
+    rule.paths.push_back(std::move(*path));
   }
   if (reader.valid() && rule.paths.empty() && !(paths.present() && !paths.node().is_sequence())) {
     paths.error("at least one path is required");
@@ -91,7 +93,7 @@ model::PathRule parse_path_rule(const YamlCursor& cursor, const model::Resource&
 }
 
 model::HttpRouteRule parse_route_rule(const YamlCursor& cursor, const model::Resource& owner,
-                                      std::map<int64_t, std::string>& seen_priorities) {
+                                      std::map<int64_t, YamlCursor>& seen_priorities) {
   FieldReader reader(cursor);
   model::HttpRouteRule rule;
   rule.description = optional_bounded_string(reader, "description", 0, 1024).value_or("");
@@ -99,9 +101,9 @@ model::HttpRouteRule parse_route_rule(const YamlCursor& cursor, const model::Res
   if (!priority.present() && reader.valid()) priority.error("is required");
   if (std::optional<int64_t> value = priority.as_int64(0, kMaxRouteRulePriority)) {
     rule.priority = *value;
-    if (auto [it, inserted] = seen_priorities.emplace(*value, cursor.path()); !inserted) {
-      priority.error("priority " + std::to_string(*value) + " is already used by " + it->second +
-                     "; priorities must be unique within a path matcher");
+    if (auto [it, inserted] = seen_priorities.emplace(*value, cursor); !inserted) {
+      priority.error("priority " + std::to_string(*value) + " is already used by " +
+                     it->second.path() + "; priorities must be unique within a path matcher");
     }
   }
 
@@ -166,13 +168,13 @@ model::PathMatcher parse_path_matcher(const YamlCursor& cursor, const model::Res
   matcher.default_url_redirect = std::move(defaults.url_redirect);
   YamlCursor header_action = reader.take("headerAction");
   if (header_action.present()) matcher.header_action = parse_header_action(header_action);
-  std::map<std::string, std::string> seen_paths;
+  std::unordered_map<std::string_view, YamlCursor> seen_paths;
   const std::vector<YamlCursor> path_rules = reader.items("pathRules");
   matcher.path_rules.reserve(path_rules.size());
   for (const YamlCursor& item : path_rules) {
     matcher.path_rules.push_back(parse_path_rule(item, owner, seen_paths));
   }
-  std::map<int64_t, std::string> seen_priorities;
+  std::map<int64_t, YamlCursor> seen_priorities;
   const std::vector<YamlCursor> route_rules = reader.items("routeRules");
   matcher.route_rules.reserve(route_rules.size());
   for (const YamlCursor& item : route_rules) {

@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "config/load/loader.h"
@@ -53,29 +55,71 @@ namespace {
 const YamlNode kAbsentNode(YamlNode::Type::kNull);
 }  // namespace
 
-YamlCursor::YamlCursor(YamlRef node, std::string path, const LoadContext* context)
-    : node_(std::move(node)),
-      path_(std::move(path)),
-      context_(context),
-      exists_(node_ != nullptr) {}
-
-const YamlNode& YamlCursor::node() const { return node_ ? *node_ : kAbsentNode; }
-
-bool YamlCursor::present() const { return exists_ && !node_->is_null(); }
-
-YamlCursor YamlCursor::field(std::string_view key) const {
-  std::string path = path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  const YamlNode* value = exists_ ? node_->find(key) : nullptr;
-  // The value shares its document's ownership with this node.
-  return YamlCursor(value != nullptr ? YamlRef(node_, value) : nullptr, std::move(path), context_);
+void PathStep::append_to(std::string& out) const {
+  if (parent != nullptr) parent->append_to(out);
+  switch (kind) {
+    case Kind::kName:
+      out += text;
+      break;
+    case Kind::kField:
+      if (!out.empty()) out += '.';
+      out += text;
+      break;
+    case Kind::kIndex:
+      out += '[';
+      out += std::to_string(index);
+      out += ']';
+      break;
+  }
 }
 
-YamlCursor YamlCursor::renamed(std::string path) const {
-  return YamlCursor(node_, std::move(path), context_);
+const PathStep* LoadContext::step(const PathStep* parent, PathStep::Kind kind,
+                                  std::string_view text, std::size_t index) const {
+  std::pmr::polymorphic_allocator<char> allocator(&arena_);
+  char* copy = nullptr;
+  if (!text.empty()) {
+    copy = allocator.allocate(text.size());
+    std::memcpy(copy, text.data(), text.size());
+  }
+  return allocator.new_object<PathStep>(
+      PathStep{parent, std::string_view(copy, text.size()), index, kind});
+}
+
+const YamlNode* LoadContext::keep(YamlRef node) const {
+  return kept_.emplace_back(std::move(node)).get();
+}
+
+YamlCursor::YamlCursor(const YamlNode* node, std::string_view path, const LoadContext* context)
+    : node_(node), path_(context->step(nullptr, PathStep::Kind::kName, path)), context_(context) {}
+
+const YamlNode& YamlCursor::node() const { return node_ != nullptr ? *node_ : kAbsentNode; }
+
+std::string YamlCursor::path() const {
+  std::string out;
+  path_->append_to(out);
+  return out;
+}
+
+bool YamlCursor::present() const { return node_ != nullptr && !node_->is_null(); }
+
+YamlCursor YamlCursor::field(std::string_view key) const {
+  return YamlCursor(node_ != nullptr ? node_->find(key) : nullptr,
+                    context_->step(path_, PathStep::Kind::kField, key), context_);
+}
+
+YamlCursor YamlCursor::renamed(std::string_view path) const {
+  return YamlCursor(node_, context_->step(nullptr, PathStep::Kind::kName, path), context_);
+}
+
+YamlCursor YamlCursor::with_scalar_field(std::string_view key, std::string value) const {
+  // The copy shares the other nodes with the document, which the context owns.
+  const YamlNode* copy = context_->keep(
+      config::with_scalar_field(YamlRef(context_->document, &node()), key, std::move(value)));
+  return YamlCursor(copy, path_, context_);
 }
 
 void YamlCursor::error(std::string message) const {
-  context_->errors->push_back(ConfigError{context_->file, path_, std::move(message)});
+  context_->errors->push_back(ConfigError{context_->file, path(), std::move(message)});
 }
 
 std::optional<std::string> YamlCursor::as_string() const {
@@ -199,14 +243,15 @@ std::vector<YamlCursor> YamlCursor::items() const {
   const auto items = node_->items();
   out.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
-    out.emplace_back(YamlRef(node_, items[i]), path_ + "[" + std::to_string(i) + "]", context_);
+    out.push_back(
+        YamlCursor(items[i], context_->step(path_, PathStep::Kind::kIndex, {}, i), context_));
   }
   return out;
 }
 
 // ---------------------------------------------------------------- FieldReader
 
-FieldReader::FieldReader(YamlCursor object) : object_(std::move(object)) {
+FieldReader::FieldReader(YamlCursor object) : object_(object) {
   if (!object_.present()) return;
   if (!object_.node().is_map()) {
     object_.error("expected a mapping of fields");
@@ -235,7 +280,7 @@ FieldReader::FieldReader(YamlCursor object) : object_(std::move(object)) {
 FieldReader::~FieldReader() { finish(); }
 
 YamlCursor FieldReader::take(std::string_view key) {
-  known_.emplace(key);
+  known_.push_back(key);
   return object_.field(key);
 }
 
@@ -306,11 +351,11 @@ std::vector<std::string> FieldReader::string_list(std::string_view key) {
 std::vector<YamlCursor> FieldReader::items(std::string_view key) { return take(key).items(); }
 
 void FieldReader::ignore(std::initializer_list<std::string_view> keys) {
-  for (std::string_view key : keys) known_.emplace(key);
+  known_.insert(known_.end(), keys.begin(), keys.end());
 }
 
 void FieldReader::ignore(const std::vector<std::string_view>& keys) {
-  for (std::string_view key : keys) known_.emplace(key);
+  known_.insert(known_.end(), keys.begin(), keys.end());
 }
 
 void FieldReader::reject(std::string_view key, std::string_view message) {
@@ -323,20 +368,22 @@ void FieldReader::finish() {
   finished_ = true;
   if (!valid_) return;
   for (const YamlNode::Pair& pair : object_.node().pairs()) {
-    std::string key = pair.key->is_scalar() ? pair.key->scalar() : std::string("?");
-    if (known_.count(key) != 0) continue;
-    std::string message = "unknown field '" + key + "'";
+    const std::string_view key =
+        pair.key->is_scalar() ? std::string_view(pair.key->scalar()) : std::string_view("?");
+    if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+    std::string message = "unknown field '" + std::string(key) + "'";
     // Suggest the closest known field when the key looks like a typo of it (short keys
     // are too close to everything for a hint to help).
     std::string best;
     size_t best_distance = 3;
     const std::string lower_key = ascii_lower_copy(key);
-    for (const std::string& candidate : known_) {
+    for (std::string_view candidate : known_) {
       if (key.size() < 4) break;
       size_t distance = edit_distance(lower_key, ascii_lower_copy(candidate));
-      if (distance < best_distance) {
+      // The nearest key, the first in alphabetical order among equals.
+      if (distance < best_distance || (distance == best_distance && candidate < best)) {
         best_distance = distance;
-        best = candidate;
+        best = std::string(candidate);
       }
     }
     if (!best.empty()) message += " (did you mean '" + best + "'?)";

@@ -1,11 +1,14 @@
 #pragma once
 // Walking a YAML tree (yaml_tree.h) while keeping the field path of every node, so each parser
 // reads like the resource it parses and every error names `urlMaps[lb-map].hostRules[0].hosts[1]`.
+// A path is a chain of steps in its file's arena, written out only when a message needs it: a
+// 1 MB URL map walks about a hundred thousand cursors, and almost none of them names an error.
 
+#include <boost/container/small_vector.hpp>
+#include <cstddef>
 #include <cstdint>
-#include <functional>
+#include <memory_resource>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,37 +19,66 @@
 
 namespace albemu::config {
 
+/// One step of a field path: a field's key, a list item's index, or a whole path given by name
+/// (`urlMaps[lb-map]`, which has no parent).
+struct PathStep {
+  enum class Kind : uint8_t { kName, kField, kIndex };
+  const PathStep* parent = nullptr;
+  std::string_view text;  // kName, kField; in the arena of the file's LoadContext
+  std::size_t index = 0;  // kIndex
+  Kind kind = Kind::kName;
+
+  /// Writes the path this step ends (`a.b[2].c`) onto `out`.
+  void append_to(std::string& out) const;
+};
+
 /// What every cursor of one file shares: the file name (for messages), the directory that
-/// relative `certificateFile` paths resolve against, and the error list being filled.
+/// relative `certificateFile` paths resolve against, the error list being filled, and the
+/// memory its cursors' path steps and made-up nodes live in. It outlives the cursors.
 struct LoadContext {
   std::string file;
   std::string base_dir;
   ConfigErrors* errors = nullptr;
+  /// Owns the nodes of the file's documents (any of its roots).
+  YamlRef document;
+
+  /// A step below `parent` (null: none), its text copied into the arena.
+  const PathStep* step(const PathStep* parent, PathStep::Kind kind, std::string_view text,
+                       std::size_t index = 0) const;
+  /// Keeps a node made during the load (with_scalar_field) for as long as the cursors.
+  const YamlNode* keep(YamlRef node) const;
+
+ private:
+  mutable std::pmr::monotonic_buffer_resource arena_;
+  mutable std::vector<YamlRef> kept_;
 };
 
-/// A YAML node together with its field path. Cheap to copy; conversions record an error at
-/// the node's path and return nullopt when the value has the wrong type or range.
+/// A YAML node together with its field path. Cheap to copy (three pointers); conversions
+/// record an error at the node's path and return nullopt when the value has the wrong type or
+/// range. The node belongs to the context's documents, which outlive the cursor.
 class YamlCursor {
  public:
-  /// `node` null: an absent field.
-  YamlCursor(YamlRef node, std::string path, const LoadContext* context);
+  /// `node` null: an absent field. `path` may be empty (a document's root).
+  YamlCursor(const YamlNode* node, std::string_view path, const LoadContext* context);
 
   /// The node, or a null node when the field is absent.
   const YamlNode& node() const;
-  /// The node with its document's ownership; null when the field is absent.
-  const YamlRef& ref() const { return node_; }
-  const std::string& path() const { return path_; }
+  /// The field path, written out (for messages).
+  std::string path() const;
   const LoadContext& context() const { return *context_; }
 
   /// Present and not `null`.
   bool present() const;
   /// The key was written (its value may be `null`).
-  bool exists() const { return exists_; }
+  bool exists() const { return node_ != nullptr; }
 
   /// The cursor of `key` (which may be absent) below this mapping node.
   YamlCursor field(std::string_view key) const;
   /// The same node under another path (e.g. `urlMaps[lb-map]` for a list item).
-  YamlCursor renamed(std::string path) const;
+  YamlCursor renamed(std::string_view path) const;
+  /// The same path at a copy of this mapping in which `key` is the scalar `value`
+  /// (with_scalar_field); the copy lives as long as the context.
+  YamlCursor with_scalar_field(std::string_view key, std::string value) const;
 
   /// Records an error at this node's path (or at `path().suffix` when `suffix` is given).
   void error(std::string message) const;
@@ -66,10 +98,12 @@ class YamlCursor {
   std::vector<YamlCursor> items() const;
 
  private:
-  YamlRef node_;
-  std::string path_;
+  YamlCursor(const YamlNode* node, const PathStep* path, const LoadContext* context)
+      : node_(node), path_(path), context_(context) {}
+
+  const YamlNode* node_;
+  const PathStep* path_;
   const LoadContext* context_;
-  bool exists_ = true;
 };
 
 /// Reads the fields of one mapping node. Every field read is remembered; finish() reports the
@@ -123,7 +157,9 @@ class FieldReader {
   YamlCursor object_;
   bool valid_ = false;
   bool finished_ = false;
-  std::set<std::string, std::less<>> known_;
+  // A resource's reader knows a few dozen keys at most; they are literals of the parsers, or
+  // texts of the file (which outlive the reader).
+  boost::container::small_vector<std::string_view, 16> known_;
 };
 
 /// `prefix[name]` when the item has a usable `name`, else `prefix[index]`.

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include "proxy/admin/admin_server.h"
 #include "proxy/api/api_server.h"
@@ -29,6 +30,7 @@
 #include "proxy/api/compute_api.h"
 #include "proxy/cli/commands.h"
 #include "proxy/cli/config_watcher.h"
+#include "proxy/cli/deferred_release.h"
 #include "proxy/cli/h2c_standins.h"
 #include "proxy/cli/options.h"
 #include "proxy/core/snapshot.h"
@@ -49,8 +51,12 @@ using api::write_file_atomically;
 /// The serving state, touched only on the main thread.
 class Server {
  public:
-  Server(std::vector<std::string> paths, net::DataPlane& data_plane, log::Metrics& metrics)
-      : paths_(std::move(paths)), data_plane_(data_plane), metrics_(metrics) {}
+  Server(std::vector<std::string> paths, net::DataPlane& data_plane, log::Metrics& metrics,
+         boost::asio::io_context& io_context)
+      : paths_(std::move(paths)),
+        data_plane_(data_plane),
+        metrics_(metrics),
+        retired_(io_context, DeferredRelease::Delays{}) {}
 
   /// The initial load; prints the errors and returns false if the config does not load.
   bool load_initial() {
@@ -98,7 +104,7 @@ class Server {
                 << error << (error.ends_with('\n') ? "" : "\n");
       return error;
     }
-    current_ = std::move(result.snapshot);
+    retired_.release(std::exchange(current_, std::move(result.snapshot)));
     h2c_standins_.keep_only(current_->config);
     last_reload_error_.clear();
     metrics_.set_config_generation(current_->generation);
@@ -134,6 +140,7 @@ class Server {
   std::shared_ptr<const core::ConfigSnapshot> current_;
   std::string last_reload_error_;
   H2cStandins h2c_standins_;
+  DeferredRelease retired_;  // old snapshots, freed after the reload's answer
 };
 
 std::string ready_file_text(const std::map<std::string, std::string>& bound,
@@ -354,7 +361,7 @@ int run_serve(const std::vector<std::string>& args) {
   }
   std::vector<std::string> server_paths = config_paths;
   if (api_enabled) server_paths.push_back(api_files.state_file);
-  Server server(api_enabled ? server_paths : paths, data_plane, metrics);
+  Server server(api_enabled ? server_paths : paths, data_plane, metrics, io_context);
 
   std::unique_ptr<api::ComputeApi> compute_api;
   if (api_enabled) {

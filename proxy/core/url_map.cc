@@ -1,6 +1,9 @@
 #include "proxy/core/url_map.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "proxy/core/ascii.h"
 #include "proxy/core/header_action.h"
@@ -59,6 +62,29 @@ bool valid_host_pattern(std::string_view pattern) {
   return pattern.size() == 1 || pattern[1] == '.' || pattern[1] == '-' || pattern[1] == ':';
 }
 
+/// A field path made into text only for an error message (a 1 MB map has tens of thousands of
+/// rules and paths, and almost never an error): a step below a parent on the caller's stack.
+class LazyPath {
+ public:
+  explicit LazyPath(std::string_view text) : text_(text) {}
+  /// `parent.field`, or `parent.list[index]`.
+  LazyPath(const LazyPath& parent, std::string_view field) : parent_(&parent), text_(field) {}
+  LazyPath(const LazyPath& parent, std::string_view list, size_t index)
+      : parent_(&parent), text_(list), index_(index) {}
+
+  std::string str() const {
+    std::string out = parent_ != nullptr ? parent_->str() + "." : std::string();
+    out += text_;
+    if (index_) out += "[" + std::to_string(*index_) + "]";
+    return out;
+  }
+
+ private:
+  const LazyPath* parent_ = nullptr;
+  std::string_view text_;
+  std::optional<size_t> index_;
+};
+
 /// Compiles one URL map, collecting errors with field paths.
 class Compiler {
  public:
@@ -67,6 +93,7 @@ class Compiler {
 
   void run() {
     const std::string root = "urlMaps[" + url_map_.name + "]";
+    const LazyPath root_path(root);
     const bool has_default = url_map_.default_service || url_map_.default_url_redirect ||
                              (url_map_.default_route_action &&
                               !url_map_.default_route_action->weighted_backend_services.empty());
@@ -76,8 +103,8 @@ class Compiler {
             "defaultRouteAction.weightedBackendServices is required");
     }
     impl_.default_target =
-        compile_target(root, "UNMATCHED", url_map_.default_service, url_map_.default_route_action,
-                       url_map_.default_url_redirect, "default");
+        compile_target(root_path, "UNMATCHED", url_map_.default_service,
+                       url_map_.default_route_action, url_map_.default_url_redirect, "default");
     if (url_map_.header_action)
       impl_.header_action = compile_header_action(*url_map_.header_action);
 
@@ -85,9 +112,9 @@ class Compiler {
     impl_.path_matchers.reserve(url_map_.path_matchers.size());
     for (size_t i = 0; i < url_map_.path_matchers.size(); ++i) {
       const model::PathMatcher& matcher = url_map_.path_matchers[i];
-      const std::string path = root + ".pathMatchers[" + std::to_string(i) + "]";
+      const LazyPath path(root_path, "pathMatchers", i);
       if (!matcher_index.emplace(matcher.name, static_cast<uint32_t>(i)).second) {
-        error(path + ".name", "path matcher '" + matcher.name + "' is defined twice");
+        error(LazyPath(path, "name").str(), "path matcher '" + matcher.name + "' is defined twice");
       }
       impl_.path_matchers.push_back(compile_path_matcher(path, matcher));
     }
@@ -122,7 +149,7 @@ class Compiler {
     }
   }
 
-  CompiledPathMatcher compile_path_matcher(const std::string& path,
+  CompiledPathMatcher compile_path_matcher(const LazyPath& path,
                                            const model::PathMatcher& matcher) {
     CompiledPathMatcher compiled;
     compiled.name = matcher.name;
@@ -132,24 +159,24 @@ class Compiler {
         compile_target(path, "UNMATCHED", matcher.default_service, matcher.default_route_action,
                        matcher.default_url_redirect, "default");
     if (!matcher.path_rules.empty() && !matcher.route_rules.empty()) {
-      error(path, "a path matcher may hold pathRules or routeRules, not both");
+      error(path.str(), "a path matcher may hold pathRules or routeRules, not both");
     }
     compiled.path_rules.reserve(matcher.path_rules.size());
     for (size_t i = 0; i < matcher.path_rules.size(); ++i) {
       const model::PathRule& rule = matcher.path_rules[i];
-      const std::string rule_path = path + ".pathRules[" + std::to_string(i) + "]";
+      const LazyPath rule_path(path, "pathRules", i);
       std::string label;
       for (const std::string& p : rule.paths) label += (label.empty() ? "" : ", ") + p;
       const auto index = static_cast<uint32_t>(compiled.path_rules.size());
-      compiled.path_rules.push_back(
-          compile_target(rule_path, label, rule.service, rule.route_action, rule.url_redirect, ""));
+      compiled.path_rules.push_back(compile_target(rule_path, std::move(label), rule.service,
+                                                   rule.route_action, rule.url_redirect, ""));
       for (size_t j = 0; j < rule.paths.size(); ++j) {
         const std::string& p = rule.paths[j];
-        const std::string field = rule_path + ".paths[" + std::to_string(j) + "]";
         const size_t star = p.find('*');
         if (p.empty() || p.front() != '/' || p.find_first_of("?#") != std::string::npos ||
             (star != std::string::npos && (star != p.size() - 1 || p[star - 1] != '/'))) {
-          error(field, "'" + p + "': a path begins with '/' and may only end in '/*'");
+          error(LazyPath(rule_path, "paths", j).str(),
+                "'" + p + "': a path begins with '/' and may only end in '/*'");
           continue;
         }
         // The first rule listing a path keeps it, so list order breaks ties.
@@ -162,8 +189,8 @@ class Compiler {
     }
     compiled.route_rules.reserve(matcher.route_rules.size());
     for (size_t i = 0; i < matcher.route_rules.size(); ++i) {
-      compiled.route_rules.push_back(compile_route_rule(
-          path + ".routeRules[" + std::to_string(i) + "]", matcher.route_rules[i]));
+      compiled.route_rules.push_back(
+          compile_route_rule(LazyPath(path, "routeRules", i).str(), matcher.route_rules[i]));
     }
     std::stable_sort(compiled.route_rules.begin(), compiled.route_rules.end(),
                      [](const CompiledRouteRule& a, const CompiledRouteRule& b) {
@@ -181,8 +208,8 @@ class Compiler {
       compiled.match_rules.push_back(
           compile_match_rule(path + ".matchRules[" + std::to_string(i) + "]", rule.match_rules[i]));
     }
-    compiled.target =
-        compile_target(path, label, rule.service, rule.route_action, rule.url_redirect, "");
+    compiled.target = compile_target(LazyPath(path), label, rule.service, rule.route_action,
+                                     rule.url_redirect, "");
     if (rule.header_action)
       compiled.target.header_action = compile_header_action(*rule.header_action);
 
@@ -252,13 +279,13 @@ class Compiler {
 
   // `prefix` names the fields of defaults ("default" -> defaultService, defaultRouteAction,
   // defaultUrlRedirect) or of rules ("" -> service, routeAction, urlRedirect).
-  CompiledRouteTarget compile_target(const std::string& path, std::string label,
+  CompiledRouteTarget compile_target(const LazyPath& path, std::string label,
                                      const std::optional<model::ResourceRef>& service,
                                      const std::optional<model::HttpRouteAction>& route_action,
                                      const std::optional<model::HttpRedirectAction>& redirect,
                                      std::string_view prefix) {
     auto field = [&](std::string_view name) {
-      std::string out = path + "." + std::string(prefix);
+      std::string out = path.str() + "." + std::string(prefix);
       if (prefix.empty()) return out + std::string(name);
       out += static_cast<char>(name[0] - 'a' + 'A');
       return out + std::string(name.substr(1));
@@ -269,7 +296,8 @@ class Compiler {
     target.configured =
         service || redirect || (route_action && !route_action->weighted_backend_services.empty());
     if (!target.configured && prefix.empty()) {
-      error(path, "one of service, urlRedirect or routeAction.weightedBackendServices is required");
+      error(path.str(),
+            "one of service, urlRedirect or routeAction.weightedBackendServices is required");
     }
     if (service) target.backend_service = service->name;
     if (redirect) {
