@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/load/validate_context.h"
@@ -73,12 +75,11 @@ class UrlMapChecker {
   }
 
   void check_path_matchers() {
-    std::map<std::string, std::size_t> first_by_name;
     for (std::size_t i = 0; i < url_map_.path_matchers.size(); ++i) {
       const model::PathMatcher& matcher = url_map_.path_matchers[i];
       const std::string field = index_field("pathMatchers", i);
       // An empty name is the loader's "is required" error.
-      auto [it, inserted] = first_by_name.try_emplace(matcher.name, i);
+      auto [it, inserted] = matcher_by_name_.try_emplace(matcher.name, i);
       if (!matcher.name.empty() && !inserted) {
         validator_.error(from_, field + ".name",
                          "duplicate path matcher: pathMatchers[" + std::to_string(it->second) +
@@ -87,33 +88,33 @@ class UrlMapChecker {
       check_service(field + ".defaultService", matcher.default_service);
       check_route_action(field + ".defaultRouteAction", matcher.default_route_action);
       note_redirect(field + ".defaultUrlRedirect", matcher.default_url_redirect);
-      for (std::size_t j = 0; j < matcher.path_rules.size(); ++j) {
-        const model::PathRule& rule = matcher.path_rules[j];
-        const std::string rule_field = field + index_field("pathRules", j);
-        check_service(rule_field + ".service", rule.service);
-        check_route_action(rule_field + ".routeAction", rule.route_action);
-        note_redirect(rule_field + ".urlRedirect", rule.url_redirect);
-      }
-      for (std::size_t j = 0; j < matcher.route_rules.size(); ++j) {
-        const model::HttpRouteRule& rule = matcher.route_rules[j];
-        const std::string rule_field = field + index_field("routeRules", j);
-        check_service(rule_field + ".service", rule.service);
-        check_route_action(rule_field + ".routeAction", rule.route_action);
-        note_redirect(rule_field + ".urlRedirect", rule.url_redirect);
-      }
+      check_rules(field, "pathRules", matcher.path_rules);
+      check_rules(field, "routeRules", matcher.route_rules);
+    }
+  }
+
+  /// The fields' paths are written out only for what a rule sets: a large map has thousands.
+  template <typename Rule>
+  void check_rules(const std::string& matcher_field, std::string_view list,
+                   const std::vector<Rule>& rules) {
+    for (std::size_t j = 0; j < rules.size(); ++j) {
+      const Rule& rule = rules[j];
+      if (!rule.service && !rule.route_action && !rule.url_redirect) continue;
+      const std::string rule_field = matcher_field + index_field(list, j);
+      check_service(rule_field + ".service", rule.service);
+      if (rule.route_action) check_route_action(rule_field + ".routeAction", rule.route_action);
+      note_redirect(rule_field + ".urlRedirect", rule.url_redirect);
     }
   }
 
   void check_host_rules() {
-    // Hosts compare case-insensitively, as the data plane matches them.
-    std::map<std::string, std::string> first_field_by_host;
+    // Hosts compare case-insensitively, as the data plane matches them. Each is mapped to its
+    // host rule and index there, written out as a field only for an error.
+    std::map<std::string, std::pair<std::size_t, std::size_t>> first_by_host;
     for (std::size_t i = 0; i < url_map_.host_rules.size(); ++i) {
       const model::HostRule& rule = url_map_.host_rules[i];
       const std::string field = index_field("hostRules", i);
-      const bool known = std::any_of(
-          url_map_.path_matchers.begin(), url_map_.path_matchers.end(),
-          [&](const model::PathMatcher& matcher) { return matcher.name == rule.path_matcher; });
-      if (!known && !rule.path_matcher.empty()) {
+      if (!rule.path_matcher.empty() && !matcher_by_name_.contains(rule.path_matcher)) {
         validator_.error(from_, field + ".pathMatcher",
                          "unresolved reference: URL map \"" + url_map_.name +
                              "\" has no path matcher named \"" + rule.path_matcher + "\"");
@@ -122,12 +123,13 @@ class UrlMapChecker {
         std::string host = rule.hosts[j];
         std::transform(host.begin(), host.end(), host.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        const std::string host_field = field + index_field("hosts", j);
-        auto [it, inserted] = first_field_by_host.try_emplace(host, host_field);
+        auto [it, inserted] = first_by_host.try_emplace(std::move(host), i, j);
         if (!inserted) {
-          validator_.error(from_, host_field,
+          const auto [first_rule, first_host] = it->second;
+          validator_.error(from_, field + index_field("hosts", j),
                            "duplicate host: \"" + rule.hosts[j] + "\" already appears at " +
-                               from_.path + it->second +
+                               from_.path + index_field("hostRules", first_rule) +
+                               index_field("hosts", first_host) +
                                "; a host may belong to only one host rule");
         }
       }
@@ -156,6 +158,7 @@ class UrlMapChecker {
   const model::UrlMap& url_map_;
   const Referrer from_;
   std::vector<std::string> https_redirects_;
+  std::unordered_map<std::string_view, std::size_t> matcher_by_name_;  // the first of each name
 };
 
 }  // namespace

@@ -119,8 +119,7 @@ class Compiler {
       impl_.path_matchers.push_back(compile_path_matcher(path, matcher));
     }
     for (size_t i = 0; i < url_map_.host_rules.size(); ++i) {
-      compile_host_rule(root + ".hostRules[" + std::to_string(i) + "]", url_map_.host_rules[i],
-                        matcher_index);
+      compile_host_rule(LazyPath(root_path, "hostRules", i), url_map_.host_rules[i], matcher_index);
     }
   }
 
@@ -129,22 +128,24 @@ class Compiler {
     errors_.push_back({url_map_.origin.file, std::move(field_path), std::move(message)});
   }
 
-  void compile_host_rule(const std::string& path, const model::HostRule& rule,
+  void compile_host_rule(const LazyPath& path, const model::HostRule& rule,
                          const StringIndex& matcher_index) {
     auto matcher = matcher_index.find(rule.path_matcher);
     if (matcher == matcher_index.end()) {
-      error(path + ".pathMatcher", "no path matcher named '" + rule.path_matcher + "'");
+      error(LazyPath(path, "pathMatcher").str(),
+            "no path matcher named '" + rule.path_matcher + "'");
       return;
     }
     const auto rule_index = static_cast<uint32_t>(impl_.host_rules.size());
     impl_.host_rules.push_back({rule.hosts, matcher->second});
     for (size_t i = 0; i < rule.hosts.size(); ++i) {
       const std::string& host = rule.hosts[i];
-      const std::string field = path + ".hosts[" + std::to_string(i) + "]";
       if (!valid_host_pattern(host)) {
-        error(field, "'" + host + "': a '*' may only come first, followed by '.' or '-'");
+        error(LazyPath(path, "hosts", i).str(),
+              "'" + host + "': a '*' may only come first, followed by '.' or '-'");
       } else if (!impl_.host_matcher.add(host, rule_index)) {
-        error(field, "host '" + host + "' appears in more than one host rule");
+        error(LazyPath(path, "hosts", i).str(),
+              "host '" + host + "' appears in more than one host rule");
       }
     }
   }
