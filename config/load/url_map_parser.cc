@@ -23,8 +23,8 @@ constexpr std::string_view kGlobalExternalOnly =
 /// The default action of a URL map or path matcher.
 struct Defaults {
   std::optional<model::ResourceRef> service;
-  std::optional<model::HttpRouteAction> route_action;
-  std::optional<model::HttpRedirectAction> url_redirect;
+  model::Boxed<model::HttpRouteAction> route_action;
+  model::Boxed<model::HttpRedirectAction> url_redirect;
 };
 
 Defaults parse_defaults(FieldReader& reader, const model::Resource& owner, bool required) {

@@ -46,7 +46,7 @@ class UrlMapChecker {
   }
 
   void check_route_action(const std::string& field,
-                          const std::optional<model::HttpRouteAction>& action) {
+                          const model::Boxed<model::HttpRouteAction>& action) {
     if (!action) return;
     for (std::size_t i = 0; i < action->weighted_backend_services.size(); ++i) {
       validator_.resolve(
@@ -70,7 +70,7 @@ class UrlMapChecker {
   }
 
   void note_redirect(const std::string& field,
-                     const std::optional<model::HttpRedirectAction>& redirect) {
+                     const model::Boxed<model::HttpRedirectAction>& redirect) {
     if (redirect && redirect->https_redirect) https_redirects_.push_back(field + ".httpsRedirect");
   }
 

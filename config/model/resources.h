@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "config/model/boxed.h"
+
 namespace albemu::model {
 
 /// A reference to another resource, in any of GCP's four forms: `name`,
@@ -172,8 +174,8 @@ struct HttpRedirectAction {
 struct PathRule {
   std::vector<std::string> paths;
   std::optional<ResourceRef> service;
-  std::optional<HttpRouteAction> route_action;
-  std::optional<HttpRedirectAction> url_redirect;
+  Boxed<HttpRouteAction> route_action;
+  Boxed<HttpRedirectAction> url_redirect;
 };
 
 struct HttpRouteRule {
@@ -181,8 +183,8 @@ struct HttpRouteRule {
   int64_t priority = 0;  // 0-2147483647, unique within a path matcher
   std::vector<HttpRouteRuleMatch> match_rules;
   std::optional<ResourceRef> service;
-  std::optional<HttpRouteAction> route_action;
-  std::optional<HttpRedirectAction> url_redirect;
+  Boxed<HttpRouteAction> route_action;
+  Boxed<HttpRedirectAction> url_redirect;
   std::optional<HttpHeaderAction> header_action;
 };
 
@@ -190,8 +192,8 @@ struct PathMatcher {
   std::string name;
   std::string description;
   std::optional<ResourceRef> default_service;
-  std::optional<HttpRouteAction> default_route_action;
-  std::optional<HttpRedirectAction> default_url_redirect;
+  Boxed<HttpRouteAction> default_route_action;
+  Boxed<HttpRedirectAction> default_url_redirect;
   std::optional<HttpHeaderAction> header_action;
   std::vector<PathRule> path_rules;
   std::vector<HttpRouteRule> route_rules;
@@ -220,8 +222,8 @@ struct UrlMapTest {
 
 struct UrlMap : Resource {
   std::optional<ResourceRef> default_service;
-  std::optional<HttpRouteAction> default_route_action;
-  std::optional<HttpRedirectAction> default_url_redirect;
+  Boxed<HttpRouteAction> default_route_action;
+  Boxed<HttpRedirectAction> default_url_redirect;
   std::optional<HttpHeaderAction> header_action;
   std::vector<HostRule> host_rules;
   std::vector<PathMatcher> path_matchers;

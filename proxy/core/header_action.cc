@@ -70,7 +70,7 @@ bool action_uses_variable(const std::optional<model::HttpHeaderAction>& action,
                     additions_use_variable(action->response_headers_to_add, variable));
 }
 
-bool route_action_uses_variable(const std::optional<model::HttpRouteAction>& route_action,
+bool route_action_uses_variable(const model::Boxed<model::HttpRouteAction>& route_action,
                                 std::string_view variable) {
   if (!route_action) return false;
   for (const model::WeightedBackendService& weighted : route_action->weighted_backend_services) {

@@ -282,8 +282,8 @@ class Compiler {
   // defaultUrlRedirect) or of rules ("" -> service, routeAction, urlRedirect).
   CompiledRouteTarget compile_target(const LazyPath& path, std::string label,
                                      const std::optional<model::ResourceRef>& service,
-                                     const std::optional<model::HttpRouteAction>& route_action,
-                                     const std::optional<model::HttpRedirectAction>& redirect,
+                                     const model::Boxed<model::HttpRouteAction>& route_action,
+                                     const model::Boxed<model::HttpRedirectAction>& redirect,
                                      std::string_view prefix) {
     auto field = [&](std::string_view name) {
       std::string out = path.str() + "." + std::string(prefix);

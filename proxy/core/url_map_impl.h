@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/model/boxed.h"
 #include "proxy/core/header_matcher.h"
 #include "proxy/core/host_matcher.h"
 #include "proxy/core/path_template.h"
@@ -47,12 +48,12 @@ struct CompiledRouteTarget {
   std::string label;            // RouteDecision::matched_rule
   std::string backend_service;  // short name; empty for a split or a redirect
   std::vector<CompiledWeightedBackend> weighted;
-  std::optional<CompiledRedirect> redirect;
+  model::Boxed<CompiledRedirect> redirect;  // on the heap: most targets forward
   std::optional<std::string> host_rewrite;
   std::optional<std::string> path_prefix_rewrite;
   std::unique_ptr<PathTemplateRewrite> path_template_rewrite;
   const CompiledRoutePolicy* policy = nullptr;
-  std::optional<CompiledHeaderAction> header_action;  // route rules only (level 2)
+  model::Boxed<CompiledHeaderAction> header_action;  // route rules only (level 2)
   bool configured = false;  // false: a path matcher without defaults (falls back to the map's)
 };
 
