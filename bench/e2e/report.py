@@ -247,8 +247,9 @@ def reload_section(reloads):
              "confirmed on `/config`, whose 1 MB answer is too heavy to poll). That includes the "
              "file watcher's wait (15 ms after the rename); `POST /reload` times the reload "
              "alone. Its CPU time is what albemu's main thread ran meanwhile (the kernel's "
-             "schedstat): the proxy's one core is shared with the worker under load, so the "
-             "reload's time is about twice its CPU time.", "",
+             "schedstat; freeing the old snapshot comes 100 ms later and is not in it): the "
+             "proxy's one core is shared with the worker under load, so the reload's time is "
+             "about twice its CPU time.", "",
              "| URL map | size | file rewrite -> new generation, median (max) | "
              "POST /reload, median | its CPU time, median | wrk req/s meanwhile | "
              "socket errors | non-2xx |",

@@ -102,7 +102,7 @@ class UrlMapChecker {
       if (!rule.service && !rule.route_action && !rule.url_redirect) continue;
       const std::string rule_field = matcher_field + index_field(list, j);
       check_service(rule_field + ".service", rule.service);
-      if (rule.route_action) check_route_action(rule_field + ".routeAction", rule.route_action);
+      check_route_action(rule_field + ".routeAction", rule.route_action);
       note_redirect(rule_field + ".urlRedirect", rule.url_redirect);
     }
   }

@@ -1,8 +1,9 @@
 #pragma once
 // Walking a YAML tree (yaml_tree.h) while keeping the field path of every node, so each parser
 // reads like the resource it parses and every error names `urlMaps[lb-map].hostRules[0].hosts[1]`.
-// A path is a chain of steps in its file's arena, written out only when a message needs it: a
-// 1 MB URL map walks about a hundred thousand cursors, and almost none of them names an error.
+// A path is a chain of steps kept in memory its file's LoadContext owns, written out only when a
+// message needs it: a 1 MB URL map walks about a hundred thousand cursors, and almost none of
+// them names an error.
 
 #include <boost/container/small_vector.hpp>
 #include <cstddef>
@@ -80,7 +81,7 @@ class YamlCursor {
   /// (with_scalar_field); the copy lives as long as the context.
   YamlCursor with_scalar_field(std::string_view key, std::string value) const;
 
-  /// Records an error at this node's path (or at `path().suffix` when `suffix` is given).
+  /// Records an error at this node's path.
   void error(std::string message) const;
 
   std::optional<std::string> as_string() const;
@@ -120,6 +121,7 @@ class FieldReader {
   bool valid() const { return valid_; }
 
   /// Marks `key` as known and returns its cursor (absent keys give a non-present cursor).
+  /// The reader keeps the view: `key` must outlive it (the parsers pass literals).
   YamlCursor take(std::string_view key);
   /// Whether `key` is present (not null); does not mark it.
   bool has(std::string_view key) const;

@@ -57,7 +57,8 @@ class YamlNode {
   std::vector<Pair> pairs_;
 };
 
-/// A node that keeps the nodes it reaches alive (its text's arena), as a cursor holds it.
+/// A node that keeps the nodes it reaches alive (its text's arena), as a load's context holds
+/// its documents.
 using YamlRef = std::shared_ptr<const YamlNode>;
 
 struct YamlSyntaxError {

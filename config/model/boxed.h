@@ -1,6 +1,7 @@
 #pragma once
-// Boxed<T>: an optional value kept on the heap. It offers what std::optional<T> does and copies
-// deeply, in the size of one pointer. For the large parts of a rule that are rarely set: a route
+// Boxed<T>: an optional value kept on the heap, in the size of one pointer. It has the part of
+// std::optional<T>'s interface the model uses (set, test, reach, reset) and copies deeply; a
+// moved-from Boxed is empty. For the large parts of a rule that are rarely set: a route
 // action is 600 bytes, and a 1 MB URL map holds ten thousand path rules that almost never set
 // one, so inline optionals would make up most of the map's memory.
 #include <memory>

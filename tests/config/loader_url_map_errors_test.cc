@@ -114,6 +114,10 @@ std::vector<ErrorCase> cases() {
        "is required"},
       {"UnknownField", map_with("  defaultServce: web-backend\n"), kMap + ".defaultServce",
        "unknown field 'defaultServce' (did you mean 'defaultService'?)"},
+      // `stats` is one edit from both `status` and `state`: the hint is the first in
+      // alphabetical order, whatever order the parser knows them in.
+      {"UnknownFieldTwoHints", map_with("  stats: x\n"), kMap + ".stats",
+       "unknown field 'stats' (did you mean 'state'?)"},
       {"UnknownDeepField", match_rule("{prefixMach: /a}"), kMatch + ".prefixMach", "unknown field"},
       {"DuplicateField", map_with("  description: a\n  description: b\n"), kMap + ".description",
        "appears more than once"},
