@@ -170,10 +170,10 @@ void Http2Session::drop(std::int32_t stream_id) {
   // returned.
   boost::asio::post(worker_.io_context(), [stream = std::move(it->second)] {});
   streams_.erase(it);
-  if (streams_.empty()) {
-    if (draining_) terminate(NGHTTP2_NO_ERROR);
-    idle_changed();
-  }
+  // A drain that found this stream open sent its GOAWAY already: with the last stream closed,
+  // nghttp2 wants neither to read nor to write, and the next flush ends the connection. A
+  // second GOAWAY here would reach the client as a second termination.
+  if (streams_.empty()) idle_changed();
 }
 
 void Http2Session::request_ended(std::int32_t stream_id) {
@@ -225,7 +225,7 @@ void Http2Session::flush() {
       break;
     }
     if (n > 0) out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-    // A terminate asked for by a callback (a drain's last stream closed): its GOAWAY is next.
+    // A terminate asked for from inside the codec: its GOAWAY is next.
     if (!terminate_now() && n == 0) break;
   }
   if (out_.empty() && failed_ && goaway_error_ != NGHTTP2_NO_ERROR) {

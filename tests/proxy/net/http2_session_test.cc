@@ -212,7 +212,7 @@ TEST_F(Http2SessionTest, EmptyDataFloodThenAConnectionErrorInTheSameRead) {
   EXPECT_TRUE(connection->ended());
 }
 
-// The same from a drain: the last stream closing inside a read ends the session (GOAWAY), and a
+// The same from a drain: the last stream closing inside a read ends the session, and a
 // connection error later in that read (a PING of the wrong length) must not meet an ended
 // session in the middle of nghttp2's parsing.
 TEST_F(Http2SessionTest, DrainEndingInsideAReadThenAConnectionError) {
@@ -227,6 +227,33 @@ TEST_F(Http2SessionTest, DrainEndingInsideAReadThenAConnectionError) {
   connection->receive(frame(kData, kEndStream, 1) + frame(kPing, 0, 0));
   run_.settle();
   EXPECT_TRUE(connection->ended());
+}
+
+// A drain that meets an open stream sends a GOAWAY naming it as the last; when that stream
+// closes, the connection ends without a second GOAWAY (an idle connection's drain sends one,
+// and clients count them). A stream whose answer went out before its request's side ended is
+// the open stream here, as a proxied answer is while its relay winds down.
+TEST_F(Http2SessionTest, DrainWithAStreamOpenSendsOneGoaway) {
+  auto connection = connect();
+  EXPECT_TRUE(connection->receive(std::string(kPreface) + frame(kSettings, 0, 0) +
+                                  get(1, "/no-such-service/x", false)));
+  run_.settle();
+  connection->on_drain();
+  run_.settle();
+  auto frames = frames_of(connection->written());
+  ASSERT_EQ(goaway_error(frames), 0);
+  EXPECT_FALSE(connection->ended());
+  connection->receive(frame(kData, kEndStream, 1));
+  run_.settle();
+  EXPECT_TRUE(connection->ended());
+  frames = frames_of(connection->written());
+  int goaways = 0;
+  for (const auto& f : frames) {
+    if (f.type != kGoaway) continue;
+    ++goaways;
+    EXPECT_EQ(f.payload.substr(0, 4), be32(1));  // the last stream id
+  }
+  EXPECT_EQ(goaways, 1);
 }
 
 }  // namespace
