@@ -17,7 +17,7 @@ import urllib.request
 import configs
 import loads
 import proxies
-from procs import CpuWatch, HarnessError, wait_until
+from procs import CpuWatch, HarnessError, schedstat, wait_until
 
 
 class Scenario:
@@ -231,6 +231,10 @@ def _log_run(bench, round_index, name, result):
 
 # --- latency at a fixed rate -------------------------------------------------------------------
 
+def _wait_text(ms):
+    return "-" if ms is None else f"{ms:.1f}"
+
+
 def run_latency(bench, names, rate, rounds, duration, warmup, connections):
     bench.log(f"\n== latency: open loop at {rate:,} req/s, {connections} connections, "
               f"{rounds} rounds of {duration}s per proxy, interleaved")
@@ -252,7 +256,11 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                         duration, 1, bench.load_cpus, services=bench.layout.services)
                     cpu = watch.stop()
                     result["other_load"] = cpu["other_load"]
+                    result["backend_wait_ms"] = cpu["runqueue_wait_ms"][bench.backend.name]
+                    result["backend_cpu_s_per_100k"] = (cpu["cpu"][bench.backend.name]
+                                                        / max(1, result["completed"]) * 1e5)
                     if process:
+                        result["proxy_wait_ms"] = cpu["runqueue_wait_ms"][process.name]
                         result["cpu_s_per_100k"] = (cpu["cpu"][process.name]
                                                     / max(1, result["completed"]) * 1e5)
                     if not bench.retry_disturbed(result["other_load"]):
@@ -263,6 +271,8 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                           f"req/s  p50 {lat['p50'] / 1000:.2f}  p90 {lat['p90'] / 1000:.2f}  "
                           f"p99 {lat['p99'] / 1000:.2f}  p99.9 {lat['p999'] / 1000:.2f} ms  "
                           f"errors {result['errors'] + result['non_2xx'] + result['unfinished']}"
+                          f"  waited {_wait_text(result.get('proxy_wait_ms'))} ms "
+                          f"(backend {_wait_text(result['backend_wait_ms'])} ms)"
                           f"  [other processes {result['other_load']:.2f} cores]")
     finally:
         bench.stop_proxies(started)
@@ -387,11 +397,8 @@ def main_thread_cpu_ms(pid):
     """CPU time the process's main thread has run, in ms (the scheduler's own count, in ns), or
     None where the kernel keeps no schedstat. Around a POST /reload it is what the reload ran
     before answering; freeing the old snapshot comes 100 ms later and is not in it."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/schedstat") as stats:
-            return int(stats.read().split()[0]) / 1e6
-    except (OSError, ValueError, IndexError):
-        return None
+    fields = schedstat(pid, pid)
+    return fields[0] / 1e6 if fields else None
 
 
 def admin_reload(admin):

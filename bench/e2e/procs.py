@@ -60,6 +60,23 @@ class Process:
                 total += stat["utime"] + stat["stime"]
         return total / CLOCK_TICKS
 
+    def runqueue_wait_ms(self):
+        """Time the group's threads, all summed, were ready to run but waited for their CPU while
+        another task held it, in ms (the kernel's schedstat), or None where the kernel keeps no
+        schedstat. On a core of its own, that is what other tasks took from the proxy."""
+        total, found = 0, False
+        for pid in self.group_pids():
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                fields = schedstat(pid, tid)
+                if fields:
+                    total += fields[1]
+                    found = True
+        return total / 1e6 if found else None
+
     def memory_kib(self):
         """{'rss': VmRSS, 'hwm': VmHWM} summed over the group, in KiB."""
         totals = {"rss": 0, "hwm": 0}
@@ -74,6 +91,17 @@ class Process:
                 elif line.startswith("VmHWM:"):
                     totals["hwm"] += int(line.split()[1])
         return totals
+
+
+def schedstat(pid, tid):
+    """A thread's /proc schedstat as integers: ns on the CPU, ns waiting on a run queue,
+    timeslices run; None if the thread is gone or the kernel keeps no schedstat."""
+    try:
+        fields = [int(field) for field in
+                  Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()]
+    except (OSError, ValueError):
+        return None
+    return fields if len(fields) >= 3 else None
 
 
 def _read_stat(pid):
@@ -200,9 +228,11 @@ class CpuWatch:
         self.ticks = _cpu_ticks()
         self.own = _own_seconds()
         self.cpu = {p.name: p.cpu_seconds() for p in self.watched}
+        self.waited = {p.name: p.runqueue_wait_ms() for p in self.watched}
 
     def stop(self):
-        """{'cpu': {name: seconds}, 'core_busy': {cpu: fraction}, 'other_load': cores}"""
+        """{'cpu': {name: seconds}, 'core_busy': {cpu: fraction}, 'other_load': cores,
+        'runqueue_wait_ms': {name: ms or None}}"""
         wall = max(1e-6, time.monotonic() - self.started)
         ticks = _cpu_ticks()
         used = {p.name: p.cpu_seconds() - self.cpu[p.name] for p in self.watched}
@@ -214,7 +244,13 @@ class CpuWatch:
             all_busy += busy_after - busy_before
         ours = sum(used.values()) + _own_seconds() - self.own
         other = max(0.0, all_busy / CLOCK_TICKS - ours) / wall
-        return {"cpu": used, "core_busy": busy, "other_load": round(other, 3)}
+        waited = {}
+        for p in self.watched:
+            before, after = self.waited[p.name], p.runqueue_wait_ms()
+            waited[p.name] = (round(after - before, 3)
+                              if before is not None and after is not None else None)
+        return {"cpu": used, "core_busy": busy, "other_load": round(other, 3),
+                "runqueue_wait_ms": waited}
 
 
 def raise_fd_limit(wanted=100000):

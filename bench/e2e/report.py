@@ -187,6 +187,19 @@ def latency_section(latency, proxies):
             if runs:
                 lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
                     _num(run["latency_us"]["p999"], 2, 1e-3) for run in runs) + " |")
+        if any(run.get("proxy_wait_ms") is not None
+               for runs in latency["runs"].values() for run in runs):
+            lines += ["", "Run-queue wait per round (ms): how long the proxy's threads were "
+                      "ready to run while another task, or another of its own threads, held its core (the kernel's schedstat). "
+                      "A kernel thread or a neighbour taking the core for a few milliseconds "
+                      "is a stall that every request due meanwhile shows in its latency.", "",
+                      "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
+                      "|---|" + "---:|" * rounds]
+            for name in proxies:
+                runs = latency["runs"].get(name)
+                if runs:
+                    lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
+                        _num(run.get("proxy_wait_ms"), 1) for run in runs) + " |")
     return lines
 
 
