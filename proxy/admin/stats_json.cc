@@ -56,6 +56,7 @@ json::object stats_to_json(const log::MetricsTotals& totals) {
   }
   return json::object{
       {"generation", totals.config_generation},
+      {"retainedGenerations", totals.retained_generations},
       {"activeConnections", totals.active_connections},
       {"reloads",
        json::object{{"succeeded", totals.reloads_succeeded}, {"failed", totals.reloads_failed}}},

@@ -11,6 +11,7 @@ DeferredRelease::DeferredRelease(boost::asio::io_context& io_context, Delays del
 void DeferredRelease::release(std::shared_ptr<const void> object) {
   if (!object) return;
   held_.push_back(std::move(object));
+  if (on_change) on_change(held_.size());
   if (!scheduled_) schedule(delays_.first);
 }
 
@@ -25,8 +26,9 @@ void DeferredRelease::schedule(std::chrono::milliseconds delay) {
 
 void DeferredRelease::sweep() {
   // A released object is handed out no more, so a count of one cannot grow again.
-  std::erase_if(held_,
-                [](const std::shared_ptr<const void>& object) { return object.use_count() == 1; });
+  const auto freed = std::erase_if(
+      held_, [](const std::shared_ptr<const void>& object) { return object.use_count() == 1; });
+  if (freed != 0 && on_change) on_change(held_.size());
   if (!held_.empty()) schedule(delays_.retry);
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -31,6 +32,9 @@ class DeferredRelease {
 
   /// Objects still waiting.
   std::size_t pending() const { return held_.size(); }
+
+  /// Called with pending() whenever it changed (a release, a sweep that freed some).
+  std::function<void(std::size_t pending)> on_change;
 
  private:
   void schedule(std::chrono::milliseconds delay);

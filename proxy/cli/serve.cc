@@ -56,7 +56,11 @@ class Server {
       : paths_(std::move(paths)),
         data_plane_(data_plane),
         metrics_(metrics),
-        retired_(io_context, DeferredRelease::Delays{}) {}
+        retired_(io_context, DeferredRelease::Delays{}) {
+    retired_.on_change = [&metrics](std::size_t pending) {
+      metrics.set_retained_generations(pending);
+    };
+  }
 
   /// The initial load; prints the errors and returns false if the config does not load.
   bool load_initial() {

@@ -136,6 +136,7 @@ class MetricsImpl {
 
   std::vector<Shard> shards_;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> retained_{0};
   std::atomic<uint64_t> reload_success_{0};
   std::atomic<uint64_t> reload_failure_{0};
 };
@@ -194,6 +195,10 @@ void Metrics::connection_closed(unsigned worker) {
 
 void Metrics::set_config_generation(uint64_t generation) {
   impl_->generation_.store(generation, std::memory_order_relaxed);
+}
+
+void Metrics::set_retained_generations(uint64_t count) {
+  impl_->retained_.store(count, std::memory_order_relaxed);
 }
 
 void Metrics::config_reload(bool ok) {
@@ -265,6 +270,12 @@ std::string Metrics::render_prometheus() const {
   out += "# TYPE albemu_config_generation gauge\n";
   out += "albemu_config_generation " +
          std::to_string(impl_->generation_.load(std::memory_order_relaxed)) + "\n";
+  out +=
+      "# HELP albemu_config_generations_retained Old config generations still in memory "
+      "(held by requests in flight, or about to be freed).\n";
+  out += "# TYPE albemu_config_generations_retained gauge\n";
+  out += "albemu_config_generations_retained " +
+         std::to_string(impl_->retained_.load(std::memory_order_relaxed)) + "\n";
   out += "# HELP albemu_config_reloads_total Config reloads, by result.\n";
   out += "# TYPE albemu_config_reloads_total counter\n";
   out += "albemu_config_reloads_total{result=\"success\"} " +
@@ -295,6 +306,7 @@ MetricsTotals Metrics::totals() const {
   }
   out.active_connections = active_connections();
   out.config_generation = impl_->generation_.load(std::memory_order_relaxed);
+  out.retained_generations = impl_->retained_.load(std::memory_order_relaxed);
   out.reloads_succeeded = impl_->reload_success_.load(std::memory_order_relaxed);
   out.reloads_failed = impl_->reload_failure_.load(std::memory_order_relaxed);
   return out;

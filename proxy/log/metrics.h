@@ -36,6 +36,7 @@ struct MetricsTotals {
   std::vector<RuleLatency> latencies;  // sorted by forwarding rule
   int64_t active_connections = 0;
   uint64_t config_generation = 0;
+  uint64_t retained_generations = 0;
   uint64_t reloads_succeeded = 0;
   uint64_t reloads_failed = 0;
 };
@@ -53,6 +54,9 @@ class Metrics {
   void connection_opened(unsigned worker);
   void connection_closed(unsigned worker);
   void set_config_generation(uint64_t generation);
+  /// Old generations still in memory: those a request in flight holds, and those waiting to be
+  /// freed after a reload.
+  void set_retained_generations(uint64_t count);
   void config_reload(bool ok);
 
   int64_t active_connections() const;

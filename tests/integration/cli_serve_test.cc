@@ -10,6 +10,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <thread>
+
+#include "tests/integration/support/test_backend.h"
 
 namespace albemu::cli_testing {
 namespace {
@@ -214,6 +217,48 @@ TEST(CliServe, SighupAndPostReloadLoadANewGeneration) {
   EXPECT_EQ(boost::json::parse(reload.body).at("generation").to_number<int>(), 3);
   EXPECT_EQ(http_request(serve.admin(), "GET", "/reload").status, 405);
   serve.process().signal(SIGINT);
+  EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
+}
+
+/// The albemu_config_generations_retained gauge, or -1.
+int retained_generations(const ServeProcess& serve) {
+  const std::string body = http_request(serve.admin(), "GET", "/metrics").body;
+  const std::string name = "\nalbemu_config_generations_retained ";
+  const auto at = body.find(name);
+  return at == std::string::npos ? -1 : std::stoi(body.substr(at + name.size()));
+}
+
+// A reload frees the old generation soon after, unless a request in flight still holds it:
+// then it stays until that request ended. The gauge shows both.
+TEST(CliServe, AnOldGenerationStaysWhileARequestHoldsItAndGoesAfter) {
+  albemu::testing::TestBackend backend;
+  TempDir dir;
+  std::string config = reload_config({"login"});
+  const std::string entry = "  - name: login\n";
+  config.replace(config.find(entry), entry.size(), entry + "    url: " + backend.url() + "\n");
+  write_file(dir.file("lb.yaml"), config);
+  ServeProcess serve({"-c", dir.file("lb.yaml")});
+  ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
+  EXPECT_EQ(retained_generations(serve), 0);
+
+  // Generation 1 serves a request that waits at the backend.
+  HttpResult held;
+  std::thread client([&] { held = http_request(serve.listener("rule"), "GET", "/login/gated"); });
+  // Counted as its head is read, before the gate (requests_for counts it once answered).
+  ASSERT_TRUE(poll_until([&] { return backend.requests() == 1; }));
+
+  ASSERT_EQ(http_request(serve.admin(), "POST", "/reload").status, 200);
+  ASSERT_EQ(http_request(serve.admin(), "POST", "/reload").status, 200);
+  // Generations 1 and 2 were retired. Nothing holds 2, so it goes; 1 stays for the request.
+  EXPECT_TRUE(poll_until([&] { return retained_generations(serve) == 1; }))
+      << retained_generations(serve) << serve.process().err();
+
+  backend.open_gate();
+  client.join();
+  EXPECT_EQ(held.status, 200) << held.error;
+  EXPECT_TRUE(poll_until([&] { return retained_generations(serve) == 0; }))
+      << retained_generations(serve);
+  serve.process().signal(SIGTERM);
   EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
 }
 

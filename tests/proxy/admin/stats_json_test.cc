@@ -22,10 +22,12 @@ TEST(StatsJson, GroupsSeriesByRouteAndBackendAndCountsFiveHundredsAsErrors) {
   totals.latencies = {{"rule-a", 12, 24'000}, {"rule-b", 0, 0}};
   totals.active_connections = 2;
   totals.config_generation = 9;
+  totals.retained_generations = 1;
   totals.reloads_failed = 1;
   const boost::json::object json = stats_to_json(totals);
 
   EXPECT_EQ(number(json.at("generation")), 9u);
+  EXPECT_EQ(number(json.at("retainedGenerations")), 1u);
   EXPECT_EQ(number(json.at("activeConnections")), 2u);
   EXPECT_EQ(number(json.at("reloads").at("failed")), 1u);
   EXPECT_EQ(number(json.at("total").at("requests")), 18u);

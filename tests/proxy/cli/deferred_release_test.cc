@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace albemu::cli {
 namespace {
@@ -70,6 +71,23 @@ TEST(DeferredRelease, OneTimerServesManyReleases) {
   EXPECT_TRUE(first.on);
   EXPECT_TRUE(second.on);
   EXPECT_EQ(io.poll(), 0u);
+}
+
+TEST(DeferredRelease, ReportsThePendingCountWhenItChanges) {
+  boost::asio::io_context io;
+  DeferredRelease release(io, {0ms, 0ms});
+  std::vector<std::size_t> counts;
+  release.on_change = [&counts](std::size_t pending) { counts.push_back(pending); };
+  Freed pinned_freed;
+  Freed free_freed;
+  std::shared_ptr<const int> pinned = tracked(pinned_freed);
+  release.release(pinned);
+  release.release(tracked(free_freed));
+  io.run_one();  // frees the one nobody holds
+  io.run_one();  // a retry that frees nothing: no report
+  pinned.reset();
+  io.run_one();
+  EXPECT_EQ(counts, (std::vector<std::size_t>{1, 2, 1, 0}));
 }
 
 }  // namespace
