@@ -1,6 +1,7 @@
 #include "proxy/core/url_map.h"
 
 #include <algorithm>
+#include <cassert>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -191,7 +192,7 @@ class Compiler {
     compiled.route_rules.reserve(matcher.route_rules.size());
     for (size_t i = 0; i < matcher.route_rules.size(); ++i) {
       compiled.route_rules.push_back(
-          compile_route_rule(LazyPath(path, "routeRules", i).str(), matcher.route_rules[i]));
+          compile_route_rule(LazyPath(path, "routeRules", i), matcher.route_rules[i]));
     }
     std::stable_sort(compiled.route_rules.begin(), compiled.route_rules.end(),
                      [](const CompiledRouteRule& a, const CompiledRouteRule& b) {
@@ -200,17 +201,17 @@ class Compiler {
     return compiled;
   }
 
-  CompiledRouteRule compile_route_rule(const std::string& path, const model::HttpRouteRule& rule) {
+  CompiledRouteRule compile_route_rule(const LazyPath& path, const model::HttpRouteRule& rule) {
     CompiledRouteRule compiled;
     compiled.priority = rule.priority;
     std::string label = "priority " + std::to_string(rule.priority);
     if (!rule.description.empty()) label += " (" + rule.description + ")";
     for (size_t i = 0; i < rule.match_rules.size(); ++i) {
       compiled.match_rules.push_back(
-          compile_match_rule(path + ".matchRules[" + std::to_string(i) + "]", rule.match_rules[i]));
+          compile_match_rule(LazyPath(path, "matchRules", i), rule.match_rules[i]));
     }
-    compiled.target = compile_target(LazyPath(path), label, rule.service, rule.route_action,
-                                     rule.url_redirect, "");
+    compiled.target =
+        compile_target(path, label, rule.service, rule.route_action, rule.url_redirect, "");
     if (rule.header_action)
       compiled.target.header_action = compile_header_action(*rule.header_action);
 
@@ -218,16 +219,19 @@ class Compiler {
     if (rule.route_action && rule.route_action->url_rewrite &&
         rule.route_action->url_rewrite->path_template_rewrite) {
       const std::string& rewrite = *rule.route_action->url_rewrite->path_template_rewrite;
-      const std::string field = path + ".routeAction.urlRewrite.pathTemplateRewrite";
+      const LazyPath action(path, "routeAction");
+      const LazyPath url_rewrite(action, "urlRewrite");
+      const LazyPath field(url_rewrite, "pathTemplateRewrite");
       for (const CompiledMatchRule& match : compiled.match_rules) {
         if (!match.path_template) {
-          error(field, "pathTemplateRewrite requires every matchRule to use pathTemplateMatch");
+          error(field.str(),
+                "pathTemplateRewrite requires every matchRule to use pathTemplateMatch");
           break;
         }
         std::string reason;
         auto checked = PathTemplateRewrite::compile(rewrite, *match.path_template, reason);
         if (!checked) {
-          error(field, reason);
+          error(field.str(), reason);
           break;
         }
         if (!compiled.target.path_template_rewrite) {
@@ -238,7 +242,7 @@ class Compiler {
     return compiled;
   }
 
-  CompiledMatchRule compile_match_rule(const std::string& path,
+  CompiledMatchRule compile_match_rule(const LazyPath& path,
                                        const model::HttpRouteRuleMatch& match) {
     CompiledMatchRule compiled;
     compiled.ignore_case = match.ignore_case;
@@ -253,16 +257,16 @@ class Compiler {
     } else if (match.regex_match) {
       compiled.kind = PathMatchKind::kRegex;
       compiled.regex = compile_regex(*match.regex_match, reason);
-      if (!compiled.regex) error(path + ".regexMatch", reason);
+      if (!compiled.regex) error(LazyPath(path, "regexMatch").str(), reason);
     } else if (match.path_template_match) {
       compiled.kind = PathMatchKind::kTemplate;
       compiled.path_template = PathTemplate::compile(*match.path_template_match, reason);
-      if (!compiled.path_template) error(path + ".pathTemplateMatch", reason);
+      if (!compiled.path_template) error(LazyPath(path, "pathTemplateMatch").str(), reason);
     }
     for (size_t i = 0; i < match.header_matches.size(); ++i) {
       auto header = HeaderMatcher::compile(match.header_matches[i], reason);
       if (!header) {
-        error(path + ".headerMatches[" + std::to_string(i) + "].regexMatch", reason);
+        error(LazyPath(LazyPath(path, "headerMatches", i), "regexMatch").str(), reason);
         continue;
       }
       compiled.headers.push_back(std::move(header));
@@ -270,7 +274,7 @@ class Compiler {
     for (size_t i = 0; i < match.query_parameter_matches.size(); ++i) {
       auto query = QueryParameterMatcher::compile(match.query_parameter_matches[i], reason);
       if (!query) {
-        error(path + ".queryParameterMatches[" + std::to_string(i) + "].regexMatch", reason);
+        error(LazyPath(LazyPath(path, "queryParameterMatches", i), "regexMatch").str(), reason);
         continue;
       }
       compiled.query_parameters.push_back(std::move(query));
@@ -285,12 +289,7 @@ class Compiler {
                                      const model::Boxed<model::HttpRouteAction>& route_action,
                                      const model::Boxed<model::HttpRedirectAction>& redirect,
                                      std::string_view prefix) {
-    auto field = [&](std::string_view name) {
-      std::string out = path.str() + "." + std::string(prefix);
-      if (prefix.empty()) return out + std::string(name);
-      out += static_cast<char>(name[0] - 'a' + 'A');
-      return out + std::string(name.substr(1));
-    };
+    assert(prefix.empty() || prefix == "default");
     CompiledRouteTarget target;
     target.label = std::move(label);
     target.policy = &impl_.default_policy;
@@ -312,25 +311,26 @@ class Compiler {
       target.redirect = std::move(compiled);
     }
     if (route_action) {
-      compile_weighted(field("routeAction") + ".weightedBackendServices",
+      const LazyPath action(path, prefix.empty() ? "routeAction" : "defaultRouteAction");
+      compile_weighted(LazyPath(action, "weightedBackendServices"),
                        route_action->weighted_backend_services, target);
       if (route_action->url_rewrite) {
         target.host_rewrite = route_action->url_rewrite->host_rewrite;
         target.path_prefix_rewrite = route_action->url_rewrite->path_prefix_rewrite;
       }
-      target.policy = compile_policy(field("routeAction"), *route_action);
+      target.policy = compile_policy(action, *route_action);
     }
     return target;
   }
 
-  void compile_weighted(const std::string& path,
+  void compile_weighted(const LazyPath& path,
                         const std::vector<model::WeightedBackendService>& entries,
                         CompiledRouteTarget& target) {
     if (entries.empty()) return;
     uint64_t total = 0;
     for (const auto& entry : entries) total += entry.weight;
     if (total == 0) {
-      error(path, "the weights sum to 0, so no backend service can be chosen");
+      error(path.str(), "the weights sum to 0, so no backend service can be chosen");
       return;
     }
     uint64_t cumulative = 0;
@@ -345,7 +345,7 @@ class Compiler {
   }
 
   // Routes without settings of their own share the map's default policy.
-  const CompiledRoutePolicy* compile_policy(const std::string& path,
+  const CompiledRoutePolicy* compile_policy(const LazyPath& path,
                                             const model::HttpRouteAction& action) {
     if (!action.timeout && !action.retry_policy && !action.fault_injection_policy &&
         !action.cors_policy && !action.request_mirror_policy) {
@@ -363,7 +363,8 @@ class Compiler {
         if (auto bit = retry_condition_bit(condition)) {
           retry.retry_on |= *bit;
         } else {
-          error(path + ".retryPolicy.retryConditions[" + std::to_string(i) + "]",
+          const LazyPath retry_policy(path, "retryPolicy");
+          error(LazyPath(retry_policy, "retryConditions", i).str(),
                 "unknown retry condition '" + condition + "'");
         }
       }
