@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config_error.h"
+#include "config/field_path.h"
 #include "config/model/resources.h"
 
 namespace albemu::config::validation {
@@ -120,6 +121,10 @@ class Validator {
 
   /// Adds an error at `from.path + field` in the referrer's file.
   void error(const Referrer& from, std::string_view field, std::string message);
+  /// The same at a relative path (one whose first step is empty), written out only here.
+  void error(const Referrer& from, const FieldPath& field, std::string message) {
+    error(from, std::string_view(field.str()), std::move(message));
+  }
   ConfigErrors take_errors() { return std::move(errors_); }
 
   /// Where `ref`, made by `from`, points: its own project/region, or the referrer's. The
@@ -147,8 +152,9 @@ class Validator {
   /// collection, to nothing declared, or (for regional collections) to another region.
   /// Returns the resource when one is declared where the reference points, even across
   /// regions, so later checks can still look at it.
-  template <class T>
-  const T* resolve(const Referrer& from, std::string_view field, const model::ResourceRef& ref,
+  /// `field` is a std::string_view, or a relative FieldPath written out only for an error.
+  template <class T, class Field>
+  const T* resolve(const Referrer& from, const Field& field, const model::ResourceRef& ref,
                    const Collection<T>& in) {
     // An empty reference is a required field left out or a malformed reference; the
     // loader reports both at the field, so saying it again here would only repeat it.
@@ -162,13 +168,18 @@ class Validator {
     const Location location = target_location(from, ref, in);
     if (const T* found = in.find(location, ref.name)) {
       if constexpr (Collection<T>::kRegional) {
-        report_cross_region(from, field, in.kind(), ref.name, location.region);
+        if (location.region != from.location.region) {
+          report_cross_region(from, text_of(field), in.kind(), ref.name, location.region);
+        }
       }
       return found;
     }
     error(from, field, unresolved_message(in.kind(), ref.name, location, elsewhere(in, ref.name)));
     return nullptr;
   }
+
+  static std::string_view text_of(std::string_view field) { return field; }
+  static std::string text_of(const FieldPath& field) { return field.str(); }
 
   /// Reports a cross-region reference when `target_region` differs from the referrer's.
   void report_cross_region(const Referrer& from, std::string_view field, std::string_view kind,

@@ -18,10 +18,6 @@ namespace albemu::config::validation {
 
 namespace {
 
-std::string index_field(std::string_view list, std::size_t index) {
-  return "." + std::string(list) + "[" + std::to_string(index) + "]";
-}
-
 /// Walks one URL map, checking references and collecting httpsRedirect fields.
 class UrlMapChecker {
  public:
@@ -29,32 +25,35 @@ class UrlMapChecker {
       : validator_(validator), url_map_(url_map), from_(validator.url_maps.referrer(url_map)) {}
 
   void run() {
-    check_service(".defaultService", url_map_.default_service);
-    check_route_action(".defaultRouteAction", url_map_.default_route_action);
-    note_redirect(".defaultUrlRedirect", url_map_.default_url_redirect);
+    check_service(FieldPath(root_, "defaultService"), url_map_.default_service);
+    check_route_action(FieldPath(root_, "defaultRouteAction"), url_map_.default_route_action);
+    note_redirect(FieldPath(root_, "defaultUrlRedirect"), url_map_.default_url_redirect);
     check_path_matchers();
     check_host_rules();
     for (std::size_t i = 0; i < url_map_.tests.size(); ++i) {
-      check_service(index_field("tests", i) + ".service", url_map_.tests[i].service);
+      const FieldPath test(root_, "tests", i);
+      check_service(FieldPath(test, "service"), url_map_.tests[i].service);
     }
     check_https_redirects();
   }
 
  private:
-  void check_service(const std::string& field, const std::optional<model::ResourceRef>& ref) {
+  void check_service(const FieldPath& field, const std::optional<model::ResourceRef>& ref) {
     if (ref) validator_.resolve(from_, field, *ref, validator_.backend_services);
   }
 
-  void check_route_action(const std::string& field,
+  void check_route_action(const FieldPath& field,
                           const model::Boxed<model::HttpRouteAction>& action) {
     if (!action) return;
     for (std::size_t i = 0; i < action->weighted_backend_services.size(); ++i) {
-      validator_.resolve(
-          from_, field + index_field("weightedBackendServices", i) + ".backendService",
-          action->weighted_backend_services[i].backend_service, validator_.backend_services);
+      const FieldPath weighted(field, "weightedBackendServices", i);
+      validator_.resolve(from_, FieldPath(weighted, "backendService"),
+                         action->weighted_backend_services[i].backend_service,
+                         validator_.backend_services);
     }
     if (action->request_mirror_policy) {
-      const std::string mirror_field = field + ".requestMirrorPolicy.backendService";
+      const FieldPath mirror_policy(field, "requestMirrorPolicy");
+      const std::string mirror_field = FieldPath(mirror_policy, "backendService").str();
       const model::BackendService* mirror =
           validator_.resolve(from_, mirror_field, action->request_mirror_policy->backend_service,
                              validator_.backend_services);
@@ -69,41 +68,42 @@ class UrlMapChecker {
     }
   }
 
-  void note_redirect(const std::string& field,
+  void note_redirect(const FieldPath& field,
                      const model::Boxed<model::HttpRedirectAction>& redirect) {
-    if (redirect && redirect->https_redirect) https_redirects_.push_back(field + ".httpsRedirect");
+    if (redirect && redirect->https_redirect) {
+      https_redirects_.push_back(FieldPath(field, "httpsRedirect").str());
+    }
   }
 
   void check_path_matchers() {
     for (std::size_t i = 0; i < url_map_.path_matchers.size(); ++i) {
       const model::PathMatcher& matcher = url_map_.path_matchers[i];
-      const std::string field = index_field("pathMatchers", i);
+      const FieldPath field(root_, "pathMatchers", i);
       // An empty name is the loader's "is required" error.
       auto [it, inserted] = matcher_by_name_.try_emplace(matcher.name, i);
       if (!matcher.name.empty() && !inserted) {
-        validator_.error(from_, field + ".name",
+        validator_.error(from_, FieldPath(field, "name"),
                          "duplicate path matcher: pathMatchers[" + std::to_string(it->second) +
                              "] is already named \"" + matcher.name + "\"");
       }
-      check_service(field + ".defaultService", matcher.default_service);
-      check_route_action(field + ".defaultRouteAction", matcher.default_route_action);
-      note_redirect(field + ".defaultUrlRedirect", matcher.default_url_redirect);
+      check_service(FieldPath(field, "defaultService"), matcher.default_service);
+      check_route_action(FieldPath(field, "defaultRouteAction"), matcher.default_route_action);
+      note_redirect(FieldPath(field, "defaultUrlRedirect"), matcher.default_url_redirect);
       check_rules(field, "pathRules", matcher.path_rules);
       check_rules(field, "routeRules", matcher.route_rules);
     }
   }
 
-  /// The fields' paths are written out only for what a rule sets: a large map has thousands.
+  /// The fields' paths are written out only for an error: a large map has thousands of rules.
   template <typename Rule>
-  void check_rules(const std::string& matcher_field, std::string_view list,
+  void check_rules(const FieldPath& matcher_field, std::string_view list,
                    const std::vector<Rule>& rules) {
     for (std::size_t j = 0; j < rules.size(); ++j) {
       const Rule& rule = rules[j];
-      if (!rule.service && !rule.route_action && !rule.url_redirect) continue;
-      const std::string rule_field = matcher_field + index_field(list, j);
-      check_service(rule_field + ".service", rule.service);
-      check_route_action(rule_field + ".routeAction", rule.route_action);
-      note_redirect(rule_field + ".urlRedirect", rule.url_redirect);
+      const FieldPath rule_field(matcher_field, list, j);
+      check_service(FieldPath(rule_field, "service"), rule.service);
+      check_route_action(FieldPath(rule_field, "routeAction"), rule.route_action);
+      note_redirect(FieldPath(rule_field, "urlRedirect"), rule.url_redirect);
     }
   }
 
@@ -113,9 +113,9 @@ class UrlMapChecker {
     std::map<std::string, std::pair<std::size_t, std::size_t>> first_by_host;
     for (std::size_t i = 0; i < url_map_.host_rules.size(); ++i) {
       const model::HostRule& rule = url_map_.host_rules[i];
-      const std::string field = index_field("hostRules", i);
+      const FieldPath field(root_, "hostRules", i);
       if (!rule.path_matcher.empty() && !matcher_by_name_.contains(rule.path_matcher)) {
-        validator_.error(from_, field + ".pathMatcher",
+        validator_.error(from_, FieldPath(field, "pathMatcher"),
                          "unresolved reference: URL map \"" + url_map_.name +
                              "\" has no path matcher named \"" + rule.path_matcher + "\"");
       }
@@ -126,10 +126,10 @@ class UrlMapChecker {
         auto [it, inserted] = first_by_host.try_emplace(std::move(host), i, j);
         if (!inserted) {
           const auto [first_rule, first_host] = it->second;
-          validator_.error(from_, field + index_field("hosts", j),
+          const FieldPath first_rule_field(root_, "hostRules", first_rule);
+          validator_.error(from_, FieldPath(field, "hosts", j),
                            "duplicate host: \"" + rule.hosts[j] + "\" already appears at " +
-                               from_.path + index_field("hostRules", first_rule) +
-                               index_field("hosts", first_host) +
+                               from_.path + FieldPath(first_rule_field, "hosts", first_host).str() +
                                "; a host may belong to only one host rule");
         }
       }
@@ -157,6 +157,7 @@ class UrlMapChecker {
   Validator& validator_;
   const model::UrlMap& url_map_;
   const Referrer from_;
+  const FieldPath root_{""};  // field paths below it are relative: appended to from_.path
   std::vector<std::string> https_redirects_;
   std::unordered_map<std::string_view, std::size_t> matcher_by_name_;  // the first of each name
 };

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/field_path.h"
 #include "proxy/core/ascii.h"
 #include "proxy/core/header_action.h"
 #include "proxy/core/url_map_impl.h"
@@ -63,28 +64,7 @@ bool valid_host_pattern(std::string_view pattern) {
   return pattern.size() == 1 || pattern[1] == '.' || pattern[1] == '-' || pattern[1] == ':';
 }
 
-/// A field path made into text only for an error message (a 1 MB map has tens of thousands of
-/// rules and paths, and almost never an error): a step below a parent on the caller's stack.
-class LazyPath {
- public:
-  explicit LazyPath(std::string_view text) : text_(text) {}
-  /// `parent.field`, or `parent.list[index]`.
-  LazyPath(const LazyPath& parent, std::string_view field) : parent_(&parent), text_(field) {}
-  LazyPath(const LazyPath& parent, std::string_view list, size_t index)
-      : parent_(&parent), text_(list), index_(index) {}
-
-  std::string str() const {
-    std::string out = parent_ != nullptr ? parent_->str() + "." : std::string();
-    out += text_;
-    if (index_) out += "[" + std::to_string(*index_) + "]";
-    return out;
-  }
-
- private:
-  const LazyPath* parent_ = nullptr;
-  std::string_view text_;
-  std::optional<size_t> index_;
-};
+using config::FieldPath;
 
 /// Compiles one URL map, collecting errors with field paths.
 class Compiler {
@@ -94,7 +74,7 @@ class Compiler {
 
   void run() {
     const std::string root = "urlMaps[" + url_map_.name + "]";
-    const LazyPath root_path(root);
+    const FieldPath root_path(root);
     const bool has_default = url_map_.default_service || url_map_.default_url_redirect ||
                              (url_map_.default_route_action &&
                               !url_map_.default_route_action->weighted_backend_services.empty());
@@ -113,14 +93,16 @@ class Compiler {
     impl_.path_matchers.reserve(url_map_.path_matchers.size());
     for (size_t i = 0; i < url_map_.path_matchers.size(); ++i) {
       const model::PathMatcher& matcher = url_map_.path_matchers[i];
-      const LazyPath path(root_path, "pathMatchers", i);
+      const FieldPath path(root_path, "pathMatchers", i);
       if (!matcher_index.emplace(matcher.name, static_cast<uint32_t>(i)).second) {
-        error(LazyPath(path, "name").str(), "path matcher '" + matcher.name + "' is defined twice");
+        error(FieldPath(path, "name").str(),
+              "path matcher '" + matcher.name + "' is defined twice");
       }
       impl_.path_matchers.push_back(compile_path_matcher(path, matcher));
     }
     for (size_t i = 0; i < url_map_.host_rules.size(); ++i) {
-      compile_host_rule(LazyPath(root_path, "hostRules", i), url_map_.host_rules[i], matcher_index);
+      compile_host_rule(FieldPath(root_path, "hostRules", i), url_map_.host_rules[i],
+                        matcher_index);
     }
   }
 
@@ -129,11 +111,11 @@ class Compiler {
     errors_.push_back({url_map_.origin.file, std::move(field_path), std::move(message)});
   }
 
-  void compile_host_rule(const LazyPath& path, const model::HostRule& rule,
+  void compile_host_rule(const FieldPath& path, const model::HostRule& rule,
                          const StringIndex& matcher_index) {
     auto matcher = matcher_index.find(rule.path_matcher);
     if (matcher == matcher_index.end()) {
-      error(LazyPath(path, "pathMatcher").str(),
+      error(FieldPath(path, "pathMatcher").str(),
             "no path matcher named '" + rule.path_matcher + "'");
       return;
     }
@@ -142,16 +124,16 @@ class Compiler {
     for (size_t i = 0; i < rule.hosts.size(); ++i) {
       const std::string& host = rule.hosts[i];
       if (!valid_host_pattern(host)) {
-        error(LazyPath(path, "hosts", i).str(),
+        error(FieldPath(path, "hosts", i).str(),
               "'" + host + "': a '*' may only come first, followed by '.' or '-'");
       } else if (!impl_.host_matcher.add(host, rule_index)) {
-        error(LazyPath(path, "hosts", i).str(),
+        error(FieldPath(path, "hosts", i).str(),
               "host '" + host + "' appears in more than one host rule");
       }
     }
   }
 
-  CompiledPathMatcher compile_path_matcher(const LazyPath& path,
+  CompiledPathMatcher compile_path_matcher(const FieldPath& path,
                                            const model::PathMatcher& matcher) {
     CompiledPathMatcher compiled;
     compiled.name = matcher.name;
@@ -166,7 +148,7 @@ class Compiler {
     compiled.path_rules.reserve(matcher.path_rules.size());
     for (size_t i = 0; i < matcher.path_rules.size(); ++i) {
       const model::PathRule& rule = matcher.path_rules[i];
-      const LazyPath rule_path(path, "pathRules", i);
+      const FieldPath rule_path(path, "pathRules", i);
       std::string label;
       for (const std::string& p : rule.paths) label += (label.empty() ? "" : ", ") + p;
       const auto index = static_cast<uint32_t>(compiled.path_rules.size());
@@ -177,7 +159,7 @@ class Compiler {
         const size_t star = p.find('*');
         if (p.empty() || p.front() != '/' || p.find_first_of("?#") != std::string::npos ||
             (star != std::string::npos && (star != p.size() - 1 || p[star - 1] != '/'))) {
-          error(LazyPath(rule_path, "paths", j).str(),
+          error(FieldPath(rule_path, "paths", j).str(),
                 "'" + p + "': a path begins with '/' and may only end in '/*'");
           continue;
         }
@@ -192,7 +174,7 @@ class Compiler {
     compiled.route_rules.reserve(matcher.route_rules.size());
     for (size_t i = 0; i < matcher.route_rules.size(); ++i) {
       compiled.route_rules.push_back(
-          compile_route_rule(LazyPath(path, "routeRules", i), matcher.route_rules[i]));
+          compile_route_rule(FieldPath(path, "routeRules", i), matcher.route_rules[i]));
     }
     std::stable_sort(compiled.route_rules.begin(), compiled.route_rules.end(),
                      [](const CompiledRouteRule& a, const CompiledRouteRule& b) {
@@ -201,14 +183,14 @@ class Compiler {
     return compiled;
   }
 
-  CompiledRouteRule compile_route_rule(const LazyPath& path, const model::HttpRouteRule& rule) {
+  CompiledRouteRule compile_route_rule(const FieldPath& path, const model::HttpRouteRule& rule) {
     CompiledRouteRule compiled;
     compiled.priority = rule.priority;
     std::string label = "priority " + std::to_string(rule.priority);
     if (!rule.description.empty()) label += " (" + rule.description + ")";
     for (size_t i = 0; i < rule.match_rules.size(); ++i) {
       compiled.match_rules.push_back(
-          compile_match_rule(LazyPath(path, "matchRules", i), rule.match_rules[i]));
+          compile_match_rule(FieldPath(path, "matchRules", i), rule.match_rules[i]));
     }
     compiled.target =
         compile_target(path, label, rule.service, rule.route_action, rule.url_redirect, "");
@@ -219,9 +201,9 @@ class Compiler {
     if (rule.route_action && rule.route_action->url_rewrite &&
         rule.route_action->url_rewrite->path_template_rewrite) {
       const std::string& rewrite = *rule.route_action->url_rewrite->path_template_rewrite;
-      const LazyPath action(path, "routeAction");
-      const LazyPath url_rewrite(action, "urlRewrite");
-      const LazyPath field(url_rewrite, "pathTemplateRewrite");
+      const FieldPath action(path, "routeAction");
+      const FieldPath url_rewrite(action, "urlRewrite");
+      const FieldPath field(url_rewrite, "pathTemplateRewrite");
       for (const CompiledMatchRule& match : compiled.match_rules) {
         if (!match.path_template) {
           error(field.str(),
@@ -242,7 +224,7 @@ class Compiler {
     return compiled;
   }
 
-  CompiledMatchRule compile_match_rule(const LazyPath& path,
+  CompiledMatchRule compile_match_rule(const FieldPath& path,
                                        const model::HttpRouteRuleMatch& match) {
     CompiledMatchRule compiled;
     compiled.ignore_case = match.ignore_case;
@@ -257,16 +239,16 @@ class Compiler {
     } else if (match.regex_match) {
       compiled.kind = PathMatchKind::kRegex;
       compiled.regex = compile_regex(*match.regex_match, reason);
-      if (!compiled.regex) error(LazyPath(path, "regexMatch").str(), reason);
+      if (!compiled.regex) error(FieldPath(path, "regexMatch").str(), reason);
     } else if (match.path_template_match) {
       compiled.kind = PathMatchKind::kTemplate;
       compiled.path_template = PathTemplate::compile(*match.path_template_match, reason);
-      if (!compiled.path_template) error(LazyPath(path, "pathTemplateMatch").str(), reason);
+      if (!compiled.path_template) error(FieldPath(path, "pathTemplateMatch").str(), reason);
     }
     for (size_t i = 0; i < match.header_matches.size(); ++i) {
       auto header = HeaderMatcher::compile(match.header_matches[i], reason);
       if (!header) {
-        error(LazyPath(LazyPath(path, "headerMatches", i), "regexMatch").str(), reason);
+        error(FieldPath(FieldPath(path, "headerMatches", i), "regexMatch").str(), reason);
         continue;
       }
       compiled.headers.push_back(std::move(header));
@@ -274,7 +256,7 @@ class Compiler {
     for (size_t i = 0; i < match.query_parameter_matches.size(); ++i) {
       auto query = QueryParameterMatcher::compile(match.query_parameter_matches[i], reason);
       if (!query) {
-        error(LazyPath(LazyPath(path, "queryParameterMatches", i), "regexMatch").str(), reason);
+        error(FieldPath(FieldPath(path, "queryParameterMatches", i), "regexMatch").str(), reason);
         continue;
       }
       compiled.query_parameters.push_back(std::move(query));
@@ -284,7 +266,7 @@ class Compiler {
 
   // `prefix` names the fields of defaults ("default" -> defaultService, defaultRouteAction,
   // defaultUrlRedirect) or of rules ("" -> service, routeAction, urlRedirect).
-  CompiledRouteTarget compile_target(const LazyPath& path, std::string label,
+  CompiledRouteTarget compile_target(const FieldPath& path, std::string label,
                                      const std::optional<model::ResourceRef>& service,
                                      const model::Boxed<model::HttpRouteAction>& route_action,
                                      const model::Boxed<model::HttpRedirectAction>& redirect,
@@ -311,8 +293,8 @@ class Compiler {
       target.redirect = std::move(compiled);
     }
     if (route_action) {
-      const LazyPath action(path, prefix.empty() ? "routeAction" : "defaultRouteAction");
-      compile_weighted(LazyPath(action, "weightedBackendServices"),
+      const FieldPath action(path, prefix.empty() ? "routeAction" : "defaultRouteAction");
+      compile_weighted(FieldPath(action, "weightedBackendServices"),
                        route_action->weighted_backend_services, target);
       if (route_action->url_rewrite) {
         target.host_rewrite = route_action->url_rewrite->host_rewrite;
@@ -323,7 +305,7 @@ class Compiler {
     return target;
   }
 
-  void compile_weighted(const LazyPath& path,
+  void compile_weighted(const FieldPath& path,
                         const std::vector<model::WeightedBackendService>& entries,
                         CompiledRouteTarget& target) {
     if (entries.empty()) return;
@@ -345,7 +327,7 @@ class Compiler {
   }
 
   // Routes without settings of their own share the map's default policy.
-  const CompiledRoutePolicy* compile_policy(const LazyPath& path,
+  const CompiledRoutePolicy* compile_policy(const FieldPath& path,
                                             const model::HttpRouteAction& action) {
     if (!action.timeout && !action.retry_policy && !action.fault_injection_policy &&
         !action.cors_policy && !action.request_mirror_policy) {
@@ -363,8 +345,8 @@ class Compiler {
         if (auto bit = retry_condition_bit(condition)) {
           retry.retry_on |= *bit;
         } else {
-          const LazyPath retry_policy(path, "retryPolicy");
-          error(LazyPath(retry_policy, "retryConditions", i).str(),
+          const FieldPath retry_policy(path, "retryPolicy");
+          error(FieldPath(retry_policy, "retryConditions", i).str(),
                 "unknown retry condition '" + condition + "'");
         }
       }
