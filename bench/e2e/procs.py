@@ -247,7 +247,8 @@ class CpuWatch:
         waited = {}
         for p in self.watched:
             before, after = self.waited[p.name], p.runqueue_wait_ms()
-            waited[p.name] = (round(after - before, 3)
+            # A thread that ended meanwhile takes its share with it: never below 0.
+            waited[p.name] = (round(max(0.0, after - before), 3)
                               if before is not None and after is not None else None)
         return {"cpu": used, "core_busy": busy, "other_load": round(other, 3),
                 "runqueue_wait_ms": waited}

@@ -190,8 +190,8 @@ def latency_section(latency, proxies):
         if any(run.get("proxy_wait_ms") is not None
                for runs in latency["runs"].values() for run in runs):
             lines += ["", "Run-queue wait per round (ms): how long the proxy's threads were "
-                      "ready to run while another task, or another of its own threads, held its core (the kernel's schedstat). "
-                      "A kernel thread or a neighbour taking the core for a few milliseconds "
+                      "ready to run while another task, or another of its own threads, held "
+                      "its core (the kernel's schedstat). A kernel thread or a neighbour taking the core for a few milliseconds "
                       "is a stall that every request due meanwhile shows in its latency.", "",
                       "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
                       "|---|" + "---:|" * rounds]

@@ -171,6 +171,9 @@ Answer handle(const AdminHooks& hooks, std::string_view token, const Caller& cal
       out["error"] = error;
       return json_answer(http::status::internal_server_error, out);
     }
+    // Old generations still in memory, the one just replaced included.
+    if (hooks.metrics_totals)
+      out["retainedGenerations"] = hooks.metrics_totals().retained_generations;
     return json_answer(http::status::ok, out);
   }
   if (path == "/route" && get) {

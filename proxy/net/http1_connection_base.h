@@ -42,6 +42,9 @@ class Http1ConnectionBase : public SessionBase, public RequestStream {
   std::string_view tunnel_pending() override { return buffer_view(); }
   void tunnel_consumed(std::size_t bytes) override { buffer_.consume(bytes); }
 
+  // ---- SessionBase
+  void forget_generation() override { plan_.clear(); }
+
  protected:
   using error_code = boost::system::error_code;
   using Clock = std::chrono::steady_clock;

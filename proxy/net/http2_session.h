@@ -52,6 +52,7 @@ class Http2Session : public SessionBase {
   // ---- SessionBase
   void on_drain() override;
   std::string_view forwarding_rule() const override { return info_.forwarding_rule; }
+  void forget_generation() override { plan_.clear(); }
 
  protected:
   Http2Session(Worker& worker, ConnectionInfo info);

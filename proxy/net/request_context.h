@@ -67,6 +67,11 @@ class PlanCache {
  public:
   using Plan = std::pair<const core::ListenerPlan*, const core::CompiledUrlMap*>;
   Plan get(const Worker& worker, std::string_view forwarding_rule);
+  /// Lets go of the generation (a new one came): the next get() looks the plan up again.
+  void clear() {
+    generation_.reset();
+    plan_ = {nullptr, nullptr};
+  }
 
  private:
   std::shared_ptr<const Generation> generation_;

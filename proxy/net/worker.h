@@ -71,6 +71,10 @@ class SessionBase : public boost::intrusive::list_base_hook<
   virtual void on_drain() = 0;
   /// Worker thread. Closes the connection immediately.
   virtual void force_close() = 0;
+  /// Worker thread, when the worker took a new generation: drop what the connection cached of
+  /// the old one, so that an idle connection does not keep it (a request in flight pins its
+  /// own).
+  virtual void forget_generation() {}
   /// The forwarding rule the connection came in on.
   virtual std::string_view forwarding_rule() const = 0;
 };
@@ -104,6 +108,7 @@ class Worker {
     generation_ = std::move(generation);
     // Keys are endpoint lists of older snapshots: drop them so they do not pile up.
     round_robin_.clear();
+    for (auto& session : sessions_) session.forget_generation();
   }
   UpstreamPool& pool() { return *pool_; }
   /// How exchanges reach backends: HTTP/1.1 over pool(), unless a test put another in.

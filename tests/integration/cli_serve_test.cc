@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "tests/integration/support/raw_client.h"
 #include "tests/integration/support/test_backend.h"
 
 namespace albemu::cli_testing {
@@ -228,8 +229,17 @@ int retained_generations(const ServeProcess& serve) {
   return at == std::string::npos ? -1 : std::stoi(body.substr(at + name.size()));
 }
 
+/// The retainedGenerations of a POST /reload's answer, or -1.
+int reload_retaining(const ServeProcess& serve) {
+  const HttpResult answer = http_request(serve.admin(), "POST", "/reload");
+  if (answer.status != 200) return -1;
+  const auto json = boost::json::parse(answer.body).as_object();
+  const auto* retained = json.if_contains("retainedGenerations");
+  return retained ? retained->to_number<int>() : -1;
+}
+
 // A reload frees the old generation soon after, unless a request in flight still holds it:
-// then it stays until that request ended. The gauge shows both.
+// then it stays until that request ended. An idle keep-alive connection does not keep it.
 TEST(CliServe, AnOldGenerationStaysWhileARequestHoldsItAndGoesAfter) {
   albemu::testing::TestBackend backend;
   TempDir dir;
@@ -241,23 +251,41 @@ TEST(CliServe, AnOldGenerationStaysWhileARequestHoldsItAndGoesAfter) {
   ASSERT_TRUE(serve.wait_ready()) << serve.process().err();
   EXPECT_EQ(retained_generations(serve), 0);
 
-  // Generation 1 serves a request that waits at the backend.
+  // A keep-alive connection served by generation 1, idle from then on.
+  albemu::testing::RawClient idle(static_cast<uint16_t>(std::stoi(serve.port("rule"))));
+  ASSERT_TRUE(idle.send("GET /login/first HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_TRUE(idle.read_until_text("GET /login/first", std::chrono::seconds(10)));
+
+  // Generation 1 serves a request that waits at the backend's gate (which opens by itself
+  // after 10 s: the polls below give up before that).
   HttpResult held;
   std::thread client([&] { held = http_request(serve.listener("rule"), "GET", "/login/gated"); });
+  struct Finish {
+    albemu::testing::TestBackend& backend;
+    std::thread& client;
+    ~Finish() {
+      backend.open_gate();
+      if (client.joinable()) client.join();
+    }
+  } finish{backend, client};
   // Counted as its head is read, before the gate (requests_for counts it once answered).
-  ASSERT_TRUE(poll_until([&] { return backend.requests() == 1; }));
+  ASSERT_TRUE(poll_until([&] { return backend.requests() == 2; }, std::chrono::seconds(8)));
 
-  ASSERT_EQ(http_request(serve.admin(), "POST", "/reload").status, 200);
-  ASSERT_EQ(http_request(serve.admin(), "POST", "/reload").status, 200);
-  // Generations 1 and 2 were retired. Nothing holds 2, so it goes; 1 stays for the request.
-  EXPECT_TRUE(poll_until([&] { return retained_generations(serve) == 1; }))
-      << retained_generations(serve) << serve.process().err();
+  // Each reload answers how many old generations are still in memory.
+  EXPECT_EQ(reload_retaining(serve), 1);
+  EXPECT_EQ(reload_retaining(serve), 2);
+  // Nothing holds generation 2, so it goes; 1 stays for the request.
+  EXPECT_TRUE(poll_until([&] { return retained_generations(serve) == 1; }, std::chrono::seconds(8)))
+      << retained_generations(serve);
 
   backend.open_gate();
   client.join();
   EXPECT_EQ(held.status, 200) << held.error;
+  // Once the request ended, generation 1 goes too, though the idle connection is still open.
   EXPECT_TRUE(poll_until([&] { return retained_generations(serve) == 0; }))
       << retained_generations(serve);
+  ASSERT_TRUE(idle.send("GET /login/second HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_TRUE(idle.read_until_text("GET /login/second", std::chrono::seconds(10)));
   serve.process().signal(SIGTERM);
   EXPECT_EQ(serve.process().wait_exit(std::chrono::seconds(20)), 0);
 }
