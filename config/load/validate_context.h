@@ -121,10 +121,6 @@ class Validator {
 
   /// Adds an error at `from.path + field` in the referrer's file.
   void error(const Referrer& from, std::string_view field, std::string message);
-  /// The same at a relative path (one whose first step is empty), written out only here.
-  void error(const Referrer& from, const FieldPath& field, std::string message) {
-    error(from, std::string_view(field.str()), std::move(message));
-  }
   ConfigErrors take_errors() { return std::move(errors_); }
 
   /// Where `ref`, made by `from`, points: its own project/region, or the referrer's. The
@@ -160,7 +156,7 @@ class Validator {
     // loader reports both at the field, so saying it again here would only repeat it.
     if (ref.empty()) return nullptr;
     if (!ref.collection.empty() && ref.collection != in.name()) {
-      error(from, field,
+      error(from, text_of(field),
             "wrong resource type: \"" + ref.text + "\" refers to " + ref.collection +
                 ", but this field takes a " + in.kind() + " (" + in.name() + ")");
       return nullptr;
@@ -168,13 +164,15 @@ class Validator {
     const Location location = target_location(from, ref, in);
     if (const T* found = in.find(location, ref.name)) {
       if constexpr (Collection<T>::kRegional) {
+        // Checked here too, so that a FieldPath is written out only for a report.
         if (location.region != from.location.region) {
           report_cross_region(from, text_of(field), in.kind(), ref.name, location.region);
         }
       }
       return found;
     }
-    error(from, field, unresolved_message(in.kind(), ref.name, location, elsewhere(in, ref.name)));
+    error(from, text_of(field),
+          unresolved_message(in.kind(), ref.name, location, elsewhere(in, ref.name)));
     return nullptr;
   }
 

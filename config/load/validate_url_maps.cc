@@ -82,7 +82,7 @@ class UrlMapChecker {
       // An empty name is the loader's "is required" error.
       auto [it, inserted] = matcher_by_name_.try_emplace(matcher.name, i);
       if (!matcher.name.empty() && !inserted) {
-        validator_.error(from_, FieldPath(field, "name"),
+        validator_.error(from_, FieldPath(field, "name").str(),
                          "duplicate path matcher: pathMatchers[" + std::to_string(it->second) +
                              "] is already named \"" + matcher.name + "\"");
       }
@@ -115,7 +115,7 @@ class UrlMapChecker {
       const model::HostRule& rule = url_map_.host_rules[i];
       const FieldPath field(root_, "hostRules", i);
       if (!rule.path_matcher.empty() && !matcher_by_name_.contains(rule.path_matcher)) {
-        validator_.error(from_, FieldPath(field, "pathMatcher"),
+        validator_.error(from_, FieldPath(field, "pathMatcher").str(),
                          "unresolved reference: URL map \"" + url_map_.name +
                              "\" has no path matcher named \"" + rule.path_matcher + "\"");
       }
@@ -127,7 +127,7 @@ class UrlMapChecker {
         if (!inserted) {
           const auto [first_rule, first_host] = it->second;
           const FieldPath first_rule_field(root_, "hostRules", first_rule);
-          validator_.error(from_, FieldPath(field, "hosts", j),
+          validator_.error(from_, FieldPath(field, "hosts", j).str(),
                            "duplicate host: \"" + rule.hosts[j] + "\" already appears at " +
                                from_.path + FieldPath(first_rule_field, "hosts", first_host).str() +
                                "; a host may belong to only one host rule");

@@ -1,7 +1,6 @@
 #include "proxy/core/url_map.h"
 
 #include <algorithm>
-#include <cassert>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,9 +82,9 @@ class Compiler {
             "one of defaultService, defaultUrlRedirect or "
             "defaultRouteAction.weightedBackendServices is required");
     }
-    impl_.default_target =
-        compile_target(root_path, "UNMATCHED", url_map_.default_service,
-                       url_map_.default_route_action, url_map_.default_url_redirect, "default");
+    impl_.default_target = compile_target(root_path, "UNMATCHED", url_map_.default_service,
+                                          url_map_.default_route_action,
+                                          url_map_.default_url_redirect, TargetFields::kDefault);
     if (url_map_.header_action)
       impl_.header_action = compile_header_action(*url_map_.header_action);
 
@@ -141,7 +140,7 @@ class Compiler {
       compiled.header_action = compile_header_action(*matcher.header_action);
     compiled.default_target =
         compile_target(path, "UNMATCHED", matcher.default_service, matcher.default_route_action,
-                       matcher.default_url_redirect, "default");
+                       matcher.default_url_redirect, TargetFields::kDefault);
     if (!matcher.path_rules.empty() && !matcher.route_rules.empty()) {
       error(path.str(), "a path matcher may hold pathRules or routeRules, not both");
     }
@@ -153,7 +152,8 @@ class Compiler {
       for (const std::string& p : rule.paths) label += (label.empty() ? "" : ", ") + p;
       const auto index = static_cast<uint32_t>(compiled.path_rules.size());
       compiled.path_rules.push_back(compile_target(rule_path, std::move(label), rule.service,
-                                                   rule.route_action, rule.url_redirect, ""));
+                                                   rule.route_action, rule.url_redirect,
+                                                   TargetFields::kRule));
       for (size_t j = 0; j < rule.paths.size(); ++j) {
         const std::string& p = rule.paths[j];
         const size_t star = p.find('*');
@@ -192,8 +192,8 @@ class Compiler {
       compiled.match_rules.push_back(
           compile_match_rule(FieldPath(path, "matchRules", i), rule.match_rules[i]));
     }
-    compiled.target =
-        compile_target(path, label, rule.service, rule.route_action, rule.url_redirect, "");
+    compiled.target = compile_target(path, label, rule.service, rule.route_action,
+                                     rule.url_redirect, TargetFields::kRule);
     if (rule.header_action)
       compiled.target.header_action = compile_header_action(*rule.header_action);
 
@@ -264,20 +264,21 @@ class Compiler {
     return compiled;
   }
 
-  // `prefix` names the fields of defaults ("default" -> defaultService, defaultRouteAction,
-  // defaultUrlRedirect) or of rules ("" -> service, routeAction, urlRedirect).
+  /// The fields a target is read from: a rule's (service, routeAction, urlRedirect) or a
+  /// default's (defaultService, defaultRouteAction, defaultUrlRedirect), which may be unset.
+  enum class TargetFields { kRule, kDefault };
+
   CompiledRouteTarget compile_target(const FieldPath& path, std::string label,
                                      const std::optional<model::ResourceRef>& service,
                                      const model::Boxed<model::HttpRouteAction>& route_action,
                                      const model::Boxed<model::HttpRedirectAction>& redirect,
-                                     std::string_view prefix) {
-    assert(prefix.empty() || prefix == "default");
+                                     TargetFields fields) {
     CompiledRouteTarget target;
     target.label = std::move(label);
     target.policy = &impl_.default_policy;
     target.configured =
         service || redirect || (route_action && !route_action->weighted_backend_services.empty());
-    if (!target.configured && prefix.empty()) {
+    if (!target.configured && fields == TargetFields::kRule) {
       error(path.str(),
             "one of service, urlRedirect or routeAction.weightedBackendServices is required");
     }
@@ -293,7 +294,8 @@ class Compiler {
       target.redirect = std::move(compiled);
     }
     if (route_action) {
-      const FieldPath action(path, prefix.empty() ? "routeAction" : "defaultRouteAction");
+      const FieldPath action(path,
+                             fields == TargetFields::kRule ? "routeAction" : "defaultRouteAction");
       compile_weighted(FieldPath(action, "weightedBackendServices"),
                        route_action->weighted_backend_services, target);
       if (route_action->url_rewrite) {
