@@ -259,7 +259,14 @@ def goaways_on_idle_and_reload(binary, backend_port, failures):
             stream_id = client.headers("/upload", method="POST", end_stream=False,
                                        extra=[("content-length", str(2 * 16384))])
             client.h2.send_data(stream_id, b"u" * 16384)
+            # A PING after them: its ACK means albemu parsed the HEADERS, so the stream is open
+            # when the reload drains the connection (else the GOAWAY rightly names no stream).
+            client.h2.ping(b"syncsync")
             client.flush()
+            acked = False
+            while not acked and (events := client.events()) is not None:
+                acked = any(isinstance(e, h2.events.PingAckReceived) for e in events)
+            check(failures, acked, "reload: no PING ACK before the reload")
             with open(albemu.config) as config:
                 text = config.read()
             rule = text.index("- name: https-rule")
