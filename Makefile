@@ -8,7 +8,7 @@ CMAKE_FLAGS += -DALBEMU_WERROR=ON
 endif
 
 DEB_PACKAGES := $(shell grep -v '^\#' scripts/build-packages.txt)
-BENCH_PACKAGES := wrk nghttp2-client nginx-light haproxy openssl \
+BENCH_PACKAGES := wrk nghttp2-client nginx-light haproxy openssl rt-tests \
 	python3 python3-httpx python3-h2 python3-grpcio
 LINT_PACKAGES := clang clang-format clang-tidy
 

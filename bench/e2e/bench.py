@@ -98,6 +98,10 @@ def parse_args(argv):
     parser.add_argument("--quiet-wait", type=float, default=60,
                         help="seconds the whole benchmark may spend waiting, before timed runs, "
                              "for other processes to leave the CPUs")
+    parser.add_argument("--realtime", type=int, default=0, metavar="PRIORITY",
+                        help="run the proxies under SCHED_RR at this priority (1-99), so that "
+                             "kernel threads cannot preempt them on their core; 0 (the "
+                             "default): the normal scheduler")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--albemu", default=str(ROOT / "build" / "albemu"))
     parser.add_argument("--loadgen", default=str(ROOT / "build" / "albemu_loadgen"))
@@ -226,7 +230,7 @@ def run(args, processes, work_dir):
             "duration": args.duration, "warmup": args.warmup, "rounds": args.rounds,
             "proxies": args.proxy_names, "smoke": args.smoke,
             "disturbed_load": args.disturbed_load, "retries": args.retries,
-            "quiet_wait": args.quiet_wait}}}
+            "quiet_wait": args.quiet_wait, "realtime": args.realtime}}}
     backend = start_backend(processes, layout, work_dir, args.load_cpus)
     bench = phases.Bench(args, processes, layout, work_dir, Path(args.albemu),
                          Path(args.loadgen), certs / "ca.crt", backend)
@@ -305,7 +309,7 @@ def main(argv):
     work_dir = out_dir / ("work-smoke" if args.smoke else "work")
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
-    processes = Processes(work_dir, pid_file=args.pid_file)
+    processes = Processes(work_dir, pid_file=args.pid_file, realtime=args.realtime)
 
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)

@@ -4,6 +4,7 @@ pinned to the generator's CPU and reports a dict."""
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -70,6 +71,70 @@ def run_loadgen_rate(processes, loadgen, target, rate, connections, duration, wa
     if not text.startswith("{"):
         raise HarnessError(f"albemu_loadgen failed (exit {code}):\n{text}\n{err}")
     return json.loads(text.splitlines()[-1])
+
+
+class StallMeter:
+    """cyclictest (Debian's rt-tests) while a latency round runs: one real-time thread per given
+    CPU that sleeps 2 ms at a time and records how late each wake-up came. Nothing on that
+    CPU's run queue outranks it, so a late wake-up is a stall no process there could have
+    avoided: the kernel or the hypervisor held the CPU. Without cyclictest, result() is None."""
+
+    INTERVAL_US = 2000
+    HISTOGRAM_US = 20000  # wake-ups later than this are counted as overflows
+
+    def __init__(self, processes, cpus, seconds):
+        self.processes = processes
+        self.cpus = sorted(cpus)
+        self.process = None
+        if not shutil.which("cyclictest") or not self.cpus:
+            return
+        # --laptop: leave /dev/cpu_dma_latency alone, so the meter does not change the CPUs'
+        # idle states for the processes it watches. -d 0: every thread the same interval.
+        argv = ["cyclictest", "--quiet", "--mlockall", "--laptop", "-p", "90",
+                "-t", str(len(self.cpus)), "-a", ",".join(map(str, self.cpus)), "-d", "0",
+                "-i", str(self.INTERVAL_US), "-D", str(max(1, seconds)),
+                "-h", str(self.HISTOGRAM_US)]
+        self.process = processes.start("stall-meter", argv, stdout=subprocess.PIPE)
+
+    def result(self, timeout=30):
+        """{cpu: {'max_us', 'over_1ms', 'wakeups'}} once cyclictest ends, or None."""
+        if self.process is None:
+            return None
+        try:
+            out, _ = self.process.popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        finally:
+            self.processes.stop(self.process, grace=1.0)
+        per_thread = parse_cyclictest(out.decode(errors="replace"), len(self.cpus))
+        return dict(zip(map(str, self.cpus), per_thread)) if per_thread else None
+
+
+def _columns(line, label):
+    return [int(field) for field in line[len(label):].split()]
+
+
+def parse_cyclictest(text, threads):
+    """cyclictest's histogram output: per thread, the worst wake-up delay in µs, how many
+    wake-ups were 1 ms late or more (overflows included) and how many there were; None if
+    unreadable."""
+    max_us = over_1ms = wakeups = None
+    late = [0] * threads
+    for line in text.splitlines():
+        if line.startswith("# Max Latencies:"):
+            max_us = _columns(line, "# Max Latencies:")
+        elif line.startswith("# Histogram Overflows:"):
+            over_1ms = _columns(line, "# Histogram Overflows:")
+        elif line.startswith("# Total:"):
+            wakeups = _columns(line, "# Total:")
+        elif line and not line.startswith("#"):
+            fields = [int(field) for field in line.split()]
+            if len(fields) == threads + 1 and fields[0] >= 1000:
+                late = [a + b for a, b in zip(late, fields[1:])]
+    if not max_us or len(max_us) != threads or not over_1ms or not wakeups:
+        return None
+    return [{"max_us": max_us[i], "over_1ms": late[i] + over_1ms[i], "wakeups": wakeups[i]}
+            for i in range(threads)]
 
 
 def write_h2load_uris(path, base_url, services, method="bench"):

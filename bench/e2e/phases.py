@@ -17,7 +17,7 @@ import urllib.request
 import configs
 import loads
 import proxies
-from procs import CpuWatch, HarnessError, schedstat, wait_until
+from procs import CpuWatch, HarnessError, minor_faults, schedstat, wait_until
 
 
 class Scenario:
@@ -235,6 +235,14 @@ def _wait_text(ms):
     return "-" if ms is None else f"{ms:.1f}"
 
 
+def _stalls_text(stalls):
+    if not stalls:
+        return "machine stalls -"
+    return "machine stalls " + ", ".join(
+        f"CPU {cpu} {row['max_us'] / 1000:.2f} ms ({row['over_1ms']} >= 1 ms)"
+        for cpu, row in stalls.items())
+
+
 def run_latency(bench, names, rate, rounds, duration, warmup, connections):
     bench.log(f"\n== latency: open loop at {rate:,} req/s, {connections} connections, "
               f"{rounds} rounds of {duration}s per proxy, interleaved")
@@ -251,9 +259,12 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                 while True:
                     bench.wait_for_quiet()
                     watch = CpuWatch([process, bench.backend])
+                    meter = loads.StallMeter(bench.processes,
+                                             bench.proxy_cpus | bench.load_cpus, duration + 1)
                     result = loads.run_loadgen_rate(
                         bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate, connections,
                         duration, 1, bench.load_cpus, services=bench.layout.services)
+                    result["machine_stalls"] = meter.result()
                     cpu = watch.stop()
                     result["other_load"] = cpu["other_load"]
                     result["backend_wait_ms"] = cpu["runqueue_wait_ms"][bench.backend.name]
@@ -273,6 +284,7 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                           f"errors {result['errors'] + result['non_2xx'] + result['unfinished']}"
                           f"  waited {_wait_text(result.get('proxy_wait_ms'))} ms "
                           f"(backend {_wait_text(result['backend_wait_ms'])} ms)"
+                          f"  {_stalls_text(result['machine_stalls'])}"
                           f"  [other processes {result['other_load']:.2f} cores]")
     finally:
         bench.stop_proxies(started)
@@ -286,7 +298,8 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                                       for r in proxy_runs)
         summary[name]["other_load"] = _median([r["other_load"] for r in proxy_runs])
     return {"rate": rate, "connections": connections, "duration_s": duration,
-            "summary": summary, "runs": runs}
+            "summary": summary, "runs": runs,
+            "cpus": {"proxy": sorted(bench.proxy_cpus), "load": sorted(bench.load_cpus)}}
 
 
 # --- idle keepalive connections ----------------------------------------------------------------
@@ -431,8 +444,13 @@ def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
             cpus=bench.load_cpus, stdout=subprocess.PIPE)
         time.sleep(1.0)  # load before the first reload (pacing, not synchronisation)
         file_ms = []
+        file_cpu_ms = []  # the main thread's, where the reload runs
+        file_faults = []  # the whole process's minor page faults
+        pid = proxy.process.pid
         config_path = proxy.config_path
         for variant in range(1, reloads + 1):
+            cpu_before = main_thread_cpu_ms(pid)
+            faults_before = minor_faults(pid)
             text = configs.albemu_reload_yaml(layout, path_rules_per_host, variant)
             scratch = config_path.with_name(".albemu.yaml.next")  # not *.yaml: not watched
             started = time.monotonic()
@@ -446,10 +464,18 @@ def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
                        f"generation {target} after rewriting the config", proxy.process,
                        interval=0.005)
             file_ms.append((time.monotonic() - started) * 1000)
+            cpu_after, faults_after = main_thread_cpu_ms(pid), minor_faults(pid)
+            if None not in (cpu_before, cpu_after):
+                file_cpu_ms.append(cpu_after - cpu_before)
+            if None not in (faults_before, faults_after):
+                file_faults.append(faults_after - faults_before)
             if admin_generation(proxy.admin) < target:
                 raise HarnessError(f"/metrics shows generation {target} but /config does not")
             generation = target
-            bench.log(f"  file rewrite -> generation {generation}: {file_ms[-1]:.0f} ms")
+            bench.log(f"  file rewrite -> generation {generation}: {file_ms[-1]:.0f} ms"
+                      + (f" ({file_cpu_ms[-1]:.0f} ms of CPU on albemu's main thread, "
+                         f"{file_faults[-1]:,} page faults)"
+                         if len(file_cpu_ms) == len(file_faults) == len(file_ms) else ""))
             time.sleep(0.5)  # let the load settle between reloads
         post_ms = []
         post_cpu_ms = []
@@ -477,6 +503,7 @@ def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
             "host_rules": layout.services, "path_rules": path_rules_per_host * layout.services,
             "file_reload_ms": file_ms, "file_reload_ms_median": _median(file_ms),
             "file_reload_ms_max": max(file_ms) if file_ms else None,
+            "file_reload_cpu_ms": file_cpu_ms, "file_reload_page_faults": file_faults,
             "post_reload_ms": post_ms, "post_reload_ms_median": _median(post_ms),
             "post_reload_cpu_ms": post_cpu_ms, "post_reload_cpu_ms_median": _median(post_cpu_ms),
             "config_get_ms": round(config_fetch_ms, 1), "load": load}

@@ -104,34 +104,54 @@ def schedstat(pid, tid):
     return fields if len(fields) >= 3 else None
 
 
-def _read_stat(pid):
+def _read_stat(pid, tid=None):
+    """A process's /proc stat (a thread's with `tid`): its group, minor page faults and CPU
+    ticks, or None if it is gone."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat" if tid is None
+                    else f"/proc/{pid}/task/{tid}/stat").read_text()
     except OSError:
         return None
     # The command name may hold spaces and parentheses: split after the last ')'.
     fields = text[text.rindex(")") + 2:].split()
-    return {"pgrp": int(fields[2]), "utime": int(fields[11]), "stime": int(fields[12])}
+    return {"pgrp": int(fields[2]), "minflt": int(fields[7]), "utime": int(fields[11]),
+            "stime": int(fields[12])}
+
+
+def minor_faults(pid, tid=None):
+    """Minor page faults of a process (all its threads), or of one thread with `tid`: each is a
+    page the kernel mapped in, a fresh one zeroed, on first touch; None if it is gone."""
+    stat = _read_stat(pid, tid)
+    return stat["minflt"] if stat else None
 
 
 class Processes:
     """Starts and stops the benchmark's processes; stop_all() is safe to call more than once."""
 
-    def __init__(self, work_dir, pid_file=None):
+    def __init__(self, work_dir, pid_file=None, realtime=0):
+        """realtime: a SCHED_RR priority (1-99) that the processes started with realtime=True
+        (the proxies) run at, or 0 for the default scheduler. With it, kernel threads and other
+        ordinary processes no longer take the proxy's core from a runnable proxy: that tells the
+        scheduler's stalls from a proxy's own (bench/e2e/README.md)."""
         self.work_dir = Path(work_dir)
         self.pid_file = Path(pid_file) if pid_file else None
+        self.realtime = realtime
         self.running = []
 
-    def start(self, name, argv, cpus=None, env=None, stdout=None, stdin=None):
-        """Starts argv pinned to `cpus` (a set of CPU numbers, or None for no pinning).
+    def start(self, name, argv, cpus=None, env=None, stdout=None, stdin=None, realtime=False):
+        """Starts argv pinned to `cpus` (a set of CPU numbers, or None for no pinning), under
+        SCHED_RR if `realtime` and the harness was given a priority.
         stdout: None logs it with stderr to WORK/<name>.log; subprocess.PIPE hands it back."""
         log_path = self.work_dir / f"{name}.log"
         log = open(log_path, "ab")
         cpu_set = set(cpus) if cpus else None
+        realtime = self.realtime if realtime else 0
 
         def pin():
             if cpu_set:
                 os.sched_setaffinity(0, cpu_set)
+            if realtime:
+                os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(realtime))
 
         try:
             popen = subprocess.Popen(

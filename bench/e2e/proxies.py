@@ -51,7 +51,8 @@ def start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=None, name
     ready.unlink(missing_ok=True)
     process = processes.start(name, [
         str(albemu), "serve", "-c", str(config), "--workers", str(layout.workers),
-        "--admin", "127.0.0.1:0", "--ready-file", str(ready), "--ephemeral-ports"], cpus=cpus)
+        "--admin", "127.0.0.1:0", "--ready-file", str(ready), "--ephemeral-ports"], cpus=cpus,
+        realtime=True)
     wait_until(ready.exists, START_TIMEOUT, "albemu's ready file", process)
     bound = wait_until(lambda: _read_json(ready), START_TIMEOUT, "a complete ready file", process)
     rules = bound["forwardingRules"]
@@ -66,7 +67,7 @@ def start_nginx(processes, layout, work_dir, cpus, grpc=False):
     conf.write_text(configs.nginx_conf(layout, work_dir, http_port, https_port, grpc))
     _check(["nginx", "-t", "-q", "-c", str(conf)], "the nginx config")
     process = processes.start("nginx", ["nginx", "-c", str(conf), "-g", "daemon off;"],
-                              cpus=cpus)
+                              cpus=cpus, realtime=True)
     for port in (http_port, https_port):
         wait_until(lambda: port_open(port), START_TIMEOUT, f"nginx port {port}", process)
     return Proxy("nginx", process, http_port, https_port)
@@ -84,7 +85,8 @@ def start_haproxy(processes, layout, work_dir, cpus, grpc=False):
     conf = Path(work_dir) / ("haproxy-grpc.cfg" if grpc else "haproxy.cfg")
     conf.write_text(cfg)
     _check(["haproxy", "-c", "-q", "-f", str(conf)], "the HAProxy config")
-    process = processes.start("haproxy", ["haproxy", "-db", "-f", str(conf)], cpus=cpus)
+    process = processes.start("haproxy", ["haproxy", "-db", "-f", str(conf)], cpus=cpus,
+                              realtime=True)
     for port in (http_port, https_port):
         wait_until(lambda: port_open(port), START_TIMEOUT, f"haproxy port {port}", process)
     return Proxy("haproxy", process, http_port, https_port)

@@ -48,6 +48,10 @@ def setup_section(meta):
         f"{meta.get('disturbed_retries', 0)} this time). \"other load\" in the tables is what "
         "they used during the kept runs.",
     ]
+    if s.get("realtime"):
+        lines.append(f"- The proxies ran under SCHED_RR at priority {s['realtime']}: kernel threads "
+                     "and other ordinary processes could not preempt them on their core "
+                     "(`--realtime`). The backend and the load generators ran as usual.")
     if meta.get("section_seconds"):
         lines.append("- Time per section (waits and repeats included): " + ", ".join(
             f"{name} {seconds:.0f} s" for name, seconds in meta["section_seconds"].items())
@@ -200,7 +204,36 @@ def latency_section(latency, proxies):
                 if runs:
                     lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
                         _num(run.get("proxy_wait_ms"), 1) for run in runs) + " |")
+        if any(run.get("machine_stalls") for runs in latency["runs"].values() for run in runs):
+            cpus = latency.get("cpus", {})
+            lines += ["", "Machine stalls during each round, on the proxy's core / on the load "
+                      "generator's and backend's core: the latest wake-up of a real-time thread "
+                      "that sleeps 2 ms at a time (cyclictest at priority 90; nothing on a "
+                      "core's run queue outranks it), in ms, and in brackets how many of its "
+                      "wake-ups came 1 ms late or more. Such a stall is one no process on that "
+                      "core could avoid: the kernel or the hypervisor held the CPU. A round's "
+                      "p99.9 close to a stall of its round is the machine's, not the proxy's.",
+                      "", "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds))
+                      + " |", "|---|" + "---:|" * rounds]
+            for name in list(proxies) + ["direct"]:
+                runs = latency["runs"].get(name)
+                if runs:
+                    lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
+                        _stall_cell(run.get("machine_stalls"), cpus) for run in runs) + " |")
     return lines
+
+
+def _stall_cell(stalls, cpus):
+    """'worst on the proxy's cores (late wake-ups) / the same on the load cores'."""
+    if not stalls:
+        return "-"
+    parts = []
+    for role in ("proxy", "load"):
+        rows = [stalls[str(cpu)] for cpu in cpus.get(role, []) if str(cpu) in stalls]
+        if rows:
+            parts.append(f"{max(row['max_us'] for row in rows) / 1000:.2f} "
+                         f"({sum(row['over_1ms'] for row in rows)})")
+    return " / ".join(parts) or "-"
 
 
 IDLE_PROTOCOL_LABELS = {"http": "HTTP/1.1", "https": "HTTP/1.1 over TLS",
