@@ -17,7 +17,8 @@ import urllib.request
 import configs
 import loads
 import proxies
-from procs import CpuWatch, HarnessError, minor_faults, schedstat, wait_until
+from procs import (CpuWatch, HarnessError, counter_deltas, minor_faults, net_counters, schedstat,
+                   wait_until)
 
 
 class Scenario:
@@ -243,6 +244,13 @@ def _stalls_text(stalls):
         for cpu, row in stalls.items())
 
 
+def _net_text(net):
+    if not net:
+        return "TCP -"
+    return (f"TCP: {net['retransmits']} retransmits, {net['rto_timeouts']} timeouts, "
+            f"{net['backlog_drops']} backlog drops")
+
+
 def run_latency(bench, names, rate, rounds, duration, warmup, connections):
     bench.log(f"\n== latency: open loop at {rate:,} req/s, {connections} connections, "
               f"{rounds} rounds of {duration}s per proxy, interleaved")
@@ -261,9 +269,11 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                     watch = CpuWatch([process, bench.backend])
                     meter = loads.StallMeter(bench.processes,
                                              bench.proxy_cpus | bench.load_cpus, duration + 1)
+                    net_before = net_counters()
                     result = loads.run_loadgen_rate(
                         bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate, connections,
                         duration, 1, bench.load_cpus, services=bench.layout.services)
+                    result["net"] = counter_deltas(net_before, net_counters())
                     result["machine_stalls"] = meter.result()
                     cpu = watch.stop()
                     result["other_load"] = cpu["other_load"]
@@ -284,7 +294,7 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                           f"errors {result['errors'] + result['non_2xx'] + result['unfinished']}"
                           f"  waited {_wait_text(result.get('proxy_wait_ms'))} ms "
                           f"(backend {_wait_text(result['backend_wait_ms'])} ms)"
-                          f"  {_stalls_text(result['machine_stalls'])}"
+                          f"  {_stalls_text(result['machine_stalls'])}  {_net_text(result['net'])}"
                           f"  [other processes {result['other_load']:.2f} cores]")
     finally:
         bench.stop_proxies(started)

@@ -238,6 +238,36 @@ def _own_seconds():
     return times.user + times.system + times.children_user + times.children_system
 
 
+def _snmp_table(path, prefix):
+    """{name: value} of the `prefix` table in /proc/net/snmp or /proc/net/netstat (a header
+    line of names, then a line of values)."""
+    rows = [line.split() for line in Path(path).read_text().splitlines()
+            if line.startswith(prefix + ":")]
+    return {name: int(value) for name, value in zip(rows[0][1:], rows[1][1:])} if rows else {}
+
+
+def net_counters():
+    """The machine's TCP loss counters: segments retransmitted, retransmission timeouts (each
+    a wait of 200 ms or more), tail-loss probes, and packets the kernel dropped because a CPU's
+    input backlog was full (loopback traffic goes through it). Deltas over a run show whether
+    its stalls were the network stack's; None where /proc/net cannot be read."""
+    try:
+        tcp = _snmp_table("/proc/net/snmp", "Tcp")
+        ext = _snmp_table("/proc/net/netstat", "TcpExt")
+        drops = sum(int(line.split()[1], 16)
+                    for line in Path("/proc/net/softnet_stat").read_text().splitlines())
+    except (OSError, IndexError, ValueError):
+        return None
+    return {"retransmits": tcp.get("RetransSegs", 0), "rto_timeouts": ext.get("TCPTimeouts", 0),
+            "loss_probes": ext.get("TCPLossProbes", 0), "backlog_drops": drops}
+
+
+def counter_deltas(before, after):
+    if before is None or after is None:
+        return None
+    return {key: after[key] - before[key] for key in before}
+
+
 class CpuWatch:
     """CPU use over one measured run: of each watched process, of each core, and of everything
     else on the machine ("other load", in cores: the neighbours on a shared machine)."""

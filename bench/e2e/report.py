@@ -220,7 +220,25 @@ def latency_section(latency, proxies):
                 if runs:
                     lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
                         _stall_cell(run.get("machine_stalls"), cpus) for run in runs) + " |")
+        if any(run.get("net") for runs in latency["runs"].values() for run in runs):
+            lines += ["", "TCP losses on the machine during each round: segments retransmitted "
+                      "/ retransmission timeouts (each a wait of 200 ms or more) / packets "
+                      "dropped because a CPU's input backlog was full (loopback traffic passes "
+                      "through it). A round with a timeout has a stall of 200 ms or more.", "",
+                      "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
+                      "|---|" + "---:|" * rounds]
+            for name in list(proxies) + ["direct"]:
+                runs = latency["runs"].get(name)
+                if runs:
+                    lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
+                        _net_cell(run.get("net")) for run in runs) + " |")
     return lines
+
+
+def _net_cell(net):
+    if not net:
+        return "-"
+    return f"{net['retransmits']} / {net['rto_timeouts']} / {net['backlog_drops']}"
 
 
 def _stall_cell(stalls, cpus):
