@@ -99,15 +99,18 @@ def parse_args(argv):
                         help="seconds the whole benchmark may spend waiting, before timed runs, "
                              "for other processes to leave the CPUs")
     parser.add_argument("--realtime", type=int, default=0, metavar="PRIORITY",
-                        help="run the proxies under SCHED_RR at this priority (1-99), so that "
-                             "kernel threads cannot preempt them on their core; 0 (the "
-                             "default): the normal scheduler")
+                        help="in the latency section, run the proxies under SCHED_RR at this "
+                             "priority (1-89, below the stall meter's), so that ordinary tasks "
+                             "and kernel threads cannot take their core; 0 (the default): the "
+                             "normal scheduler")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--albemu", default=str(ROOT / "build" / "albemu"))
     parser.add_argument("--loadgen", default=str(ROOT / "build" / "albemu_loadgen"))
     parser.add_argument("--certs", default=str(ROOT / "certs" / "out"))
     parser.add_argument("--pid-file", help="append every started process group id here")
     args = parser.parse_args(argv)
+    if not 0 <= args.realtime <= 89:
+        parser.error("--realtime takes a priority from 1 to 89 (0: off)")
     if args.smoke:
         args.proxies = "albemu,nginx"
         args.sections = "throughput,h2"

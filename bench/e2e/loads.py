@@ -3,8 +3,10 @@ connections and streams) and albemu_loadgen (open loop, fixed rate; idle connect
 pinned to the generator's CPU and reports a dict."""
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -16,12 +18,18 @@ SPREAD_LUA = HERE / "spread.lua"
 
 def _run(processes, name, argv, cpus, timeout):
     """Runs argv to completion as a harness process; returns (exit code, stdout, log tail)."""
-    process = processes.start(name, argv, cpus=cpus, stdout=subprocess.PIPE)
+    return _finish(processes, processes.start(name, argv, cpus=cpus, stdout=subprocess.PIPE),
+                   timeout)
+
+
+def _finish(processes, process, timeout):
+    """Waits for a started process (stdout piped) and stops its group; returns (exit code,
+    stdout, log tail)."""
     try:
         out, _ = process.popen.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         processes.stop(process, grace=1.0)
-        raise HarnessError(f"{name} did not finish within {timeout}s")
+        raise HarnessError(f"{process.name} did not finish within {timeout}s")
     processes.stop(process, grace=1.0)
     return process.popen.returncode, out.decode(errors="replace"), process.log_tail()
 
@@ -74,40 +82,49 @@ def run_loadgen_rate(processes, loadgen, target, rate, connections, duration, wa
 
 
 class StallMeter:
-    """cyclictest (Debian's rt-tests) while a latency round runs: one real-time thread per given
-    CPU that sleeps 2 ms at a time and records how late each wake-up came. Nothing on that
-    CPU's run queue outranks it, so a late wake-up is a stall no process there could have
-    avoided: the kernel or the hypervisor held the CPU. Without cyclictest, result() is None."""
+    """cyclictest (Debian's rt-tests) from its start until result(): one real-time thread per
+    given CPU that sleeps 2 ms at a time and records how late each wake-up came. Nothing on that
+    CPU's run queue outranks it (`priority` must be above any proxy's --realtime), so a late
+    wake-up is a stall no process there could have avoided: the kernel or the hypervisor held
+    the CPU. result() is None without cyclictest, or if it failed (`failure` says why)."""
 
     INTERVAL_US = 2000
     HISTOGRAM_US = 20000  # wake-ups later than this are counted as overflows
 
-    def __init__(self, processes, cpus, seconds):
+    def __init__(self, processes, cpus, priority=90):
         self.processes = processes
         self.cpus = sorted(cpus)
         self.process = None
+        self.failure = None
         if not shutil.which("cyclictest") or not self.cpus:
             return
         # --laptop: leave /dev/cpu_dma_latency alone, so the meter does not change the CPUs'
-        # idle states for the processes it watches. -d 0: every thread the same interval.
-        argv = ["cyclictest", "--quiet", "--mlockall", "--laptop", "-p", "90",
+        # idle states for the processes it watches. -d 0: every thread the same interval. It
+        # runs until SIGINT, then prints its histogram.
+        argv = ["cyclictest", "--quiet", "--mlockall", "--laptop", "-p", str(priority),
                 "-t", str(len(self.cpus)), "-a", ",".join(map(str, self.cpus)), "-d", "0",
-                "-i", str(self.INTERVAL_US), "-D", str(max(1, seconds)),
-                "-h", str(self.HISTOGRAM_US)]
+                "-i", str(self.INTERVAL_US), "-h", str(self.HISTOGRAM_US)]
         self.process = processes.start("stall-meter", argv, stdout=subprocess.PIPE)
 
     def result(self, timeout=30):
-        """{cpu: {'max_us', 'over_1ms', 'wakeups'}} once cyclictest ends, or None."""
+        """Stops the meter: {cpu: {'max_us', 'over_1ms', 'wakeups'}}, or None."""
         if self.process is None:
             return None
+        process, self.process = self.process, None
         try:
-            out, _ = self.process.popen.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass  # it failed at start: its log says why
+        try:
+            code, out, log = _finish(self.processes, process, timeout)
+        except HarnessError as error:
+            self.failure = str(error)
             return None
-        finally:
-            self.processes.stop(self.process, grace=1.0)
-        per_thread = parse_cyclictest(out.decode(errors="replace"), len(self.cpus))
-        return dict(zip(map(str, self.cpus), per_thread)) if per_thread else None
+        per_thread = parse_cyclictest(out, len(self.cpus))
+        if per_thread is None:
+            self.failure = f"exit {code}, {log.strip() or out.strip()[:200]}"
+            return None
+        return dict(zip(map(str, self.cpus), per_thread))
 
 
 def _columns(line, label):
@@ -116,25 +133,28 @@ def _columns(line, label):
 
 def parse_cyclictest(text, threads):
     """cyclictest's histogram output: per thread, the worst wake-up delay in µs, how many
-    wake-ups were 1 ms late or more (overflows included) and how many there were; None if
-    unreadable."""
-    max_us = over_1ms = wakeups = None
+    wake-ups were 1 ms late or more, and how many there were (overflows included in both);
+    None if it is not that output."""
+    max_us = overflows = totals = None
     late = [0] * threads
-    for line in text.splitlines():
-        if line.startswith("# Max Latencies:"):
-            max_us = _columns(line, "# Max Latencies:")
-        elif line.startswith("# Histogram Overflows:"):
-            over_1ms = _columns(line, "# Histogram Overflows:")
-        elif line.startswith("# Total:"):
-            wakeups = _columns(line, "# Total:")
-        elif line and not line.startswith("#"):
-            fields = [int(field) for field in line.split()]
-            if len(fields) == threads + 1 and fields[0] >= 1000:
-                late = [a + b for a, b in zip(late, fields[1:])]
-    if not max_us or len(max_us) != threads or not over_1ms or not wakeups:
+    try:
+        for line in text.splitlines():
+            if line.startswith("# Max Latencies:"):
+                max_us = _columns(line, "# Max Latencies:")
+            elif line.startswith("# Histogram Overflows:"):
+                overflows = _columns(line, "# Histogram Overflows:")
+            elif line.startswith("# Total:"):
+                totals = _columns(line, "# Total:")
+            elif line and not line.startswith("#"):
+                fields = [int(field) for field in line.split()]
+                if len(fields) == threads + 1 and fields[0] >= 1000:
+                    late = [a + b for a, b in zip(late, fields[1:])]
+    except ValueError:
         return None
-    return [{"max_us": max_us[i], "over_1ms": late[i] + over_1ms[i], "wakeups": wakeups[i]}
-            for i in range(threads)]
+    if any(column is None or len(column) != threads for column in (max_us, overflows, totals)):
+        return None
+    return [{"max_us": max_us[i], "over_1ms": late[i] + overflows[i],
+             "wakeups": totals[i] + overflows[i]} for i in range(threads)]
 
 
 def write_h2load_uris(path, base_url, services, method="bench"):

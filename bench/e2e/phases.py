@@ -55,13 +55,16 @@ class Bench:
     def log(self, text):
         print(text, flush=True)
 
-    def start_proxies(self, names, http2=False, grpc=False):
+    def start_proxies(self, names, http2=False, grpc=False, realtime=False):
         """Starts and checks each proxy: routing over HTTP/1.1 and HTTPS, and with `http2` over
-        HTTP/2 too; with `grpc`, the gRPC config, checked with gRPC calls instead."""
+        HTTP/2 too; with `grpc`, the gRPC config, checked with gRPC calls instead. `realtime`:
+        under SCHED_RR if --realtime gave a priority (the latency section only: a proxy that
+        fills its core would lose the 5% the kernel keeps from real-time tasks)."""
         started = {}
         for name in names:
             proxy = proxies.start_proxy(name, self.processes, self.albemu, self.layout,
-                                        self.work_dir, self.proxy_cpus, grpc=grpc)
+                                        self.work_dir, self.proxy_cpus, grpc=grpc,
+                                        realtime=realtime)
             started[name] = proxy
             if grpc:
                 proxies.verify_grpc(proxy, self.layout, self.ca_file)
@@ -254,8 +257,9 @@ def _net_text(net):
 def run_latency(bench, names, rate, rounds, duration, warmup, connections):
     bench.log(f"\n== latency: open loop at {rate:,} req/s, {connections} connections, "
               f"{rounds} rounds of {duration}s per proxy, interleaved")
-    started = bench.start_proxies(names)
+    started = bench.start_proxies(names, realtime=True)
     runs = {name: [] for name in list(names) + ["direct"]}
+    meter_failure_logged = False
     try:
         for proxy in started.values():
             bench.wrk(bench.url(proxy, "http"), connections, warmup, "path", proxy.process,
@@ -267,14 +271,21 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                 while True:
                     bench.wait_for_quiet()
                     watch = CpuWatch([process, bench.backend])
-                    meter = loads.StallMeter(bench.processes,
-                                             bench.proxy_cpus | bench.load_cpus, duration + 1)
-                    net_before = net_counters()
-                    result = loads.run_loadgen_rate(
-                        bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate, connections,
-                        duration, 1, bench.load_cpus, services=bench.layout.services)
-                    result["net"] = counter_deltas(net_before, net_counters())
-                    result["machine_stalls"] = meter.result()
+                    meter = loads.StallMeter(bench.processes, bench.proxy_cpus | bench.load_cpus,
+                                             priority=max(90, bench.args.realtime + 1))
+                    try:
+                        net_before = net_counters()
+                        result = loads.run_loadgen_rate(
+                            bench.processes, bench.loadgen, f"127.0.0.1:{port}", rate,
+                            connections, duration, 1, bench.load_cpus,
+                            services=bench.layout.services)
+                        result["net"] = counter_deltas(net_before, net_counters())
+                    finally:
+                        result_stalls = meter.result()
+                    result["machine_stalls"] = result_stalls
+                    if meter.failure and not meter_failure_logged:
+                        bench.log(f"  (no machine stalls: cyclictest failed: {meter.failure})")
+                        meter_failure_logged = True
                     cpu = watch.stop()
                     result["other_load"] = cpu["other_load"]
                     result["backend_wait_ms"] = cpu["runqueue_wait_ms"][bench.backend.name]
@@ -430,6 +441,15 @@ def admin_reload(admin):
         return int(json.loads(answer.read())["generation"])
 
 
+def _delta(before, after):
+    return None if before is None or after is None else after - before
+
+
+def _cpu_text(cpu_ms):
+    return ("no schedstat" if cpu_ms is None
+            else f"{cpu_ms:.0f} ms of CPU on albemu's main thread")
+
+
 def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
     """Rewrites albemu's config file `reloads` times while wrk runs, timing each from the write
     to the generation change on /config; then `posts` POST /reload round trips."""
@@ -459,10 +479,9 @@ def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
         pid = proxy.process.pid
         config_path = proxy.config_path
         for variant in range(1, reloads + 1):
-            cpu_before = main_thread_cpu_ms(pid)
-            faults_before = minor_faults(pid)
             text = configs.albemu_reload_yaml(layout, path_rules_per_host, variant)
             scratch = config_path.with_name(".albemu.yaml.next")  # not *.yaml: not watched
+            cpu_before, faults_before = main_thread_cpu_ms(pid), minor_faults(pid)
             started = time.monotonic()
             scratch.write_text(text)
             os.replace(scratch, config_path)
@@ -474,30 +493,25 @@ def run_reload(bench, label, path_rules_per_host, reloads, posts, connections):
                        f"generation {target} after rewriting the config", proxy.process,
                        interval=0.005)
             file_ms.append((time.monotonic() - started) * 1000)
-            cpu_after, faults_after = main_thread_cpu_ms(pid), minor_faults(pid)
-            if None not in (cpu_before, cpu_after):
-                file_cpu_ms.append(cpu_after - cpu_before)
-            if None not in (faults_before, faults_after):
-                file_faults.append(faults_after - faults_before)
+            file_cpu_ms.append(_delta(cpu_before, main_thread_cpu_ms(pid)))
+            file_faults.append(_delta(faults_before, minor_faults(pid)))
             if admin_generation(proxy.admin) < target:
                 raise HarnessError(f"/metrics shows generation {target} but /config does not")
             generation = target
-            bench.log(f"  file rewrite -> generation {generation}: {file_ms[-1]:.0f} ms"
-                      + (f" ({file_cpu_ms[-1]:.0f} ms of CPU on albemu's main thread, "
-                         f"{file_faults[-1]:,} page faults)"
-                         if len(file_cpu_ms) == len(file_faults) == len(file_ms) else ""))
+            bench.log(f"  file rewrite -> generation {generation}: {file_ms[-1]:.0f} ms "
+                      f"({_cpu_text(file_cpu_ms[-1])}, "
+                      f"{'-' if file_faults[-1] is None else f'{file_faults[-1]:,}'} page faults)")
             time.sleep(0.5)  # let the load settle between reloads
         post_ms = []
         post_cpu_ms = []
         for _ in range(posts):
-            cpu_before = main_thread_cpu_ms(proxy.process.pid)
+            cpu_before = main_thread_cpu_ms(pid)
             started = time.monotonic()
             generation = admin_reload(proxy.admin)
             post_ms.append((time.monotonic() - started) * 1000)
-            cpu_after = main_thread_cpu_ms(proxy.process.pid)
-            cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-            bench.log(f"  POST /reload -> generation {generation}: {post_ms[-1]:.0f} ms"
-                      + ("" if cpu is None else f" ({cpu:.0f} ms of CPU on albemu's main thread)"))
+            cpu = _delta(cpu_before, main_thread_cpu_ms(pid))
+            bench.log(f"  POST /reload -> generation {generation}: {post_ms[-1]:.0f} ms "
+                      f"({_cpu_text(cpu)})")
             if cpu is not None:
                 post_cpu_ms.append(cpu)
             time.sleep(0.5)

@@ -129,10 +129,10 @@ class Processes:
     """Starts and stops the benchmark's processes; stop_all() is safe to call more than once."""
 
     def __init__(self, work_dir, pid_file=None, realtime=0):
-        """realtime: a SCHED_RR priority (1-99) that the processes started with realtime=True
-        (the proxies) run at, or 0 for the default scheduler. With it, kernel threads and other
-        ordinary processes no longer take the proxy's core from a runnable proxy: that tells the
-        scheduler's stalls from a proxy's own (bench/e2e/README.md)."""
+        """realtime: a SCHED_RR priority (1-89) that the processes started with realtime=True
+        (the proxies of the latency section) run at, or 0 for the default scheduler. With it,
+        ordinary tasks and kernel threads no longer take the proxy's core from a runnable proxy:
+        that tells the scheduler's stalls from a proxy's own (bench/e2e/README.md)."""
         self.work_dir = Path(work_dir)
         self.pid_file = Path(pid_file) if pid_file else None
         self.realtime = realtime
@@ -248,8 +248,8 @@ def _snmp_table(path, prefix):
 
 def net_counters():
     """The machine's TCP loss counters: segments retransmitted, retransmission timeouts (each
-    a wait of 200 ms or more), tail-loss probes, and packets the kernel dropped because a CPU's
-    input backlog was full (loopback traffic goes through it). Deltas over a run show whether
+    a wait of 200 ms or more), and packets the kernel dropped because a CPU's input backlog was
+    full (loopback traffic goes through it). Deltas over a run show whether
     its stalls were the network stack's; None where /proc/net cannot be read."""
     try:
         tcp = _snmp_table("/proc/net/snmp", "Tcp")
@@ -259,7 +259,7 @@ def net_counters():
     except (OSError, IndexError, ValueError):
         return None
     return {"retransmits": tcp.get("RetransSegs", 0), "rto_timeouts": ext.get("TCPTimeouts", 0),
-            "loss_probes": ext.get("TCPLossProbes", 0), "backlog_drops": drops}
+            "backlog_drops": drops}
 
 
 def counter_deltas(before, after):

@@ -40,7 +40,8 @@ def start_backend(processes, layout, work_dir, cpus, worker_processes=1):
     return process
 
 
-def start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=None, name="albemu"):
+def start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=None, name="albemu",
+                 realtime=False):
     work_dir = Path(work_dir)
     config_dir = work_dir / f"{name}-config"
     config_dir.mkdir(exist_ok=True)
@@ -52,7 +53,7 @@ def start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=None, name
     process = processes.start(name, [
         str(albemu), "serve", "-c", str(config), "--workers", str(layout.workers),
         "--admin", "127.0.0.1:0", "--ready-file", str(ready), "--ephemeral-ports"], cpus=cpus,
-        realtime=True)
+        realtime=realtime)
     wait_until(ready.exists, START_TIMEOUT, "albemu's ready file", process)
     bound = wait_until(lambda: _read_json(ready), START_TIMEOUT, "a complete ready file", process)
     rules = bound["forwardingRules"]
@@ -61,19 +62,19 @@ def start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=None, name
     return Proxy(name, process, http_port, https_port, admin=bound["admin"], config_path=config)
 
 
-def start_nginx(processes, layout, work_dir, cpus, grpc=False):
+def start_nginx(processes, layout, work_dir, cpus, grpc=False, realtime=False):
     http_port, https_port = free_port(), free_port()
     conf = Path(work_dir) / ("nginx-grpc.conf" if grpc else "nginx.conf")
     conf.write_text(configs.nginx_conf(layout, work_dir, http_port, https_port, grpc))
     _check(["nginx", "-t", "-q", "-c", str(conf)], "the nginx config")
     process = processes.start("nginx", ["nginx", "-c", str(conf), "-g", "daemon off;"],
-                              cpus=cpus, realtime=True)
+                              cpus=cpus, realtime=realtime)
     for port in (http_port, https_port):
         wait_until(lambda: port_open(port), START_TIMEOUT, f"nginx port {port}", process)
     return Proxy("nginx", process, http_port, https_port)
 
 
-def start_haproxy(processes, layout, work_dir, cpus, grpc=False):
+def start_haproxy(processes, layout, work_dir, cpus, grpc=False, realtime=False):
     http_port, https_port = free_port(), free_port()
     # The idle section holds as many connections as the file limit allows, even where that is
     # below the two descriptors per connection HAProxy budgets (the config says
@@ -86,21 +87,23 @@ def start_haproxy(processes, layout, work_dir, cpus, grpc=False):
     conf.write_text(cfg)
     _check(["haproxy", "-c", "-q", "-f", str(conf)], "the HAProxy config")
     process = processes.start("haproxy", ["haproxy", "-db", "-f", str(conf)], cpus=cpus,
-                              realtime=True)
+                              realtime=realtime)
     for port in (http_port, https_port):
         wait_until(lambda: port_open(port), START_TIMEOUT, f"haproxy port {port}", process)
     return Proxy("haproxy", process, http_port, https_port)
 
 
-def start_proxy(name, processes, albemu, layout, work_dir, cpus, grpc=False):
-    """`grpc`: the gRPC variant of the config (configs.py), to the backend's gRPC ports."""
+def start_proxy(name, processes, albemu, layout, work_dir, cpus, grpc=False, realtime=False):
+    """`grpc`: the gRPC variant of the config (configs.py), to the backend's gRPC ports.
+    `realtime`: under SCHED_RR, if the harness was given a priority (--realtime)."""
     if name == "albemu":
         yaml_text = configs.albemu_yaml(layout, grpc=True) if grpc else None
-        return start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=yaml_text)
+        return start_albemu(processes, albemu, layout, work_dir, cpus, yaml_text=yaml_text,
+                            realtime=realtime)
     if name == "nginx":
-        return start_nginx(processes, layout, work_dir, cpus, grpc)
+        return start_nginx(processes, layout, work_dir, cpus, grpc, realtime)
     if name == "haproxy":
-        return start_haproxy(processes, layout, work_dir, cpus, grpc)
+        return start_haproxy(processes, layout, work_dir, cpus, grpc, realtime)
     raise HarnessError(f"unknown proxy {name}")
 
 

@@ -181,57 +181,55 @@ def latency_section(latency, proxies):
                      f"{_num(row['p99'], 2, 1e-3)} | {_num(row['p999'], 2, 1e-3)} | "
                      f"{_num(row['max'], 2, 1e-3)} | {row['errors']} | "
                      f"{_num(row.get('other_load'), 2)} |")
-    rounds = max((len(runs) for runs in latency.get("runs", {}).values()), default=0)
+    runs_of = latency.get("runs", {})
+    rounds = max((len(runs) for runs in runs_of.values()), default=0)
+    targets = list(proxies) + ["direct"]
+
+    def has(key):
+        return any(run.get(key) is not None for runs in runs_of.values() for run in runs)
+
     if rounds > 1:
-        lines += ["", "p99.9 per round (ms), the rounds interleaved across the proxies:", "",
-                  "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
-                  "|---|" + "---:|" * rounds]
-        for name in list(proxies) + ["direct"]:
-            runs = latency["runs"].get(name)
-            if runs:
-                lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
-                    _num(run["latency_us"]["p999"], 2, 1e-3) for run in runs) + " |")
-        if any(run.get("proxy_wait_ms") is not None
-               for runs in latency["runs"].values() for run in runs):
-            lines += ["", "Run-queue wait per round (ms): how long the proxy's threads were "
-                      "ready to run while another task, or another of its own threads, held "
-                      "its core (the kernel's schedstat). A kernel thread or a neighbour taking the core for a few milliseconds "
-                      "is a stall that every request due meanwhile shows in its latency.", "",
-                      "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
-                      "|---|" + "---:|" * rounds]
-            for name in proxies:
-                runs = latency["runs"].get(name)
-                if runs:
-                    lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
-                        _num(run.get("proxy_wait_ms"), 1) for run in runs) + " |")
-        if any(run.get("machine_stalls") for runs in latency["runs"].values() for run in runs):
-            cpus = latency.get("cpus", {})
-            lines += ["", "Machine stalls during each round, on the proxy's core / on the load "
-                      "generator's and backend's core: the latest wake-up of a real-time thread "
-                      "that sleeps 2 ms at a time (cyclictest at priority 90; nothing on a "
-                      "core's run queue outranks it), in ms, and in brackets how many of its "
-                      "wake-ups came 1 ms late or more. Such a stall is one no process on that "
-                      "core could avoid: the kernel or the hypervisor held the CPU. A round's "
-                      "p99.9 close to a stall of its round is the machine's, not the proxy's.",
-                      "", "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds))
-                      + " |", "|---|" + "---:|" * rounds]
-            for name in list(proxies) + ["direct"]:
-                runs = latency["runs"].get(name)
-                if runs:
-                    lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
-                        _stall_cell(run.get("machine_stalls"), cpus) for run in runs) + " |")
-        if any(run.get("net") for runs in latency["runs"].values() for run in runs):
-            lines += ["", "TCP losses on the machine during each round: segments retransmitted "
-                      "/ retransmission timeouts (each a wait of 200 ms or more) / packets "
-                      "dropped because a CPU's input backlog was full (loopback traffic passes "
-                      "through it). A round with a timeout has a stall of 200 ms or more.", "",
-                      "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
-                      "|---|" + "---:|" * rounds]
-            for name in list(proxies) + ["direct"]:
-                runs = latency["runs"].get(name)
-                if runs:
-                    lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(
-                        _net_cell(run.get("net")) for run in runs) + " |")
+        lines += _round_table("p99.9 per round (ms), the rounds interleaved across the proxies:",
+                              runs_of, targets, rounds,
+                              lambda run: _num(run["latency_us"]["p999"], 2, 1e-3))
+    if has("proxy_wait_ms"):
+        lines += _round_table(
+            "Run-queue wait per round (ms): how long the proxy's threads were ready to run while "
+            "another task, or another of its own threads, held its core (the kernel's "
+            "schedstat). A kernel thread or a neighbour taking the core for a few milliseconds "
+            "is a stall that every request due meanwhile shows in its latency. The stall "
+            "meter's wake-ups below add 100-200 ms of it per round, tens of microseconds at a "
+            "time.", runs_of, proxies, rounds, lambda run: _num(run.get("proxy_wait_ms"), 1))
+    if has("machine_stalls"):
+        cpus = latency.get("cpus", {})
+        lines += _round_table(
+            "Machine stalls during each round, on the proxy's cores / on the load generator's "
+            "and backend's: the latest wake-up of a real-time thread that sleeps 2 ms at a time "
+            "(cyclictest, above any proxy's priority; nothing on a core's run queue outranks "
+            "it), in ms, and in brackets how many of its wake-ups came 1 ms late or more. Such "
+            "a stall is one no process on that core could avoid: the kernel or the hypervisor "
+            "held the CPU. A round's p99.9 close to a stall of its round is the machine's, not "
+            "the proxy's.", runs_of, targets, rounds,
+            lambda run: _stall_cell(run.get("machine_stalls"), cpus))
+    if has("net"):
+        lines += _round_table(
+            "TCP losses on the machine during each round: segments retransmitted / "
+            "retransmission timeouts (each a wait of 200 ms or more) / packets dropped because a "
+            "CPU's input backlog was full (loopback traffic passes through it).",
+            runs_of, targets, rounds, lambda run: _net_cell(run.get("net")))
+    return lines
+
+
+def _round_table(caption, runs_of, names, rounds, cell):
+    """A table of one cell per round for each of `names` that has runs."""
+    lines = ["", caption, "",
+             "| proxy | " + " | ".join(f"round {i + 1}" for i in range(rounds)) + " |",
+             "|---|" + "---:|" * rounds]
+    for name in names:
+        runs = runs_of.get(name)
+        if runs:
+            lines.append(f"| {PROXY_LABELS[name]} | " + " | ".join(cell(run) for run in runs)
+                         + " |")
     return lines
 
 
