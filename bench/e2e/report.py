@@ -49,9 +49,10 @@ def setup_section(meta):
         "they used during the kept runs.",
     ]
     if s.get("realtime"):
-        lines.append(f"- The proxies ran under SCHED_RR at priority {s['realtime']}: kernel threads "
-                     "and other ordinary processes could not preempt them on their core "
-                     "(`--realtime`). The backend and the load generators ran as usual.")
+        lines.append(f"- In the latency section the proxies ran under SCHED_RR at priority "
+                     f"{s['realtime']}: ordinary tasks and kernel threads at the default policy "
+                     "could not take their core (`--realtime`). The backend and the load "
+                     "generators ran as usual.")
     if meta.get("section_seconds"):
         lines.append("- Time per section (waits and repeats included): " + ", ".join(
             f"{name} {seconds:.0f} s" for name, seconds in meta["section_seconds"].items())
