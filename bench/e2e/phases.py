@@ -271,8 +271,8 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                 while True:
                     bench.wait_for_quiet()
                     watch = CpuWatch([process, bench.backend])
-                    meter = loads.StallMeter(bench.processes, bench.proxy_cpus | bench.load_cpus,
-                                             priority=max(90, bench.args.realtime + 1))
+                    # At priority 90, above any --realtime proxy's (1-89).
+                    meter = loads.StallMeter(bench.processes, bench.proxy_cpus | bench.load_cpus)
                     try:
                         net_before = net_counters()
                         result = loads.run_loadgen_rate(
@@ -281,8 +281,8 @@ def run_latency(bench, names, rate, rounds, duration, warmup, connections):
                             services=bench.layout.services)
                         result["net"] = counter_deltas(net_before, net_counters())
                     finally:
-                        result_stalls = meter.result()
-                    result["machine_stalls"] = result_stalls
+                        stalls = meter.result()
+                    result["machine_stalls"] = stalls
                     if meter.failure and not meter_failure_logged:
                         bench.log(f"  (no machine stalls: cyclictest failed: {meter.failure})")
                         meter_failure_logged = True

@@ -104,12 +104,11 @@ def schedstat(pid, tid):
     return fields if len(fields) >= 3 else None
 
 
-def _read_stat(pid, tid=None):
-    """A process's /proc stat (a thread's with `tid`): its group, minor page faults and CPU
-    ticks, or None if it is gone."""
+def _read_stat(pid):
+    """A process's /proc stat: its group, minor page faults and CPU ticks, or None if it is
+    gone."""
     try:
-        text = Path(f"/proc/{pid}/stat" if tid is None
-                    else f"/proc/{pid}/task/{tid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name may hold spaces and parentheses: split after the last ')'.
@@ -118,10 +117,10 @@ def _read_stat(pid, tid=None):
             "stime": int(fields[12])}
 
 
-def minor_faults(pid, tid=None):
-    """Minor page faults of a process (all its threads), or of one thread with `tid`: each is a
-    page the kernel mapped in, a fresh one zeroed, on first touch; None if it is gone."""
-    stat = _read_stat(pid, tid)
+def minor_faults(pid):
+    """Minor page faults of a process, all its threads: each is a page the kernel mapped in, a
+    fresh one zeroed, on first touch; None if it is gone."""
+    stat = _read_stat(pid)
     return stat["minflt"] if stat else None
 
 
